@@ -1,0 +1,37 @@
+//! The programme subgraph, owned by the City Executive Office: the Integration Programme
+//! catalog (themes, sets of measures, measures, indicators, responsible bodies,
+//! divisions) and the pseudonymous client core. It owns the `Measure`,
+//! `ResponsibleBody` and `Client` entities that the division subgraphs extend.
+//!
+//! The catalog is small and changes only when the programme does, so it is read from the
+//! database once when the subgraph starts and served from memory; clients are read per
+//! request through a batching loader. In the request flow it sits behind the gateway.
+
+pub mod catalog;
+pub mod entity;
+mod schema;
+
+pub use schema::{Query, Snapshot};
+
+use async_graphql::{EmptyMutation, EmptySubscription, SchemaBuilder};
+use kotohub_subgraph::serve::{Router, federated};
+use sea_orm::{DatabaseConnection, DbErr};
+
+/// The subgraph's name in the supergraph and its database schema name.
+pub const NAME: &str = "programme";
+
+/// The schema without a database: enough to export the SDL.
+pub fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
+    federated(Query)
+}
+
+/// The HTTP routes of the subgraph, serving `db`. Reads the catalog once.
+pub async fn router(db: DatabaseConnection) -> Result<Router, DbErr> {
+    let snapshot = std::sync::Arc::new(Snapshot::load(&db).await?);
+    let schema = schema_builder().data(db.clone()).data(snapshot).finish();
+    Ok(kotohub_subgraph::serve::router(
+        NAME,
+        schema,
+        schema::attach_client_loader(db),
+    ))
+}

@@ -1,0 +1,176 @@
+//! Reading division records the way every division reads them: a measure's records one
+//! page at a time, and a batch of clients' records in one query. The entity batches the
+//! gateway sends (`_entities` with hundreds of `Client` representations) go through
+//! [`RecordLoader`], so their cost in SQL statements does not grow with the batch.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::{Context, Request};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::internal;
+use crate::page::Page;
+
+/// Keys per SQL statement: well under the bind-parameter limits of SQLite and PostgreSQL.
+pub const BATCH_SIZE: usize = 500;
+
+/// A table whose rows belong to one measure and have a numeric id (events and client records).
+pub trait MeasureRecord: EntityTrait {
+    fn id_column() -> Self::Column;
+    fn measure_column() -> Self::Column;
+}
+
+/// A table whose rows are about one client.
+pub trait ClientRecord: MeasureRecord {
+    fn client_column() -> Self::Column;
+    fn client_id(model: &Self::Model) -> &str;
+    fn id(model: &Self::Model) -> i64;
+}
+
+/// One page of a measure's rows, in id order.
+pub async fn page_of_measure<E: MeasureRecord>(
+    db: &DatabaseConnection,
+    measure_id: &str,
+    page: Page,
+) -> async_graphql::Result<Vec<E::Model>> {
+    let mut query = E::find().filter(E::measure_column().eq(measure_id));
+    if let Some(after) = page.after {
+        query = query.filter(E::id_column().gt(after));
+    }
+    query
+        .order_by_asc(E::id_column())
+        .limit(page.limit)
+        .all(db)
+        .await
+        .map_err(internal)
+}
+
+/// One page of a table's rows, in id order, optionally of one measure only.
+pub async fn page_of_table<E: MeasureRecord>(
+    db: &DatabaseConnection,
+    measure_id: Option<&str>,
+    page: Page,
+) -> async_graphql::Result<Vec<E::Model>> {
+    match measure_id {
+        Some(measure_id) => page_of_measure::<E>(db, measure_id, page).await,
+        None => {
+            let mut query = E::find();
+            if let Some(after) = page.after {
+                query = query.filter(E::id_column().gt(after));
+            }
+            query
+                .order_by_asc(E::id_column())
+                .limit(page.limit)
+                .all(db)
+                .await
+                .map_err(internal)
+        }
+    }
+}
+
+/// Loads the rows of any [`ClientRecord`] table for a batch of clients.
+pub struct RecordLoader {
+    db: DatabaseConnection,
+}
+
+/// The key "rows of table `E` about client `client_id`".
+pub struct OfClient<E> {
+    client_id: String,
+    table: PhantomData<fn() -> E>,
+}
+
+impl<E> OfClient<E> {
+    pub fn new(client_id: &str) -> Self {
+        Self {
+            client_id: client_id.to_owned(),
+            table: PhantomData,
+        }
+    }
+}
+
+impl<E> Clone for OfClient<E> {
+    fn clone(&self) -> Self {
+        Self::new(&self.client_id)
+    }
+}
+
+impl<E> PartialEq for OfClient<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.client_id == other.client_id
+    }
+}
+
+impl<E> Eq for OfClient<E> {}
+
+impl<E> Hash for OfClient<E> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.client_id.hash(state);
+    }
+}
+
+impl<E> Loader<OfClient<E>> for RecordLoader
+where
+    E: ClientRecord + 'static,
+    E::Model: Send + Sync + Clone,
+{
+    type Value = Vec<E::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[OfClient<E>],
+    ) -> Result<HashMap<OfClient<E>, Self::Value>, Self::Error> {
+        let mut found: HashMap<OfClient<E>, Vec<E::Model>> = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(BATCH_SIZE) {
+            let ids = chunk.iter().map(|key| key.client_id.as_str());
+            let rows = E::find()
+                .filter(E::client_column().is_in(ids))
+                .order_by_asc(E::id_column())
+                .all(&self.db)
+                .await?;
+            for row in rows {
+                found
+                    .entry(OfClient::new(E::client_id(&row)))
+                    .or_default()
+                    .push(row);
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// A fresh loader for each request: batches never mix requests, and nothing is cached
+/// beyond the request that loaded it.
+pub fn attach_loader(db: DatabaseConnection) -> impl Fn(Request) -> Request + Send + Sync {
+    move |request| {
+        request.data(
+            DataLoader::new(RecordLoader { db: db.clone() }, tokio::spawn)
+                .max_batch_size(BATCH_SIZE),
+        )
+    }
+}
+
+/// One page of a client's rows of table `E`, batched with the other clients of the request.
+pub async fn of_client<E>(
+    ctx: &Context<'_>,
+    client_id: &str,
+    page: Page,
+) -> async_graphql::Result<Vec<E::Model>>
+where
+    E: ClientRecord + 'static,
+    E::Model: Send + Sync + Clone,
+{
+    let loader = ctx.data::<DataLoader<RecordLoader>>()?;
+    let rows = loader
+        .load_one(OfClient::<E>::new(client_id))
+        .await
+        .map_err(internal)?
+        .unwrap_or_default();
+    Ok(page.slice(&rows, E::id))
+}

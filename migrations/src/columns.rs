@@ -1,0 +1,90 @@
+//! Table shapes shared by the division databases. Every division records two kinds of
+//! rows against the programme: client records (an enrolment, assessment, case, outcome …
+//! of one client in one measure, delivered by one responsible body) and events (held for a
+//! measure, with a district, languages and a participant count). Giving them one shape
+//! keeps the access rules — which always filter on `client_id`, `measure_id` and
+//! `body_id` — the same in every division.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+/// A client record table with its common columns; add the division's own with `.col()`.
+pub fn client_record(table: &'static str) -> TableCreateStatement {
+    Table::create()
+        .table(table)
+        .if_not_exists()
+        .col(big_pk_auto("id"))
+        .col(string_len("client_id", 32))
+        .col(string_len("measure_id", 8))
+        .col(string_len("body_id", 64))
+        .to_owned()
+}
+
+/// An event table: the shape is the same in every division.
+pub fn events(table: &'static str) -> TableCreateStatement {
+    Table::create()
+        .table(table)
+        .if_not_exists()
+        .col(big_pk_auto("id"))
+        .col(string_len("measure_id", 8))
+        .col(string_len("body_id", 64))
+        .col(string("title"))
+        .col(date("held_on"))
+        .col(string_len("district", 16))
+        .col(string("languages"))
+        .col(integer("participant_count"))
+        .to_owned()
+}
+
+/// Creates `table` and the indexes its rows are looked up by.
+pub async fn create_with_indexes(
+    manager: &SchemaManager<'_>,
+    table: TableCreateStatement,
+    name: &'static str,
+    indexed: &[&'static str],
+) -> Result<(), DbErr> {
+    manager.create_table(table).await?;
+    for column in indexed {
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name(format!("idx_{name}_{column}"))
+                    .table(name)
+                    .col(*column)
+                    .to_owned(),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Creates a client record table indexed by client, measure and body.
+pub async fn create_client_record(
+    manager: &SchemaManager<'_>,
+    table: TableCreateStatement,
+    name: &'static str,
+) -> Result<(), DbErr> {
+    create_with_indexes(
+        manager,
+        table,
+        name,
+        &["client_id", "measure_id", "body_id"],
+    )
+    .await
+}
+
+/// Creates an event table indexed by measure and body.
+pub async fn create_events(manager: &SchemaManager<'_>, name: &'static str) -> Result<(), DbErr> {
+    create_with_indexes(manager, events(name), name, &["measure_id", "body_id"]).await
+}
+
+/// Drops tables in the given order (for `down`).
+pub async fn drop_all(manager: &SchemaManager<'_>, tables: &[&'static str]) -> Result<(), DbErr> {
+    for table in tables {
+        manager
+            .drop_table(Table::drop().table(*table).if_exists().to_owned())
+            .await?;
+    }
+    Ok(())
+}

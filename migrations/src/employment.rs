@@ -1,0 +1,63 @@
+//! The employment services' database: skill assessments, guidance sessions, service
+//! paths, employment outcomes and networking events.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+use crate::columns::{client_record, create_client_record, create_events, drop_all};
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(CreateTables)]
+    }
+}
+
+#[derive(DeriveMigrationName)]
+struct CreateTables;
+
+const TABLES: [&str; 5] = [
+    "skill_assessments",
+    "guidance_sessions",
+    "service_paths",
+    "employment_outcomes",
+    "networking_events",
+];
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let table = client_record(TABLES[0])
+            .col(date("assessed_on"))
+            .col(string_len("skill_area", 32))
+            .col(string_len("level", 16))
+            .to_owned();
+        create_client_record(manager, table, TABLES[0]).await?;
+        let table = client_record(TABLES[1])
+            .col(date("held_on"))
+            .col(string_len("language", 8))
+            .col(string_len("format", 16))
+            .to_owned();
+        create_client_record(manager, table, TABLES[1]).await?;
+        let table = client_record(TABLES[2])
+            .col(string_len("path", 32))
+            .col(date("started_on"))
+            .col(date_null("ended_on"))
+            .col(string_len("status", 16))
+            .to_owned();
+        create_client_record(manager, table, TABLES[2]).await?;
+        let table = client_record(TABLES[3])
+            .col(string_len("kind", 32))
+            .col(date("occurred_on"))
+            .col(integer_null("work_hours"))
+            .to_owned();
+        create_client_record(manager, table, TABLES[3]).await?;
+        create_events(manager, TABLES[4]).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        drop_all(manager, &TABLES).await
+    }
+}

@@ -1,0 +1,164 @@
+//! The City Executive Office's programme database: the Integration Programme catalog
+//! (themes, sets of measures, objectives, measures, indicators, responsible bodies,
+//! divisions) and the pseudonymous client core that every division's records point to.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+use crate::columns::{create_with_indexes, drop_all};
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(CreateTables)]
+    }
+}
+
+#[derive(DeriveMigrationName)]
+struct CreateTables;
+
+const TABLES: [&str; 10] = [
+    "divisions",
+    "responsible_bodies",
+    "themes",
+    "measure_sets",
+    "objective_groups",
+    "objectives",
+    "measures",
+    "measure_bodies",
+    "indicators",
+    "clients",
+];
+
+fn create(table: &'static str) -> TableCreateStatement {
+    Table::create().table(table).if_not_exists().to_owned()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let [
+            divisions,
+            bodies,
+            themes,
+            sets,
+            groups,
+            objectives,
+            measures,
+            measure_bodies,
+            indicators,
+            clients,
+        ] = TABLES;
+        manager
+            .create_table(
+                create(divisions)
+                    .col(string_len("id", 32).primary_key())
+                    .col(string("name"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                create(bodies)
+                    .col(string_len("id", 64).primary_key())
+                    .col(string("name"))
+                    .col(string_len("division_id", 32))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                create(themes)
+                    .col(integer("id").primary_key())
+                    .col(string("title"))
+                    .col(string("title_fi"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                create(sets)
+                    .col(string_len("id", 8).primary_key())
+                    .col(integer("theme_id"))
+                    .col(integer("position"))
+                    .col(string("title"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                create(groups)
+                    .col(string_len("id", 32).primary_key())
+                    .col(string_len("measure_set_id", 8))
+                    .col(string("title"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                create(objectives)
+                    .col(big_pk_auto("id"))
+                    .col(string_len("measure_set_id", 8))
+                    .col(string_len_null("group_id", 32))
+                    .col(integer("position"))
+                    .col(text("text"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                create(measures)
+                    .col(string_len("id", 8).primary_key())
+                    .col(string_len("measure_set_id", 8))
+                    .col(string_len_null("group_id", 32))
+                    .col(integer("position"))
+                    .col(text("summary"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                create(measure_bodies)
+                    .col(string_len("measure_id", 8))
+                    .col(string_len("body_id", 64))
+                    .col(integer("position"))
+                    .primary_key(Index::create().col("measure_id").col("body_id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                create(indicators)
+                    .col(string_len("id", 32).primary_key())
+                    .col(string_len("scope", 16))
+                    .col(string_len_null("measure_id", 8))
+                    .col(string_len_null("measure_set_id", 8))
+                    .col(string_len_null("group_id", 32))
+                    .col(string_len_null("body_id", 64))
+                    .col(integer("position"))
+                    .col(text("text"))
+                    .col(string_len("kind", 24))
+                    .col(double_null("target"))
+                    .col(text("sources"))
+                    .to_owned(),
+            )
+            .await?;
+        let table = create(clients)
+            .col(string_len("id", 32).primary_key())
+            .col(string("name"))
+            .col(integer("birth_year"))
+            .col(string_len("gender", 16))
+            .col(string_len("mother_tongue", 8))
+            .col(string_len("district", 16))
+            .col(string_len("background", 24))
+            .col(integer_null("arrival_year"))
+            .to_owned();
+        create_with_indexes(manager, table, clients, &["district", "mother_tongue"]).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        drop_all(manager, &TABLES).await
+    }
+}

@@ -1,0 +1,62 @@
+//! The Social Services and Health Care Division's database: cases, multi-professional
+//! service-needs assessments, support periods (Helmi family work, social rehabilitation
+//! …), outcomes and the division's events.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+use crate::columns::{client_record, create_client_record, create_events, drop_all};
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(CreateTables)]
+    }
+}
+
+#[derive(DeriveMigrationName)]
+struct CreateTables;
+
+const TABLES: [&str; 5] = [
+    "social_cases",
+    "service_needs_assessments",
+    "support_periods",
+    "social_outcomes",
+    "social_events",
+];
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let table = client_record(TABLES[0])
+            .col(string_len("kind", 32))
+            .col(date("opened_on"))
+            .col(date_null("closed_on"))
+            .to_owned();
+        create_client_record(manager, table, TABLES[0]).await?;
+        let table = client_record(TABLES[1])
+            .col(date("assessed_on"))
+            .col(boolean("multi_professional"))
+            .to_owned();
+        create_client_record(manager, table, TABLES[1]).await?;
+        let table = client_record(TABLES[2])
+            .col(string_len("service", 32))
+            .col(date("started_on"))
+            .col(date_null("ended_on"))
+            .col(integer_null("satisfaction"))
+            .to_owned();
+        create_client_record(manager, table, TABLES[2]).await?;
+        let table = client_record(TABLES[3])
+            .col(string_len("kind", 32))
+            .col(date("occurred_on"))
+            .to_owned();
+        create_client_record(manager, table, TABLES[3]).await?;
+        create_events(manager, TABLES[4]).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        drop_all(manager, &TABLES).await
+    }
+}

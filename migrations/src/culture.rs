@@ -15,8 +15,13 @@ impl MigratorTrait for Migrator {
     }
 }
 
-#[derive(DeriveMigrationName)]
 struct CreateTables;
+
+impl MigrationName for CreateTables {
+    fn name(&self) -> &str {
+        "m20261123_000001_create_tables"
+    }
+}
 
 const TABLES: [&str; 3] = ["participations", "culture_outcomes", "cultural_events"];
 

@@ -1,1 +1,297 @@
-//! placeholder
+//! Kotohub's configuration, read once at start by the `kotohub` binary and handed to the
+//! parts it wires together. Layers, later winning: the defaults built in from
+//! `deploy/config/kotohub.toml`, an optional file, then `KOTOHUB__SECTION__KEY`
+//! environment variables. Unknown keys are refused so that a misspelt setting fails at
+//! start; secrets (database URLs carry passwords) never appear in `Debug` output.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::{Table, Value};
+
+/// The defaults, the same file operators copy and edit.
+pub const DEFAULTS: &str = include_str!("../../../deploy/config/kotohub.toml");
+
+/// Prefix of the environment variables that override settings.
+pub const ENV_PREFIX: &str = "KOTOHUB__";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub serve: Serve,
+    pub subgraphs: Subgraphs,
+    pub log: Log,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Serve {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub seed_clients: u32,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subgraphs {
+    pub programme: Subgraph,
+    pub employment: Subgraph,
+    pub education: Subgraph,
+    pub social: Subgraph,
+    pub culture: Subgraph,
+}
+
+impl Subgraphs {
+    /// The subgraphs by name, in the order they are started.
+    pub fn iter(&self) -> [(&'static str, &Subgraph); 5] {
+        [
+            ("programme", &self.programme),
+            ("employment", &self.employment),
+            ("education", &self.education),
+            ("social", &self.social),
+            ("culture", &self.culture),
+        ]
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subgraph {
+    pub listen: SocketAddr,
+    #[serde(default)]
+    pub database_url: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Log {
+    pub filter: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A value that must not be printed: `Debug` shows only that it is set.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("configuration file {path} is not valid TOML: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("environment variable {name}: {reason}")]
+    Env { name: String, reason: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(Box<toml::de::Error>),
+}
+
+impl Config {
+    /// Reads the layers: defaults, then `file` if given, then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// As [`Config::load`], with the environment given (for tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table: Table = DEFAULTS.parse().map_err(|source| ConfigError::Parse {
+            path: PathBuf::from("(built-in defaults)"),
+            source: Box::new(source),
+        })?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+            let overlay: Table = text.parse().map_err(|source| ConfigError::Parse {
+                path: path.to_owned(),
+                source: Box::new(source),
+            })?;
+            merge(&mut table, overlay);
+        }
+        let mut env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(name, _)| name.starts_with(ENV_PREFIX))
+            .collect();
+        // Sorted so that the result does not depend on the environment's order.
+        env.sort();
+        for (name, value) in env {
+            apply_env(&mut table, &name, &value)?;
+        }
+        Config::deserialize(Value::Table(table)).map_err(|e| ConfigError::Invalid(Box::new(e)))
+    }
+}
+
+/// Merges `overlay` into `base`, key by key, recursing into tables.
+fn merge(base: &mut Table, overlay: Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(Value::Table(base_table)), Value::Table(overlay_table)) => {
+                merge(base_table, overlay_table)
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Sets the key named by `KOTOHUB__A__B__C` to `raw`, typed like the value it replaces
+/// (so `"4101"` stays a string where a string is expected and becomes a number where a
+/// number is).
+fn apply_env(table: &mut Table, name: &str, raw: &str) -> Result<(), ConfigError> {
+    let env_error = |reason: String| ConfigError::Env {
+        name: name.to_owned(),
+        reason,
+    };
+    let path: Vec<String> = name[ENV_PREFIX.len()..]
+        .split("__")
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if path.iter().any(String::is_empty) {
+        return Err(env_error("names a setting with an empty part".into()));
+    }
+    let (leaf, parents) = path.split_last().expect("split yields at least one part");
+    let mut current = table;
+    for part in parents {
+        let entry = current
+            .entry(part.clone())
+            .or_insert_with(|| Value::Table(Table::new()));
+        current = match entry {
+            Value::Table(t) => t,
+            _ => return Err(env_error(format!("{part} is a value, not a section"))),
+        };
+    }
+    let value = match current.get(leaf) {
+        Some(Value::Integer(_)) => raw
+            .parse::<i64>()
+            .map(Value::Integer)
+            .map_err(|_| env_error(format!("expected a whole number, got {raw:?}")))?,
+        Some(Value::Boolean(_)) => raw
+            .parse::<bool>()
+            .map(Value::Boolean)
+            .map_err(|_| env_error(format!("expected true or false, got {raw:?}")))?,
+        Some(Value::Table(_)) => return Err(env_error("names a section, not a setting".into())),
+        _ => Value::String(raw.to_owned()),
+    };
+    current.insert(leaf.clone(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_load() {
+        let config = Config::load_from(None, env(&[])).unwrap();
+        assert_eq!(config.serve.seed_clients, 10_000);
+        assert_eq!(config.subgraphs.employment.listen.port(), 4102);
+        assert!(config.subgraphs.programme.database_url.is_none());
+    }
+
+    #[test]
+    fn environment_overrides_with_types() {
+        let config = Config::load_from(
+            None,
+            env(&[
+                ("KOTOHUB__SERVE__SEED_CLIENTS", "500"),
+                ("KOTOHUB__SUBGRAPHS__SOCIAL__LISTEN", "127.0.0.1:5104"),
+                (
+                    "KOTOHUB__SUBGRAPHS__SOCIAL__DATABASE_URL",
+                    "postgres://u:pw@h/db",
+                ),
+                ("UNRELATED", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.serve.seed_clients, 500);
+        assert_eq!(config.subgraphs.social.listen.port(), 5104);
+        assert_eq!(
+            config
+                .subgraphs
+                .social
+                .database_url
+                .as_ref()
+                .unwrap()
+                .expose(),
+            "postgres://u:pw@h/db"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        let err =
+            Config::load_from(None, env(&[("KOTOHUB__SERVE__SEED_CLEINTS", "5")])).unwrap_err();
+        assert!(err.to_string().contains("seed_cleints"), "{err}");
+        let err = Config::load_from(None, env(&[("KOTOHUB__SERVE__SEED", "many")])).unwrap_err();
+        assert!(err.to_string().contains("KOTOHUB__SERVE__SEED"), "{err}");
+    }
+
+    #[test]
+    fn a_file_overrides_defaults() {
+        let path = std::env::temp_dir().join(format!("kotohub-config-{}.toml", std::process::id()));
+        std::fs::write(&path, "[serve]\nseed = 7\n").unwrap();
+        let config = Config::load_from(Some(&path), env(&[])).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(config.serve.seed, 7);
+        assert_eq!(config.serve.seed_clients, 10_000);
+    }
+
+    #[test]
+    fn secrets_are_not_printed() {
+        let config = Config::load_from(
+            None,
+            env(&[(
+                "KOTOHUB__SUBGRAPHS__CULTURE__DATABASE_URL",
+                "postgres://u:hunter2@h/db",
+            )]),
+        )
+        .unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}

@@ -70,8 +70,8 @@ impl Query {
     }
 
     #[graphql(entity)]
-    async fn find_client_by_id(&self, id: ID) -> Result<Client> {
-        Client::checked(id)
+    async fn find_client_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Client> {
+        Client::in_batch(ctx, id)
     }
 
     #[graphql(entity)]
@@ -98,7 +98,13 @@ impl Client {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<participation::Model>> {
-        of_client::<participation::Entity>(ctx, &self.id, Page::new(first, after.as_ref())?).await
+        of_client::<participation::Entity>(
+            ctx,
+            &self.id,
+            self.batch.as_ref(),
+            Page::new(first, after.as_ref())?,
+        )
+        .await
     }
 
     /// Outcomes of taking part of the client.
@@ -108,7 +114,13 @@ impl Client {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<culture_outcome::Model>> {
-        of_client::<culture_outcome::Entity>(ctx, &self.id, Page::new(first, after.as_ref())?).await
+        of_client::<culture_outcome::Entity>(
+            ctx,
+            &self.id,
+            self.batch.as_ref(),
+            Page::new(first, after.as_ref())?,
+        )
+        .await
     }
 }
 

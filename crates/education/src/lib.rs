@@ -69,8 +69,8 @@ impl Query {
     }
 
     #[graphql(entity)]
-    async fn find_client_by_id(&self, id: ID) -> Result<Client> {
-        Client::checked(id)
+    async fn find_client_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Client> {
+        Client::in_batch(ctx, id)
     }
 
     #[graphql(entity)]
@@ -97,7 +97,13 @@ impl Client {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<enrolment::Model>> {
-        of_client::<enrolment::Entity>(ctx, &self.id, Page::new(first, after.as_ref())?).await
+        of_client::<enrolment::Entity>(
+            ctx,
+            &self.id,
+            self.batch.as_ref(),
+            Page::new(first, after.as_ref())?,
+        )
+        .await
     }
 
     /// Joint-application results of the client.
@@ -110,6 +116,7 @@ impl Client {
         of_client::<joint_application_result::Entity>(
             ctx,
             &self.id,
+            self.batch.as_ref(),
             Page::new(first, after.as_ref())?,
         )
         .await
@@ -122,7 +129,13 @@ impl Client {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<qualification::Model>> {
-        of_client::<qualification::Entity>(ctx, &self.id, Page::new(first, after.as_ref())?).await
+        of_client::<qualification::Entity>(
+            ctx,
+            &self.id,
+            self.batch.as_ref(),
+            Page::new(first, after.as_ref())?,
+        )
+        .await
     }
 }
 

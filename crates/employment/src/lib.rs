@@ -72,8 +72,8 @@ impl Query {
     }
 
     #[graphql(entity)]
-    async fn find_client_by_id(&self, id: ID) -> Result<Client> {
-        Client::checked(id)
+    async fn find_client_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Client> {
+        Client::in_batch(ctx, id)
     }
 
     #[graphql(entity)]
@@ -100,8 +100,13 @@ impl Client {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<skill_assessment::Model>> {
-        of_client::<skill_assessment::Entity>(ctx, &self.id, Page::new(first, after.as_ref())?)
-            .await
+        of_client::<skill_assessment::Entity>(
+            ctx,
+            &self.id,
+            self.batch.as_ref(),
+            Page::new(first, after.as_ref())?,
+        )
+        .await
     }
 
     /// Guidance and career advice the client received.
@@ -111,8 +116,13 @@ impl Client {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<guidance_session::Model>> {
-        of_client::<guidance_session::Entity>(ctx, &self.id, Page::new(first, after.as_ref())?)
-            .await
+        of_client::<guidance_session::Entity>(
+            ctx,
+            &self.id,
+            self.batch.as_ref(),
+            Page::new(first, after.as_ref())?,
+        )
+        .await
     }
 
     /// The client's service paths.
@@ -122,7 +132,13 @@ impl Client {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<service_path::Model>> {
-        of_client::<service_path::Entity>(ctx, &self.id, Page::new(first, after.as_ref())?).await
+        of_client::<service_path::Entity>(
+            ctx,
+            &self.id,
+            self.batch.as_ref(),
+            Page::new(first, after.as_ref())?,
+        )
+        .await
     }
 
     /// Employment and education outcomes recorded for the client.
@@ -132,8 +148,13 @@ impl Client {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<employment_outcome::Model>> {
-        of_client::<employment_outcome::Entity>(ctx, &self.id, Page::new(first, after.as_ref())?)
-            .await
+        of_client::<employment_outcome::Entity>(
+            ctx,
+            &self.id,
+            self.batch.as_ref(),
+            Page::new(first, after.as_ref())?,
+        )
+        .await
     }
 }
 

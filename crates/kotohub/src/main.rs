@@ -1,1 +1,385 @@
-fn main() {}
+//! The `kotohub` command. `serve` runs the embedded default (every subgraph on loopback
+//! over SQLite, migrated and seeded on first start); `subgraph` runs one subgraph alone
+//! against SQLite or PostgreSQL; `migrate`, `seed` and `sdl` are the explicit steps that
+//! production and the build run on their own.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use kotohub::databases::{self, ensure_data_dir, sqlite_url};
+use kotohub::services::{self, Shutdown};
+use kotohub::{SUBGRAPHS, sdl, seed};
+use kotohub_config::{Config, LogFormat};
+
+#[derive(Parser)]
+#[command(
+    name = "kotohub",
+    version,
+    about = "Kotohub: the city's federated integration data hub"
+)]
+struct Cli {
+    /// A configuration file layered over the built-in defaults (also KOTOHUB_CONFIG).
+    #[arg(long, global = true, env = "KOTOHUB_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the embedded default: all subgraphs on loopback, SQLite under the data
+    /// directory, migrated and seeded with synthetic data on first start.
+    Serve {
+        /// Where the SQLite databases live (default: serve.data_dir, "data").
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// The gateway's address (default: serve.listen, 127.0.0.1:4000).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Run one subgraph alone.
+    Subgraph {
+        /// programme, employment, education, social or culture.
+        name: String,
+        /// Address to listen on (default: the subgraph's configured address).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// sqlite://… or postgres://… (default: configured URL, else SQLite in the data directory).
+        #[arg(long, env = "KOTOHUB_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+    },
+    /// Run pending migrations. With a PostgreSQL URL each subgraph migrates its own
+    /// schema; a SQLite URL holds one subgraph, so name it with --subgraph.
+    Migrate {
+        #[arg(
+            long,
+            env = "KOTOHUB_DATABASE_URL",
+            hide_env_values = true,
+            conflicts_with = "data_dir"
+        )]
+        database_url: Option<String>,
+        /// Migrate the SQLite files of every subgraph in this directory.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Only these subgraphs (default: all).
+        #[arg(long = "subgraph")]
+        subgraphs: Vec<String>,
+    },
+    /// Fill every subgraph database with synthetic clients and their records.
+    Seed {
+        /// How many clients.
+        #[arg(long, default_value_t = 10_000)]
+        clients: u32,
+        /// The seed number: the same number gives the same data.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// A PostgreSQL URL whose per-subgraph schemas to fill (default: SQLite files).
+        #[arg(
+            long,
+            env = "KOTOHUB_DATABASE_URL",
+            hide_env_values = true,
+            conflicts_with = "data_dir"
+        )]
+        database_url: Option<String>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Write each subgraph's SDL to DIR/<name>.graphql, or with --check fail if they differ.
+    Sdl {
+        #[arg(long, default_value = "schema")]
+        out_dir: PathBuf,
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref())?;
+    init_logging(&config)?;
+    match cli.command {
+        Command::Serve { data_dir, listen } => serve(config, data_dir, listen).await,
+        Command::Subgraph {
+            name,
+            listen,
+            database_url,
+        } => subgraph(config, &name, listen, database_url).await,
+        Command::Migrate {
+            database_url,
+            data_dir,
+            subgraphs,
+        } => migrate(&config, database_url, data_dir, subgraphs).await,
+        Command::Seed {
+            clients,
+            seed,
+            database_url,
+            data_dir,
+        } => {
+            seed_command(
+                &config,
+                clients,
+                seed.unwrap_or(config.serve.seed),
+                database_url,
+                data_dir,
+            )
+            .await
+        }
+        Command::Sdl { out_dir, check } => sdl_command(&out_dir, check),
+    }
+}
+
+fn init_logging(config: &Config) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.filter)
+        .with_context(|| format!("log.filter {:?} is not a valid filter", config.log.filter))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+    Ok(())
+}
+
+/// The URL a subgraph uses: the configured one, else SQLite under `data_dir`.
+fn url_of(config: &Config, data_dir: &Path, name: &str) -> String {
+    config
+        .subgraphs
+        .iter()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, sg)| sg.database_url.as_ref().map(|url| url.expose().to_owned()))
+        .unwrap_or_else(|| sqlite_url(data_dir, name))
+}
+
+async fn serve(
+    config: Config,
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+) -> Result<()> {
+    let data_dir = data_dir.unwrap_or_else(|| config.serve.data_dir.clone());
+    let gateway = listen.unwrap_or(config.serve.listen);
+    ensure_data_dir(&data_dir)?;
+    let dbs = databases::open_all(|name| url_of(&config, &data_dir, name), true).await?;
+    if !seed::has_clients(&dbs.programme).await? {
+        let clients = config.serve.seed_clients;
+        println!(
+            "Seeding {clients} synthetic clients into {} (first start)…",
+            data_dir.display()
+        );
+        let summary = seed::seed(&dbs, clients, config.serve.seed).await?;
+        println!(
+            "Seeded {} rows in {:.1} s.",
+            summary.rows,
+            summary.took.as_secs_f64()
+        );
+    }
+    let shutdown = Shutdown::new();
+    let mut running = Vec::new();
+    for (name, settings) in config.subgraphs.iter() {
+        let db = dbs
+            .get(name)
+            .context("every subgraph has a database")?
+            .clone();
+        let router = services::router(name, db)
+            .await?
+            .context("every configured subgraph has a router")?;
+        let service = services::start(name, settings.listen, router, &shutdown)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {} for the {name} subgraph",
+                    settings.listen
+                )
+            })?;
+        running.push(service);
+    }
+    println!();
+    println!("Kotohub is running. Subgraphs (GraphQL over POST, health at /health):");
+    for service in &running {
+        println!("  {:<11} http://{}/graphql", service.name, service.addr);
+    }
+    println!("The gateway address is configured as http://{gateway}/graphql.");
+    let stop = stop_signal()?;
+    println!("Press Ctrl-C to stop.");
+    stop.await;
+    println!("Stopping…");
+    shutdown.trigger();
+    for service in running {
+        service.task.await??;
+    }
+    Ok(())
+}
+
+async fn subgraph(
+    config: Config,
+    name: &str,
+    listen: Option<SocketAddr>,
+    database_url: Option<String>,
+) -> Result<()> {
+    let Some((name, settings)) = config
+        .subgraphs
+        .iter()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+    else {
+        bail!(
+            "there is no subgraph called {name:?}; the subgraphs are {}",
+            SUBGRAPHS.join(", ")
+        );
+    };
+    let url = match database_url {
+        Some(url) => url,
+        None => {
+            ensure_data_dir(&config.serve.data_dir)?;
+            url_of(&config, &config.serve.data_dir, name)
+        }
+    };
+    let db = databases::open(name, &url).await?;
+    let router = services::router(name, db)
+        .await?
+        .context("every configured subgraph has a router")?;
+    let shutdown = Shutdown::new();
+    let service =
+        services::start(name, listen.unwrap_or(settings.listen), router, &shutdown).await?;
+    let stop = stop_signal()?;
+    println!(
+        "The {name} subgraph is serving http://{}/graphql",
+        service.addr
+    );
+    stop.await;
+    shutdown.trigger();
+    service.task.await??;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM (how orchestrators stop a process). The handlers are
+/// installed when this is called, so call it before telling anyone the service is up.
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}
+
+fn chosen(subgraphs: Vec<String>) -> Result<Vec<&'static str>> {
+    if subgraphs.is_empty() {
+        return Ok(SUBGRAPHS.to_vec());
+    }
+    subgraphs
+        .iter()
+        .map(|wanted| {
+            SUBGRAPHS
+                .iter()
+                .copied()
+                .find(|name| name == wanted)
+                .with_context(|| format!("there is no subgraph called {wanted:?}"))
+        })
+        .collect()
+}
+
+async fn migrate(
+    config: &Config,
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    subgraphs: Vec<String>,
+) -> Result<()> {
+    let names = chosen(subgraphs)?;
+    if let Some(url) = &database_url
+        && url.starts_with("sqlite:")
+        && names.len() != 1
+    {
+        bail!("a SQLite database holds one subgraph: name it with --subgraph, or use --data-dir");
+    }
+    let data_dir = data_dir.unwrap_or_else(|| config.serve.data_dir.clone());
+    for name in names {
+        let url = match &database_url {
+            Some(url) => url.clone(),
+            None => {
+                ensure_data_dir(&data_dir)?;
+                url_of(config, &data_dir, name)
+            }
+        };
+        let db = databases::open(name, &url).await?;
+        databases::migrate(name, &db).await?;
+        println!("{name}: migrated");
+    }
+    Ok(())
+}
+
+async fn seed_command(
+    config: &Config,
+    clients: u32,
+    seed_number: u64,
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+) -> Result<()> {
+    let data_dir = data_dir.unwrap_or_else(|| config.serve.data_dir.clone());
+    if database_url
+        .as_deref()
+        .is_some_and(|url| url.starts_with("sqlite:"))
+    {
+        bail!(
+            "seeding fills five databases: give a PostgreSQL URL, or --data-dir for SQLite files"
+        );
+    }
+    if database_url.is_none() {
+        ensure_data_dir(&data_dir)?;
+    }
+    let dbs = databases::open_all(
+        |name| {
+            database_url
+                .clone()
+                .unwrap_or_else(|| url_of(config, &data_dir, name))
+        },
+        true,
+    )
+    .await?;
+    if seed::has_clients(&dbs.programme).await? {
+        bail!(
+            "the databases already hold clients; seed into empty databases (remove the data directory or use a fresh schema)"
+        );
+    }
+    let summary = seed::seed(&dbs, clients, seed_number).await?;
+    println!(
+        "Seeded {} clients ({} rows) in {:.1} s.",
+        summary.clients,
+        summary.rows,
+        summary.took.as_secs_f64()
+    );
+    Ok(())
+}
+
+fn sdl_command(out_dir: &Path, check: bool) -> Result<()> {
+    let mut stale = Vec::new();
+    for name in SUBGRAPHS {
+        let text = sdl::sdl(name).context("every subgraph exports its SDL")?;
+        let path = out_dir.join(sdl::file_name(name));
+        if check {
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            if committed != text {
+                stale.push(path.display().to_string());
+            }
+        } else {
+            std::fs::create_dir_all(out_dir)?;
+            std::fs::write(&path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("wrote {}", path.display());
+        }
+    }
+    if !stale.is_empty() {
+        bail!(
+            "these SDL files differ from the code; run `kotohub sdl`: {}",
+            stale.join(", ")
+        );
+    }
+    Ok(())
+}

@@ -170,13 +170,13 @@ impl Catalog {
                     measure.id, measure.set
                 ));
             }
-            if let Some(group) = &measure.group {
-                if !groups.contains(group.as_str()) {
-                    return fail(format!(
-                        "measure {} names unknown group {group}",
-                        measure.id
-                    ));
-                }
+            if let Some(group) = &measure.group
+                && !groups.contains(group.as_str())
+            {
+                return fail(format!(
+                    "measure {} names unknown group {group}",
+                    measure.id
+                ));
             }
             if measure.bodies.is_empty() {
                 return fail(format!("measure {} has no responsible body", measure.id));

@@ -280,6 +280,18 @@ pub mod client {
 
     impl ActiveModelBehavior for ActiveModel {}
 
+    impl kotohub_subgraph::batch::ClientRows for Entity {
+        fn client_column() -> Column {
+            Column::Id
+        }
+        fn client_id(model: &Model) -> &str {
+            &model.id
+        }
+        fn order_column() -> Column {
+            Column::Id
+        }
+    }
+
     #[async_graphql::ComplexObject]
     impl Model {
         /// The client's pseudonymous id, the same in every division.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, ID, Object, Request, Result};
+use kotohub_subgraph::batch::{EntityBatches, client_batch};
 use kotohub_subgraph::links::check_key;
 use kotohub_subgraph::records::BATCH_SIZE;
 use kotohub_subgraph::vocab::District;
@@ -158,26 +159,26 @@ impl Query {
         responsible_body: Option<ID>,
     ) -> Result<Vec<Measure>> {
         let cat = catalog(ctx)?;
-        if let Some(theme) = theme {
-            if !cat.themes.iter().any(|t| t.id == theme) {
-                return Err(bad_input(format!("there is no theme {theme}")));
-            }
+        if let Some(theme) = theme
+            && !cat.themes.iter().any(|t| t.id == theme)
+        {
+            return Err(bad_input(format!("there is no theme {theme}")));
         }
-        if let Some(division) = &division {
-            if cat.division_index(division).is_none() {
-                return Err(bad_input(format!(
-                    "there is no division {:?}",
-                    division.as_str()
-                )));
-            }
+        if let Some(division) = &division
+            && cat.division_index(division).is_none()
+        {
+            return Err(bad_input(format!(
+                "there is no division {:?}",
+                division.as_str()
+            )));
         }
-        if let Some(body) = &responsible_body {
-            if cat.body_index(body).is_none() {
-                return Err(bad_input(format!(
-                    "there is no responsible body {:?}",
-                    body.as_str()
-                )));
-            }
+        if let Some(body) = &responsible_body
+            && cat.body_index(body).is_none()
+        {
+            return Err(bad_input(format!(
+                "there is no responsible body {:?}",
+                body.as_str()
+            )));
         }
         let selected = cat.measures.iter().enumerate().filter(|(_, m)| {
             let theme_ok = theme.is_none_or(|theme| {
@@ -306,7 +307,10 @@ impl Query {
     #[graphql(entity)]
     async fn find_client_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<client::Model>> {
         check_key("Client", &id)?;
-        load_client(ctx, &id).await
+        let batch = client_batch(ctx, "Client")?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let rows = batch.rows::<client::Entity>(db).await.map_err(internal)?;
+        Ok(rows.get(id.as_str()).and_then(|rows| rows.first()).cloned())
     }
 }
 
@@ -655,10 +659,12 @@ pub(crate) fn attach_client_loader(
     db: DatabaseConnection,
 ) -> impl Fn(Request) -> Request + Send + Sync {
     move |request| {
-        request.data(
-            DataLoader::new(ClientLoader { db: db.clone() }, tokio::spawn)
-                .max_batch_size(BATCH_SIZE),
-        )
+        request
+            .data(
+                DataLoader::new(ClientLoader { db: db.clone() }, tokio::spawn)
+                    .max_batch_size(BATCH_SIZE),
+            )
+            .data(EntityBatches::default())
     }
 }
 

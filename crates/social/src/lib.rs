@@ -70,8 +70,8 @@ impl Query {
     }
 
     #[graphql(entity)]
-    async fn find_client_by_id(&self, id: ID) -> Result<Client> {
-        Client::checked(id)
+    async fn find_client_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Client> {
+        Client::in_batch(ctx, id)
     }
 
     #[graphql(entity)]
@@ -98,7 +98,13 @@ impl Client {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<social_case::Model>> {
-        of_client::<social_case::Entity>(ctx, &self.id, Page::new(first, after.as_ref())?).await
+        of_client::<social_case::Entity>(
+            ctx,
+            &self.id,
+            self.batch.as_ref(),
+            Page::new(first, after.as_ref())?,
+        )
+        .await
     }
 
     /// Service-needs assessments of the client.
@@ -111,6 +117,7 @@ impl Client {
         of_client::<service_needs_assessment::Entity>(
             ctx,
             &self.id,
+            self.batch.as_ref(),
             Page::new(first, after.as_ref())?,
         )
         .await
@@ -123,7 +130,13 @@ impl Client {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<support_period::Model>> {
-        of_client::<support_period::Entity>(ctx, &self.id, Page::new(first, after.as_ref())?).await
+        of_client::<support_period::Entity>(
+            ctx,
+            &self.id,
+            self.batch.as_ref(),
+            Page::new(first, after.as_ref())?,
+        )
+        .await
     }
 
     /// Outcomes of social work of the client.
@@ -133,7 +146,13 @@ impl Client {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<social_outcome::Model>> {
-        of_client::<social_outcome::Entity>(ctx, &self.id, Page::new(first, after.as_ref())?).await
+        of_client::<social_outcome::Entity>(
+            ctx,
+            &self.id,
+            self.batch.as_ref(),
+            Page::new(first, after.as_ref())?,
+        )
+        .await
     }
 }
 

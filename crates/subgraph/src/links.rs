@@ -55,11 +55,13 @@ macro_rules! keyed_entity {
         $(#[$doc])*
         pub struct $name {
             id: String,
+            /// The `_entities` call the entity arrived in, whose rows load together.
+            batch: Option<std::sync::Arc<$crate::batch::ClientBatch>>,
         }
 
         impl $name {
             pub fn new(id: &str) -> Self {
-                Self { id: id.to_owned() }
+                Self { id: id.to_owned(), batch: None }
             }
 
             /// The entity for a key sent by the gateway, if the key is well-formed.
@@ -67,12 +69,22 @@ macro_rules! keyed_entity {
                 $crate::links::check_key(stringify!($name), &id)?;
                 Ok(Self::new(&id))
             }
+
+            /// As [`Self::checked`], loading its rows together with the rest of the
+            /// `_entities` call it arrived in. `ctx` is the entity resolver's context.
+            pub fn in_batch(ctx: &async_graphql::Context<'_>, id: async_graphql::ID) -> async_graphql::Result<Self> {
+                let mut entity = Self::checked(id)?;
+                entity.batch = Some($crate::batch::client_batch(ctx, stringify!($name))?);
+                Ok(entity)
+            }
         }
     };
 }
 
 /// Implements the link fields of a client record model (`id`, `client`, `measure`,
 /// `responsibleBody`), plus any further resolvers given in the braces.
+// `crate::Client` is meant: each division links to its own `Client` type.
+#[allow(clippy::crate_in_macro_def)]
 #[macro_export]
 macro_rules! client_record_fields {
     ($model:ty { $($extra:tt)* }) => {
@@ -101,6 +113,8 @@ macro_rules! client_record_fields {
 
 /// Defines a division's event table (entity, GraphQL type `$graphql_name`, record access).
 /// Every division's events have the same columns; only the table and type names differ.
+// `crate::Measure` is meant: each division links to its own `Measure` type.
+#[allow(clippy::crate_in_macro_def)]
 #[macro_export]
 macro_rules! event_entity {
     ($table:tt, $graphql_name:tt) => {
@@ -177,13 +191,18 @@ macro_rules! client_record {
                 Column::MeasureId
             }
         }
-        impl $crate::records::ClientRecord for $entity {
+        impl $crate::batch::ClientRows for $entity {
             fn client_column() -> Column {
                 Column::ClientId
             }
             fn client_id(model: &Model) -> &str {
                 &model.client_id
             }
+            fn order_column() -> Column {
+                Column::Id
+            }
+        }
+        impl $crate::records::ClientRecord for $entity {
             fn id(model: &Model) -> i64 {
                 model.id
             }

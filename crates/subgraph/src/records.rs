@@ -1,7 +1,7 @@
 //! Reading division records the way every division reads them: a measure's records one
-//! page at a time, and a batch of clients' records in one query. The entity batches the
-//! gateway sends (`_entities` with hundreds of `Client` representations) go through
-//! [`RecordLoader`], so their cost in SQL statements does not grow with the batch.
+//! page at a time, and a client's records either from the entity batch it arrived in
+//! ([`crate::batch`]) or, for clients reached another way, through a per-request
+//! DataLoader that batches what arrives within its time window.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -14,6 +14,7 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
+use crate::batch::{ClientBatch, ClientRows, EntityBatches};
 use crate::internal;
 use crate::page::Page;
 
@@ -26,10 +27,8 @@ pub trait MeasureRecord: EntityTrait {
     fn measure_column() -> Self::Column;
 }
 
-/// A table whose rows are about one client.
-pub trait ClientRecord: MeasureRecord {
-    fn client_column() -> Self::Column;
-    fn client_id(model: &Self::Model) -> &str;
+/// A table whose rows are about one client and belong to one measure.
+pub trait ClientRecord: MeasureRecord + ClientRows {
     fn id(model: &Self::Model) -> i64;
 }
 
@@ -145,27 +144,39 @@ where
     }
 }
 
-/// A fresh loader for each request: batches never mix requests, and nothing is cached
-/// beyond the request that loaded it.
+/// Fresh request-scoped state for each request: loader batches and entity batches never
+/// mix requests, and nothing is cached beyond the request that loaded it.
 pub fn attach_loader(db: DatabaseConnection) -> impl Fn(Request) -> Request + Send + Sync {
     move |request| {
-        request.data(
-            DataLoader::new(RecordLoader { db: db.clone() }, tokio::spawn)
-                .max_batch_size(BATCH_SIZE),
-        )
+        request
+            .data(
+                DataLoader::new(RecordLoader { db: db.clone() }, tokio::spawn)
+                    .max_batch_size(BATCH_SIZE),
+            )
+            .data(EntityBatches::default())
     }
 }
 
-/// One page of a client's rows of table `E`, batched with the other clients of the request.
+/// One page of a client's rows of table `E`: from the client's entity batch when it came
+/// in one, else through the request's DataLoader.
 pub async fn of_client<E>(
     ctx: &Context<'_>,
     client_id: &str,
+    batch: Option<&Arc<ClientBatch>>,
     page: Page,
 ) -> async_graphql::Result<Vec<E::Model>>
 where
     E: ClientRecord + 'static,
     E::Model: Send + Sync + Clone,
 {
+    if let Some(batch) = batch {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let rows = batch.rows::<E>(db).await.map_err(internal)?;
+        return Ok(rows
+            .get(client_id)
+            .map(|rows| page.slice(rows, E::id))
+            .unwrap_or_default());
+    }
     let loader = ctx.data::<DataLoader<RecordLoader>>()?;
     let rows = loader
         .load_one(OfClient::<E>::new(client_id))

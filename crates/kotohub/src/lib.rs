@@ -1,0 +1,13 @@
+//! The `kotohub` command's wiring, shared by the command-line front end (`main.rs`) and
+//! the end-to-end tests: which subgraphs exist, how each gets its database, how the
+//! services start and stop, and how their SDL is exported. It is the one place that
+//! knows every subgraph crate; the subgraphs know none of each other.
+
+pub mod databases;
+pub mod sdl;
+pub mod seed;
+pub mod services;
+
+/// The subgraphs of the embedded default, in start order. Each name is also the
+/// subgraph's name in the supergraph, its SQLite file stem and its PostgreSQL schema.
+pub const SUBGRAPHS: [&str; 5] = ["programme", "employment", "education", "social", "culture"];

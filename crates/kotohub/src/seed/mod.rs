@@ -1,0 +1,127 @@
+//! Synthetic demo data for all five subgraph databases, deterministic from a seed number:
+//! the programme catalog, a client population that follows the city, and each
+//! division's records, events and outcomes for the measures it actually runs, so that
+//! the programme's indicators (1.1's assessments, 1.2's share continuing to education or
+//! employment, 1.3's events for non-Finnish/Swedish speakers, Helmi's child-welfare
+//! outcomes, 7.5's reading activities …) can be computed from them.
+//!
+//! Run by `kotohub seed` and by `kotohub serve` on an empty embedded database.
+
+#[macro_use]
+mod events;
+mod culture;
+mod education;
+mod employment;
+pub mod population;
+mod rng;
+mod social;
+
+use std::time::{Duration, Instant};
+
+use kotohub_programme::catalog::Catalog;
+use kotohub_programme::entity::client;
+use sea_orm::{
+    ActiveModelTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, TransactionTrait,
+};
+
+/// The five subgraph databases.
+pub struct Databases {
+    pub programme: DatabaseConnection,
+    pub employment: DatabaseConnection,
+    pub education: DatabaseConnection,
+    pub social: DatabaseConnection,
+    pub culture: DatabaseConnection,
+}
+
+/// What a seeding run wrote.
+#[derive(Debug)]
+pub struct Summary {
+    pub clients: u32,
+    pub rows: u64,
+    pub took: Duration,
+}
+
+/// Why seeding failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error("the catalog shipped with Kotohub is invalid: {0}")]
+    Catalog(#[from] kotohub_programme::catalog::CatalogError),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Whether the programme database already holds clients.
+pub async fn has_clients(programme: &DatabaseConnection) -> Result<bool, DbErr> {
+    Ok(client::Entity::find().count(programme).await? > 0)
+}
+
+/// Stores the catalog and `clients` synthetic clients with their records in every
+/// division. Each database is written in one transaction, so a failed run leaves it as
+/// it was.
+pub async fn seed(dbs: &Databases, clients: u32, seed: u64) -> Result<Summary, SeedError> {
+    let started = Instant::now();
+    let catalog = Catalog::embedded()?;
+    catalog.store(&dbs.programme).await?;
+    let people = population::generate(seed, clients);
+    let (programme, employment, education, social, culture) = tokio::try_join!(
+        seed_clients(&dbs.programme, &people),
+        employment::seed(&dbs.employment, &people, seed),
+        education::seed(&dbs.education, &people, seed),
+        social::seed(&dbs.social, &people, seed),
+        culture::seed(&dbs.culture, &people, seed),
+    )?;
+    Ok(Summary {
+        clients,
+        rows: programme + employment + education + social + culture,
+        took: started.elapsed(),
+    })
+}
+
+/// Rows per INSERT statement: many rows per statement is what makes seeding fast, and
+/// this many stays within SQLite's limit of bound parameters for our widest tables.
+const ROWS_PER_STATEMENT: usize = 2_000;
+
+async fn seed_clients(
+    db: &DatabaseConnection,
+    people: &[population::Person],
+) -> Result<u64, DbErr> {
+    let txn = db.begin().await?;
+    let written = insert_rows(&txn, people.iter().map(|p| p.row()).collect()).await?;
+    txn.commit().await?;
+    Ok(written)
+}
+
+/// Inserts rows of one table in statements of [`ROWS_PER_STATEMENT`].
+async fn insert_rows<A, C>(db: &C, rows: Vec<A>) -> Result<u64, DbErr>
+where
+    A: ActiveModelTrait + Send,
+    C: sea_orm::ConnectionTrait,
+{
+    let total = rows.len() as u64;
+    let mut rows = rows.into_iter();
+    loop {
+        let batch: Vec<A> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
+        if batch.is_empty() {
+            return Ok(total);
+        }
+        A::Entity::insert_many(batch)
+            .exec_without_returning(db)
+            .await?;
+    }
+}
+
+/// A year in 2018–2025 in which the person was `min_age..=max_age` years old and already
+/// living in Finland, if there is one.
+fn year_aged(
+    rng: &mut rng::Rng,
+    person: &population::Person,
+    min_age: i32,
+    max_age: i32,
+) -> Option<i32> {
+    let arrived = person.arrival_year.unwrap_or(i32::MIN);
+    let first = (person.birth_year + min_age)
+        .max(events::YEARS.0)
+        .max(arrived);
+    let last = (person.birth_year + max_age).min(events::YEARS.1);
+    (first <= last).then(|| rng.between(first, last))
+}

@@ -1,0 +1,312 @@
+//! The Social Services and Health Care Division's demo records: the Helmi service's
+//! family work with young people aged 7–17 (cases, multi-professional assessments,
+//! support periods and the outcome "no longer a child-welfare client"), refugee
+//! integration cases that end with the move to basic services (the Koto model),
+//! social rehabilitation at the Competence Centres (9.4), young people's social work and
+//! empowering work with the second generation (9.8, 9.9), digital help (9.7), and
+//! single-operator service-needs assessments that measure 9.5 compares against.
+
+use chrono::NaiveDate;
+use kotohub_programme::entity::client::Background;
+use kotohub_social::entity::social_case::CaseKind;
+use kotohub_social::entity::social_outcome::SocialOutcomeKind;
+use kotohub_social::entity::support_period::SupportService;
+use kotohub_social::entity::{
+    service_needs_assessment, social_case, social_event, social_outcome, support_period,
+};
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+
+use super::events::{self, EventPlan, Languages};
+use super::population::Person;
+use super::rng::Rng;
+use super::{insert_rows, year_aged};
+
+const DIVISION: &str = "social-services-health-care";
+const HELMI: &str = "helmi";
+
+const EVENT_PLANS: &[EventPlan] = &[
+    EventPlan {
+        measure: "9.3",
+        body: DIVISION,
+        titles: &[
+            "Cross-cultural interviewing training",
+            "Training: clients from war zones",
+            "Training: forced marriage and honour-related violence",
+        ],
+        per_year: (6, 15),
+        participants: (10, 40),
+        languages: Languages::Domestic,
+        focal_share: 0.3,
+    },
+    EventPlan {
+        measure: "9.5",
+        body: HELMI,
+        titles: &["Helmi parents' peer group", "Family evening"],
+        per_year: (8, 20),
+        participants: (5, 20),
+        languages: Languages::Mixed,
+        focal_share: 0.6,
+    },
+    EventPlan {
+        measure: "9.9",
+        body: DIVISION,
+        titles: &["Youth camp", "Empowerment workshop"],
+        per_year: (2, 6),
+        participants: (10, 35),
+        languages: Languages::Domestic,
+        focal_share: 0.5,
+    },
+];
+
+#[derive(Default)]
+struct Rows {
+    cases: Vec<social_case::ActiveModel>,
+    assessments: Vec<service_needs_assessment::ActiveModel>,
+    periods: Vec<support_period::ActiveModel>,
+    outcomes: Vec<social_outcome::ActiveModel>,
+}
+
+impl Rows {
+    fn case(
+        &mut self,
+        person: &Person,
+        measure: &str,
+        body: &str,
+        kind: CaseKind,
+        opened: NaiveDate,
+        closed: Option<NaiveDate>,
+    ) {
+        self.cases.push(social_case::ActiveModel {
+            id: NotSet,
+            client_id: Set(person.id.clone()),
+            measure_id: Set(measure.to_owned()),
+            body_id: Set(body.to_owned()),
+            kind: Set(kind),
+            opened_on: Set(opened),
+            closed_on: Set(closed),
+        });
+    }
+
+    fn assessment(&mut self, person: &Person, body: &str, on: NaiveDate, multi_professional: bool) {
+        self.assessments
+            .push(service_needs_assessment::ActiveModel {
+                id: NotSet,
+                client_id: Set(person.id.clone()),
+                measure_id: Set("9.5".to_owned()),
+                body_id: Set(body.to_owned()),
+                assessed_on: Set(on),
+                multi_professional: Set(multi_professional),
+            });
+    }
+
+    /// A support period from `started`; returns its end, if it has ended.
+    #[allow(clippy::too_many_arguments)]
+    fn period(
+        &mut self,
+        rng: &mut Rng,
+        person: &Person,
+        measure: &str,
+        body: &str,
+        service: SupportService,
+        started: NaiveDate,
+        days: (u64, u64),
+    ) -> Option<NaiveDate> {
+        let ended = rng.days_after(started, days.0, days.1);
+        let satisfaction = (ended.is_some() && rng.chance(0.7))
+            .then(|| *rng.weighted(&[(5, 40.0), (4, 35.0), (3, 18.0), (2, 5.0), (1, 2.0)]));
+        self.periods.push(support_period::ActiveModel {
+            id: NotSet,
+            client_id: Set(person.id.clone()),
+            measure_id: Set(measure.to_owned()),
+            body_id: Set(body.to_owned()),
+            service: Set(service),
+            started_on: Set(started),
+            ended_on: Set(ended),
+            satisfaction: Set(satisfaction),
+        });
+        ended
+    }
+
+    fn outcome(
+        &mut self,
+        person: &Person,
+        measure: &str,
+        body: &str,
+        kind: SocialOutcomeKind,
+        on: NaiveDate,
+    ) {
+        self.outcomes.push(social_outcome::ActiveModel {
+            id: NotSet,
+            client_id: Set(person.id.clone()),
+            measure_id: Set(measure.to_owned()),
+            body_id: Set(body.to_owned()),
+            kind: Set(kind),
+            occurred_on: Set(on),
+        });
+    }
+}
+
+fn generate(people: &[Person], seed: u64) -> (Rows, Vec<social_event::ActiveModel>) {
+    let mut rng = Rng::new(seed, "social");
+    let mut rows = Rows::default();
+    for person in people {
+        let foreign_background = person.background != Background::FinnishBackground;
+        // The Helmi service: young people 7–17 who are clients of child welfare or family
+        // social work, with a multi-professional assessment at the start.
+        if foreign_background
+            && rng.chance(0.05)
+            && let Some(year) = year_aged(&mut rng, person, 7, 17)
+        {
+            let opened = rng.date_in(year, year);
+            let kind = *rng.weighted(&[
+                (CaseKind::ChildWelfare, 60.0),
+                (CaseKind::FamilySocialWork, 40.0),
+            ]);
+            rows.assessment(person, HELMI, opened, true);
+            let start = rng.days_after(opened, 7, 45).unwrap_or(opened);
+            let ended = rows.period(
+                &mut rng,
+                person,
+                "9.5",
+                HELMI,
+                SupportService::Helmi,
+                start,
+                (120, 540),
+            );
+            let mut closed = None;
+            if let Some(ended) = ended {
+                if kind == CaseKind::ChildWelfare
+                    && rng.chance(0.45)
+                    && let Some(on) = rng.days_after(ended, 0, 180)
+                {
+                    rows.outcome(
+                        person,
+                        "9.5",
+                        HELMI,
+                        SocialOutcomeKind::ChildWelfareEnded,
+                        on,
+                    );
+                    closed = Some(on);
+                }
+                if rng.chance(0.35) {
+                    rows.outcome(
+                        person,
+                        "9.5",
+                        HELMI,
+                        SocialOutcomeKind::SchoolAttendanceImproved,
+                        ended,
+                    );
+                }
+            }
+            rows.case(person, "9.5", HELMI, kind, opened, closed);
+        }
+        // Refugee integration: the immigration unit's case, closed with the move to the
+        // City's basic services.
+        if let Some(arrived) = person.arrival_year.filter(|y| *y >= events::YEARS.0)
+            && rng.chance(0.12)
+        {
+            let opened = rng.date_in(arrived, arrived);
+            let closed = rng.days_after(opened, 365, 1100);
+            rows.case(
+                person,
+                "9.5",
+                DIVISION,
+                CaseKind::RefugeeIntegration,
+                opened,
+                closed,
+            );
+            if let Some(closed) = closed.filter(|_| rng.chance(0.8)) {
+                rows.outcome(
+                    person,
+                    "9.5",
+                    DIVISION,
+                    SocialOutcomeKind::MovedToBasicServices,
+                    closed,
+                );
+            }
+        }
+        // 9.4: social rehabilitation for people who moved to Finland recently.
+        if rng.chance(0.04)
+            && let Some(year) = year_aged(&mut rng, person, 25, 60)
+            && person.recently_arrived(year, 5)
+        {
+            let start = rng.date_in(year, year);
+            rows.period(
+                &mut rng,
+                person,
+                "9.4",
+                DIVISION,
+                SupportService::SocialRehabilitation,
+                start,
+                (90, 365),
+            );
+        }
+        // 9.8 and 9.9: young people's social work with the second generation.
+        if person.background == Background::SecondGeneration
+            && rng.chance(0.08)
+            && let Some(year) = year_aged(&mut rng, person, 15, 24)
+        {
+            let opened = rng.date_in(year, year);
+            let closed = rng.days_after(opened, 90, 700);
+            rows.case(
+                person,
+                "9.8",
+                DIVISION,
+                CaseKind::YouthSocialWork,
+                opened,
+                closed,
+            );
+            if rng.chance(0.5)
+                && let Some(ended) = rows.period(
+                    &mut rng,
+                    person,
+                    "9.9",
+                    DIVISION,
+                    SupportService::Empowerment,
+                    opened,
+                    (60, 300),
+                )
+                && rng.chance(0.4)
+            {
+                rows.outcome(person, "9.9", DIVISION, SocialOutcomeKind::GoalsMet, ended);
+            }
+        }
+        // 9.7: digital senior, family and adult help.
+        if rng.chance(if person.age() >= 65 { 0.2 } else { 0.03 })
+            && let Some(year) = year_aged(&mut rng, person, 30, 90)
+        {
+            let start = rng.date_in(year, year);
+            rows.period(
+                &mut rng,
+                person,
+                "9.7",
+                DIVISION,
+                SupportService::DigitalHelp,
+                start,
+                (7, 120),
+            );
+        }
+        // Single-operator service-needs assessments, the comparison base of measure 9.5.
+        if rng.chance(0.05)
+            && let Some(year) = year_aged(&mut rng, person, 18, 90)
+        {
+            let on = rng.date_in(year, year);
+            rows.assessment(person, DIVISION, on, rng.chance(0.3));
+        }
+    }
+    let events = event_rows!(social_event, events::generate(&mut rng, EVENT_PLANS));
+    (rows, events)
+}
+
+pub async fn seed(db: &DatabaseConnection, people: &[Person], seed: u64) -> Result<u64, DbErr> {
+    let (rows, events) = generate(people, seed);
+    let txn = db.begin().await?;
+    let written = insert_rows(&txn, rows.cases).await?
+        + insert_rows(&txn, rows.assessments).await?
+        + insert_rows(&txn, rows.periods).await?
+        + insert_rows(&txn, rows.outcomes).await?
+        + insert_rows(&txn, events).await?;
+    txn.commit().await?;
+    Ok(written)
+}

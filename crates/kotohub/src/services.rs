@@ -1,0 +1,77 @@
+//! Starting and stopping subgraph services. Each subgraph is its own HTTP server on its
+//! own port, exactly as it runs alone in production, so the embedded default exercises
+//! the same network path as a deployment.
+
+use std::net::SocketAddr;
+
+use kotohub_subgraph::serve::{Router, serve};
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// The routes of the subgraph called `name` over `db`, or `None` for an unknown name.
+pub async fn router(name: &str, db: DatabaseConnection) -> Result<Option<Router>, DbErr> {
+    Ok(Some(match name {
+        "programme" => kotohub_programme::router(db).await?,
+        "employment" => kotohub_employment::router(db),
+        "education" => kotohub_education::router(db),
+        "social" => kotohub_social::router(db),
+        "culture" => kotohub_culture::router(db),
+        _ => return Ok(None),
+    }))
+}
+
+/// A running service: where it listens and the task serving it.
+pub struct Running {
+    pub name: &'static str,
+    pub addr: SocketAddr,
+    pub task: JoinHandle<std::io::Result<()>>,
+}
+
+/// Tells running services to stop, and lets them finish in-flight requests.
+#[derive(Clone)]
+pub struct Shutdown {
+    sender: watch::Sender<bool>,
+}
+
+impl Default for Shutdown {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Shutdown {
+    pub fn new() -> Self {
+        Self {
+            sender: watch::channel(false).0,
+        }
+    }
+
+    /// Signals every service started with this handle to stop.
+    pub fn trigger(&self) {
+        self.sender.send_replace(true);
+    }
+
+    /// Resolves once [`Shutdown::trigger`] has been called.
+    pub fn wait(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut receiver = self.sender.subscribe();
+        async move {
+            // An error means the sender is gone, which also means stop.
+            let _ = receiver.wait_for(|stop| *stop).await;
+        }
+    }
+}
+
+/// Binds `addr` (port 0 picks a free one) and serves `router` until `shutdown`.
+pub async fn start(
+    name: &'static str,
+    addr: SocketAddr,
+    router: Router,
+    shutdown: &Shutdown,
+) -> std::io::Result<Running> {
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(serve(listener, router, shutdown.wait()));
+    Ok(Running { name, addr, task })
+}

@@ -1,0 +1,236 @@
+//! A running hub for one test: the five subgraphs on ephemeral loopback ports, each on
+//! its own database, seeded with synthetic clients, with a counter of the SQL statements
+//! each database executed.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use kotohub::SUBGRAPHS;
+use kotohub::seed::{self, Databases};
+use kotohub::services::{self, Shutdown};
+use kotohub_subgraph::db;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde_json::{Value, json};
+
+/// Which database server the subgraphs use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Synthetic clients seeded for a test: enough for entity batches of 1,000.
+pub const CLIENTS: u32 = 1_200;
+/// The seed number tests use.
+pub const SEED: u64 = 2017;
+
+pub struct Hub {
+    pub dbs: Databases,
+    urls: HashMap<&'static str, String>,
+    statements: HashMap<&'static str, Arc<AtomicU64>>,
+    shutdown: Shutdown,
+    http: reqwest::Client,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Directory(PathBuf),
+    Schemas(Vec<String>),
+}
+
+/// A fresh, unique name for this test's databases.
+fn unique_name() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "t{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        nanos
+    )
+}
+
+/// The PostgreSQL server for tests, if any. Under CI it is required, so that a missing
+/// server fails the run instead of silently skipping the PostgreSQL half.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("KOTOHUB_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI=true but KOTOHUB_TEST_POSTGRES_URL is not set: the PostgreSQL tests must run in CI"
+            );
+            eprintln!("KOTOHUB_TEST_POSTGRES_URL is not set: PostgreSQL half skipped");
+            None
+        }
+    }
+}
+
+impl Hub {
+    /// Starts a seeded hub on `backend`, or `None` when that backend is not available
+    /// outside CI.
+    pub async fn start(backend: Backend) -> Option<Hub> {
+        Self::start_with(backend, CLIENTS).await
+    }
+
+    pub async fn start_with(backend: Backend, clients: u32) -> Option<Hub> {
+        let name = unique_name();
+        let (mut connections, cleanup) = match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("kotohub-it-{name}"));
+                std::fs::create_dir_all(&dir).unwrap();
+                let mut connections = Vec::new();
+                for subgraph in SUBGRAPHS {
+                    let url = db::sqlite_url(&dir.join(format!("{subgraph}.db")));
+                    connections.push(db::connect(&url, subgraph).await.unwrap());
+                }
+                (connections, Cleanup::Directory(dir))
+            }
+            Backend::Postgres => {
+                let url = postgres_url()?;
+                let mut connections = Vec::new();
+                let mut schemas = Vec::new();
+                for subgraph in SUBGRAPHS {
+                    let schema = format!("{name}_{subgraph}");
+                    connections.push(db::connect(&url, &schema).await.unwrap());
+                    schemas.push(schema);
+                }
+                (connections, Cleanup::Schemas(schemas))
+            }
+        };
+        let mut statements = HashMap::new();
+        for (subgraph, connection) in SUBGRAPHS.iter().zip(connections.iter_mut()) {
+            kotohub_migrations::up(subgraph, connection).await.unwrap();
+            statements.insert(*subgraph, db::count_statements(connection));
+        }
+        let [programme, employment, education, social, culture]: [DatabaseConnection; 5] =
+            connections.try_into().unwrap();
+        let dbs = Databases {
+            programme,
+            employment,
+            education,
+            social,
+            culture,
+        };
+        seed::seed(&dbs, clients, SEED).await.unwrap();
+
+        let shutdown = Shutdown::new();
+        let mut urls = HashMap::new();
+        for subgraph in SUBGRAPHS {
+            let router = services::router(subgraph, dbs.get(subgraph).unwrap().clone())
+                .await
+                .unwrap()
+                .unwrap();
+            let running =
+                services::start(subgraph, "127.0.0.1:0".parse().unwrap(), router, &shutdown)
+                    .await
+                    .unwrap();
+            urls.insert(subgraph, format!("http://{}", running.addr));
+        }
+        Some(Hub {
+            dbs,
+            urls,
+            statements,
+            shutdown,
+            http: reqwest::Client::new(),
+            cleanup,
+        })
+    }
+
+    pub fn url(&self, subgraph: &str, path: &str) -> String {
+        format!("{}{path}", self.urls[subgraph])
+    }
+
+    /// Posts a GraphQL operation and returns the response body.
+    pub async fn query(&self, subgraph: &str, query: &str, variables: Value) -> Value {
+        let (status, body) = self
+            .post_raw(
+                subgraph,
+                &json!({ "query": query, "variables": variables }).to_string(),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Posts a query that must succeed, and returns its `data`.
+    pub async fn data(&self, subgraph: &str, query: &str, variables: Value) -> Value {
+        let body = self.query(subgraph, query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// Posts any body and returns the status and the JSON answer.
+    pub async fn post_raw(&self, subgraph: &str, body: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .post(self.url(subgraph, "/graphql"))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    /// SQL statements the subgraph's database has executed since the last call.
+    pub fn take_statements(&self, subgraph: &str) -> u64 {
+        self.statements[subgraph].swap(0, Ordering::Relaxed)
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.trigger();
+        match self.cleanup {
+            Cleanup::Directory(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Schemas(schemas) => {
+                for schema in schemas {
+                    self.dbs
+                        .programme
+                        .execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+    }
+}
+
+/// Declares each listed `async fn name(backend: Backend)` as two tests, one per backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+/// The ids in a list of objects.
+pub fn ids(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_str().unwrap().to_owned())
+        .collect()
+}

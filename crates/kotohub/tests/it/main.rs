@@ -1,0 +1,15 @@
+//! End-to-end tests of the subgraphs: real HTTP servers on loopback, real databases
+//! (SQLite always; PostgreSQL too when `KOTOHUB_TEST_POSTGRES_URL` is set, and
+//! required when `CI=true`), seeded with the real generator.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod bad_input;
+mod catalog;
+mod cli;
+mod entities;
+mod records;
+mod schema_files;
+mod seeding;

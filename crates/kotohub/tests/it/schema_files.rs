@@ -1,0 +1,39 @@
+//! The committed subgraph SDLs are what the code produces: composition reads the files,
+//! so a stale file would compose a supergraph the subgraphs do not serve.
+
+use std::path::PathBuf;
+
+#[test]
+fn committed_sdl_matches_the_code() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema");
+    for name in kotohub::SUBGRAPHS {
+        let path = dir.join(kotohub::sdl::file_name(name));
+        let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{} is missing ({e}); run `cargo run -- sdl`",
+                path.display()
+            )
+        });
+        let produced = kotohub::sdl::sdl(name).unwrap();
+        assert!(
+            committed == produced,
+            "{} is stale; run `cargo run -- sdl`",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn every_division_extends_the_shared_entities() {
+    for name in ["employment", "education", "social", "culture"] {
+        let sdl = kotohub::sdl::sdl(name).unwrap();
+        assert!(sdl.contains("type Client @key(fields: \"id\")"), "{name}");
+        assert!(sdl.contains("type Measure @key(fields: \"id\")"), "{name}");
+        assert!(
+            sdl.contains("type ResponsibleBody @key(fields: \"id\", resolvable: false)"),
+            "{name}"
+        );
+    }
+    let programme = kotohub::sdl::sdl("programme").unwrap();
+    assert!(programme.contains("type ResponsibleBody @key(fields: \"id\")"));
+}

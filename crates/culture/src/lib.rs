@@ -91,7 +91,7 @@ impl Client {
         ID(self.id.clone())
     }
 
-    /// Participations in events and groups of the client.
+    /// The events and groups the client took part in.
     async fn participations(
         &self,
         ctx: &Context<'_>,
@@ -107,7 +107,7 @@ impl Client {
         .await
     }
 
-    /// Outcomes of taking part of the client.
+    /// What taking part led to for the client.
     async fn culture_outcomes(
         &self,
         ctx: &Context<'_>,

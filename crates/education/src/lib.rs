@@ -90,7 +90,7 @@ impl Client {
         ID(self.id.clone())
     }
 
-    /// Enrolments in study programmes of the client.
+    /// The client's enrolments in study programmes.
     async fn enrolments(
         &self,
         ctx: &Context<'_>,
@@ -106,7 +106,7 @@ impl Client {
         .await
     }
 
-    /// Joint-application results of the client.
+    /// The client's joint-application results.
     async fn joint_application_results(
         &self,
         ctx: &Context<'_>,
@@ -122,7 +122,7 @@ impl Client {
         .await
     }
 
-    /// Qualifications completed of the client.
+    /// Qualifications the client completed.
     async fn qualifications(
         &self,
         ctx: &Context<'_>,

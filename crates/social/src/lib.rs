@@ -91,7 +91,7 @@ impl Client {
         ID(self.id.clone())
     }
 
-    /// Cases in social services of the client.
+    /// The client's cases in social services.
     async fn social_cases(
         &self,
         ctx: &Context<'_>,
@@ -107,7 +107,7 @@ impl Client {
         .await
     }
 
-    /// Service-needs assessments of the client.
+    /// Assessments of the client's service needs.
     async fn service_needs_assessments(
         &self,
         ctx: &Context<'_>,
@@ -123,7 +123,7 @@ impl Client {
         .await
     }
 
-    /// Support periods (Helmi, social rehabilitation …) of the client.
+    /// Periods of support the client received (Helmi, social rehabilitation …).
     async fn support_periods(
         &self,
         ctx: &Context<'_>,
@@ -139,7 +139,7 @@ impl Client {
         .await
     }
 
-    /// Outcomes of social work of the client.
+    /// Outcomes of social work with the client.
     async fn social_outcomes(
         &self,
         ctx: &Context<'_>,

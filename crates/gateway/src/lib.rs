@@ -1,0 +1,11 @@
+//! The federated gateway: one GraphQL endpoint in front of the subgraphs. A request
+//! flows through its steps in order — [`validate`] the operation against the API schema,
+//! [`plan`] it over the subgraphs, then execute the plan and merge the answers. The
+//! gateway knows no subgraph crate and no database: only a composed supergraph SDL and the
+//! subgraphs' URLs in it, so it runs any valid Federation v2 supergraph.
+
+pub mod plan;
+pub mod supergraph;
+pub mod validate;
+
+pub use supergraph::{Supergraph, SupergraphError};

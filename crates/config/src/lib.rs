@@ -22,7 +22,15 @@ pub const ENV_PREFIX: &str = "KOTOHUB__";
 pub struct Config {
     pub serve: Serve,
     pub subgraphs: Subgraphs,
+    pub gateway: Gateway,
     pub log: Log,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gateway {
+    pub subgraph_timeout_ms: u64,
+    pub max_body_bytes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

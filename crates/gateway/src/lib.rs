@@ -4,8 +4,14 @@
 //! gateway knows no subgraph crate and no database: only a composed supergraph SDL and the
 //! subgraphs' URLs in it, so it runs any valid Federation v2 supergraph.
 
+pub mod errors;
+pub mod execute;
+pub mod http;
+pub mod pipeline;
 pub mod plan;
+pub mod project;
 pub mod supergraph;
 pub mod validate;
 
+pub use pipeline::{Gateway, GraphQLRequest, GraphQLResponse};
 pub use supergraph::{Supergraph, SupergraphError};

@@ -86,6 +86,18 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Run the gateway alone in front of subgraphs elsewhere.
+    Gateway {
+        /// The composed supergraph SDL (default: the one built into this binary).
+        #[arg(long)]
+        supergraph: Option<PathBuf>,
+        /// A subgraph URL overriding the supergraph's, as NAME=URL; repeatable.
+        #[arg(long = "subgraph", value_parser = parse_override)]
+        subgraphs: Vec<(String, String)>,
+        /// Address to listen on (default: serve.listen).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
     /// Write each subgraph's SDL to DIR/<name>.graphql, or with --check fail if they differ.
     Sdl {
         #[arg(long, default_value = "schema")]
@@ -128,6 +140,11 @@ async fn main() -> Result<()> {
             .await
         }
         Command::Sdl { out_dir, check } => sdl_command(&out_dir, check),
+        Command::Gateway {
+            supergraph,
+            subgraphs,
+            listen,
+        } => gateway_command(&config, supergraph, subgraphs, listen).await,
     }
 }
 
@@ -197,12 +214,31 @@ async fn serve(
             })?;
         running.push(service);
     }
+    let overrides = running
+        .iter()
+        .map(|service| {
+            (
+                service.name.to_owned(),
+                format!("http://{}/graphql", service.addr),
+            )
+        })
+        .collect();
+    let router =
+        services::gateway_router(services::SUPERGRAPH, &overrides, &(&config.gateway).into())?;
+    let gateway = services::start("gateway", gateway, router, &shutdown)
+        .await
+        .with_context(|| format!("cannot listen on {gateway} for the gateway"))?;
     println!();
-    println!("Kotohub is running. Subgraphs (GraphQL over POST, health at /health):");
+    println!("Kotohub is running.");
+    println!(
+        "  GraphQL     http://{}/graphql  (GraphiQL in a browser)",
+        gateway.addr
+    );
+    println!("Subgraphs (GraphQL over POST, health at /health):");
     for service in &running {
         println!("  {:<11} http://{}/graphql", service.name, service.addr);
     }
-    println!("The gateway address is configured as http://{gateway}/graphql.");
+    running.push(gateway);
     let stop = stop_signal()?;
     println!("Press Ctrl-C to stop.");
     stop.await;
@@ -355,6 +391,43 @@ async fn seed_command(
         summary.rows,
         summary.took.as_secs_f64()
     );
+    Ok(())
+}
+
+fn parse_override(text: &str) -> Result<(String, String), String> {
+    let (name, url) = text.split_once('=').ok_or("expected NAME=URL")?;
+    if name.is_empty() || !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err("expected NAME=URL with an http:// or https:// URL".to_owned());
+    }
+    Ok((name.to_owned(), url.to_owned()))
+}
+
+async fn gateway_command(
+    config: &Config,
+    supergraph: Option<PathBuf>,
+    subgraphs: Vec<(String, String)>,
+    listen: Option<SocketAddr>,
+) -> Result<()> {
+    let sdl = match &supergraph {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
+        None => services::SUPERGRAPH.to_owned(),
+    };
+    let overrides = subgraphs.into_iter().collect();
+    let router = services::gateway_router(&sdl, &overrides, &(&config.gateway).into())?;
+    let shutdown = Shutdown::new();
+    let service = services::start(
+        "gateway",
+        listen.unwrap_or(config.serve.listen),
+        router,
+        &shutdown,
+    )
+    .await?;
+    let stop = stop_signal()?;
+    println!("The gateway is serving http://{}/graphql", service.addr);
+    stop.await;
+    shutdown.trigger();
+    service.task.await??;
     Ok(())
 }
 

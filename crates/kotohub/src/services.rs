@@ -22,6 +22,65 @@ pub async fn router(name: &str, db: DatabaseConnection) -> Result<Option<Router>
     }))
 }
 
+/// The supergraph composed from the subgraphs of this repository (`schema/`).
+pub const SUPERGRAPH: &str = include_str!("../../../schema/supergraph.graphql");
+
+/// Settings of the gateway taken from the configuration.
+#[derive(Debug, Clone)]
+pub struct GatewaySettings {
+    pub subgraph_timeout: std::time::Duration,
+    pub max_body_bytes: usize,
+}
+
+impl From<&kotohub_config::Gateway> for GatewaySettings {
+    fn from(config: &kotohub_config::Gateway) -> Self {
+        Self {
+            subgraph_timeout: std::time::Duration::from_millis(config.subgraph_timeout_ms),
+            max_body_bytes: config.max_body_bytes,
+        }
+    }
+}
+
+/// The gateway's routes over `supergraph_sdl`. Each subgraph's URL is the supergraph's
+/// (`@join__graph(url:)`) unless `overrides` names another.
+pub fn gateway_router(
+    supergraph_sdl: &str,
+    overrides: &std::collections::HashMap<String, String>,
+    settings: &GatewaySettings,
+) -> Result<Router, kotohub_gateway::SupergraphError> {
+    use kotohub_gateway::execute::{Endpoint, Subgraphs};
+    use kotohub_gateway::plan::{HivePlanner, PlannerSettings};
+    let supergraph = std::sync::Arc::new(kotohub_gateway::Supergraph::parse(supergraph_sdl)?);
+    let endpoints = supergraph
+        .subgraph_urls()
+        .iter()
+        .map(|(name, url)| {
+            let url = overrides.get(name).unwrap_or(url).clone();
+            (
+                name.clone(),
+                Endpoint {
+                    url,
+                    timeout: settings.subgraph_timeout,
+                },
+            )
+        })
+        .collect();
+    let planner = std::sync::Arc::new(HivePlanner::new(
+        supergraph.clone(),
+        PlannerSettings::default(),
+    ));
+    let gateway = kotohub_gateway::Gateway::new(
+        supergraph,
+        planner,
+        Subgraphs::new(endpoints),
+        kotohub_gateway::validate::Limits::default(),
+    );
+    Ok(kotohub_gateway::http::router(
+        std::sync::Arc::new(gateway),
+        settings.max_body_bytes,
+    ))
+}
+
 /// A running service: where it listens and the task serving it.
 pub struct Running {
     pub name: &'static str,

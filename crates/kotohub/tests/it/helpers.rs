@@ -31,6 +31,8 @@ pub struct Hub {
     urls: HashMap<&'static str, String>,
     statements: HashMap<&'static str, Arc<AtomicU64>>,
     shutdown: Shutdown,
+    /// Each subgraph's own stop handle, to take one down while the rest run.
+    subgraph_shutdowns: HashMap<&'static str, Shutdown>,
     http: reqwest::Client,
     cleanup: Cleanup,
 }
@@ -121,22 +123,44 @@ impl Hub {
 
         let shutdown = Shutdown::new();
         let mut urls = HashMap::new();
+        let mut subgraph_shutdowns = HashMap::new();
         for subgraph in SUBGRAPHS {
+            let own = Shutdown::new();
             let router = services::router(subgraph, dbs.get(subgraph).unwrap().clone())
                 .await
                 .unwrap()
                 .unwrap();
-            let running =
-                services::start(subgraph, "127.0.0.1:0".parse().unwrap(), router, &shutdown)
-                    .await
-                    .unwrap();
+            let running = services::start(subgraph, "127.0.0.1:0".parse().unwrap(), router, &own)
+                .await
+                .unwrap();
             urls.insert(subgraph, format!("http://{}", running.addr));
+            subgraph_shutdowns.insert(subgraph, own);
         }
+        let overrides = urls
+            .iter()
+            .map(|(name, url)| (name.to_string(), format!("{url}/graphql")))
+            .collect();
+        let settings = services::GatewaySettings {
+            subgraph_timeout: std::time::Duration::from_secs(5),
+            max_body_bytes: 1024 * 1024,
+        };
+        let gateway =
+            services::gateway_router(services::SUPERGRAPH, &overrides, &settings).unwrap();
+        let running = services::start(
+            "gateway",
+            "127.0.0.1:0".parse().unwrap(),
+            gateway,
+            &shutdown,
+        )
+        .await
+        .unwrap();
+        urls.insert("gateway", format!("http://{}", running.addr));
         Some(Hub {
             dbs,
             urls,
             statements,
             shutdown,
+            subgraph_shutdowns,
             http: reqwest::Client::new(),
             cleanup,
         })
@@ -184,8 +208,32 @@ impl Hub {
         self.statements[subgraph].swap(0, Ordering::Relaxed)
     }
 
+    /// Stops one subgraph's server while everything else runs.
+    pub fn stop_subgraph(&mut self, subgraph: &'static str) {
+        let own = self.subgraph_shutdowns.remove(subgraph).unwrap();
+        own.trigger();
+    }
+
+    /// Starts a stopped subgraph again on its old address.
+    pub async fn restart_subgraph(&mut self, subgraph: &'static str) {
+        let addr = self.urls[subgraph]
+            .trim_start_matches("http://")
+            .parse()
+            .unwrap();
+        let router = services::router(subgraph, self.dbs.get(subgraph).unwrap().clone())
+            .await
+            .unwrap()
+            .unwrap();
+        let own = Shutdown::new();
+        services::start(subgraph, addr, router, &own).await.unwrap();
+        self.subgraph_shutdowns.insert(subgraph, own);
+    }
+
     pub async fn stop(self) {
         self.shutdown.trigger();
+        for own in self.subgraph_shutdowns.values() {
+            own.trigger();
+        }
         match self.cleanup {
             Cleanup::Directory(dir) => {
                 let _ = std::fs::remove_dir_all(dir);

@@ -10,6 +10,7 @@ mod bad_input;
 mod catalog;
 mod cli;
 mod entities;
+mod gateway;
 mod records;
 mod schema_files;
 mod seeding;

@@ -1,0 +1,505 @@
+//! Execution, the step after planning: runs a query plan against the subgraphs over HTTP
+//! and merges their answers into one response tree. Sequences run in order and parallel
+//! nodes concurrently; an entity fetch gathers the objects at its flatten path, sends
+//! their de-duplicated representations in one `_entities` call, and merges each answer
+//! back into every object it represents. The tree sits behind a mutex that is never held
+//! across a network call. A subgraph that fails, times out or answers garbage leaves its
+//! fields empty and adds errors naming the service and the path; the rest of the plan
+//! still runs.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures_util::future::{BoxFuture, join_all};
+use hive_router_query_planner::ast::selection_item::SelectionItem;
+use hive_router_query_planner::ast::selection_set::SelectionSet;
+use hive_router_query_planner::planner::plan_nodes::{
+    FetchNode, FetchNodePathSegment, FetchRewrite, FlattenNodePathSegment, PlanNode, QueryPlan,
+};
+use serde_json::{Map, Value, json};
+
+use crate::errors::GraphQLError;
+use crate::project::{PathElement, merge_objects};
+
+/// Error codes of this step.
+pub mod code {
+    pub const SUBGRAPH_UNAVAILABLE: &str = "SUBGRAPH_UNAVAILABLE";
+    pub const SUBGRAPH_BAD_RESPONSE: &str = "SUBGRAPH_BAD_RESPONSE";
+    pub const SUBGRAPH_ERROR: &str = "SUBGRAPH_ERROR";
+    pub const UNSUPPORTED_PLAN: &str = "UNSUPPORTED_PLAN";
+}
+
+/// Where a subgraph is and how long it may take.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub url: String,
+    pub timeout: Duration,
+}
+
+/// The subgraphs and one pooled HTTP client for all of them: connections are kept alive
+/// and reused across requests, never created per request.
+pub struct Subgraphs {
+    http: reqwest::Client,
+    endpoints: HashMap<String, Endpoint>,
+}
+
+impl Subgraphs {
+    pub fn new(endpoints: HashMap<String, Endpoint>) -> Self {
+        let http = reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(64)
+            .tcp_nodelay(true)
+            .build()
+            .expect("an HTTP client without TLS or proxies always builds");
+        Self { http, endpoints }
+    }
+
+    /// Posts a GraphQL request to `service`; the answer's `data` and `errors`, or why not.
+    async fn post(&self, service: &str, body: &Value) -> Result<(Value, Vec<Value>), GraphQLError> {
+        let Some(endpoint) = self.endpoints.get(service) else {
+            return Err(GraphQLError::new(
+                format!("the plan names an unknown service {service:?}"),
+                code::SUBGRAPH_UNAVAILABLE,
+            )
+            .from_service(service));
+        };
+        let unavailable = |reason: String| {
+            GraphQLError::new(
+                format!("the {service} service did not answer: {reason}"),
+                code::SUBGRAPH_UNAVAILABLE,
+            )
+            .from_service(service)
+        };
+        let response = self
+            .http
+            .post(&endpoint.url)
+            .timeout(endpoint.timeout)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| {
+                unavailable(if e.is_timeout() {
+                    format!("no answer within {:?}", endpoint.timeout)
+                } else {
+                    "connection failed".to_owned()
+                })
+            })?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|_| unavailable("the answer was cut off".to_owned()))?;
+        let bad = || {
+            GraphQLError::new(
+                format!(
+                    "the {service} service answered with something that is not a GraphQL response"
+                ),
+                code::SUBGRAPH_BAD_RESPONSE,
+            )
+            .from_service(service)
+        };
+        let mut answer: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        let Some(answer) = answer.as_object_mut() else {
+            return Err(bad());
+        };
+        let data = answer.remove("data").unwrap_or(Value::Null);
+        let errors = match answer.remove("errors") {
+            Some(Value::Array(errors)) => errors,
+            Some(Value::Null) | None => Vec::new(),
+            Some(_) => return Err(bad()),
+        };
+        Ok((data, errors))
+    }
+}
+
+/// The state of one plan's execution.
+pub struct Execution<'a> {
+    subgraphs: &'a Subgraphs,
+    variables: &'a Map<String, Value>,
+    data: Mutex<Value>,
+    errors: Mutex<Vec<GraphQLError>>,
+    called: Mutex<BTreeSet<String>>,
+}
+
+/// What executing a plan produced, before projection.
+pub struct Executed {
+    pub data: Value,
+    pub errors: Vec<GraphQLError>,
+    /// The subgraphs the plan called.
+    pub subgraphs: BTreeSet<String>,
+}
+
+/// Runs `plan` with the operation's coerced `variables`.
+pub async fn execute(
+    subgraphs: &Subgraphs,
+    plan: &QueryPlan,
+    variables: &Map<String, Value>,
+) -> Executed {
+    let execution = Execution {
+        subgraphs,
+        variables,
+        data: Mutex::new(Value::Object(Map::new())),
+        errors: Mutex::new(Vec::new()),
+        called: Mutex::new(BTreeSet::new()),
+    };
+    if let Some(node) = &plan.node {
+        execution.run(node).await;
+    }
+    Executed {
+        data: execution
+            .data
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner()),
+        errors: execution
+            .errors
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner()),
+        subgraphs: execution
+            .called
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner()),
+    }
+}
+
+impl Execution<'_> {
+    fn run<'s>(&'s self, node: &'s PlanNode) -> BoxFuture<'s, ()> {
+        Box::pin(async move {
+            match node {
+                PlanNode::Sequence(sequence) => {
+                    for node in &sequence.nodes {
+                        self.run(node).await;
+                    }
+                }
+                PlanNode::Parallel(parallel) => {
+                    join_all(parallel.nodes.iter().map(|node| self.run(node))).await;
+                }
+                PlanNode::Fetch(fetch) => self.fetch(fetch, &[]).await,
+                PlanNode::Flatten(flatten) => match flatten.node.as_ref() {
+                    PlanNode::Fetch(fetch) => self.fetch(fetch, flatten.path.as_slice()).await,
+                    _ => self.fail(GraphQLError::new("a flatten node holds something other than a fetch", code::UNSUPPORTED_PLAN)),
+                },
+                PlanNode::Condition(condition) => {
+                    let holds = self.variables.get(&condition.condition).and_then(Value::as_bool).unwrap_or(false);
+                    let branch = if holds { &condition.if_clause } else { &condition.else_clause };
+                    if let Some(node) = branch {
+                        self.run(node).await;
+                    }
+                }
+                PlanNode::BatchFetch(_) | PlanNode::Defer(_) | PlanNode::Subscription(_) => self.fail(GraphQLError::new(
+                    "this operation needs a kind of plan step the gateway does not run yet (batch fetch, defer or subscription)",
+                    code::UNSUPPORTED_PLAN,
+                )),
+            }
+        })
+    }
+
+    fn fail(&self, error: GraphQLError) {
+        self.errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(error);
+    }
+
+    fn variables_for(&self, fetch: &FetchNode) -> Map<String, Value> {
+        let mut variables = Map::new();
+        for name in fetch.variable_usages.iter().flatten() {
+            if let Some(value) = self.variables.get(name) {
+                variables.insert(name.clone(), value.clone());
+            }
+        }
+        variables
+    }
+
+    async fn fetch(&self, fetch: &FetchNode, path: &[FlattenNodePathSegment]) {
+        self.called
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(fetch.service_name.clone());
+        match &fetch.requires {
+            None => self.root_fetch(fetch).await,
+            Some(requires) => self.entity_fetch(fetch, path, requires).await,
+        }
+    }
+
+    async fn root_fetch(&self, fetch: &FetchNode) {
+        let body = json!({ "query": fetch.operation.document_str, "variables": self.variables_for(fetch) });
+        match self.subgraphs.post(&fetch.service_name, &body).await {
+            Ok((data, errors)) => {
+                let mut merged = self.data.lock().unwrap_or_else(|e| e.into_inner());
+                if let (Value::Object(target), Value::Object(data)) = (&mut *merged, data) {
+                    merge_objects(target, data);
+                }
+                drop(merged);
+                for error in errors {
+                    self.fail(subgraph_error(
+                        &fetch.service_name,
+                        &error,
+                        error.get("path").and_then(Value::as_array).cloned(),
+                    ));
+                }
+            }
+            Err(error) => self.fail(error),
+        }
+    }
+
+    async fn entity_fetch(
+        &self,
+        fetch: &FetchNode,
+        path: &[FlattenNodePathSegment],
+        requires: &SelectionSet,
+    ) {
+        // Gather the objects at the path and their representations, de-duplicated.
+        let (locations, representations, representation_of) = {
+            let data = self.data.lock().unwrap_or_else(|e| e.into_inner());
+            let mut locations = Vec::new();
+            gather(&data, path, &mut Vec::new(), &mut locations);
+            let mut representations = Vec::new();
+            let mut index_of: HashMap<String, usize> = HashMap::new();
+            let mut representation_of = Vec::with_capacity(locations.len());
+            for location in &locations {
+                let Some(object) = value_at(&data, location).and_then(Value::as_object) else {
+                    representation_of.push(None);
+                    continue;
+                };
+                let mut representation = Value::Object(select(object, requires));
+                for rewrite in fetch.input_rewrites.iter().flatten() {
+                    apply_rewrite(&mut representation, rewrite);
+                }
+                let text = representation.to_string();
+                let next = representations.len();
+                let index = *index_of.entry(text).or_insert(next);
+                if index == next {
+                    representations.push(representation);
+                }
+                representation_of.push(Some(index));
+            }
+            (locations, representations, representation_of)
+        };
+        if representations.is_empty() {
+            return;
+        }
+        let mut variables = self.variables_for(fetch);
+        variables.insert("representations".into(), Value::Array(representations));
+        let body = json!({ "query": fetch.operation.document_str, "variables": variables });
+        let at = |location: &[PathElement]| {
+            location
+                .iter()
+                .map(PathElement::to_json)
+                .collect::<Vec<_>>()
+        };
+        match self.subgraphs.post(&fetch.service_name, &body).await {
+            Ok((data, errors)) => {
+                let mut entities = match data {
+                    Value::Object(mut data) => match data.remove("_entities") {
+                        Some(Value::Array(entities)) => entities,
+                        _ => Vec::new(),
+                    },
+                    _ => Vec::new(),
+                };
+                for entity in &mut entities {
+                    for rewrite in fetch.output_rewrites.iter().flatten() {
+                        apply_rewrite(entity, rewrite);
+                    }
+                }
+                {
+                    let mut merged = self.data.lock().unwrap_or_else(|e| e.into_inner());
+                    for (location, index) in locations.iter().zip(&representation_of) {
+                        let (Some(index), Some(Value::Object(target))) =
+                            (index, value_at_mut(&mut merged, location))
+                        else {
+                            continue;
+                        };
+                        if let Some(Value::Object(entity)) = entities.get(*index) {
+                            merge_objects(target, entity.clone());
+                        }
+                    }
+                }
+                for error in errors {
+                    // An entity error's path starts with ["_entities", n]: re-path it onto
+                    // every object that representation n stands for.
+                    let rest = error.get("path").and_then(Value::as_array);
+                    let entity_index = rest.and_then(|p| p.get(1)).and_then(Value::as_u64);
+                    let targets: Vec<&Vec<PathElement>> = match entity_index {
+                        Some(n) => locations
+                            .iter()
+                            .zip(&representation_of)
+                            .filter(|(_, i)| **i == Some(n as usize))
+                            .map(|(l, _)| l)
+                            .collect(),
+                        None => locations.iter().take(1).collect(),
+                    };
+                    for target in targets {
+                        let mut path = at(target);
+                        path.extend(rest.into_iter().flatten().skip(2).cloned());
+                        self.fail(subgraph_error(&fetch.service_name, &error, Some(path)));
+                    }
+                }
+            }
+            Err(error) => {
+                let path = locations.first().map(|location| at(location));
+                self.fail(GraphQLError { path, ..error });
+            }
+        }
+    }
+}
+
+/// A subgraph's error as the gateway passes it on: its message, at `path`, naming the service.
+fn subgraph_error(service: &str, error: &Value, path: Option<Vec<Value>>) -> GraphQLError {
+    let message = error
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("the subgraph reported an error");
+    let code = error
+        .pointer("/extensions/code")
+        .and_then(Value::as_str)
+        .unwrap_or(code::SUBGRAPH_ERROR);
+    let mut converted = GraphQLError::new(message, code).from_service(service);
+    converted.path = path;
+    converted
+}
+
+/// Collects the paths of the objects at `path` below `value` (`@` steps into every list item).
+fn gather(
+    value: &Value,
+    path: &[FlattenNodePathSegment],
+    at: &mut Vec<PathElement>,
+    found: &mut Vec<Vec<PathElement>>,
+) {
+    match (path.first(), value) {
+        (_, Value::Null) => {}
+        (None, Value::Object(_)) => found.push(at.clone()),
+        (None, Value::Array(items)) => {
+            for (index, item) in items.iter().enumerate() {
+                at.push(PathElement::Index(index));
+                gather(item, path, at, found);
+                at.pop();
+            }
+        }
+        (Some(FlattenNodePathSegment::List), Value::Array(items)) => {
+            for (index, item) in items.iter().enumerate() {
+                at.push(PathElement::Index(index));
+                gather(item, &path[1..], at, found);
+                at.pop();
+            }
+        }
+        (Some(FlattenNodePathSegment::Field(key)), Value::Object(object)) => {
+            if let Some(child) = object.get(key) {
+                at.push(PathElement::Key(key.clone()));
+                gather(child, &path[1..], at, found);
+                at.pop();
+            }
+        }
+        (Some(FlattenNodePathSegment::TypeCondition(types)), Value::Object(object)) => {
+            let matches = object
+                .get("__typename")
+                .and_then(Value::as_str)
+                .is_some_and(|t| types.contains(t));
+            if matches {
+                gather(value, &path[1..], at, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn value_at<'v>(value: &'v Value, path: &[PathElement]) -> Option<&'v Value> {
+    path.iter().try_fold(value, |value, element| match element {
+        PathElement::Key(key) => value.get(key),
+        PathElement::Index(index) => value.get(index),
+    })
+}
+
+fn value_at_mut<'v>(value: &'v mut Value, path: &[PathElement]) -> Option<&'v mut Value> {
+    path.iter().try_fold(value, |value, element| match element {
+        PathElement::Key(key) => value.get_mut(key),
+        PathElement::Index(index) => value.get_mut(index),
+    })
+}
+
+/// The fields of `object` that `selection` names (a representation built from `requires`).
+fn select(object: &Map<String, Value>, selection: &SelectionSet) -> Map<String, Value> {
+    let mut out = Map::new();
+    for item in &selection.items {
+        match item {
+            SelectionItem::Field(field) => {
+                let key = field.alias.as_deref().unwrap_or(&field.name);
+                let Some(value) = object.get(key) else {
+                    continue;
+                };
+                let value = if field.selections.items.is_empty() {
+                    value.clone()
+                } else {
+                    select_value(value, &field.selections)
+                };
+                out.insert(field.name.clone(), value);
+            }
+            SelectionItem::InlineFragment(fragment) => {
+                let typename = object.get("__typename").and_then(Value::as_str);
+                if typename.is_none_or(|t| t == fragment.type_condition) {
+                    merge_objects(&mut out, select(object, &fragment.selections));
+                }
+            }
+            SelectionItem::FragmentSpread(_) => {}
+        }
+    }
+    out
+}
+
+fn select_value(value: &Value, selection: &SelectionSet) -> Value {
+    match value {
+        Value::Object(object) => Value::Object(select(object, selection)),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| select_value(item, selection))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Applies a planner rewrite (typename setters and key renames for `@interfaceObject`).
+fn apply_rewrite(value: &mut Value, rewrite: &FetchRewrite) {
+    let path = match rewrite {
+        FetchRewrite::ValueSetter(setter) => &setter.path,
+        FetchRewrite::KeyRenamer(renamer) => &renamer.path,
+    };
+    rewrite_at(value, path, rewrite);
+}
+
+fn rewrite_at(value: &mut Value, path: &[FetchNodePathSegment], rewrite: &FetchRewrite) {
+    if let Value::Array(items) = value {
+        for item in items {
+            rewrite_at(item, path, rewrite);
+        }
+        return;
+    }
+    let Value::Object(object) = value else { return };
+    match path {
+        [] => {}
+        [FetchNodePathSegment::TypenameEquals(types), rest @ ..] => {
+            if object
+                .get("__typename")
+                .and_then(Value::as_str)
+                .is_some_and(|t| types.contains(t))
+            {
+                rewrite_at(value, rest, rewrite);
+            }
+        }
+        [FetchNodePathSegment::Key(key)] => match rewrite {
+            FetchRewrite::ValueSetter(setter) => {
+                object.insert(key.clone(), Value::String(setter.set_value_to.clone()));
+            }
+            FetchRewrite::KeyRenamer(renamer) => {
+                if let Some(moved) = object.remove(key) {
+                    object.insert(renamer.rename_key_to.clone(), moved);
+                }
+            }
+        },
+        [FetchNodePathSegment::Key(key), rest @ ..] => {
+            if let Some(child) = object.get_mut(key) {
+                rewrite_at(child, rest, rewrite);
+            }
+        }
+    }
+}

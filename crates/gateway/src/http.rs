@@ -1,0 +1,288 @@
+//! The gateway's HTTP face, per the GraphQL-over-HTTP specification: `POST /graphql`
+//! with a JSON body, `GET /graphql` for queries only (never mutations), responses as
+//! `application/graphql-response+json` when the client accepts it and `application/json`
+//! otherwise, with the status codes each media type calls for; a bounded body; a request
+//! id on every response; `GET /health`; and a GraphiQL page for browsers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use apollo_compiler::executable::OperationType;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use crate::errors::GraphQLError;
+use crate::pipeline::{Gateway, GraphQLRequest, GraphQLResponse, Outcome};
+
+/// Largest request body accepted by default.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+const REQUEST_ID: &str = "x-request-id";
+
+struct Http {
+    gateway: Arc<Gateway>,
+    max_body_bytes: usize,
+}
+
+/// The gateway's routes.
+pub fn router(gateway: Arc<Gateway>, max_body_bytes: usize) -> Router {
+    let state = Arc::new(Http {
+        gateway,
+        max_body_bytes,
+    });
+    Router::new()
+        .route("/graphql", get(get_graphql).post(post_graphql))
+        .route(
+            "/health",
+            get(|| async { axum::Json(json!({ "status": "ok", "service": "gateway" })) }),
+        )
+        .with_state(state)
+}
+
+/// The client's id for the request if it sent a sane one, else a new one.
+fn request_id(headers: &HeaderMap) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    headers
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or_default();
+            format!("{nanos:016x}-{:x}", NEXT.fetch_add(1, Ordering::Relaxed))
+        })
+}
+
+fn wants_graphql_response(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains(GRAPHQL_RESPONSE_JSON))
+}
+
+fn reply(status: StatusCode, body: &GraphQLResponse, graphql_response: bool, id: &str) -> Response {
+    let media = if graphql_response {
+        GRAPHQL_RESPONSE_JSON
+    } else {
+        "application/json"
+    };
+    let text = serde_json::to_vec(body).unwrap_or_else(|_| {
+        br#"{"errors":[{"message":"the response could not be encoded"}]}"#.to_vec()
+    });
+    let mut response = (status, [(header::CONTENT_TYPE, media)], text).into_response();
+    if let Ok(value) = HeaderValue::from_str(id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+/// A request the gateway could not even read: 400 (or `status`) with one error.
+fn unreadable(
+    status: StatusCode,
+    message: String,
+    code: &str,
+    headers: &HeaderMap,
+    id: &str,
+) -> Response {
+    let body = GraphQLResponse {
+        data: None,
+        errors: vec![GraphQLError::new(message, code)],
+    };
+    reply(status, &body, wants_graphql_response(headers), id)
+}
+
+fn answer(outcome: Outcome, headers: &HeaderMap, id: &str) -> Response {
+    let graphql_response = wants_graphql_response(headers);
+    let status = if !outcome.refused {
+        StatusCode::OK
+    } else if outcome.kind.is_some_and(|k| k != OperationType::Query)
+        && outcome
+            .response
+            .errors
+            .iter()
+            .any(|e| e.code() == Some("METHOD_NOT_ALLOWED"))
+    {
+        StatusCode::METHOD_NOT_ALLOWED
+    } else if graphql_response {
+        StatusCode::BAD_REQUEST
+    } else {
+        // application/json clients get request errors with 200, as the spec says they expect.
+        StatusCode::OK
+    };
+    let mut response = reply(status, &outcome.response, graphql_response, id);
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    response
+}
+
+async fn post_graphql(State(http): State<Arc<Http>>, headers: HeaderMap, body: Body) -> Response {
+    let id = request_id(&headers);
+    let bytes: Bytes = match axum::body::to_bytes(body, http.max_body_bytes).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            let message = format!(
+                "the request body is larger than {} bytes",
+                http.max_body_bytes
+            );
+            return unreadable(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                message,
+                "REQUEST_TOO_LARGE",
+                &headers,
+                &id,
+            );
+        }
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    if !content_type.starts_with("application/json") {
+        let message = format!("send the request as application/json, not {content_type}");
+        return unreadable(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            message,
+            "UNSUPPORTED_MEDIA_TYPE",
+            &headers,
+            &id,
+        );
+    }
+    let request: GraphQLRequest = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Array(_)) => {
+            let message =
+                "batched requests are not accepted: send one operation per request".to_owned();
+            return unreadable(
+                StatusCode::BAD_REQUEST,
+                message,
+                "BATCH_NOT_ACCEPTED",
+                &headers,
+                &id,
+            );
+        }
+        Ok(value) => match serde_json::from_value(value) {
+            Ok(request) => request,
+            Err(e) => {
+                return unreadable(
+                    StatusCode::BAD_REQUEST,
+                    format!("the body is not a GraphQL request: {e}"),
+                    "BAD_REQUEST",
+                    &headers,
+                    &id,
+                );
+            }
+        },
+        Err(e) => {
+            return unreadable(
+                StatusCode::BAD_REQUEST,
+                format!("the body is not valid JSON: {e}"),
+                "BAD_REQUEST",
+                &headers,
+                &id,
+            );
+        }
+    };
+    run(&http, &request, true, &headers, &id).await
+}
+
+/// Runs a readable request; one without a query is malformed whatever the media type.
+async fn run(
+    http: &Http,
+    request: &GraphQLRequest,
+    allow_mutations: bool,
+    headers: &HeaderMap,
+    id: &str,
+) -> Response {
+    if request.query.as_deref().is_none_or(str::is_empty) {
+        return unreadable(
+            StatusCode::BAD_REQUEST,
+            "the request has no query".to_owned(),
+            "MISSING_QUERY",
+            headers,
+            id,
+        );
+    }
+    answer(
+        http.gateway.run(request, allow_mutations).await,
+        headers,
+        id,
+    )
+}
+
+async fn get_graphql(
+    State(http): State<Arc<Http>>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let id = request_id(&headers);
+    let browser = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if browser && !params.contains_key("query") {
+        return Html(GRAPHIQL).into_response();
+    }
+    let variables = match params
+        .get("variables")
+        .map(|text| serde_json::from_str::<Value>(text))
+    {
+        None => None,
+        Some(Ok(Value::Object(map))) => Some(map),
+        Some(Ok(Value::Null)) => None,
+        Some(_) => {
+            return unreadable(
+                StatusCode::BAD_REQUEST,
+                "`variables` must be a JSON object".to_owned(),
+                "BAD_REQUEST",
+                &headers,
+                &id,
+            );
+        }
+    };
+    let request = GraphQLRequest {
+        query: params.get("query").cloned(),
+        operation_name: params.get("operationName").cloned(),
+        variables,
+        extensions: None,
+    };
+    run(&http, &request, false, &headers, &id).await
+}
+
+/// GraphiQL for people exploring the API in a browser; the page loads GraphiQL itself from
+/// its public CDN, so the gateway serves only this page.
+const GRAPHIQL: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Kotohub GraphiQL</title>
+  <link rel="stylesheet" href="https://unpkg.com/graphiql@3/graphiql.min.css">
+  <style>body { margin: 0; height: 100vh; } #graphiql { height: 100vh; }</style>
+</head>
+<body>
+  <div id="graphiql">Loading GraphiQL…</div>
+  <script crossorigin src="https://unpkg.com/react@18/umd/react.production.min.js"></script>
+  <script crossorigin src="https://unpkg.com/react-dom@18/umd/react-dom.production.min.js"></script>
+  <script crossorigin src="https://unpkg.com/graphiql@3/graphiql.min.js"></script>
+  <script>
+    const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
+    ReactDOM.createRoot(document.getElementById('graphiql')).render(React.createElement(GraphiQL, { fetcher }));
+  </script>
+</body>
+</html>
+"#;

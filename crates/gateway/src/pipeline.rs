@@ -1,0 +1,238 @@
+//! One request through the gateway's steps, in order: validate the operation, coerce its
+//! variables, answer introspection from the API schema, plan the rest, execute the plan,
+//! and project the merged answers onto the operation. Each step can stop the request
+//! with errors; only execution produces partial data.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use apollo_compiler::Name;
+use apollo_compiler::collections::HashMap;
+use apollo_compiler::executable::OperationType;
+use apollo_compiler::schema::Implementers;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::errors::GraphQLError;
+use crate::execute::{Subgraphs, execute};
+use crate::plan::QueryPlanner;
+use crate::project::{Projection, merge_objects};
+use crate::supergraph::Supergraph;
+use crate::validate::{Limits, validate};
+
+/// Codes of this step.
+pub mod code {
+    pub const MISSING_QUERY: &str = "MISSING_QUERY";
+    pub const BAD_VARIABLES: &str = "BAD_VARIABLE_VALUES";
+    pub const PLANNING_FAILED: &str = "PLANNING_FAILED";
+}
+
+/// A GraphQL request as the HTTP layer hands it over.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphQLRequest {
+    #[serde(default)]
+    pub query: Option<String>,
+    #[serde(default)]
+    pub operation_name: Option<String>,
+    #[serde(default)]
+    pub variables: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub extensions: Option<Map<String, Value>>,
+}
+
+/// A GraphQL response. `data` is absent when the request failed before execution.
+#[derive(Debug, Clone, Serialize)]
+pub struct GraphQLResponse {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<GraphQLError>,
+}
+
+/// What the HTTP layer needs to know besides the response.
+#[derive(Debug)]
+pub struct Outcome {
+    pub response: GraphQLResponse,
+    /// The request was refused before execution (a request error in the spec's terms).
+    pub refused: bool,
+    /// The kind of the chosen operation, when one was chosen.
+    pub kind: Option<OperationType>,
+    /// Subgraphs called while executing.
+    pub subgraphs: BTreeSet<String>,
+}
+
+impl Outcome {
+    fn refused(errors: Vec<GraphQLError>, kind: Option<OperationType>) -> Self {
+        Self {
+            response: GraphQLResponse { data: None, errors },
+            refused: true,
+            kind,
+            subgraphs: BTreeSet::new(),
+        }
+    }
+}
+
+/// The gateway: the supergraph, its planner, the subgraphs and the request bounds.
+pub struct Gateway {
+    supergraph: Arc<Supergraph>,
+    planner: Arc<dyn QueryPlanner>,
+    subgraphs: Subgraphs,
+    limits: Limits,
+    implementers: HashMap<Name, Implementers>,
+}
+
+impl Gateway {
+    pub fn new(
+        supergraph: Arc<Supergraph>,
+        planner: Arc<dyn QueryPlanner>,
+        subgraphs: Subgraphs,
+        limits: Limits,
+    ) -> Self {
+        let implementers = supergraph.api_schema().implementers_map();
+        Self {
+            supergraph,
+            planner,
+            subgraphs,
+            limits,
+            implementers,
+        }
+    }
+
+    /// Runs `request`. `allow_mutations` is false for GET requests, which must not change anything.
+    pub async fn run(&self, request: &GraphQLRequest, allow_mutations: bool) -> Outcome {
+        let Some(query) = request.query.as_deref() else {
+            return Outcome::refused(
+                vec![GraphQLError::new(
+                    "the request has no query",
+                    code::MISSING_QUERY,
+                )],
+                None,
+            );
+        };
+        let schema = self.supergraph.api_schema();
+        let operation = match validate(
+            schema,
+            query,
+            request.operation_name.as_deref(),
+            &self.limits,
+        ) {
+            Ok(operation) => operation,
+            Err(errors) => {
+                return Outcome::refused(
+                    errors.into_iter().map(GraphQLError::from).collect(),
+                    None,
+                );
+            }
+        };
+        let kind = Some(operation.kind);
+        if operation.kind != OperationType::Query && !allow_mutations {
+            return Outcome::refused(
+                vec![GraphQLError::new(
+                    "only queries may be sent with GET",
+                    "METHOD_NOT_ALLOWED",
+                )],
+                kind,
+            );
+        }
+        let empty = Map::new();
+        let raw_variables = request.variables.as_ref().unwrap_or(&empty);
+        let as_bytes = match serde_json_bytes::Value::from(Value::Object(raw_variables.clone())) {
+            serde_json_bytes::Value::Object(map) => map,
+            _ => Default::default(),
+        };
+        let coerced = match apollo_compiler::request::coerce_variable_values(
+            schema,
+            operation.operation(),
+            &as_bytes,
+        ) {
+            Ok(coerced) => coerced,
+            Err(error) => {
+                let json = error.to_graphql_error(&operation.document.sources);
+                return Outcome::refused(
+                    vec![GraphQLError::new(json.message, code::BAD_VARIABLES)],
+                    kind,
+                );
+            }
+        };
+        let variables: Map<String, Value> = match serde_json::to_value(coerced.clone().into_inner())
+        {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+
+        let root_fields: Vec<&str> = operation
+            .operation()
+            .root_fields(&operation.document)
+            .map(|field| field.name.as_str())
+            .collect();
+        let introspects = root_fields
+            .iter()
+            .any(|name| matches!(*name, "__schema" | "__type"));
+        let concrete = root_fields.iter().any(|name| !name.starts_with("__"));
+
+        let mut data = Value::Object(Map::new());
+        let mut errors = Vec::new();
+        let mut subgraphs = BTreeSet::new();
+        if introspects {
+            match apollo_compiler::introspection::partial_execute(
+                schema,
+                &self.implementers,
+                &operation.document,
+                operation.operation(),
+                &coerced,
+            ) {
+                Ok(response) => {
+                    if let (Value::Object(target), Some(Ok(Value::Object(part)))) =
+                        (&mut data, response.data.map(serde_json::to_value))
+                    {
+                        merge_objects(target, part);
+                    }
+                }
+                Err(error) => {
+                    let json = error.to_graphql_error(&operation.document.sources);
+                    return Outcome::refused(
+                        vec![GraphQLError::new(json.message, "INTROSPECTION_FAILED")],
+                        kind,
+                    );
+                }
+            }
+        }
+        if concrete {
+            let plan = match self
+                .planner
+                .plan(query, operation.operation_name.as_deref())
+            {
+                Ok(plan) => plan,
+                Err(error) => {
+                    return Outcome::refused(
+                        vec![GraphQLError::new(error.to_string(), code::PLANNING_FAILED)],
+                        kind,
+                    );
+                }
+            };
+            let executed = execute(&self.subgraphs, &plan, &variables).await;
+            if let (Value::Object(target), Value::Object(part)) = (&mut data, executed.data) {
+                merge_objects(target, part);
+            }
+            errors = executed.errors;
+            subgraphs = executed.subgraphs;
+        }
+        let projection = Projection {
+            schema,
+            document: &operation.document,
+            variables: &variables,
+        };
+        let projected =
+            projection.project_root(&operation.operation().selection_set, &data, &mut errors);
+        Outcome {
+            response: GraphQLResponse {
+                data: Some(projected),
+                errors,
+            },
+            refused: false,
+            kind,
+            subgraphs,
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! The gateway end to end: real HTTP to the real subgraphs. Joined answers are compared
+//! with the answers assembled by asking each subgraph directly.
+
+use kotohub_employment::entity::employment_outcome;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, Hub, ids};
+
+crate::on_both_backends!(
+    gateway_joins_divisions_like_the_subgraphs_one_by_one,
+    measure_to_enrolments_to_clients_to_outcomes,
+    a_thousand_entities_in_one_answer,
+    aliases_fragments_variables_and_conditions,
+    a_subgraph_down_gives_partial_data_and_recovers,
+    http_rules_of_the_gateway,
+);
+
+/// What `subgraph` says about `field` of each client, asked directly with `_entities`.
+async fn direct_client_field(
+    hub: &Hub,
+    subgraph: &str,
+    clients: &[String],
+    selection: &str,
+) -> Vec<Value> {
+    let reps: Vec<Value> = clients
+        .iter()
+        .map(|id| json!({ "__typename": "Client", "id": id }))
+        .collect();
+    let query = format!(
+        "query($reps: [_Any!]!) {{ _entities(representations: $reps) {{ ... on Client {{ {selection} }} }} }}"
+    );
+    let data = hub.data(subgraph, &query, json!({ "reps": reps })).await;
+    data["_entities"].as_array().unwrap().clone()
+}
+
+async fn gateway_joins_divisions_like_the_subgraphs_one_by_one(backend: Backend) {
+    let Some(hub) = Hub::start(backend).await else {
+        return;
+    };
+    let joined = hub
+        .data(
+            "gateway",
+            "{ clients(first: 40) { id name district employmentOutcomes { kind occurredOn } enrolments { programme startedOn } participations { activity participatedOn } } measures(theme: 1) { id } }",
+            json!({}),
+        )
+        .await;
+    let core = hub
+        .data(
+            "programme",
+            "{ clients(first: 40) { id name district } measures(theme: 1) { id } }",
+            json!({}),
+        )
+        .await;
+    let client_ids = ids(&core["clients"]);
+    let employment = direct_client_field(
+        &hub,
+        "employment",
+        &client_ids,
+        "employmentOutcomes { kind occurredOn }",
+    )
+    .await;
+    let education = direct_client_field(
+        &hub,
+        "education",
+        &client_ids,
+        "enrolments { programme startedOn }",
+    )
+    .await;
+    let culture = direct_client_field(
+        &hub,
+        "culture",
+        &client_ids,
+        "participations { activity participatedOn }",
+    )
+    .await;
+    let assembled: Vec<Value> = core["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(n, client)| {
+            json!({
+                "id": client["id"], "name": client["name"], "district": client["district"],
+                "employmentOutcomes": employment[n]["employmentOutcomes"],
+                "enrolments": education[n]["enrolments"],
+                "participations": culture[n]["participations"],
+            })
+        })
+        .collect();
+    assert_eq!(joined["clients"], Value::Array(assembled));
+    assert_eq!(joined["measures"], core["measures"]);
+    // The answer follows the query's field order, not the subgraphs'.
+    let keys: Vec<&String> = joined["clients"][0].as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "name",
+            "district",
+            "employmentOutcomes",
+            "enrolments",
+            "participations"
+        ]
+    );
+    hub.stop().await;
+}
+
+async fn measure_to_enrolments_to_clients_to_outcomes(backend: Backend) {
+    let Some(hub) = Hub::start(backend).await else {
+        return;
+    };
+    let joined = hub
+        .data(
+            "gateway",
+            r#"query($id: ID!) { measure(id: $id) { id summary enrolments(first: 30) { programme client { id name socialOutcomes { kind } employmentOutcomes { kind } } } } }"#,
+            json!({ "id": "4.4" }),
+        )
+        .await;
+    let measure = &joined["measure"];
+    let summary = hub
+        .data(
+            "programme",
+            r#"{ measure(id: "4.4") { summary } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(measure["summary"], summary["measure"]["summary"]);
+    let enrolments = hub
+        .data("education", r#"{ _entities(representations: [{__typename: "Measure", id: "4.4"}]) { ... on Measure { enrolments(first: 30) { programme client { id } } } } }"#, json!({}))
+        .await;
+    let enrolments = enrolments["_entities"][0]["enrolments"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        measure["enrolments"].as_array().unwrap().len(),
+        enrolments.len()
+    );
+    assert!(!enrolments.is_empty());
+    let client_ids: Vec<String> = enrolments
+        .iter()
+        .map(|e| e["client"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    let names = direct_client_field(&hub, "programme", &client_ids, "name").await;
+    let social = direct_client_field(&hub, "social", &client_ids, "socialOutcomes { kind }").await;
+    let employment = direct_client_field(
+        &hub,
+        "employment",
+        &client_ids,
+        "employmentOutcomes { kind }",
+    )
+    .await;
+    for (n, row) in measure["enrolments"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(row["programme"], enrolments[n]["programme"]);
+        assert_eq!(row["client"]["id"], client_ids[n].as_str());
+        assert_eq!(row["client"]["name"], names[n]["name"]);
+        assert_eq!(row["client"]["socialOutcomes"], social[n]["socialOutcomes"]);
+        assert_eq!(
+            row["client"]["employmentOutcomes"],
+            employment[n]["employmentOutcomes"]
+        );
+    }
+    hub.stop().await;
+}
+
+async fn a_thousand_entities_in_one_answer(backend: Backend) {
+    let Some(hub) = Hub::start(backend).await else {
+        return;
+    };
+    let data = hub
+        .data(
+            "gateway",
+            "{ clients(first: 1000) { id employmentOutcomes { kind } } }",
+            json!({}),
+        )
+        .await;
+    let clients = data["clients"].as_array().unwrap();
+    assert_eq!(clients.len(), 1000);
+    let outcomes: usize = clients
+        .iter()
+        .map(|c| c["employmentOutcomes"].as_array().unwrap().len())
+        .sum();
+    let last = clients[999]["id"].as_str().unwrap();
+    let stored = employment_outcome::Entity::find()
+        .filter(employment_outcome::Column::ClientId.lte(last))
+        .count(&hub.dbs.employment)
+        .await
+        .unwrap();
+    assert_eq!(outcomes as u64, stored);
+    hub.stop().await;
+}
+
+async fn aliases_fragments_variables_and_conditions(backend: Backend) {
+    let Some(hub) = Hub::start_with(backend, 300).await else {
+        return;
+    };
+    let query = r#"query Pick($id: ID!, $with: Boolean!, $without: Boolean!) {
+        first: measure(id: $id) { ...M }
+        second: measure(id: "1.3") { __typename id events: networkingEvents(first: 2) @skip(if: $without) { title } }
+      }
+      fragment M on Measure { id summary bodies: responsibleBodies @include(if: $with) { name } }"#;
+    let with = hub
+        .data(
+            "gateway",
+            query,
+            json!({ "id": "7.5", "with": true, "without": false }),
+        )
+        .await;
+    assert_eq!(with["first"]["id"], "7.5");
+    assert_eq!(
+        with["first"]["bodies"],
+        json!([{ "name": "Helsinki City Library" }])
+    );
+    assert_eq!(with["second"]["__typename"], "Measure");
+    assert_eq!(with["second"]["events"].as_array().unwrap().len(), 2);
+    let keys: Vec<&String> = with.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["first", "second"]);
+    let without = hub
+        .data(
+            "gateway",
+            query,
+            json!({ "id": "7.5", "with": false, "without": true }),
+        )
+        .await;
+    assert!(without["first"].get("bodies").is_none());
+    assert!(without["second"].get("events").is_none());
+    let body = hub
+        .query(
+            "gateway",
+            query,
+            json!({ "id": "7.5", "with": "yes", "without": false }),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_VARIABLE_VALUES",
+        "{body}"
+    );
+    hub.stop().await;
+}
+
+async fn a_subgraph_down_gives_partial_data_and_recovers(backend: Backend) {
+    let Some(mut hub) = Hub::start_with(backend, 300).await else {
+        return;
+    };
+    let query = r#"{ themes { id } measure(id: "1.1") { id skillAssessments(first: 2) { id } } }"#;
+    hub.stop_subgraph("employment");
+    let body = hub.query("gateway", query, json!({})).await;
+    assert_eq!(
+        body["data"]["themes"].as_array().unwrap().len(),
+        4,
+        "{body}"
+    );
+    assert_eq!(
+        body["data"]["measure"],
+        Value::Null,
+        "a non-null list that cannot be fetched nulls its parent"
+    );
+    let errors = body["errors"].as_array().unwrap();
+    let from_employment = errors
+        .iter()
+        .find(|e| e["extensions"]["service"] == "employment")
+        .expect("an error names the service");
+    assert_eq!(
+        from_employment["extensions"]["code"],
+        "SUBGRAPH_UNAVAILABLE"
+    );
+    assert_eq!(from_employment["path"], json!(["measure"]));
+    hub.restart_subgraph("employment").await;
+    let data = hub.data("gateway", query, json!({})).await;
+    assert_eq!(
+        data["measure"]["skillAssessments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    hub.stop().await;
+}
+
+async fn http_rules_of_the_gateway(backend: Backend) {
+    let Some(hub) = Hub::start_with(backend, 50).await else {
+        return;
+    };
+    let http = reqwest::Client::new();
+    let url = hub.url("gateway", "/graphql");
+    let post = |body: String, accept: &'static str| {
+        http.post(&url)
+            .header("content-type", "application/json")
+            .header("accept", accept)
+            .header("x-request-id", "test-42")
+            .body(body)
+            .send()
+    };
+    let response = post("{not json".into(), "application/json").await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(response.headers()["x-request-id"], "test-42");
+    assert_eq!(
+        post("{}".into(), "application/json")
+            .await
+            .unwrap()
+            .status(),
+        400,
+        "no query"
+    );
+    assert_eq!(
+        post(
+            "[{\"query\":\"{ themes { id } }\"}]".into(),
+            "application/json"
+        )
+        .await
+        .unwrap()
+        .status(),
+        400,
+        "batches are refused"
+    );
+
+    let invalid = json!({ "query": "{ themes { nope } }" }).to_string();
+    let response = post(invalid.clone(), "application/graphql-response+json")
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/graphql-response+json"
+    );
+    let response = post(invalid, "application/json").await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert!(body.get("data").is_none() && body["errors"][0]["locations"].is_array());
+
+    let unknown = json!({ "query": "query A { themes { id } }", "operationName": "B" }).to_string();
+    let body: Value = post(unknown, "application/json")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "OPERATION_NOT_FOUND"
+    );
+
+    let huge = format!("{{\"query\": \"{}\"}}", "a".repeat(10 * 1024 * 1024));
+    assert_eq!(post(huge, "application/json").await.unwrap().status(), 413);
+
+    let response = http
+        .get(format!("{url}?query=%7B%20themes%20%7B%20id%20%7D%20%7D"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["themes"].as_array().unwrap().len(), 4);
+    let page = http
+        .get(&url)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("GraphiQL"));
+
+    let schema = hub
+        .data(
+            "gateway",
+            "{ __schema { queryType { name } } __type(name: \"Client\") { name } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(schema["__schema"]["queryType"]["name"], "Query");
+    assert_eq!(schema["__type"]["name"], "Client");
+    let health = http
+        .get(hub.url("gateway", "/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    hub.stop().await;
+}

@@ -15,7 +15,8 @@ use futures_util::future::{BoxFuture, join_all};
 use hive_router_query_planner::ast::selection_item::SelectionItem;
 use hive_router_query_planner::ast::selection_set::SelectionSet;
 use hive_router_query_planner::planner::plan_nodes::{
-    FetchNode, FetchNodePathSegment, FetchRewrite, FlattenNodePathSegment, PlanNode, QueryPlan,
+    BatchFetchNode, FetchNode, FetchNodePathSegment, FetchRewrite, FlattenNodePathSegment,
+    PlanNode, QueryPlan,
 };
 use serde_json::{Map, Value, json};
 
@@ -185,8 +186,9 @@ impl Execution<'_> {
                         self.run(node).await;
                     }
                 }
-                PlanNode::BatchFetch(_) | PlanNode::Defer(_) | PlanNode::Subscription(_) => self.fail(GraphQLError::new(
-                    "this operation needs a kind of plan step the gateway does not run yet (batch fetch, defer or subscription)",
+                PlanNode::BatchFetch(batch) => self.batch_fetch(batch).await,
+                PlanNode::Defer(_) | PlanNode::Subscription(_) => self.fail(GraphQLError::new(
+                    "this operation needs @defer or a subscription, which the gateway does not run yet",
                     code::UNSUPPORTED_PLAN,
                 )),
             }
@@ -200,16 +202,6 @@ impl Execution<'_> {
             .push(error);
     }
 
-    fn variables_for(&self, fetch: &FetchNode) -> Map<String, Value> {
-        let mut variables = Map::new();
-        for name in fetch.variable_usages.iter().flatten() {
-            if let Some(value) = self.variables.get(name) {
-                variables.insert(name.clone(), value.clone());
-            }
-        }
-        variables
-    }
-
     async fn fetch(&self, fetch: &FetchNode, path: &[FlattenNodePathSegment]) {
         self.called
             .lock()
@@ -217,12 +209,71 @@ impl Execution<'_> {
             .insert(fetch.service_name.clone());
         match &fetch.requires {
             None => self.root_fetch(fetch).await,
-            Some(requires) => self.entity_fetch(fetch, path, requires).await,
+            Some(requires) => {
+                let group = EntityGroup {
+                    paths: vec![path],
+                    requires,
+                    input_rewrites: fetch.input_rewrites.as_deref(),
+                    output_rewrites: fetch.output_rewrites.as_deref(),
+                    variable: "representations",
+                    response_key: "_entities",
+                };
+                self.entity_fetch(
+                    &fetch.service_name,
+                    &fetch.operation.document_str,
+                    fetch.variable_usages.as_ref(),
+                    &[group],
+                )
+                .await
+            }
         }
     }
 
+    /// Several entity fetches to one subgraph that the planner merged into one request,
+    /// each under its own alias with its own representations.
+    async fn batch_fetch(&self, batch: &BatchFetchNode) {
+        self.called
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(batch.service_name.clone());
+        let groups: Vec<EntityGroup<'_>> = batch
+            .entity_batch
+            .aliases
+            .iter()
+            .map(|alias| EntityGroup {
+                paths: alias
+                    .merge_paths
+                    .iter()
+                    .map(|path| path.as_slice())
+                    .collect(),
+                requires: &alias.requires,
+                input_rewrites: alias.input_rewrites.as_deref(),
+                output_rewrites: alias.output_rewrites.as_deref(),
+                variable: &alias.representations_variable_name,
+                response_key: &alias.alias,
+            })
+            .collect();
+        self.entity_fetch(
+            &batch.service_name,
+            &batch.operation.document_str,
+            batch.variable_usages.as_ref(),
+            &groups,
+        )
+        .await
+    }
+
+    fn usages(&self, names: Option<&BTreeSet<String>>) -> Map<String, Value> {
+        let mut variables = Map::new();
+        for name in names.into_iter().flatten() {
+            if let Some(value) = self.variables.get(name) {
+                variables.insert(name.clone(), value.clone());
+            }
+        }
+        variables
+    }
+
     async fn root_fetch(&self, fetch: &FetchNode) {
-        let body = json!({ "query": fetch.operation.document_str, "variables": self.variables_for(fetch) });
+        let body = json!({ "query": fetch.operation.document_str, "variables": self.usages(fetch.variable_usages.as_ref()) });
         match self.subgraphs.post(&fetch.service_name, &body).await {
             Ok((data, errors)) => {
                 let mut merged = self.data.lock().unwrap_or_else(|e| e.into_inner());
@@ -244,101 +295,151 @@ impl Execution<'_> {
 
     async fn entity_fetch(
         &self,
-        fetch: &FetchNode,
-        path: &[FlattenNodePathSegment],
-        requires: &SelectionSet,
+        service: &str,
+        document: &str,
+        usages: Option<&BTreeSet<String>>,
+        groups: &[EntityGroup<'_>],
     ) {
-        // Gather the objects at the path and their representations, de-duplicated.
-        let (locations, representations, representation_of) = {
+        let gathered: Vec<Gathered> = {
             let data = self.data.lock().unwrap_or_else(|e| e.into_inner());
-            let mut locations = Vec::new();
-            gather(&data, path, &mut Vec::new(), &mut locations);
-            let mut representations = Vec::new();
-            let mut index_of: HashMap<String, usize> = HashMap::new();
-            let mut representation_of = Vec::with_capacity(locations.len());
-            for location in &locations {
-                let Some(object) = value_at(&data, location).and_then(Value::as_object) else {
-                    representation_of.push(None);
-                    continue;
-                };
-                let mut representation = Value::Object(select(object, requires));
-                for rewrite in fetch.input_rewrites.iter().flatten() {
-                    apply_rewrite(&mut representation, rewrite);
-                }
-                let text = representation.to_string();
-                let next = representations.len();
-                let index = *index_of.entry(text).or_insert(next);
-                if index == next {
-                    representations.push(representation);
-                }
-                representation_of.push(Some(index));
-            }
-            (locations, representations, representation_of)
+            groups.iter().map(|group| group.gather(&data)).collect()
         };
-        if representations.is_empty() {
+        if gathered.iter().all(|g| g.representations.is_empty()) {
             return;
         }
-        let mut variables = self.variables_for(fetch);
-        variables.insert("representations".into(), Value::Array(representations));
-        let body = json!({ "query": fetch.operation.document_str, "variables": variables });
+        let mut variables = self.usages(usages);
+        for (group, found) in groups.iter().zip(&gathered) {
+            variables.insert(
+                group.variable.to_owned(),
+                Value::Array(found.representations.clone()),
+            );
+        }
+        let body = json!({ "query": document, "variables": variables });
         let at = |location: &[PathElement]| {
             location
                 .iter()
                 .map(PathElement::to_json)
                 .collect::<Vec<_>>()
         };
-        match self.subgraphs.post(&fetch.service_name, &body).await {
-            Ok((data, errors)) => {
-                let mut entities = match data {
-                    Value::Object(mut data) => match data.remove("_entities") {
-                        Some(Value::Array(entities)) => entities,
-                        _ => Vec::new(),
-                    },
-                    _ => Vec::new(),
-                };
-                for entity in &mut entities {
-                    for rewrite in fetch.output_rewrites.iter().flatten() {
-                        apply_rewrite(entity, rewrite);
-                    }
-                }
+        match self.subgraphs.post(service, &body).await {
+            Ok((mut data, errors)) => {
                 {
                     let mut merged = self.data.lock().unwrap_or_else(|e| e.into_inner());
-                    for (location, index) in locations.iter().zip(&representation_of) {
-                        let (Some(index), Some(Value::Object(target))) =
-                            (index, value_at_mut(&mut merged, location))
-                        else {
-                            continue;
+                    for (group, found) in groups.iter().zip(&gathered) {
+                        let mut entities = match data.get_mut(group.response_key).map(Value::take) {
+                            Some(Value::Array(entities)) => entities,
+                            _ => Vec::new(),
                         };
-                        if let Some(Value::Object(entity)) = entities.get(*index) {
-                            merge_objects(target, entity.clone());
+                        for entity in &mut entities {
+                            for rewrite in group.output_rewrites.into_iter().flatten() {
+                                apply_rewrite(entity, rewrite);
+                            }
+                        }
+                        for (location, index) in
+                            found.locations.iter().zip(&found.representation_of)
+                        {
+                            let (Some(index), Some(Value::Object(target))) =
+                                (index, value_at_mut(&mut merged, location))
+                            else {
+                                continue;
+                            };
+                            if let Some(Value::Object(entity)) = entities.get(*index) {
+                                merge_objects(target, entity.clone());
+                            }
                         }
                     }
                 }
                 for error in errors {
-                    // An entity error's path starts with ["_entities", n]: re-path it onto
-                    // every object that representation n stands for.
+                    // An entity error's path starts with [alias, n]: re-path it onto every
+                    // object that representation n of that alias stands for.
                     let rest = error.get("path").and_then(Value::as_array);
-                    let entity_index = rest.and_then(|p| p.get(1)).and_then(Value::as_u64);
-                    let targets: Vec<&Vec<PathElement>> = match entity_index {
-                        Some(n) => locations
+                    let key = rest.and_then(|p| p.first()).and_then(Value::as_str);
+                    let index = rest
+                        .and_then(|p| p.get(1))
+                        .and_then(Value::as_u64)
+                        .map(|n| n as usize);
+                    let group = groups.iter().position(|g| Some(g.response_key) == key);
+                    let targets: Vec<&Vec<PathElement>> = match (group, index) {
+                        (Some(g), Some(n)) => gathered[g]
+                            .locations
                             .iter()
-                            .zip(&representation_of)
-                            .filter(|(_, i)| **i == Some(n as usize))
+                            .zip(&gathered[g].representation_of)
+                            .filter(|(_, i)| **i == Some(n))
                             .map(|(l, _)| l)
                             .collect(),
-                        None => locations.iter().take(1).collect(),
+                        _ => gathered
+                            .iter()
+                            .flat_map(|g| g.locations.first())
+                            .take(1)
+                            .collect(),
                     };
                     for target in targets {
                         let mut path = at(target);
                         path.extend(rest.into_iter().flatten().skip(2).cloned());
-                        self.fail(subgraph_error(&fetch.service_name, &error, Some(path)));
+                        self.fail(subgraph_error(service, &error, Some(path)));
                     }
                 }
             }
             Err(error) => {
-                let path = locations.first().map(|location| at(location));
+                let path = gathered
+                    .iter()
+                    .find_map(|g| g.locations.first())
+                    .map(|location| at(location));
                 self.fail(GraphQLError { path, ..error });
             }
+        }
+    }
+}
+
+/// One `_entities` call of a request: the objects it fills and how to represent them.
+struct EntityGroup<'p> {
+    paths: Vec<&'p [FlattenNodePathSegment]>,
+    requires: &'p SelectionSet,
+    input_rewrites: Option<&'p [FetchRewrite]>,
+    output_rewrites: Option<&'p [FetchRewrite]>,
+    /// The variable its representations go in.
+    variable: &'p str,
+    /// The response key its answers come back under.
+    response_key: &'p str,
+}
+
+/// The objects an entity group fills and their de-duplicated representations.
+struct Gathered {
+    locations: Vec<Vec<PathElement>>,
+    representations: Vec<Value>,
+    /// For each location, the index of its representation.
+    representation_of: Vec<Option<usize>>,
+}
+
+impl EntityGroup<'_> {
+    fn gather(&self, data: &Value) -> Gathered {
+        let mut locations = Vec::new();
+        for path in &self.paths {
+            gather(data, path, &mut Vec::new(), &mut locations);
+        }
+        let mut representations = Vec::new();
+        let mut index_of: HashMap<String, usize> = HashMap::new();
+        let mut representation_of = Vec::with_capacity(locations.len());
+        for location in &locations {
+            let Some(object) = value_at(data, location).and_then(Value::as_object) else {
+                representation_of.push(None);
+                continue;
+            };
+            let mut representation = Value::Object(select(object, self.requires));
+            for rewrite in self.input_rewrites.into_iter().flatten() {
+                apply_rewrite(&mut representation, rewrite);
+            }
+            let next = representations.len();
+            let index = *index_of.entry(representation.to_string()).or_insert(next);
+            if index == next {
+                representations.push(representation);
+            }
+            representation_of.push(Some(index));
+        }
+        Gathered {
+            locations,
+            representations,
+            representation_of,
         }
     }
 }

@@ -75,3 +75,10 @@ fn planning_is_bounded_in_time() {
     let result = planner.plan("{ measures { enrolments { client { name } } } }", None);
     assert_eq!(result.unwrap_err(), PlanError::TimedOut(Duration::ZERO));
 }
+
+#[test]
+fn links_to_several_programme_entities_batch_into_one_fetch() {
+    insta::assert_snapshot!(plan(
+        r#"{ skillAssessments(measure: "1.1", first: 5) { level client { name } measure { summary } responsibleBody { name } } }"#
+    ));
+}

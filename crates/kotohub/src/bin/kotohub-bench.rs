@@ -1,0 +1,204 @@
+//! The gateway benchmark: seeds a temporary embedded hub, starts the subgraphs and the
+//! gateway in this process, and drives typical operations at several concurrencies,
+//! reporting requests per second, p50/p99 latency and peak memory. The single-subgraph
+//! operation is also sent straight to its subgraph, which gives the gateway's overhead.
+//!
+//! Run on demand, in release mode: `cargo run --release --bin kotohub-bench`. Load is
+//! generated in the same process, so client and servers share the machine's cores; the
+//! figures compare operations with each other, not with another machine.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use kotohub::databases::{open_all, sqlite_url};
+use kotohub::services::{self, GatewaySettings, Shutdown};
+use kotohub::{SUBGRAPHS, seed};
+use serde_json::{Value, json};
+
+#[derive(Parser)]
+#[command(about = "Benchmarks the gateway against the embedded subgraphs")]
+struct Args {
+    /// Synthetic clients to seed.
+    #[arg(long, default_value_t = 10_000)]
+    clients: u32,
+    /// Seconds each operation runs at each concurrency.
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Concurrencies to run, comma-separated.
+    #[arg(long, default_value = "1,16,64", value_delimiter = ',')]
+    concurrency: Vec<usize>,
+}
+
+/// An operation and where it is sent.
+struct Scenario {
+    name: &'static str,
+    target: &'static str,
+    query: &'static str,
+}
+
+const DASHBOARD: &str = r#"{ measure(id: "1.3") { id summary networkingEvents(first: 50) { heldOn district languages participantCount } } measures(theme: 1) { id responsibleBodies { name } } }"#;
+const OFFICER: &str = r#"{ measure(id: "1.1") { skillAssessments(first: 50) { assessedOn level client { name district employmentOutcomes { kind occurredOn } } } } }"#;
+const SINGLE: &str =
+    r#"{ skillAssessments(measure: "1.1", first: 50) { assessedOn level skillArea } }"#;
+
+const SCENARIOS: [Scenario; 4] = [
+    Scenario {
+        name: "dashboard: programme + employment",
+        target: "gateway",
+        query: DASHBOARD,
+    },
+    Scenario {
+        name: "officer: measure → assessments → clients → outcomes",
+        target: "gateway",
+        query: OFFICER,
+    },
+    Scenario {
+        name: "one subgraph, through the gateway",
+        target: "gateway",
+        query: SINGLE,
+    },
+    Scenario {
+        name: "one subgraph, direct",
+        target: "employment",
+        query: SINGLE,
+    },
+];
+
+struct Measured {
+    requests: u64,
+    failures: u64,
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+async fn drive(url: &str, query: &str, concurrency: usize, seconds: u64) -> Measured {
+    let http = reqwest::Client::new();
+    let body = Arc::new(json!({ "query": query }).to_string());
+    let failures = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (http, body, failures, url) = (http.clone(), body.clone(), failures.clone(), url.to_owned());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while Instant::now() < deadline {
+                    let sent = Instant::now();
+                    let ok = match http.post(&url).header("content-type", "application/json").body(body.as_str().to_owned()).send().await {
+                        Ok(response) if response.status().is_success() => {
+                            matches!(response.json::<Value>().await, Ok(v) if v.get("errors").is_none())
+                        }
+                        _ => false,
+                    };
+                    latencies.push(sent.elapsed());
+                    if !ok {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap_or_default());
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Measured {
+        requests: latencies.len() as u64,
+        failures: failures.load(Ordering::Relaxed),
+        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: at(0.50),
+        p99: at(0.99),
+    }
+}
+
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let dir = std::env::temp_dir().join(format!("kotohub-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let dbs = open_all(|name| sqlite_url(&dir, name), true).await?;
+    let summary = seed::seed(&dbs, args.clients, 2017).await?;
+    eprintln!("seeded {} clients ({} rows)", summary.clients, summary.rows);
+
+    let shutdown = Shutdown::new();
+    let mut urls = HashMap::new();
+    for name in SUBGRAPHS {
+        let router = services::router(
+            name,
+            dbs.get(name).context("a database per subgraph")?.clone(),
+        )
+        .await?
+        .context("a router per subgraph")?;
+        let running = services::start(name, "127.0.0.1:0".parse()?, router, &shutdown).await?;
+        urls.insert(name.to_owned(), format!("http://{}/graphql", running.addr));
+    }
+    let settings = GatewaySettings {
+        subgraph_timeout: Duration::from_secs(10),
+        max_body_bytes: 1024 * 1024,
+    };
+    let gateway = services::gateway_router(services::SUPERGRAPH, &urls, &settings)?;
+    let running = services::start("gateway", "127.0.0.1:0".parse()?, gateway, &shutdown).await?;
+    urls.insert(
+        "gateway".to_owned(),
+        format!("http://{}/graphql", running.addr),
+    );
+
+    println!("| operation | concurrency | requests/s | p50 | p99 | failed |");
+    println!("|---|---|---|---|---|---|");
+    let mut per_second: HashMap<(&str, usize), f64> = HashMap::new();
+    for scenario in &SCENARIOS {
+        let url = &urls[scenario.target];
+        drive(url, scenario.query, 4, 1).await; // warm the connection pools and the plan cache
+        for &concurrency in &args.concurrency {
+            let m = drive(url, scenario.query, concurrency, args.seconds).await;
+            per_second.insert((scenario.name, concurrency), m.per_second);
+            println!(
+                "| {} | {concurrency} | {:.0} | {:.2} ms | {:.2} ms | {} of {} |",
+                scenario.name,
+                m.per_second,
+                m.p50.as_secs_f64() * 1e3,
+                m.p99.as_secs_f64() * 1e3,
+                m.failures,
+                m.requests
+            );
+        }
+    }
+    println!();
+    for &concurrency in &args.concurrency {
+        let through = per_second[&(SCENARIOS[2].name, concurrency)];
+        let direct = per_second[&(SCENARIOS[3].name, concurrency)];
+        println!(
+            "overhead at concurrency {concurrency}: direct/gateway throughput = {:.2}",
+            direct / through
+        );
+    }
+    if let Some(peak) = peak_rss_mib() {
+        println!(
+            "peak RSS of the whole process (gateway, five subgraphs and load generator): {peak:.0} MiB"
+        );
+    }
+    shutdown.trigger();
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}

@@ -31,6 +31,9 @@ pub struct Config {
 pub struct Gateway {
     pub subgraph_timeout_ms: u64,
     pub max_body_bytes: usize,
+    /// Timeouts of particular subgraphs, by name, overriding `subgraph_timeout_ms`.
+    #[serde(default)]
+    pub subgraph_timeouts_ms: std::collections::BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -217,7 +220,14 @@ fn apply_env(table: &mut Table, name: &str, raw: &str) -> Result<(), ConfigError
             .map(Value::Boolean)
             .map_err(|_| env_error(format!("expected true or false, got {raw:?}")))?,
         Some(Value::Table(_)) => return Err(env_error("names a section, not a setting".into())),
-        _ => Value::String(raw.to_owned()),
+        Some(_) => Value::String(raw.to_owned()),
+        // A key the defaults do not list (a subgraph's timeout, a database URL): a whole
+        // number or a boolean if it reads as one, else text.
+        None => raw
+            .parse::<i64>()
+            .map(Value::Integer)
+            .or_else(|_| raw.parse::<bool>().map(Value::Boolean))
+            .unwrap_or_else(|_| Value::String(raw.to_owned())),
     };
     current.insert(leaf.clone(), value);
     Ok(())
@@ -278,6 +288,17 @@ mod tests {
         assert!(err.to_string().contains("seed_cleints"), "{err}");
         let err = Config::load_from(None, env(&[("KOTOHUB__SERVE__SEED", "many")])).unwrap_err();
         assert!(err.to_string().contains("KOTOHUB__SERVE__SEED"), "{err}");
+    }
+
+    #[test]
+    fn per_subgraph_timeouts_come_from_the_environment() {
+        let config = Config::load_from(
+            None,
+            env(&[("KOTOHUB__GATEWAY__SUBGRAPH_TIMEOUTS_MS__EMPLOYMENT", "250")]),
+        )
+        .unwrap();
+        assert_eq!(config.gateway.subgraph_timeouts_ms["employment"], 250);
+        assert_eq!(config.gateway.subgraph_timeout_ms, 10_000);
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub const SUPERGRAPH: &str = include_str!("../../../schema/supergraph.graphql");
 #[derive(Debug, Clone)]
 pub struct GatewaySettings {
     pub subgraph_timeout: std::time::Duration,
+    /// Timeouts of particular subgraphs, by name.
+    pub subgraph_timeouts: std::collections::HashMap<String, std::time::Duration>,
     pub max_body_bytes: usize,
 }
 
@@ -36,6 +38,11 @@ impl From<&kotohub_config::Gateway> for GatewaySettings {
     fn from(config: &kotohub_config::Gateway) -> Self {
         Self {
             subgraph_timeout: std::time::Duration::from_millis(config.subgraph_timeout_ms),
+            subgraph_timeouts: config
+                .subgraph_timeouts_ms
+                .iter()
+                .map(|(name, ms)| (name.clone(), std::time::Duration::from_millis(*ms)))
+                .collect(),
             max_body_bytes: config.max_body_bytes,
         }
     }
@@ -60,7 +67,11 @@ pub fn gateway_router(
                 name.clone(),
                 Endpoint {
                     url,
-                    timeout: settings.subgraph_timeout,
+                    timeout: settings
+                        .subgraph_timeouts
+                        .get(name)
+                        .copied()
+                        .unwrap_or(settings.subgraph_timeout),
                 },
             )
         })

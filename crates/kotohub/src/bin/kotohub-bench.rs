@@ -155,6 +155,7 @@ async fn main() -> Result<()> {
     }
     let settings = GatewaySettings {
         subgraph_timeout: Duration::from_secs(10),
+        subgraph_timeouts: HashMap::new(),
         max_body_bytes: 1024 * 1024,
     };
     let gateway = services::gateway_router(services::SUPERGRAPH, &urls, &settings)?;

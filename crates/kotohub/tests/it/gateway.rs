@@ -13,6 +13,7 @@ crate::on_both_backends!(
     a_thousand_entities_in_one_answer,
     records_link_back_to_several_programme_entities,
     random_picks_agree_with_the_subgraphs,
+    a_subgraph_past_its_timeout_is_reported,
     aliases_fragments_variables_and_conditions,
     a_subgraph_down_gives_partial_data_and_recovers,
     http_rules_of_the_gateway,
@@ -520,5 +521,64 @@ async fn random_picks_agree_with_the_subgraphs(backend: Backend) {
         }
         assert_eq!(joined["client"], expected, "client {id}");
     }
+    hub.stop().await;
+}
+
+async fn a_subgraph_past_its_timeout_is_reported(backend: Backend) {
+    use kotohub::services::{self, GatewaySettings, Shutdown};
+    let Some(hub) = Hub::start_with(backend, 50).await else {
+        return;
+    };
+    // A social subgraph that accepts connections and never answers: a hung service.
+    let hung = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hung_addr = hung.local_addr().unwrap();
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = hung.accept().await {
+            held.push(socket);
+        }
+    });
+    let mut urls = hub.subgraph_urls();
+    urls.insert("social".to_owned(), format!("http://{hung_addr}/graphql"));
+    let settings = GatewaySettings {
+        subgraph_timeout: std::time::Duration::from_secs(30),
+        subgraph_timeouts: std::collections::HashMap::from([(
+            "social".to_owned(),
+            std::time::Duration::from_millis(200),
+        )]),
+        max_body_bytes: 1024 * 1024,
+    };
+    let router = services::gateway_router(services::SUPERGRAPH, &urls, &settings).unwrap();
+    let shutdown = Shutdown::new();
+    let gateway = services::start("gateway", "127.0.0.1:0".parse().unwrap(), router, &shutdown)
+        .await
+        .unwrap();
+    let body: Value = reqwest::Client::new()
+        .post(format!("http://{}/graphql", gateway.addr))
+        .json(&json!({ "query": "{ themes { id } socialCases(first: 1) { kind } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    shutdown.trigger();
+    holder.abort();
+    // socialCases is a non-null list: its null takes the whole data with it, per spec.
+    assert_eq!(body["data"], Value::Null, "{body}");
+    let from_social = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["extensions"]["service"] == "social")
+        .unwrap_or_else(|| panic!("an error names the hung service: {body}"));
+    assert_eq!(from_social["extensions"]["code"], "SUBGRAPH_UNAVAILABLE");
+    assert!(
+        from_social["message"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within 200ms"),
+        "{from_social}"
+    );
     hub.stop().await;
 }

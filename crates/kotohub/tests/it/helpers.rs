@@ -142,6 +142,7 @@ impl Hub {
             .collect();
         let settings = services::GatewaySettings {
             subgraph_timeout: std::time::Duration::from_secs(5),
+            subgraph_timeouts: HashMap::new(),
             max_body_bytes: 1024 * 1024,
         };
         let gateway =
@@ -164,6 +165,14 @@ impl Hub {
             http: reqwest::Client::new(),
             cleanup,
         })
+    }
+
+    /// Each subgraph's GraphQL URL, by name, as a gateway needs them.
+    pub fn subgraph_urls(&self) -> HashMap<String, String> {
+        SUBGRAPHS
+            .iter()
+            .map(|name| (name.to_string(), self.url(name, "/graphql")))
+            .collect()
     }
 
     pub fn url(&self, subgraph: &str, path: &str) -> String {

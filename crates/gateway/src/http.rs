@@ -134,9 +134,9 @@ fn answer(outcome: Outcome, headers: &HeaderMap, id: &str) -> Response {
 
 async fn post_graphql(State(http): State<Arc<Http>>, headers: HeaderMap, body: Body) -> Response {
     let id = request_id(&headers);
-    let bytes: Bytes = match axum::body::to_bytes(body, http.max_body_bytes).await {
+    let bytes: Bytes = match read_body(body, http.max_body_bytes).await {
         Ok(bytes) => bytes,
-        Err(_) => {
+        Err(BodyError::TooLarge) => {
             let message = format!(
                 "the request body is larger than {} bytes",
                 http.max_body_bytes
@@ -145,6 +145,16 @@ async fn post_graphql(State(http): State<Arc<Http>>, headers: HeaderMap, body: B
                 StatusCode::PAYLOAD_TOO_LARGE,
                 message,
                 "REQUEST_TOO_LARGE",
+                &headers,
+                &id,
+            );
+        }
+        Err(BodyError::Broken) => {
+            let message = "the request body was cut off".to_owned();
+            return unreadable(
+                StatusCode::BAD_REQUEST,
+                message,
+                "BAD_REQUEST",
                 &headers,
                 &id,
             );
@@ -223,6 +233,37 @@ async fn run(
         headers,
         id,
     )
+}
+
+/// How much of an oversized body the gateway reads and discards so that the client, still
+/// sending, receives the 413 instead of a reset connection. Beyond this it stops reading.
+const DRAIN_LIMIT: usize = 32 * 1024 * 1024;
+
+enum BodyError {
+    TooLarge,
+    Broken,
+}
+
+/// Reads at most `limit` bytes of `body`; a longer body is drained (up to [`DRAIN_LIMIT`])
+/// and refused.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyError> {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| BodyError::Broken)?;
+        seen = seen.saturating_add(chunk.len());
+        if seen <= limit {
+            kept.extend_from_slice(&chunk);
+        } else if seen > DRAIN_LIMIT {
+            return Err(BodyError::TooLarge);
+        }
+    }
+    if seen > limit {
+        return Err(BodyError::TooLarge);
+    }
+    Ok(Bytes::from(kept))
 }
 
 async fn get_graphql(

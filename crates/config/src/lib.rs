@@ -31,6 +31,11 @@ pub struct Config {
 pub struct Gateway {
     pub subgraph_timeout_ms: u64,
     pub max_body_bytes: usize,
+    pub max_tokens: usize,
+    pub max_recursion: usize,
+    pub max_depth: usize,
+    pub max_aliases: usize,
+    pub max_root_fields: usize,
     /// Timeouts of particular subgraphs, by name, overriding `subgraph_timeout_ms`.
     #[serde(default)]
     pub subgraph_timeouts_ms: std::collections::BTreeMap<String, u64>,

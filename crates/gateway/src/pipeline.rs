@@ -6,10 +6,11 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use apollo_compiler::Name;
 use apollo_compiler::collections::HashMap;
 use apollo_compiler::executable::OperationType;
+use apollo_compiler::parser::Parser;
 use apollo_compiler::schema::Implementers;
+use apollo_compiler::{Name, ast};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -83,6 +84,27 @@ pub struct Gateway {
 }
 
 impl Gateway {
+    /// The kind of the operation a request would run, when it is not a query; read from
+    /// the parsed document alone, before validation.
+    fn non_query_kind(&self, query: &str, operation_name: Option<&str>) -> Option<OperationType> {
+        let ast = Parser::new()
+            .token_limit(self.limits.max_tokens)
+            .recursion_limit(self.limits.max_recursion)
+            .parse_ast(query, "operation.graphql")
+            .ok()?;
+        ast.definitions
+            .iter()
+            .filter_map(|definition| match definition {
+                ast::Definition::OperationDefinition(operation) => Some(operation),
+                _ => None,
+            })
+            .find(|operation| {
+                operation_name.is_none_or(|name| operation.name.as_deref() == Some(name))
+            })
+            .map(|operation| operation.operation_type)
+            .filter(|kind| *kind != OperationType::Query)
+    }
+
     pub fn new(
         supergraph: Arc<Supergraph>,
         planner: Arc<dyn QueryPlanner>,
@@ -111,6 +133,16 @@ impl Gateway {
             );
         };
         let schema = self.supergraph.api_schema();
+        if !allow_mutations
+            && let Some(kind) = self.non_query_kind(query, request.operation_name.as_deref())
+        {
+            // GET never changes anything: refuse before spending validation on it.
+            let message = "only queries may be sent with GET; send mutations with POST";
+            return Outcome::refused(
+                vec![GraphQLError::new(message, "METHOD_NOT_ALLOWED")],
+                Some(kind),
+            );
+        }
         let operation = match validate(
             schema,
             query,
@@ -126,15 +158,6 @@ impl Gateway {
             }
         };
         let kind = Some(operation.kind);
-        if operation.kind != OperationType::Query && !allow_mutations {
-            return Outcome::refused(
-                vec![GraphQLError::new(
-                    "only queries may be sent with GET",
-                    "METHOD_NOT_ALLOWED",
-                )],
-                kind,
-            );
-        }
         let empty = Map::new();
         let raw_variables = request.variables.as_ref().unwrap_or(&empty);
         let as_bytes = match serde_json_bytes::Value::from(Value::Object(raw_variables.clone())) {
@@ -199,9 +222,12 @@ impl Gateway {
             }
         }
         if concrete {
+            // Planned from the operation as apollo-compiler prints it, so that the same
+            // operation written with other spacing or comments hits the same cached plan.
+            let normalized = operation.document.serialize().no_indent().to_string();
             let plan = match self
                 .planner
-                .plan(query, operation.operation_name.as_deref())
+                .plan(&normalized, operation.operation_name.as_deref())
             {
                 Ok(plan) => plan,
                 Err(error) => {

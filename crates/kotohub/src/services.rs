@@ -32,6 +32,7 @@ pub struct GatewaySettings {
     /// Timeouts of particular subgraphs, by name.
     pub subgraph_timeouts: std::collections::HashMap<String, std::time::Duration>,
     pub max_body_bytes: usize,
+    pub limits: kotohub_gateway::validate::Limits,
 }
 
 impl From<&kotohub_config::Gateway> for GatewaySettings {
@@ -44,6 +45,13 @@ impl From<&kotohub_config::Gateway> for GatewaySettings {
                 .map(|(name, ms)| (name.clone(), std::time::Duration::from_millis(*ms)))
                 .collect(),
             max_body_bytes: config.max_body_bytes,
+            limits: kotohub_gateway::validate::Limits {
+                max_tokens: config.max_tokens,
+                max_recursion: config.max_recursion,
+                max_depth: config.max_depth,
+                max_aliases: config.max_aliases,
+                max_root_fields: config.max_root_fields,
+            },
         }
     }
 }
@@ -84,7 +92,7 @@ pub fn gateway_router(
         supergraph,
         planner,
         Subgraphs::new(endpoints),
-        kotohub_gateway::validate::Limits::default(),
+        settings.limits,
     );
     Ok(kotohub_gateway::http::router(
         std::sync::Arc::new(gateway),

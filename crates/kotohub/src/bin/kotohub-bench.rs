@@ -157,6 +157,7 @@ async fn main() -> Result<()> {
         subgraph_timeout: Duration::from_secs(10),
         subgraph_timeouts: HashMap::new(),
         max_body_bytes: 1024 * 1024,
+        limits: kotohub_gateway::validate::Limits::default(),
     };
     let gateway = services::gateway_router(services::SUPERGRAPH, &urls, &settings)?;
     let running = services::start("gateway", "127.0.0.1:0".parse()?, gateway, &shutdown).await?;

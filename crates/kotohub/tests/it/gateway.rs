@@ -355,6 +355,20 @@ async fn http_rules_of_the_gateway(backend: Backend) {
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["data"]["themes"].as_array().unwrap().len(), 4);
+    // A mutation over GET is refused for its method, before validation looks at it.
+    let response = http
+        .get(format!("{url}?query=mutation%20%7B%20anything%20%7D"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "POST");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "METHOD_NOT_ALLOWED"
+    );
+
     let page = http
         .get(&url)
         .header("accept", "text/html")
@@ -547,6 +561,7 @@ async fn a_subgraph_past_its_timeout_is_reported(backend: Backend) {
             std::time::Duration::from_millis(200),
         )]),
         max_body_bytes: 1024 * 1024,
+        limits: kotohub_gateway::validate::Limits::default(),
     };
     let router = services::gateway_router(services::SUPERGRAPH, &urls, &settings).unwrap();
     let shutdown = Shutdown::new();

@@ -144,6 +144,7 @@ impl Hub {
             subgraph_timeout: std::time::Duration::from_secs(5),
             subgraph_timeouts: HashMap::new(),
             max_body_bytes: 1024 * 1024,
+            limits: kotohub_gateway::validate::Limits::default(),
         };
         let gateway =
             services::gateway_router(services::SUPERGRAPH, &overrides, &settings).unwrap();

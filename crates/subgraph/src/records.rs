@@ -38,7 +38,19 @@ pub async fn page_of_measure<E: MeasureRecord>(
     measure_id: &str,
     page: Page,
 ) -> async_graphql::Result<Vec<E::Model>> {
-    let mut query = E::find().filter(E::measure_column().eq(measure_id));
+    page_of_table::<E>(db, Some(measure_id), page).await
+}
+
+/// One page of a table's rows, in id order, optionally of one measure only.
+pub async fn page_of_table<E: MeasureRecord>(
+    db: &DatabaseConnection,
+    measure_id: Option<&str>,
+    page: Page,
+) -> async_graphql::Result<Vec<E::Model>> {
+    let mut query = E::find();
+    if let Some(measure_id) = measure_id {
+        query = query.filter(E::measure_column().eq(measure_id));
+    }
     if let Some(after) = page.after {
         query = query.filter(E::id_column().gt(after));
     }
@@ -48,29 +60,6 @@ pub async fn page_of_measure<E: MeasureRecord>(
         .all(db)
         .await
         .map_err(internal)
-}
-
-/// One page of a table's rows, in id order, optionally of one measure only.
-pub async fn page_of_table<E: MeasureRecord>(
-    db: &DatabaseConnection,
-    measure_id: Option<&str>,
-    page: Page,
-) -> async_graphql::Result<Vec<E::Model>> {
-    match measure_id {
-        Some(measure_id) => page_of_measure::<E>(db, measure_id, page).await,
-        None => {
-            let mut query = E::find();
-            if let Some(after) = page.after {
-                query = query.filter(E::id_column().gt(after));
-            }
-            query
-                .order_by_asc(E::id_column())
-                .limit(page.limit)
-                .all(db)
-                .await
-                .map_err(internal)
-        }
-    }
 }
 
 /// Loads the rows of any [`ClientRecord`] table for a batch of clients.

@@ -289,7 +289,30 @@ impl Execution<'_> {
                     ));
                 }
             }
-            Err(error) => self.fail(error),
+            Err(error) => {
+                // One error for each root field the fetch would have filled, at its path.
+                let keys: Vec<&str> = fetch
+                    .operation
+                    .document
+                    .operation
+                    .selection_set
+                    .items
+                    .iter()
+                    .filter_map(|item| match item {
+                        SelectionItem::Field(field) => Some(field.selection_identifier()),
+                        _ => None,
+                    })
+                    .collect();
+                if keys.is_empty() {
+                    self.fail(error.clone());
+                }
+                for key in keys {
+                    self.fail(GraphQLError {
+                        path: Some(vec![Value::String(key.to_owned())]),
+                        ..error.clone()
+                    });
+                }
+            }
         }
     }
 

@@ -581,6 +581,14 @@ async fn a_subgraph_past_its_timeout_is_reported(backend: Backend) {
     holder.abort();
     // socialCases is a non-null list: its null takes the whole data with it, per spec.
     assert_eq!(body["data"], Value::Null, "{body}");
+    assert!(
+        body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["path"] == json!(["socialCases"])),
+        "a failed root fetch names the field it would have filled: {body}"
+    );
     let from_social = body["errors"]
         .as_array()
         .unwrap()

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::errors::GraphQLError;
 use crate::execute::{Subgraphs, execute};
-use crate::plan::QueryPlanner;
+use crate::plan::{PlanError, QueryPlanner};
 use crate::project::{Projection, merge_objects};
 use crate::supergraph::Supergraph;
 use crate::validate::{Limits, validate};
@@ -225,10 +225,22 @@ impl Gateway {
             // Planned from the operation as apollo-compiler prints it, so that the same
             // operation written with other spacing or comments hits the same cached plan.
             let normalized = operation.document.serialize().no_indent().to_string();
-            let plan = match self
-                .planner
-                .plan(&normalized, operation.operation_name.as_deref())
-            {
+            let name = operation.operation_name.clone();
+            let plan = match self.planner.cached(&normalized, name.as_deref()) {
+                Some(plan) => Ok(plan),
+                None => {
+                    // Planning is CPU work: keep it off the workers that serve requests.
+                    let planner = self.planner.clone();
+                    tokio::task::spawn_blocking(move || planner.plan(&normalized, name.as_deref()))
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(PlanError::Failed(
+                                "the planner stopped unexpectedly".to_owned(),
+                            ))
+                        })
+                }
+            };
+            let plan = match plan {
                 Ok(plan) => plan,
                 Err(error) => {
                     return Outcome::refused(

@@ -29,6 +29,11 @@ pub enum PlanError {
 
 /// Turns a validated operation into a plan.
 pub trait QueryPlanner: Send + Sync {
+    /// The plan already made for this operation, if any: cheap, so callers may ask first and
+    /// move only real planning off the async workers.
+    fn cached(&self, document: &str, operation_name: Option<&str>) -> Option<Arc<QueryPlan>>;
+
+    /// Plans the operation (CPU-bound, bounded by the planner's deadline).
     fn plan(
         &self,
         document: &str,
@@ -104,6 +109,11 @@ impl HivePlanner {
 }
 
 impl QueryPlanner for HivePlanner {
+    fn cached(&self, document: &str, operation_name: Option<&str>) -> Option<Arc<QueryPlan>> {
+        let key: PlanKey = (Arc::from(document), operation_name.map(Arc::from));
+        self.cache.get(&key)
+    }
+
     fn plan(
         &self,
         document: &str,

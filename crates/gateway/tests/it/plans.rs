@@ -59,6 +59,11 @@ fn plans_are_cached_by_operation() {
     let first = planner.plan(document, None).unwrap();
     let second = planner.plan(document, None).unwrap();
     assert!(Arc::ptr_eq(&first, &second));
+    assert!(Arc::ptr_eq(
+        &planner.cached(document, None).unwrap(),
+        &first
+    ));
+    assert!(planner.cached("{ themes { title } }", None).is_none());
     let other = planner.plan("{ themes { id } }", None).unwrap();
     assert!(!Arc::ptr_eq(&first, &other));
 }

@@ -228,11 +228,26 @@ async fn run(
             id,
         );
     }
-    answer(
-        http.gateway.run(request, allow_mutations).await,
-        headers,
-        id,
-    )
+    // A bug must not cost the client its answer or the connection: a panic becomes a 500
+    // with a GraphQL error, and the details go to the log.
+    let run = std::panic::AssertUnwindSafe(http.gateway.run(request, allow_mutations));
+    match futures_util::FutureExt::catch_unwind(run).await {
+        Ok(outcome) => answer(outcome, headers, id),
+        Err(_) => {
+            tracing::error!(
+                request_id = id,
+                "the gateway panicked while running a request"
+            );
+            let message = "internal error; the details are in the gateway's log".to_owned();
+            unreadable(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                message,
+                "INTERNAL_SERVER_ERROR",
+                headers,
+                id,
+            )
+        }
+    }
 }
 
 /// How much of an oversized body the gateway reads and discards so that the client, still

@@ -35,19 +35,6 @@ pub enum District {
     Ostersundom,
 }
 
-impl District {
-    pub const ALL: [District; 8] = [
-        District::Etelainen,
-        District::Lantinen,
-        District::Keskinen,
-        District::Pohjoinen,
-        District::Koillinen,
-        District::Kaakkoinen,
-        District::Itainen,
-        District::Ostersundom,
-    ];
-}
-
 /// Splits a stored language list ("ru,so,ar") into ISO 639-1 codes.
 pub fn language_list(stored: &str) -> Vec<String> {
     stored

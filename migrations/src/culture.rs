@@ -5,13 +5,23 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
 use crate::columns::{client_record, create_client_record, create_events, drop_all};
+use crate::security::{RowLevelSecurity, Visible};
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateTables)]
+        vec![
+            Box::new(CreateTables),
+            Box::new(RowLevelSecurity {
+                tables: &[
+                    ("participations", Visible::ByBody),
+                    ("culture_outcomes", Visible::ByBody),
+                    ("cultural_events", Visible::ByBody),
+                ],
+            }),
+        ]
     }
 }
 
@@ -24,6 +34,11 @@ impl MigrationName for CreateTables {
 }
 
 const TABLES: [&str; 3] = ["participations", "culture_outcomes", "cultural_events"];
+
+/// Tables of client records (rows about one client).
+pub const CLIENT_RECORDS: [&str; 2] = ["participations", "culture_outcomes"];
+/// The table of events.
+pub const EVENTS: &str = "cultural_events";
 
 #[async_trait::async_trait]
 impl MigrationTrait for CreateTables {

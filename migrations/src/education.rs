@@ -6,13 +6,24 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
 use crate::columns::{client_record, create_client_record, create_events, drop_all};
+use crate::security::{RowLevelSecurity, Visible};
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateTables)]
+        vec![
+            Box::new(CreateTables),
+            Box::new(RowLevelSecurity {
+                tables: &[
+                    ("enrolments", Visible::ByBody),
+                    ("joint_application_results", Visible::ByBody),
+                    ("qualifications", Visible::ByBody),
+                    ("education_events", Visible::ByBody),
+                ],
+            }),
+        ]
     }
 }
 
@@ -30,6 +41,11 @@ const TABLES: [&str; 4] = [
     "qualifications",
     "education_events",
 ];
+
+/// Tables of client records (rows about one client).
+pub const CLIENT_RECORDS: [&str; 3] = ["enrolments", "joint_application_results", "qualifications"];
+/// The table of events.
+pub const EVENTS: &str = "education_events";
 
 #[async_trait::async_trait]
 impl MigrationTrait for CreateTables {

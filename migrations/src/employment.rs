@@ -5,13 +5,25 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
 use crate::columns::{client_record, create_client_record, create_events, drop_all};
+use crate::security::{RowLevelSecurity, Visible};
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateTables)]
+        vec![
+            Box::new(CreateTables),
+            Box::new(RowLevelSecurity {
+                tables: &[
+                    ("skill_assessments", Visible::ByBody),
+                    ("guidance_sessions", Visible::ByBody),
+                    ("service_paths", Visible::ByBody),
+                    ("employment_outcomes", Visible::ByBody),
+                    ("networking_events", Visible::ByBody),
+                ],
+            }),
+        ]
     }
 }
 
@@ -30,6 +42,16 @@ const TABLES: [&str; 5] = [
     "employment_outcomes",
     "networking_events",
 ];
+
+/// Tables of client records (rows about one client).
+pub const CLIENT_RECORDS: [&str; 4] = [
+    "skill_assessments",
+    "guidance_sessions",
+    "service_paths",
+    "employment_outcomes",
+];
+/// The table of events.
+pub const EVENTS: &str = "networking_events";
 
 #[async_trait::async_trait]
 impl MigrationTrait for CreateTables {

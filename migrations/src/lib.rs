@@ -16,7 +16,21 @@ pub mod culture;
 pub mod education;
 pub mod employment;
 pub mod programme;
+pub mod security;
 pub mod social;
+
+/// The tables of each division that hold client records, and its event table: every
+/// table whose rows the row rules scope by responsible body.
+pub const DIVISION_TABLES: [(&str, &[&str], &str); 4] = [
+    (
+        "employment",
+        &employment::CLIENT_RECORDS,
+        employment::EVENTS,
+    ),
+    ("education", &education::CLIENT_RECORDS, education::EVENTS),
+    ("social", &social::CLIENT_RECORDS, social::EVENTS),
+    ("culture", &culture::CLIENT_RECORDS, culture::EVENTS),
+];
 
 /// Runs every pending migration of the subgraph called `name` against `db`.
 pub async fn up(

@@ -6,13 +6,23 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
 use crate::columns::{create_with_indexes, drop_all};
+use crate::security::{RowLevelSecurity, Visible};
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateTables)]
+        vec![
+            Box::new(CreateTables),
+            Box::new(CreateClientBodies),
+            Box::new(RowLevelSecurity {
+                tables: &[
+                    ("clients", Visible::ServedClient),
+                    ("client_bodies", Visible::ByBody),
+                ],
+            }),
+        ]
     }
 }
 
@@ -165,5 +175,30 @@ impl MigrationTrait for CreateTables {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         drop_all(manager, &TABLES).await
+    }
+}
+
+/// Which bodies serve which clients: the programme's row rule for the client core.
+struct CreateClientBodies;
+
+impl MigrationName for CreateClientBodies {
+    fn name(&self) -> &str {
+        "m20261124_000001_create_client_bodies"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateClientBodies {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let table = create("client_bodies")
+            .col(string_len("client_id", 32))
+            .col(string_len("body_id", 64))
+            .primary_key(Index::create().col("client_id").col("body_id"))
+            .to_owned();
+        create_with_indexes(manager, table, "client_bodies", &["body_id"]).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        drop_all(manager, &["client_bodies"]).await
     }
 }

@@ -6,13 +6,25 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
 use crate::columns::{client_record, create_client_record, create_events, drop_all};
+use crate::security::{RowLevelSecurity, Visible};
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateTables)]
+        vec![
+            Box::new(CreateTables),
+            Box::new(RowLevelSecurity {
+                tables: &[
+                    ("social_cases", Visible::ByBody),
+                    ("service_needs_assessments", Visible::ByBody),
+                    ("support_periods", Visible::ByBody),
+                    ("social_outcomes", Visible::ByBody),
+                    ("social_events", Visible::ByBody),
+                ],
+            }),
+        ]
     }
 }
 
@@ -31,6 +43,16 @@ const TABLES: [&str; 5] = [
     "social_outcomes",
     "social_events",
 ];
+
+/// Tables of client records (rows about one client).
+pub const CLIENT_RECORDS: [&str; 4] = [
+    "social_cases",
+    "service_needs_assessments",
+    "support_periods",
+    "social_outcomes",
+];
+/// The table of events.
+pub const EVENTS: &str = "social_events";
 
 #[async_trait::async_trait]
 impl MigrationTrait for CreateTables {

@@ -23,7 +23,42 @@ pub struct Config {
     pub serve: Serve,
     pub subgraphs: Subgraphs,
     pub gateway: Gateway,
+    pub auth: Auth,
     pub log: Log,
+}
+
+/// How callers prove who they are, and the keys involved.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Auth {
+    pub mode: AuthMode,
+    /// The `iss` every accepted token must carry.
+    pub issuer: String,
+    /// The `aud` every accepted token must carry.
+    pub audience: String,
+    /// Where the identity provider publishes its keys (`oidc` only).
+    #[serde(default)]
+    pub jwks_url: Option<String>,
+    /// The HS256 secret of development tokens (`dev` only); unset: a key file under
+    /// `serve.data_dir`, made on first use.
+    #[serde(default)]
+    pub dev_secret: Option<Secret>,
+    /// The key the gateway signs forwarded principals with, shared with every subgraph;
+    /// unset: a key file under `serve.data_dir`, made on first use.
+    #[serde(default)]
+    pub internal_secret: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// HS256 tokens signed with a local secret: the embedded default.
+    Dev,
+    /// Tokens from an OpenID Connect provider, verified with its JWKS (RS256, ES256).
+    Oidc,
+    /// No authentication: `kotohub gateway` on loopback only, for development and
+    /// conformance testing against subgraphs that are not Kotohub's.
+    Off,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -134,6 +169,8 @@ pub enum ConfigError {
     Env { name: String, reason: String },
     #[error("invalid configuration: {0}")]
     Invalid(Box<toml::de::Error>),
+    #[error("invalid configuration: {0}")]
+    Inconsistent(String),
 }
 
 impl Config {
@@ -171,7 +208,16 @@ impl Config {
         for (name, value) in env {
             apply_env(&mut table, &name, &value)?;
         }
-        Config::deserialize(Value::Table(table)).map_err(|e| ConfigError::Invalid(Box::new(e)))
+        let config = Config::deserialize(Value::Table(table))
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
+        if config.auth.mode == AuthMode::Oidc
+            && config.auth.jwks_url.as_deref().is_none_or(str::is_empty)
+        {
+            return Err(ConfigError::Inconsistent(
+                "auth.mode = \"oidc\" needs auth.jwks_url".to_owned(),
+            ));
+        }
+        Ok(config)
     }
 }
 
@@ -327,5 +373,33 @@ mod tests {
         )
         .unwrap();
         assert!(!format!("{config:?}").contains("hunter2"));
+        let config = Config::load_from(
+            None,
+            env(&[("KOTOHUB__AUTH__INTERNAL_SECRET", "s3cret-s3cret-s3cret")]),
+        )
+        .unwrap();
+        assert!(!format!("{config:?}").contains("s3cret"));
+        assert_eq!(
+            config.auth.internal_secret.unwrap().expose(),
+            "s3cret-s3cret-s3cret"
+        );
+    }
+
+    #[test]
+    fn auth_defaults_to_dev_tokens_and_oidc_needs_a_jwks_url() {
+        let config = Config::load_from(None, env(&[])).unwrap();
+        assert_eq!(config.auth.mode, AuthMode::Dev);
+        let error = Config::load_from(None, env(&[("KOTOHUB__AUTH__MODE", "oidc")])).unwrap_err();
+        assert!(error.to_string().contains("jwks_url"), "{error}");
+        let config = Config::load_from(
+            None,
+            env(&[
+                ("KOTOHUB__AUTH__MODE", "oidc"),
+                ("KOTOHUB__AUTH__JWKS_URL", "https://idp/jwks"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.auth.mode, AuthMode::Oidc);
+        assert!(Config::load_from(None, env(&[("KOTOHUB__AUTH__MODE", "none")])).is_err());
     }
 }

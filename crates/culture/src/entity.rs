@@ -64,11 +64,8 @@ pub mod participation {
             let Some(event_id) = self.event_id else {
                 return Ok(None);
             };
-            let db = ctx.data::<sea_orm::DatabaseConnection>()?;
-            crate::entity::cultural_event::Entity::find_by_id(event_id)
-                .one(db)
+            kotohub_subgraph::records::by_id::<crate::entity::cultural_event::Entity>(ctx, event_id)
                 .await
-                .map_err(kotohub_subgraph::internal)
         }
     });
 }

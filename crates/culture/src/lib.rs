@@ -13,7 +13,7 @@ use async_graphql::{Context, EmptyMutation, EmptySubscription, ID, Object, Resul
 use kotohub_subgraph::Page;
 use kotohub_subgraph::keyed_entity;
 use kotohub_subgraph::records::{of_client, page_of_measure, page_of_table};
-use kotohub_subgraph::serve::{Router, division_router, federated};
+use kotohub_subgraph::serve::{Guard, Router, division_router, federated};
 use sea_orm::DatabaseConnection;
 
 use entity::{cultural_event, culture_outcome, participation};
@@ -27,8 +27,8 @@ pub fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription
 }
 
 /// The HTTP routes of the subgraph, serving `db`.
-pub fn router(db: DatabaseConnection) -> Router {
-    division_router(NAME, Query, db)
+pub fn router(db: DatabaseConnection, guard: Guard) -> Router {
+    division_router(NAME, Query, db, guard)
 }
 
 pub struct Query;
@@ -43,9 +43,8 @@ impl Query {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<participation::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
         page_of_table::<participation::Entity>(
-            db,
+            ctx,
             measure.as_ref().map(|id| id.as_str()),
             Page::new(first, after.as_ref())?,
         )
@@ -60,9 +59,8 @@ impl Query {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<cultural_event::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
         page_of_table::<cultural_event::Entity>(
-            db,
+            ctx,
             measure.as_ref().map(|id| id.as_str()),
             Page::new(first, after.as_ref())?,
         )
@@ -142,8 +140,7 @@ impl Measure {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<participation::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        page_of_measure::<participation::Entity>(db, &self.id, Page::new(first, after.as_ref())?)
+        page_of_measure::<participation::Entity>(ctx, &self.id, Page::new(first, after.as_ref())?)
             .await
     }
 
@@ -154,8 +151,7 @@ impl Measure {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<culture_outcome::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        page_of_measure::<culture_outcome::Entity>(db, &self.id, Page::new(first, after.as_ref())?)
+        page_of_measure::<culture_outcome::Entity>(ctx, &self.id, Page::new(first, after.as_ref())?)
             .await
     }
 
@@ -166,8 +162,7 @@ impl Measure {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<cultural_event::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        page_of_measure::<cultural_event::Entity>(db, &self.id, Page::new(first, after.as_ref())?)
+        page_of_measure::<cultural_event::Entity>(ctx, &self.id, Page::new(first, after.as_ref())?)
             .await
     }
 }

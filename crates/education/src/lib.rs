@@ -12,7 +12,7 @@ use async_graphql::{Context, EmptyMutation, EmptySubscription, ID, Object, Resul
 use kotohub_subgraph::Page;
 use kotohub_subgraph::keyed_entity;
 use kotohub_subgraph::records::{of_client, page_of_measure, page_of_table};
-use kotohub_subgraph::serve::{Router, division_router, federated};
+use kotohub_subgraph::serve::{Guard, Router, division_router, federated};
 use sea_orm::DatabaseConnection;
 
 use entity::{education_event, enrolment, joint_application_result, qualification};
@@ -26,8 +26,8 @@ pub fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription
 }
 
 /// The HTTP routes of the subgraph, serving `db`.
-pub fn router(db: DatabaseConnection) -> Router {
-    division_router(NAME, Query, db)
+pub fn router(db: DatabaseConnection, guard: Guard) -> Router {
+    division_router(NAME, Query, db, guard)
 }
 
 pub struct Query;
@@ -42,9 +42,8 @@ impl Query {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<enrolment::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
         page_of_table::<enrolment::Entity>(
-            db,
+            ctx,
             measure.as_ref().map(|id| id.as_str()),
             Page::new(first, after.as_ref())?,
         )
@@ -59,9 +58,8 @@ impl Query {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<education_event::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
         page_of_table::<education_event::Entity>(
-            db,
+            ctx,
             measure.as_ref().map(|id| id.as_str()),
             Page::new(first, after.as_ref())?,
         )
@@ -157,8 +155,7 @@ impl Measure {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<enrolment::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        page_of_measure::<enrolment::Entity>(db, &self.id, Page::new(first, after.as_ref())?).await
+        page_of_measure::<enrolment::Entity>(ctx, &self.id, Page::new(first, after.as_ref())?).await
     }
 
     /// Joint-application results under the measure.
@@ -168,9 +165,8 @@ impl Measure {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<joint_application_result::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
         page_of_measure::<joint_application_result::Entity>(
-            db,
+            ctx,
             &self.id,
             Page::new(first, after.as_ref())?,
         )
@@ -184,8 +180,7 @@ impl Measure {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<qualification::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        page_of_measure::<qualification::Entity>(db, &self.id, Page::new(first, after.as_ref())?)
+        page_of_measure::<qualification::Entity>(ctx, &self.id, Page::new(first, after.as_ref())?)
             .await
     }
 
@@ -196,8 +191,7 @@ impl Measure {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<education_event::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        page_of_measure::<education_event::Entity>(db, &self.id, Page::new(first, after.as_ref())?)
+        page_of_measure::<education_event::Entity>(ctx, &self.id, Page::new(first, after.as_ref())?)
             .await
     }
 }

@@ -13,7 +13,7 @@ use async_graphql::{Context, EmptyMutation, EmptySubscription, ID, Object, Resul
 use kotohub_subgraph::Page;
 use kotohub_subgraph::keyed_entity;
 use kotohub_subgraph::records::{of_client, page_of_measure, page_of_table};
-use kotohub_subgraph::serve::{Router, division_router, federated};
+use kotohub_subgraph::serve::{Guard, Router, division_router, federated};
 use sea_orm::DatabaseConnection;
 
 use entity::{
@@ -29,8 +29,8 @@ pub fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription
 }
 
 /// The HTTP routes of the subgraph, serving `db`.
-pub fn router(db: DatabaseConnection) -> Router {
-    division_router(NAME, Query, db)
+pub fn router(db: DatabaseConnection, guard: Guard) -> Router {
+    division_router(NAME, Query, db, guard)
 }
 
 pub struct Query;
@@ -45,9 +45,8 @@ impl Query {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<skill_assessment::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
         page_of_table::<skill_assessment::Entity>(
-            db,
+            ctx,
             measure.as_ref().map(|id| id.as_str()),
             Page::new(first, after.as_ref())?,
         )
@@ -62,9 +61,8 @@ impl Query {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<networking_event::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
         page_of_table::<networking_event::Entity>(
-            db,
+            ctx,
             measure.as_ref().map(|id| id.as_str()),
             Page::new(first, after.as_ref())?,
         )
@@ -176,9 +174,12 @@ impl Measure {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<skill_assessment::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        page_of_measure::<skill_assessment::Entity>(db, &self.id, Page::new(first, after.as_ref())?)
-            .await
+        page_of_measure::<skill_assessment::Entity>(
+            ctx,
+            &self.id,
+            Page::new(first, after.as_ref())?,
+        )
+        .await
     }
 
     /// Guidance sessions given under the measure.
@@ -188,9 +189,12 @@ impl Measure {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<guidance_session::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        page_of_measure::<guidance_session::Entity>(db, &self.id, Page::new(first, after.as_ref())?)
-            .await
+        page_of_measure::<guidance_session::Entity>(
+            ctx,
+            &self.id,
+            Page::new(first, after.as_ref())?,
+        )
+        .await
     }
 
     /// Service paths under the measure.
@@ -200,8 +204,7 @@ impl Measure {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<service_path::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        page_of_measure::<service_path::Entity>(db, &self.id, Page::new(first, after.as_ref())?)
+        page_of_measure::<service_path::Entity>(ctx, &self.id, Page::new(first, after.as_ref())?)
             .await
     }
 
@@ -212,9 +215,8 @@ impl Measure {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<employment_outcome::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
         page_of_measure::<employment_outcome::Entity>(
-            db,
+            ctx,
             &self.id,
             Page::new(first, after.as_ref())?,
         )
@@ -228,8 +230,11 @@ impl Measure {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<networking_event::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        page_of_measure::<networking_event::Entity>(db, &self.id, Page::new(first, after.as_ref())?)
-            .await
+        page_of_measure::<networking_event::Entity>(
+            ctx,
+            &self.id,
+            Page::new(first, after.as_ref())?,
+        )
+        .await
     }
 }

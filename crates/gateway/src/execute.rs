@@ -18,6 +18,7 @@ use hive_router_query_planner::planner::plan_nodes::{
     BatchFetchNode, FetchNode, FetchNodePathSegment, FetchRewrite, FlattenNodePathSegment,
     PlanNode, QueryPlan,
 };
+use reqwest::header::HeaderMap;
 use serde_json::{Map, Value, json};
 
 use crate::errors::GraphQLError;
@@ -57,7 +58,12 @@ impl Subgraphs {
     }
 
     /// Posts a GraphQL request to `service`; the answer's `data` and `errors`, or why not.
-    async fn post(&self, service: &str, body: &Value) -> Result<(Value, Vec<Value>), GraphQLError> {
+    async fn post(
+        &self,
+        service: &str,
+        body: &Value,
+        headers: &HeaderMap,
+    ) -> Result<(Value, Vec<Value>), GraphQLError> {
         let Some(endpoint) = self.endpoints.get(service) else {
             return Err(GraphQLError::new(
                 format!("the plan names an unknown service {service:?}"),
@@ -76,6 +82,7 @@ impl Subgraphs {
             .http
             .post(&endpoint.url)
             .timeout(endpoint.timeout)
+            .headers(headers.clone())
             .json(body)
             .send()
             .await
@@ -117,6 +124,8 @@ impl Subgraphs {
 pub struct Execution<'a> {
     subgraphs: &'a Subgraphs,
     variables: &'a Map<String, Value>,
+    /// Sent with every fetch: the caller's signed principal.
+    headers: &'a HeaderMap,
     data: Mutex<Value>,
     errors: Mutex<Vec<GraphQLError>>,
     called: Mutex<BTreeSet<String>>,
@@ -130,15 +139,17 @@ pub struct Executed {
     pub subgraphs: BTreeSet<String>,
 }
 
-/// Runs `plan` with the operation's coerced `variables`.
+/// Runs `plan` with the operation's coerced `variables`, sending `headers` with each fetch.
 pub async fn execute(
     subgraphs: &Subgraphs,
     plan: &QueryPlan,
     variables: &Map<String, Value>,
+    headers: &HeaderMap,
 ) -> Executed {
     let execution = Execution {
         subgraphs,
         variables,
+        headers,
         data: Mutex::new(Value::Object(Map::new())),
         errors: Mutex::new(Vec::new()),
         called: Mutex::new(BTreeSet::new()),
@@ -274,7 +285,11 @@ impl Execution<'_> {
 
     async fn root_fetch(&self, fetch: &FetchNode) {
         let body = json!({ "query": fetch.operation.document_str, "variables": self.usages(fetch.variable_usages.as_ref()) });
-        match self.subgraphs.post(&fetch.service_name, &body).await {
+        match self
+            .subgraphs
+            .post(&fetch.service_name, &body, self.headers)
+            .await
+        {
             Ok((data, errors)) => {
                 let mut merged = self.data.lock().unwrap_or_else(|e| e.into_inner());
                 if let (Value::Object(target), Value::Object(data)) = (&mut *merged, data) {
@@ -344,7 +359,7 @@ impl Execution<'_> {
                 .map(PathElement::to_json)
                 .collect::<Vec<_>>()
         };
-        match self.subgraphs.post(service, &body).await {
+        match self.subgraphs.post(service, &body, self.headers).await {
             Ok((mut data, errors)) => {
                 {
                     let mut merged = self.data.lock().unwrap_or_else(|e| e.into_inner());

@@ -17,6 +17,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
+use kotohub_auth::{AuthError, Principal};
+
 use crate::errors::GraphQLError;
 use crate::pipeline::{Gateway, GraphQLRequest, GraphQLResponse, Outcome};
 
@@ -132,8 +134,54 @@ fn answer(outcome: Outcome, headers: &HeaderMap, id: &str) -> Response {
     response
 }
 
+/// The caller, when the gateway checks callers: `Ok(None)` when authentication is off,
+/// `Err` with the 401 to send when the token is missing or does not verify.
+async fn authenticate(
+    http: &Http,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<Option<Principal>, Response> {
+    let Some(access) = http.gateway.access() else {
+        return Ok(None);
+    };
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match access.authenticator.authenticate(authorization).await {
+        Ok(principal) => Ok(Some(principal)),
+        Err(error) => {
+            let status = if error == AuthError::KeysUnavailable {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            let mut response = unreadable(
+                status,
+                error.to_string(),
+                if status == StatusCode::UNAUTHORIZED {
+                    "UNAUTHENTICATED"
+                } else {
+                    "AUTHENTICATION_UNAVAILABLE"
+                },
+                headers,
+                id,
+            );
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"kotohub\""),
+            );
+            Err(response)
+        }
+    }
+}
+
 async fn post_graphql(State(http): State<Arc<Http>>, headers: HeaderMap, body: Body) -> Response {
     let id = request_id(&headers);
+    // Before the body is read: an unauthenticated caller gets nothing else of the gateway.
+    let principal = match authenticate(&http, &headers, &id).await {
+        Ok(principal) => principal,
+        Err(response) => return response,
+    };
     let bytes: Bytes = match read_body(body, http.max_body_bytes).await {
         Ok(bytes) => bytes,
         Err(BodyError::TooLarge) => {
@@ -208,7 +256,7 @@ async fn post_graphql(State(http): State<Arc<Http>>, headers: HeaderMap, body: B
             );
         }
     };
-    run(&http, &request, true, &headers, &id).await
+    run(&http, &request, true, principal.as_ref(), &headers, &id).await
 }
 
 /// Runs a readable request; one without a query is malformed whatever the media type.
@@ -216,6 +264,7 @@ async fn run(
     http: &Http,
     request: &GraphQLRequest,
     allow_mutations: bool,
+    principal: Option<&Principal>,
     headers: &HeaderMap,
     id: &str,
 ) -> Response {
@@ -230,7 +279,7 @@ async fn run(
     }
     // A bug must not cost the client its answer or the connection: a panic becomes a 500
     // with a GraphQL error, and the details go to the log.
-    let run = std::panic::AssertUnwindSafe(http.gateway.run(request, allow_mutations));
+    let run = std::panic::AssertUnwindSafe(http.gateway.run(request, allow_mutations, principal));
     match futures_util::FutureExt::catch_unwind(run).await {
         Ok(outcome) => answer(outcome, headers, id),
         Err(_) => {
@@ -294,6 +343,10 @@ async fn get_graphql(
     if browser && !params.contains_key("query") {
         return Html(GRAPHIQL).into_response();
     }
+    let principal = match authenticate(&http, &headers, &id).await {
+        Ok(principal) => principal,
+        Err(response) => return response,
+    };
     let variables = match params
         .get("variables")
         .map(|text| serde_json::from_str::<Value>(text))
@@ -317,7 +370,7 @@ async fn get_graphql(
         variables,
         extensions: None,
     };
-    run(&http, &request, false, &headers, &id).await
+    run(&http, &request, false, principal.as_ref(), &headers, &id).await
 }
 
 /// GraphiQL for people exploring the API in a browser; the page loads GraphiQL itself from

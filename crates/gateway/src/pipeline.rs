@@ -1,7 +1,8 @@
 //! One request through the gateway's steps, in order: validate the operation, coerce its
-//! variables, answer introspection from the API schema, plan the rest, execute the plan,
-//! and project the merged answers onto the operation. Each step can stop the request
-//! with errors; only execution produces partial data.
+//! variables, cut what the caller may not read ([`crate::authorize`]), answer
+//! introspection from the API schema, plan the rest, execute the plan with the caller's
+//! signed principal, and project the merged answers onto the operation. Each step can
+//! stop the request with errors; only the field rules and execution produce partial data.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -11,9 +12,11 @@ use apollo_compiler::executable::OperationType;
 use apollo_compiler::parser::Parser;
 use apollo_compiler::schema::Implementers;
 use apollo_compiler::{Name, ast};
+use kotohub_auth::Principal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::authorize::{Access, authorize};
 use crate::errors::GraphQLError;
 use crate::execute::{Subgraphs, execute};
 use crate::plan::{PlanError, QueryPlanner};
@@ -26,6 +29,7 @@ pub mod code {
     pub const MISSING_QUERY: &str = "MISSING_QUERY";
     pub const BAD_VARIABLES: &str = "BAD_VARIABLE_VALUES";
     pub const PLANNING_FAILED: &str = "PLANNING_FAILED";
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
 }
 
 /// A GraphQL request as the HTTP layer hands it over.
@@ -81,6 +85,7 @@ pub struct Gateway {
     subgraphs: Subgraphs,
     limits: Limits,
     implementers: HashMap<Name, Implementers>,
+    access: Option<Access>,
 }
 
 impl Gateway {
@@ -118,11 +123,30 @@ impl Gateway {
             subgraphs,
             limits,
             implementers,
+            access: None,
         }
     }
 
-    /// Runs `request`. `allow_mutations` is false for GET requests, which must not change anything.
-    pub async fn run(&self, request: &GraphQLRequest, allow_mutations: bool) -> Outcome {
+    /// Requires a verified caller on every request and applies the access policy. A
+    /// gateway without it serves anyone: only for development and conformance testing.
+    pub fn with_access(mut self, access: Access) -> Self {
+        self.access = Some(access);
+        self
+    }
+
+    /// How callers are checked, unless authentication is switched off.
+    pub fn access(&self) -> Option<&Access> {
+        self.access.as_ref()
+    }
+
+    /// Runs `request` as `principal`, who must be given when the gateway has [`Access`].
+    /// `allow_mutations` is false for GET requests, which must not change anything.
+    pub async fn run(
+        &self,
+        request: &GraphQLRequest,
+        allow_mutations: bool,
+        principal: Option<&Principal>,
+    ) -> Outcome {
         let Some(query) = request.query.as_deref() else {
             return Outcome::refused(
                 vec![GraphQLError::new(
@@ -184,9 +208,56 @@ impl Gateway {
             _ => Map::new(),
         };
 
-        let root_fields: Vec<&str> = operation
-            .operation()
-            .root_fields(&operation.document)
+        let mut errors = Vec::new();
+        let mut forwarded = reqwest::header::HeaderMap::new();
+        let mut document = &operation.document;
+        let authorized;
+        if let Some(access) = &self.access {
+            let Some(principal) = principal else {
+                return Outcome::refused(
+                    vec![GraphQLError::new(
+                        "the request has no verified caller",
+                        code::UNAUTHENTICATED,
+                    )],
+                    kind,
+                );
+            };
+            authorized = authorize(
+                schema,
+                &operation.document,
+                operation.operation_name.as_deref(),
+                &access.policy,
+                principal,
+            );
+            errors.extend(authorized.denied.iter().map(|denied| denied.to_error()));
+            if authorized.empty {
+                return Outcome {
+                    response: GraphQLResponse {
+                        data: Some(Value::Null),
+                        errors,
+                    },
+                    refused: false,
+                    kind,
+                    subgraphs: BTreeSet::new(),
+                };
+            }
+            if let Some(pruned) = &authorized.document {
+                document = pruned;
+            }
+            let signed = access.internal.sign(principal);
+            forwarded.insert(
+                kotohub_auth::internal::HEADER,
+                reqwest::header::HeaderValue::from_str(&signed)
+                    .expect("a signed JWT is printable ASCII"),
+            );
+        }
+        let selected = document
+            .operations
+            .get(operation.operation_name.as_deref())
+            .expect("the operation was chosen when validated");
+
+        let root_fields: Vec<&str> = selected
+            .root_fields(document)
             .map(|field| field.name.as_str())
             .collect();
         let introspects = root_fields
@@ -195,14 +266,13 @@ impl Gateway {
         let concrete = root_fields.iter().any(|name| !name.starts_with("__"));
 
         let mut data = Value::Object(Map::new());
-        let mut errors = Vec::new();
         let mut subgraphs = BTreeSet::new();
         if introspects {
             match apollo_compiler::introspection::partial_execute(
                 schema,
                 &self.implementers,
-                &operation.document,
-                operation.operation(),
+                document,
+                selected,
                 &coerced,
             ) {
                 Ok(response) => {
@@ -213,7 +283,7 @@ impl Gateway {
                     }
                 }
                 Err(error) => {
-                    let json = error.to_graphql_error(&operation.document.sources);
+                    let json = error.to_graphql_error(&document.sources);
                     return Outcome::refused(
                         vec![GraphQLError::new(json.message, "INTROSPECTION_FAILED")],
                         kind,
@@ -224,7 +294,7 @@ impl Gateway {
         if concrete {
             // Planned from the operation as apollo-compiler prints it, so that the same
             // operation written with other spacing or comments hits the same cached plan.
-            let normalized = operation.document.serialize().no_indent().to_string();
+            let normalized = document.serialize().no_indent().to_string();
             let name = operation.operation_name.clone();
             let plan = match self.planner.cached(&normalized, name.as_deref()) {
                 Some(plan) => Ok(plan),
@@ -249,20 +319,19 @@ impl Gateway {
                     );
                 }
             };
-            let executed = execute(&self.subgraphs, &plan, &variables).await;
+            let executed = execute(&self.subgraphs, &plan, &variables, &forwarded).await;
             if let (Value::Object(target), Value::Object(part)) = (&mut data, executed.data) {
                 merge_objects(target, part);
             }
-            errors = executed.errors;
+            errors.extend(executed.errors);
             subgraphs = executed.subgraphs;
         }
         let projection = Projection {
             schema,
-            document: &operation.document,
+            document,
             variables: &variables,
         };
-        let projected =
-            projection.project_root(&operation.operation().selection_set, &data, &mut errors);
+        let projected = projection.project_root(&selected.selection_set, &data, &mut errors);
         Outcome {
             response: GraphQLResponse {
                 data: Some(projected),

@@ -3,6 +3,7 @@
 //! services start and stop, and how their SDL is exported. It is the one place that
 //! knows every subgraph crate; the subgraphs know none of each other.
 
+pub mod access;
 pub mod databases;
 pub mod sdl;
 pub mod seed;

@@ -1,7 +1,7 @@
 //! The `kotohub` command. `serve` runs the embedded default (every subgraph on loopback
 //! over SQLite, migrated and seeded on first start); `subgraph` runs one subgraph alone
 //! against SQLite or PostgreSQL; `migrate`, `seed` and `sdl` are the explicit steps that
-//! production and the build run on their own.
+//! production and the build run on their own; `token` mints development tokens.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -10,8 +10,9 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use kotohub::databases::{self, ensure_data_dir, sqlite_url};
 use kotohub::services::{self, Shutdown};
-use kotohub::{SUBGRAPHS, sdl, seed};
-use kotohub_config::{Config, LogFormat};
+use kotohub::{SUBGRAPHS, access, sdl, seed};
+use kotohub_auth::{Policy, Principal, Role};
+use kotohub_config::{AuthMode, Config, LogFormat};
 
 #[derive(Parser)]
 #[command(
@@ -98,6 +99,27 @@ enum Command {
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
+    /// Mint a development token (auth.mode = "dev", the embedded default).
+    Token {
+        /// officer, analyst, auditor or admin; repeatable.
+        #[arg(long = "role", required = true, value_parser = parse_role)]
+        roles: Vec<Role>,
+        /// A responsible body the caller acts for, by slug (e.g. ohjaamo); repeatable.
+        #[arg(long = "body")]
+        bodies: Vec<String>,
+        /// The caller's division.
+        #[arg(long)]
+        division: Option<String>,
+        /// The token's subject (default: dev-<first role>).
+        #[arg(long)]
+        subject: Option<String>,
+        /// How long the token is valid: 90s, 30m, 8h, 2d.
+        #[arg(long, default_value = "8h", value_parser = access::parse_ttl)]
+        ttl: std::time::Duration,
+        /// Where the key files live (default: serve.data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Write each subgraph's SDL to DIR/<name>.graphql, or with --check fail if they differ.
     Sdl {
         #[arg(long, default_value = "schema")]
@@ -140,6 +162,21 @@ async fn main() -> Result<()> {
             .await
         }
         Command::Sdl { out_dir, check } => sdl_command(&out_dir, check),
+        Command::Token {
+            roles,
+            bodies,
+            division,
+            subject,
+            ttl,
+            data_dir,
+        } => {
+            let data_dir = data_dir.unwrap_or_else(|| config.serve.data_dir.clone());
+            let issuer = access::dev_issuer(&config.auth, &data_dir)?;
+            let subject = subject.unwrap_or_else(|| format!("dev-{}", roles[0]));
+            let principal = Principal::new(subject, roles, bodies, division);
+            println!("{}", issuer.mint(&principal, ttl));
+            Ok(())
+        }
         Command::Gateway {
             supergraph,
             subgraphs,
@@ -179,7 +216,15 @@ async fn serve(
 ) -> Result<()> {
     let data_dir = data_dir.unwrap_or_else(|| config.serve.data_dir.clone());
     let gateway = listen.unwrap_or(config.serve.listen);
+    if config.auth.mode == AuthMode::Off {
+        bail!(
+            "auth.mode = \"off\" is only for `kotohub gateway`; the hub never serves person-level data unauthenticated"
+        );
+    }
     ensure_data_dir(&data_dir)?;
+    let policy = std::sync::Arc::new(Policy::embedded()?);
+    let guard = access::guard(&config.auth, &data_dir, policy.clone())?;
+    let gateway_access = access::gateway_access(&config.auth, &data_dir, policy)?;
     let dbs = databases::open_all(|name| url_of(&config, &data_dir, name), true).await?;
     if !seed::has_clients(&dbs.programme).await? {
         let clients = config.serve.seed_clients;
@@ -201,7 +246,7 @@ async fn serve(
             .get(name)
             .context("every subgraph has a database")?
             .clone();
-        let router = services::router(name, db)
+        let router = services::router(name, db, guard.clone())
             .await?
             .context("every configured subgraph has a router")?;
         let service = services::start(name, settings.listen, router, &shutdown)
@@ -223,8 +268,12 @@ async fn serve(
             )
         })
         .collect();
-    let router =
-        services::gateway_router(services::SUPERGRAPH, &overrides, &(&config.gateway).into())?;
+    let router = services::gateway_router(
+        services::SUPERGRAPH,
+        &overrides,
+        &(&config.gateway).into(),
+        gateway_access,
+    )?;
     let gateway = services::start("gateway", gateway, router, &shutdown)
         .await
         .with_context(|| format!("cannot listen on {gateway} for the gateway"))?;
@@ -237,6 +286,26 @@ async fn serve(
     println!("Subgraphs (GraphQL over POST, health at /health):");
     for service in &running {
         println!("  {:<11} http://{}/graphql", service.name, service.addr);
+    }
+    if config.auth.mode == AuthMode::Dev {
+        let issuer = access::dev_issuer(&config.auth, &data_dir)?;
+        println!();
+        println!(
+            "Development tokens (8 h; send as `Authorization: Bearer <token>`; more with `kotohub token`):"
+        );
+        for (role, principal) in access::demo_principals() {
+            let scope = match (principal.bodies.first(), &principal.division) {
+                (Some(body), _) => format!(" of {body}"),
+                (None, Some(division)) => format!(" ({division})"),
+                (None, None) => String::new(),
+            };
+            println!("  {role}{scope}:");
+            println!(
+                "    {}",
+                issuer.mint(&principal, std::time::Duration::from_secs(8 * 3600))
+            );
+        }
+        println!();
     }
     running.push(gateway);
     let stop = stop_signal()?;
@@ -275,7 +344,9 @@ async fn subgraph(
         }
     };
     let db = databases::open(name, &url).await?;
-    let router = services::router(name, db)
+    let policy = std::sync::Arc::new(Policy::embedded()?);
+    let guard = access::guard(&config.auth, &config.serve.data_dir, policy)?;
+    let router = services::router(name, db, guard)
         .await?
         .context("every configured subgraph has a router")?;
     let shutdown = Shutdown::new();
@@ -394,6 +465,10 @@ async fn seed_command(
     Ok(())
 }
 
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| "expected officer, analyst, auditor or admin".to_owned())
+}
+
 fn parse_override(text: &str) -> Result<(String, String), String> {
     let (name, url) = text.split_once('=').ok_or("expected NAME=URL")?;
     if name.is_empty() || !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -414,15 +489,26 @@ async fn gateway_command(
         None => services::SUPERGRAPH.to_owned(),
     };
     let overrides = subgraphs.into_iter().collect();
-    let router = services::gateway_router(&sdl, &overrides, &(&config.gateway).into())?;
+    let listen = listen.unwrap_or(config.serve.listen);
+    let policy = std::sync::Arc::new(Policy::embedded()?);
+    let gateway_access = access::gateway_access(&config.auth, &config.serve.data_dir, policy)?;
+    if gateway_access.is_none() {
+        if !listen.ip().is_loopback() {
+            bail!(
+                "auth.mode = \"off\" serves anyone, so it binds loopback addresses only, not {listen}"
+            );
+        }
+        tracing::warn!(
+            "AUTHENTICATION IS OFF: every request is served without a caller or an access check"
+        );
+        eprintln!(
+            "WARNING: authentication is off (auth.mode = \"off\"). Use this only for development and conformance testing."
+        );
+    }
+    let router =
+        services::gateway_router(&sdl, &overrides, &(&config.gateway).into(), gateway_access)?;
     let shutdown = Shutdown::new();
-    let service = services::start(
-        "gateway",
-        listen.unwrap_or(config.serve.listen),
-        router,
-        &shutdown,
-    )
-    .await?;
+    let service = services::start("gateway", listen, router, &shutdown).await?;
     let stop = stop_signal()?;
     println!("The gateway is serving http://{}/graphql", service.addr);
     stop.await;

@@ -4,20 +4,25 @@
 
 use std::net::SocketAddr;
 
-use kotohub_subgraph::serve::{Router, serve};
+use kotohub_subgraph::serve::{Guard, Router, serve};
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// The routes of the subgraph called `name` over `db`, or `None` for an unknown name.
-pub async fn router(name: &str, db: DatabaseConnection) -> Result<Option<Router>, DbErr> {
+/// The routes of the subgraph called `name` over `db`, checking requests with `guard`,
+/// or `None` for an unknown name.
+pub async fn router(
+    name: &str,
+    db: DatabaseConnection,
+    guard: Guard,
+) -> Result<Option<Router>, DbErr> {
     Ok(Some(match name {
-        "programme" => kotohub_programme::router(db).await?,
-        "employment" => kotohub_employment::router(db),
-        "education" => kotohub_education::router(db),
-        "social" => kotohub_social::router(db),
-        "culture" => kotohub_culture::router(db),
+        "programme" => kotohub_programme::router(db, guard).await?,
+        "employment" => kotohub_employment::router(db, guard),
+        "education" => kotohub_education::router(db, guard),
+        "social" => kotohub_social::router(db, guard),
+        "culture" => kotohub_culture::router(db, guard),
         _ => return Ok(None),
     }))
 }
@@ -57,11 +62,13 @@ impl From<&kotohub_config::Gateway> for GatewaySettings {
 }
 
 /// The gateway's routes over `supergraph_sdl`. Each subgraph's URL is the supergraph's
-/// (`@join__graph(url:)`) unless `overrides` names another.
+/// (`@join__graph(url:)`) unless `overrides` names another. Without `access` the gateway
+/// serves anyone (authentication off).
 pub fn gateway_router(
     supergraph_sdl: &str,
     overrides: &std::collections::HashMap<String, String>,
     settings: &GatewaySettings,
+    access: Option<kotohub_gateway::authorize::Access>,
 ) -> Result<Router, kotohub_gateway::SupergraphError> {
     use kotohub_gateway::execute::{Endpoint, Subgraphs};
     use kotohub_gateway::plan::{HivePlanner, PlannerSettings};
@@ -88,12 +95,15 @@ pub fn gateway_router(
         supergraph.clone(),
         PlannerSettings::default(),
     ));
-    let gateway = kotohub_gateway::Gateway::new(
+    let mut gateway = kotohub_gateway::Gateway::new(
         supergraph,
         planner,
         Subgraphs::new(endpoints),
         settings.limits,
     );
+    if let Some(access) = access {
+        gateway = gateway.with_access(access);
+    }
     Ok(kotohub_gateway::http::router(
         std::sync::Arc::new(gateway),
         settings.max_body_bytes,

@@ -290,6 +290,18 @@ pub mod client {
         fn order_column() -> Column {
             Column::Id
         }
+        /// A body sees the clients it serves ([`super::client_body`]).
+        fn scope_filter(bodies: &[String]) -> sea_orm::Condition {
+            use sea_orm::sea_query::Query;
+            let served = Query::select()
+                .column(super::client_body::Column::ClientId)
+                .from(super::client_body::Entity)
+                .and_where(
+                    super::client_body::Column::BodyId.is_in(bodies.iter().map(String::as_str)),
+                )
+                .to_owned();
+            sea_orm::Condition::all().add(Column::Id.in_subquery(served))
+        }
     }
 
     #[async_graphql::ComplexObject]
@@ -299,4 +311,26 @@ pub mod client {
             async_graphql::ID(self.id.clone())
         }
     }
+}
+
+/// Which responsible bodies serve which clients: a body serves a client when it has made
+/// any record of the client (an enrolment, assessment, case, participation …) under a
+/// measure. The divisions report these pairs to the programme; it is what lets the
+/// programme subgraph show a body the core data of its own clients and of no others.
+pub mod client_body {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "client_bodies")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub client_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub body_id: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
 }

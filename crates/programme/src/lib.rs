@@ -14,7 +14,7 @@ mod schema;
 pub use schema::{Query, Snapshot};
 
 use async_graphql::{EmptyMutation, EmptySubscription, SchemaBuilder};
-use kotohub_subgraph::serve::{Router, federated};
+use kotohub_subgraph::serve::{Guard, Router, federated};
 use sea_orm::{DatabaseConnection, DbErr};
 
 /// The subgraph's name in the supergraph and its database schema name.
@@ -26,12 +26,14 @@ pub fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription
 }
 
 /// The HTTP routes of the subgraph, serving `db`. Reads the catalog once.
-pub async fn router(db: DatabaseConnection) -> Result<Router, DbErr> {
+pub async fn router(db: DatabaseConnection, guard: Guard) -> Result<Router, DbErr> {
     let snapshot = std::sync::Arc::new(Snapshot::load(&db).await?);
-    let schema = schema_builder().data(db.clone()).data(snapshot).finish();
+    let schema = schema_builder().data(snapshot).finish();
     Ok(kotohub_subgraph::serve::router(
         NAME,
         schema,
-        schema::attach_client_loader(db),
+        db,
+        guard,
+        schema::attach_client_loader,
     ))
 }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, ID, Object, Request, Result};
-use kotohub_subgraph::batch::{EntityBatches, client_batch};
+use kotohub_subgraph::access::{RowAccess, row_access};
+use kotohub_subgraph::batch::{ClientRows, EntityBatches, client_batch};
 use kotohub_subgraph::links::check_key;
 use kotohub_subgraph::records::BATCH_SIZE;
 use kotohub_subgraph::vocab::District;
@@ -270,8 +271,11 @@ impl Query {
         after: Option<ID>,
     ) -> Result<Vec<client::Model>> {
         let page = Page::new(first, None)?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let mut query = client::Entity::find();
+        let rows = row_access(ctx)?;
+        if rows.bodies().is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = client::Entity::find().filter(client::Entity::scope_filter(rows.bodies()));
         if let Some(after) = &after {
             check_key("Client", after)?;
             query = query.filter(client::Column::Id.gt(after.as_str()));
@@ -285,7 +289,7 @@ impl Query {
         query
             .order_by_asc(client::Column::Id)
             .limit(page.limit)
-            .all(db)
+            .all(rows.db())
             .await
             .map_err(internal)
     }
@@ -308,8 +312,10 @@ impl Query {
     async fn find_client_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<client::Model>> {
         check_key("Client", &id)?;
         let batch = client_batch(ctx, "Client")?;
-        let db = ctx.data::<DatabaseConnection>()?;
-        let rows = batch.rows::<client::Entity>(db).await.map_err(internal)?;
+        let rows = batch
+            .rows::<client::Entity>(row_access(ctx)?)
+            .await
+            .map_err(internal)?;
         Ok(rows.get(id.as_str()).and_then(|rows| rows.first()).cloned())
     }
 }
@@ -633,9 +639,10 @@ impl Indicator {
     }
 }
 
-/// Loads client core rows for a batch of ids in one statement per [`BATCH_SIZE`].
+/// Loads the client core rows the caller may see for a batch of ids, in one statement
+/// per [`BATCH_SIZE`].
 struct ClientLoader {
-    db: DatabaseConnection,
+    rows: RowAccess,
 }
 
 impl Loader<String> for ClientLoader {
@@ -644,10 +651,14 @@ impl Loader<String> for ClientLoader {
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, client::Model>, Self::Error> {
         let mut found = HashMap::with_capacity(keys.len());
+        if self.rows.bodies().is_empty() {
+            return Ok(found);
+        }
         for chunk in keys.chunks(BATCH_SIZE) {
             let rows = client::Entity::find()
                 .filter(client::Column::Id.is_in(chunk.iter().map(String::as_str)))
-                .all(&self.db)
+                .filter(client::Entity::scope_filter(self.rows.bodies()))
+                .all(self.rows.db())
                 .await?;
             found.extend(rows.into_iter().map(|row| (row.id.clone(), row)));
         }
@@ -655,17 +666,13 @@ impl Loader<String> for ClientLoader {
     }
 }
 
-pub(crate) fn attach_client_loader(
-    db: DatabaseConnection,
-) -> impl Fn(Request) -> Request + Send + Sync {
-    move |request| {
-        request
-            .data(
-                DataLoader::new(ClientLoader { db: db.clone() }, tokio::spawn)
-                    .max_batch_size(BATCH_SIZE),
-            )
-            .data(EntityBatches::default())
-    }
+pub(crate) fn attach_client_loader(request: Request, rows: &RowAccess) -> Request {
+    request
+        .data(
+            DataLoader::new(ClientLoader { rows: rows.clone() }, tokio::spawn)
+                .max_batch_size(BATCH_SIZE),
+        )
+        .data(EntityBatches::default())
 }
 
 async fn load_client(ctx: &Context<'_>, id: &str) -> Result<Option<client::Model>> {

@@ -13,7 +13,7 @@ use async_graphql::{Context, EmptyMutation, EmptySubscription, ID, Object, Resul
 use kotohub_subgraph::Page;
 use kotohub_subgraph::keyed_entity;
 use kotohub_subgraph::records::{of_client, page_of_measure, page_of_table};
-use kotohub_subgraph::serve::{Router, division_router, federated};
+use kotohub_subgraph::serve::{Guard, Router, division_router, federated};
 use sea_orm::DatabaseConnection;
 
 use entity::{service_needs_assessment, social_case, social_event, social_outcome, support_period};
@@ -27,8 +27,8 @@ pub fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription
 }
 
 /// The HTTP routes of the subgraph, serving `db`.
-pub fn router(db: DatabaseConnection) -> Router {
-    division_router(NAME, Query, db)
+pub fn router(db: DatabaseConnection, guard: Guard) -> Router {
+    division_router(NAME, Query, db, guard)
 }
 
 pub struct Query;
@@ -43,9 +43,8 @@ impl Query {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<social_case::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
         page_of_table::<social_case::Entity>(
-            db,
+            ctx,
             measure.as_ref().map(|id| id.as_str()),
             Page::new(first, after.as_ref())?,
         )
@@ -60,9 +59,8 @@ impl Query {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<social_event::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
         page_of_table::<social_event::Entity>(
-            db,
+            ctx,
             measure.as_ref().map(|id| id.as_str()),
             Page::new(first, after.as_ref())?,
         )
@@ -174,8 +172,7 @@ impl Measure {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<social_case::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        page_of_measure::<social_case::Entity>(db, &self.id, Page::new(first, after.as_ref())?)
+        page_of_measure::<social_case::Entity>(ctx, &self.id, Page::new(first, after.as_ref())?)
             .await
     }
 
@@ -186,9 +183,8 @@ impl Measure {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<service_needs_assessment::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
         page_of_measure::<service_needs_assessment::Entity>(
-            db,
+            ctx,
             &self.id,
             Page::new(first, after.as_ref())?,
         )
@@ -202,8 +198,7 @@ impl Measure {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<support_period::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        page_of_measure::<support_period::Entity>(db, &self.id, Page::new(first, after.as_ref())?)
+        page_of_measure::<support_period::Entity>(ctx, &self.id, Page::new(first, after.as_ref())?)
             .await
     }
 
@@ -214,8 +209,7 @@ impl Measure {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<social_outcome::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        page_of_measure::<social_outcome::Entity>(db, &self.id, Page::new(first, after.as_ref())?)
+        page_of_measure::<social_outcome::Entity>(ctx, &self.id, Page::new(first, after.as_ref())?)
             .await
     }
 
@@ -226,8 +220,7 @@ impl Measure {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<social_event::Model>> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        page_of_measure::<social_event::Entity>(db, &self.id, Page::new(first, after.as_ref())?)
+        page_of_measure::<social_event::Entity>(ctx, &self.id, Page::new(first, after.as_ref())?)
             .await
     }
 }

@@ -10,9 +10,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_graphql::{Context, Value};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use tokio::sync::OnceCell;
 
+use crate::access::RowAccess;
 use crate::records::BATCH_SIZE;
 
 /// A table whose rows are looked up by client id (division records, the client core).
@@ -21,6 +22,8 @@ pub trait ClientRows: EntityTrait {
     fn client_id(model: &Self::Model) -> &str;
     /// The column a client's rows are ordered by.
     fn order_column() -> Self::Column;
+    /// The rows `bodies` may see: the row rule of this table.
+    fn scope_filter(bodies: &[String]) -> Condition;
 }
 
 type Loaded = Arc<dyn Any + Send + Sync>;
@@ -35,8 +38,9 @@ pub struct ClientBatch {
 pub type RowsByClient<E> = HashMap<String, Vec<<E as EntityTrait>::Model>>;
 
 impl ClientBatch {
-    /// The rows of table `E` for every client in the batch, loaded on first use.
-    pub async fn rows<E>(&self, db: &DatabaseConnection) -> Result<Arc<RowsByClient<E>>, Arc<DbErr>>
+    /// The rows of table `E` that the caller may see, for every client in the batch,
+    /// loaded on first use.
+    pub async fn rows<E>(&self, access: &RowAccess) -> Result<Arc<RowsByClient<E>>, Arc<DbErr>>
     where
         E: ClientRows + 'static,
         E::Model: Send + Sync,
@@ -51,11 +55,15 @@ impl ClientBatch {
         let loaded = cell
             .get_or_try_init(|| async {
                 let mut found: RowsByClient<E> = HashMap::with_capacity(self.ids.len());
+                if access.bodies().is_empty() {
+                    return Ok::<Loaded, DbErr>(Arc::new(found));
+                }
                 for chunk in self.ids.chunks(BATCH_SIZE) {
                     let rows = E::find()
                         .filter(E::client_column().is_in(chunk.iter().map(String::as_str)))
+                        .filter(E::scope_filter(access.bodies()))
                         .order_by_asc(E::order_column())
-                        .all(db)
+                        .all(access.db())
                         .await?;
                     for row in rows {
                         found

@@ -7,6 +7,7 @@
 //! A subgraph crate builds its async-graphql schema and hands it to [`serve::router`];
 //! nothing here knows any particular subgraph.
 
+pub mod access;
 pub mod batch;
 pub mod db;
 pub mod error;

@@ -155,6 +155,9 @@ macro_rules! event_entity {
             fn measure_column() -> Column {
                 Column::MeasureId
             }
+            fn body_column() -> Column {
+                Column::BodyId
+            }
         }
 
         #[async_graphql::ComplexObject]
@@ -190,6 +193,9 @@ macro_rules! client_record {
             fn measure_column() -> Column {
                 Column::MeasureId
             }
+            fn body_column() -> Column {
+                Column::BodyId
+            }
         }
         impl $crate::batch::ClientRows for $entity {
             fn client_column() -> Column {
@@ -200,6 +206,11 @@ macro_rules! client_record {
             }
             fn order_column() -> Column {
                 Column::Id
+            }
+            fn scope_filter(bodies: &[String]) -> sea_orm::Condition {
+                use sea_orm::ColumnTrait;
+                sea_orm::Condition::all()
+                    .add(Column::BodyId.is_in(bodies.iter().map(String::as_str)))
             }
         }
         impl $crate::records::ClientRecord for $entity {

@@ -1,7 +1,8 @@
 //! Reading division records the way every division reads them: a measure's records one
 //! page at a time, and a client's records either from the entity batch it arrived in
 //! ([`crate::batch`]) or, for clients reached another way, through a per-request
-//! DataLoader that batches what arrives within its time window.
+//! DataLoader that batches what arrives within its time window. Every read here is
+//! limited to the rows of the caller's responsible bodies ([`crate::access`]).
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -10,10 +11,9 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, Request};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use crate::access::{RowAccess, row_access};
 use crate::batch::{ClientBatch, ClientRows, EntityBatches};
 use crate::internal;
 use crate::page::Page;
@@ -21,10 +21,13 @@ use crate::page::Page;
 /// Keys per SQL statement: well under the bind-parameter limits of SQLite and PostgreSQL.
 pub const BATCH_SIZE: usize = 500;
 
-/// A table whose rows belong to one measure and have a numeric id (events and client records).
+/// A table whose rows belong to one measure, were made by one responsible body and have
+/// a numeric id (events and client records).
 pub trait MeasureRecord: EntityTrait {
     fn id_column() -> Self::Column;
     fn measure_column() -> Self::Column;
+    /// The body that made the row: the column row rules filter on.
+    fn body_column() -> Self::Column;
 }
 
 /// A table whose rows are about one client and belong to one measure.
@@ -32,22 +35,28 @@ pub trait ClientRecord: MeasureRecord + ClientRows {
     fn id(model: &Self::Model) -> i64;
 }
 
-/// One page of a measure's rows, in id order.
+/// One page of a measure's rows that the caller may see, in id order.
 pub async fn page_of_measure<E: MeasureRecord>(
-    db: &DatabaseConnection,
+    ctx: &Context<'_>,
     measure_id: &str,
     page: Page,
 ) -> async_graphql::Result<Vec<E::Model>> {
-    page_of_table::<E>(db, Some(measure_id), page).await
+    page_of_table::<E>(ctx, Some(measure_id), page).await
 }
 
-/// One page of a table's rows, in id order, optionally of one measure only.
+/// One page of a table's rows that the caller may see, in id order, optionally of one
+/// measure only.
 pub async fn page_of_table<E: MeasureRecord>(
-    db: &DatabaseConnection,
+    ctx: &Context<'_>,
     measure_id: Option<&str>,
     page: Page,
 ) -> async_graphql::Result<Vec<E::Model>> {
-    let mut query = E::find();
+    let rows = row_access(ctx)?;
+    if rows.bodies().is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query =
+        E::find().filter(E::body_column().is_in(rows.bodies().iter().map(String::as_str)));
     if let Some(measure_id) = measure_id {
         query = query.filter(E::measure_column().eq(measure_id));
     }
@@ -57,14 +66,31 @@ pub async fn page_of_table<E: MeasureRecord>(
     query
         .order_by_asc(E::id_column())
         .limit(page.limit)
-        .all(db)
+        .all(rows.db())
+        .await
+        .map_err(internal)
+}
+
+/// The row of table `E` with id `id`, if it exists and the caller may see it.
+pub async fn by_id<E: MeasureRecord>(
+    ctx: &Context<'_>,
+    id: i64,
+) -> async_graphql::Result<Option<E::Model>> {
+    let rows = row_access(ctx)?;
+    if rows.bodies().is_empty() {
+        return Ok(None);
+    }
+    E::find()
+        .filter(E::id_column().eq(id))
+        .filter(E::body_column().is_in(rows.bodies().iter().map(String::as_str)))
+        .one(rows.db())
         .await
         .map_err(internal)
 }
 
 /// Loads the rows of any [`ClientRecord`] table for a batch of clients.
 pub struct RecordLoader {
-    db: DatabaseConnection,
+    rows: RowAccess,
 }
 
 /// The key "rows of table `E` about client `client_id`".
@@ -115,12 +141,16 @@ where
         keys: &[OfClient<E>],
     ) -> Result<HashMap<OfClient<E>, Self::Value>, Self::Error> {
         let mut found: HashMap<OfClient<E>, Vec<E::Model>> = HashMap::with_capacity(keys.len());
+        if self.rows.bodies().is_empty() {
+            return Ok(found);
+        }
         for chunk in keys.chunks(BATCH_SIZE) {
             let ids = chunk.iter().map(|key| key.client_id.as_str());
             let rows = E::find()
                 .filter(E::client_column().is_in(ids))
+                .filter(E::scope_filter(self.rows.bodies()))
                 .order_by_asc(E::id_column())
-                .all(&self.db)
+                .all(self.rows.db())
                 .await?;
             for row in rows {
                 found
@@ -135,15 +165,13 @@ where
 
 /// Fresh request-scoped state for each request: loader batches and entity batches never
 /// mix requests, and nothing is cached beyond the request that loaded it.
-pub fn attach_loader(db: DatabaseConnection) -> impl Fn(Request) -> Request + Send + Sync {
-    move |request| {
-        request
-            .data(
-                DataLoader::new(RecordLoader { db: db.clone() }, tokio::spawn)
-                    .max_batch_size(BATCH_SIZE),
-            )
-            .data(EntityBatches::default())
-    }
+pub fn attach_loader(request: Request, rows: &RowAccess) -> Request {
+    request
+        .data(
+            DataLoader::new(RecordLoader { rows: rows.clone() }, tokio::spawn)
+                .max_batch_size(BATCH_SIZE),
+        )
+        .data(EntityBatches::default())
 }
 
 /// One page of a client's rows of table `E`: from the client's entity batch when it came
@@ -159,8 +187,7 @@ where
     E::Model: Send + Sync + Clone,
 {
     if let Some(batch) = batch {
-        let db = ctx.data::<DatabaseConnection>()?;
-        let rows = batch.rows::<E>(db).await.map_err(internal)?;
+        let rows = batch.rows::<E>(row_access(ctx)?).await.map_err(internal)?;
         return Ok(rows
             .get(client_id)
             .map(|rows| page.slice(rows, E::id))

@@ -1,7 +1,9 @@
 //! The HTTP service of a subgraph: `POST /graphql` for the gateway and `GET /health` for
-//! orchestrators. A subgraph answers every request with a GraphQL response — malformed
-//! bodies and even resolver panics become GraphQL errors — so the gateway can always
-//! merge what it gets back.
+//! orchestrators. A subgraph runs an operation only for a principal the gateway signed
+//! ([`Guard`]); the principal's row scope goes into the request for the resolvers
+//! ([`crate::access`]). It answers every request with a GraphQL response — malformed
+//! bodies, missing signatures and even resolver panics become GraphQL errors — so the
+//! gateway can always merge what it gets back.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -11,11 +13,16 @@ use async_graphql::{EmptyMutation, EmptySubscription, ObjectType, Request, Schem
 pub use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::FutureExt;
+use kotohub_auth::Policy;
+use kotohub_auth::internal::{self, InternalKey};
+use sea_orm::DatabaseConnection;
 use serde_json::json;
+
+use crate::access::RowAccess;
 use tokio::net::TcpListener;
 
 /// Largest request body a subgraph accepts. Operations come from the gateway, which has
@@ -43,34 +50,58 @@ pub fn federated<Q: ObjectType + 'static>(
     with_limits(Schema::build(query, EmptyMutation, EmptySubscription)).enable_federation()
 }
 
+/// What a subgraph checks before it runs anything: the gateway's signature on the
+/// principal, and the policy that says which rows that principal may see.
+#[derive(Clone)]
+pub struct Guard {
+    key: Arc<InternalKey>,
+    policy: Arc<Policy>,
+}
+
+impl Guard {
+    pub fn new(key: InternalKey, policy: Arc<Policy>) -> Self {
+        Self {
+            key: Arc::new(key),
+            policy,
+        }
+    }
+}
+
 /// The routes of a division subgraph: its schema over `db`, with a record loader per request.
 pub fn division_router<Q: ObjectType + 'static>(
     name: &'static str,
     query: Q,
-    db: sea_orm::DatabaseConnection,
+    db: DatabaseConnection,
+    guard: Guard,
 ) -> Router {
-    let schema = federated(query).data(db.clone()).finish();
-    router(name, schema, crate::records::attach_loader(db))
+    let schema = federated(query).finish();
+    router(name, schema, db, guard, crate::records::attach_loader)
 }
 
-type PerRequest = dyn Fn(Request) -> Request + Send + Sync;
+type PerRequest = dyn Fn(Request, &RowAccess) -> Request + Send + Sync;
 
 struct Service<Q: ObjectType + 'static> {
     name: &'static str,
     schema: SubgraphSchema<Q>,
+    db: DatabaseConnection,
+    guard: Guard,
     per_request: Box<PerRequest>,
 }
 
-/// Routes of one subgraph. `per_request` attaches what lives for one request only, such
-/// as DataLoaders, whose batches must not mix requests.
+/// Routes of one subgraph over `db`. `per_request` attaches what lives for one request
+/// only, such as DataLoaders, whose batches must not mix requests or callers.
 pub fn router<Q: ObjectType + 'static>(
     name: &'static str,
     schema: SubgraphSchema<Q>,
-    per_request: impl Fn(Request) -> Request + Send + Sync + 'static,
+    db: DatabaseConnection,
+    guard: Guard,
+    per_request: impl Fn(Request, &RowAccess) -> Request + Send + Sync + 'static,
 ) -> Router {
     let service = Arc::new(Service {
         name,
         schema,
+        db,
+        guard,
         per_request: Box::new(per_request),
     });
     Router::new()
@@ -82,8 +113,26 @@ pub fn router<Q: ObjectType + 'static>(
 
 async fn graphql<Q: ObjectType + 'static>(
     State(service): State<Arc<Service<Q>>>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let signed = headers
+        .get(internal::HEADER)
+        .and_then(|value| value.to_str().ok());
+    let principal = match service.guard.key.verify(signed) {
+        Ok(principal) => principal,
+        Err(_) => {
+            return error_response(
+                StatusCode::UNAUTHORIZED,
+                "this service answers only the gateway: the request carries no valid principal",
+                "UNAUTHENTICATED",
+            );
+        }
+    };
+    let rows = RowAccess::new(
+        service.guard.policy.row_scope(&principal),
+        service.db.clone(),
+    );
     let request: Request = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(err) => {
@@ -94,11 +143,12 @@ async fn graphql<Q: ObjectType + 'static>(
             );
         }
     };
-    let request = (service.per_request)(request);
-    match AssertUnwindSafe(service.schema.execute(request))
+    let request = (service.per_request)(request.data(principal).data(rows.clone()), &rows);
+    let executed = AssertUnwindSafe(service.schema.execute(request))
         .catch_unwind()
-        .await
-    {
+        .await;
+    rows.finish().await;
+    match executed {
         Ok(response) => (
             [(header::CONTENT_TYPE, "application/json")],
             axum::Json(response),

@@ -17,6 +17,10 @@ use clap::Parser;
 use kotohub::databases::{open_all, sqlite_url};
 use kotohub::services::{self, GatewaySettings, Shutdown};
 use kotohub::{SUBGRAPHS, seed};
+use kotohub_auth::internal::{self, InternalKey};
+use kotohub_auth::{Authenticator, DevIssuer, Policy, Principal, Role, keys};
+use kotohub_gateway::authorize::Access;
+use kotohub_subgraph::serve::Guard;
 use serde_json::{Value, json};
 
 #[derive(Parser)]
@@ -76,7 +80,15 @@ struct Measured {
     p99: Duration,
 }
 
-async fn drive(url: &str, query: &str, concurrency: usize, seconds: u64) -> Measured {
+/// Sends `query` to `url` with the header `credential` (a bearer token for the gateway, a
+/// signed principal for a subgraph), from `concurrency` tasks for `seconds`.
+async fn drive(
+    url: &str,
+    credential: &(&'static str, String),
+    query: &str,
+    concurrency: usize,
+    seconds: u64,
+) -> Measured {
     let http = reqwest::Client::new();
     let body = Arc::new(json!({ "query": query }).to_string());
     let failures = Arc::new(AtomicU64::new(0));
@@ -85,11 +97,12 @@ async fn drive(url: &str, query: &str, concurrency: usize, seconds: u64) -> Meas
     let tasks: Vec<_> = (0..concurrency)
         .map(|_| {
             let (http, body, failures, url) = (http.clone(), body.clone(), failures.clone(), url.to_owned());
+            let credential = credential.clone();
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 while Instant::now() < deadline {
                     let sent = Instant::now();
-                    let ok = match http.post(&url).header("content-type", "application/json").body(body.as_str().to_owned()).send().await {
+                    let ok = match http.post(&url).header("content-type", "application/json").header(credential.0, &credential.1).body(body.as_str().to_owned()).send().await {
                         Ok(response) if response.status().is_success() => {
                             matches!(response.json::<Value>().await, Ok(v) if v.get("errors").is_none())
                         }
@@ -141,12 +154,37 @@ async fn main() -> Result<()> {
     let summary = seed::seed(&dbs, args.clients, 2017).await?;
     eprintln!("seeded {} clients ({} rows)", summary.clients, summary.rows);
 
+    // The officer of the bodies whose measures the operations read, so that the row
+    // rules are exercised and the answers are not empty.
+    let officer = Principal::new(
+        "bench-officer",
+        [Role::Officer],
+        [
+            "helsinki-skill-center".to_owned(),
+            "immigration-employment-services".to_owned(),
+        ],
+        None,
+    );
+    let policy = Arc::new(Policy::embedded()?);
+    let internal_secret = keys::random_key()?;
+    let dev_secret = keys::random_key()?;
+    let token =
+        DevIssuer::new(&dev_secret, "bench", "kotohub").mint(&officer, Duration::from_secs(3600));
+    let internal_key = InternalKey::new(&internal_secret);
+    let guard = Guard::new(InternalKey::new(&internal_secret), policy.clone());
+    let access = Access {
+        authenticator: Authenticator::shared_secret(&dev_secret, "bench", "kotohub"),
+        policy,
+        internal: InternalKey::new(&internal_secret),
+    };
+
     let shutdown = Shutdown::new();
     let mut urls = HashMap::new();
     for name in SUBGRAPHS {
         let router = services::router(
             name,
             dbs.get(name).context("a database per subgraph")?.clone(),
+            guard.clone(),
         )
         .await?
         .context("a router per subgraph")?;
@@ -159,7 +197,7 @@ async fn main() -> Result<()> {
         max_body_bytes: 1024 * 1024,
         limits: kotohub_gateway::validate::Limits::default(),
     };
-    let gateway = services::gateway_router(services::SUPERGRAPH, &urls, &settings)?;
+    let gateway = services::gateway_router(services::SUPERGRAPH, &urls, &settings, Some(access))?;
     let running = services::start("gateway", "127.0.0.1:0".parse()?, gateway, &shutdown).await?;
     urls.insert(
         "gateway".to_owned(),
@@ -171,9 +209,16 @@ async fn main() -> Result<()> {
     let mut per_second: HashMap<(&str, usize), f64> = HashMap::new();
     for scenario in &SCENARIOS {
         let url = &urls[scenario.target];
-        drive(url, scenario.query, 4, 1).await; // warm the connection pools and the plan cache
+        let credential = if scenario.target == "gateway" {
+            ("authorization", format!("Bearer {token}"))
+        } else {
+            // Signed per scenario: a signed principal lives a minute.
+            (internal::HEADER, internal_key.sign(&officer))
+        };
+        // Warm the connection pools and the plan cache.
+        drive(url, &credential, scenario.query, 4, 1).await;
         for &concurrency in &args.concurrency {
-            let m = drive(url, scenario.query, concurrency, args.seconds).await;
+            let m = drive(url, &credential, scenario.query, concurrency, args.seconds).await;
             per_second.insert((scenario.name, concurrency), m.per_second);
             println!(
                 "| {} | {concurrency} | {:.0} | {:.2} ms | {:.2} ms | {} of {} |",

@@ -19,9 +19,12 @@ mod social;
 use std::time::{Duration, Instant};
 
 use kotohub_programme::catalog::Catalog;
-use kotohub_programme::entity::client;
+use std::collections::BTreeSet;
+
+use kotohub_programme::entity::{client, client_body};
 use sea_orm::{
-    ActiveModelTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, TransactionTrait,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, PaginatorTrait, Set, Statement, TransactionTrait,
 };
 
 /// The five subgraph databases.
@@ -52,7 +55,19 @@ pub enum SeedError {
 
 /// Whether the programme database already holds clients.
 pub async fn has_clients(programme: &DatabaseConnection) -> Result<bool, DbErr> {
-    Ok(client::Entity::find().count(programme).await? > 0)
+    let txn = unrestricted(programme).await?;
+    Ok(client::Entity::find().count(&txn).await? > 0)
+}
+
+/// A transaction that reads past row-level security: for maintenance (seeding, checks),
+/// never for serving requests. On SQLite, a plain transaction.
+pub async fn unrestricted(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let txn = db.begin().await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared("SELECT set_config('kotohub.scope', 'all', true)")
+            .await?;
+    }
+    Ok(txn)
 }
 
 /// Stores the catalog and `clients` synthetic clients with their records in every
@@ -70,11 +85,47 @@ pub async fn seed(dbs: &Databases, clients: u32, seed: u64) -> Result<Summary, S
         social::seed(&dbs.social, &people, seed),
         culture::seed(&dbs.culture, &people, seed),
     )?;
+    let served = record_service_relations(dbs).await?;
     Ok(Summary {
         clients,
-        rows: programme + employment + education + social + culture,
+        rows: programme + employment + education + social + culture + served,
         took: started.elapsed(),
     })
+}
+
+/// Reports to the programme which bodies serve which clients, read from the records the
+/// divisions hold (what each division's feed does in production).
+async fn record_service_relations(dbs: &Databases) -> Result<u64, DbErr> {
+    let mut pairs: BTreeSet<(String, String)> = BTreeSet::new();
+    for (division, tables, _events) in kotohub_migrations::DIVISION_TABLES {
+        let db = dbs
+            .get(division)
+            .expect("every division in DIVISION_TABLES has a database");
+        let txn = unrestricted(db).await?;
+        for table in tables {
+            let rows = txn
+                .query_all_raw(Statement::from_string(
+                    db.get_database_backend(),
+                    format!("SELECT DISTINCT client_id, body_id FROM {table}"),
+                ))
+                .await?;
+            for row in rows {
+                pairs.insert((row.try_get("", "client_id")?, row.try_get("", "body_id")?));
+            }
+        }
+        txn.commit().await?;
+    }
+    let txn = unrestricted(&dbs.programme).await?;
+    let rows = pairs
+        .into_iter()
+        .map(|(client_id, body_id)| client_body::ActiveModel {
+            client_id: Set(client_id),
+            body_id: Set(body_id),
+        })
+        .collect();
+    let written = insert_rows(&txn, rows).await?;
+    txn.commit().await?;
+    Ok(written)
 }
 
 /// Rows per INSERT statement: many rows per statement is what makes seeding fast, and
@@ -85,7 +136,7 @@ async fn seed_clients(
     db: &DatabaseConnection,
     people: &[population::Person],
 ) -> Result<u64, DbErr> {
-    let txn = db.begin().await?;
+    let txn = unrestricted(db).await?;
     let written = insert_rows(&txn, people.iter().map(|p| p.row()).collect()).await?;
     txn.commit().await?;
     Ok(written)

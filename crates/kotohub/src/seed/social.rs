@@ -15,7 +15,7 @@ use kotohub_social::entity::{
     service_needs_assessment, social_case, social_event, social_outcome, support_period,
 };
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{DatabaseConnection, DbErr};
 
 use super::events::{self, EventPlan, Languages};
 use super::population::Person;
@@ -301,7 +301,7 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<social_event::ActiveMode
 
 pub async fn seed(db: &DatabaseConnection, people: &[Person], seed: u64) -> Result<u64, DbErr> {
     let (rows, events) = generate(people, seed);
-    let txn = db.begin().await?;
+    let txn = super::unrestricted(db).await?;
     let written = insert_rows(&txn, rows.cases).await?
         + insert_rows(&txn, rows.assessments).await?
         + insert_rows(&txn, rows.periods).await?

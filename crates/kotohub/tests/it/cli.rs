@@ -94,28 +94,89 @@ async fn serve_seeds_once_answers_and_stops_cleanly() {
             .any(|l| l.starts_with("Seeding 300 synthetic clients")),
         "{lines:?}"
     );
-    let programme = lines
-        .iter()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("programme")
-                .map(|rest| rest.trim().to_owned())
-        })
-        .expect("the programme subgraph's URL is printed");
-    let body: serde_json::Value = reqwest::Client::new()
-        .post(&programme)
-        .json(
-            &serde_json::json!({ "query": "{ measures { id } measureSets { id } themes { id } }" }),
-        )
+    let url_of = |name: &str| {
+        lines
+            .iter()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix(name)
+                    .map(|rest| rest.trim().to_owned())
+            })
+            .unwrap_or_else(|| panic!("the {name} URL is printed: {lines:?}"))
+    };
+    let gateway = url_of("GraphQL");
+    let gateway = gateway.split_whitespace().next().unwrap().to_owned();
+    let programme = url_of("programme");
+    // One ready-to-paste token per role, each on the line after its role.
+    let token_of = |role: &str| {
+        let at = lines
+            .iter()
+            .position(|l| l.trim().starts_with(role))
+            .unwrap_or_else(|| panic!("a {role} token is printed: {lines:?}"));
+        lines[at + 1].trim().to_owned()
+    };
+    let http = reqwest::Client::new();
+    let catalog =
+        serde_json::json!({ "query": "{ measures { id } measureSets { id } themes { id } }" });
+    for role in ["officer", "analyst", "auditor", "admin"] {
+        let body: serde_json::Value = http
+            .post(&gateway)
+            .bearer_auth(token_of(role))
+            .json(&catalog)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            body["data"]["measures"].as_array().unwrap().len(),
+            64,
+            "{role}: {body}"
+        );
+        assert_eq!(body["data"]["measureSets"].as_array().unwrap().len(), 11);
+        assert_eq!(body["data"]["themes"].as_array().unwrap().len(), 4);
+    }
+    // Without a token the gateway answers 401, and a subgraph reached directly gives
+    // nothing either.
+    let response = http.post(&gateway).json(&catalog).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    let response = http.post(&programme).json(&catalog).send().await.unwrap();
+    assert_eq!(response.status(), 401);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(body.get("data").is_none(), "{body}");
+    // `kotohub token` mints tokens the running hub accepts.
+    let minted = Command::new(env!("CARGO_BIN_EXE_kotohub"))
+        .args([
+            "token",
+            "--role",
+            "officer",
+            "--body",
+            "ohjaamo",
+            "--ttl",
+            "10m",
+            "--data-dir",
+        ])
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    assert!(minted.status.success(), "{minted:?}");
+    let minted = String::from_utf8(minted.stdout).unwrap();
+    let body: serde_json::Value = http
+        .post(&gateway)
+        .bearer_auth(minted.trim())
+        .json(&serde_json::json!({ "query": "{ clients(first: 5) { id } }" }))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(body["data"]["measures"].as_array().unwrap().len(), 64);
-    assert_eq!(body["data"]["measureSets"].as_array().unwrap().len(), 11);
-    assert_eq!(body["data"]["themes"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        body["data"]["clients"].as_array().unwrap().len(),
+        5,
+        "{body}"
+    );
     stop(child);
 
     // A second start finds the data and does not seed again.

@@ -1,6 +1,7 @@
 //! A running hub for one test: the five subgraphs on ephemeral loopback ports, each on
 //! its own database, seeded with synthetic clients, with a counter of the SQL statements
-//! each database executed.
+//! each database executed. Requests are sent as a principal: by default an officer of
+//! every responsible body (who sees every row), or any principal a test names.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -10,7 +11,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use kotohub::SUBGRAPHS;
 use kotohub::seed::{self, Databases};
 use kotohub::services::{self, Shutdown};
+use kotohub_auth::internal::{self, InternalKey};
+use kotohub_auth::{Authenticator, DevIssuer, Policy, Principal, Role};
+use kotohub_gateway::authorize::Access;
 use kotohub_subgraph::db;
+use kotohub_subgraph::serve::Guard;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
 
@@ -35,6 +40,48 @@ pub struct Hub {
     subgraph_shutdowns: HashMap<&'static str, Shutdown>,
     http: reqwest::Client,
     cleanup: Cleanup,
+    guard: Guard,
+    tokens: DevIssuer,
+    internal: InternalKey,
+    /// Who requests run as unless a test says otherwise.
+    pub default_principal: Principal,
+}
+
+/// The token issuer and audience of test hubs.
+pub const ISSUER: &str = "kotohub-test";
+pub const AUDIENCE: &str = "kotohub";
+/// The secrets of test hubs: fixed, so a test can forge with a different one.
+pub const DEV_SECRET: &str = "test-dev-secret-test-dev-secret-0";
+pub const INTERNAL_SECRET: &str = "test-internal-secret-test-internal";
+
+/// The gateway's access checks with the test secrets.
+pub fn test_access() -> Access {
+    Access {
+        authenticator: Authenticator::shared_secret(DEV_SECRET, ISSUER, AUDIENCE),
+        policy: Arc::new(Policy::embedded().unwrap()),
+        internal: InternalKey::new(INTERNAL_SECRET),
+    }
+}
+
+/// An officer of every responsible body in the catalog: sees every row.
+pub fn officer_of_all_bodies() -> Principal {
+    let catalog = kotohub_programme::catalog::Catalog::embedded().unwrap();
+    Principal::new(
+        "test-officer-all",
+        [Role::Officer],
+        catalog.bodies.iter().map(|b| b.id.clone()),
+        None,
+    )
+}
+
+/// A principal with one role and the given bodies.
+pub fn principal(role: Role, bodies: &[&str]) -> Principal {
+    Principal::new(
+        format!("test-{role}"),
+        [role],
+        bodies.iter().map(|b| b.to_string()),
+        None,
+    )
 }
 
 enum Cleanup {
@@ -121,15 +168,19 @@ impl Hub {
         };
         seed::seed(&dbs, clients, SEED).await.unwrap();
 
+        let policy = Arc::new(Policy::embedded().unwrap());
+        let guard = Guard::new(InternalKey::new(INTERNAL_SECRET), policy);
+        let access = test_access();
         let shutdown = Shutdown::new();
         let mut urls = HashMap::new();
         let mut subgraph_shutdowns = HashMap::new();
         for subgraph in SUBGRAPHS {
             let own = Shutdown::new();
-            let router = services::router(subgraph, dbs.get(subgraph).unwrap().clone())
-                .await
-                .unwrap()
-                .unwrap();
+            let router =
+                services::router(subgraph, dbs.get(subgraph).unwrap().clone(), guard.clone())
+                    .await
+                    .unwrap()
+                    .unwrap();
             let running = services::start(subgraph, "127.0.0.1:0".parse().unwrap(), router, &own)
                 .await
                 .unwrap();
@@ -147,7 +198,8 @@ impl Hub {
             limits: kotohub_gateway::validate::Limits::default(),
         };
         let gateway =
-            services::gateway_router(services::SUPERGRAPH, &overrides, &settings).unwrap();
+            services::gateway_router(services::SUPERGRAPH, &overrides, &settings, Some(access))
+                .unwrap();
         let running = services::start(
             "gateway",
             "127.0.0.1:0".parse().unwrap(),
@@ -165,7 +217,51 @@ impl Hub {
             subgraph_shutdowns,
             http: reqwest::Client::new(),
             cleanup,
+            guard,
+            tokens: DevIssuer::new(DEV_SECRET, ISSUER, AUDIENCE),
+            internal: InternalKey::new(INTERNAL_SECRET),
+            default_principal: officer_of_all_bodies(),
         })
+    }
+
+    /// A valid bearer token for `principal`.
+    pub fn token(&self, principal: &Principal) -> String {
+        self.tokens
+            .mint(principal, std::time::Duration::from_secs(600))
+    }
+
+    /// The `Authorization` value of the default principal.
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.token(&self.default_principal))
+    }
+
+    /// The header that makes a request to `target` run as `principal`: a bearer token for
+    /// the gateway, the gateway's signed principal for a subgraph.
+    pub fn credential(&self, target: &str, principal: &Principal) -> (&'static str, String) {
+        if target == "gateway" {
+            ("authorization", format!("Bearer {}", self.token(principal)))
+        } else {
+            (internal::HEADER, self.internal.sign(principal))
+        }
+    }
+
+    /// Posts a GraphQL operation as `principal` and returns the response body.
+    pub async fn query_as(
+        &self,
+        target: &str,
+        principal: &Principal,
+        query: &str,
+        variables: Value,
+    ) -> Value {
+        let (status, body) = self
+            .post_with(
+                target,
+                &json!({ "query": query, "variables": variables }).to_string(),
+                &[self.credential(target, principal)],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
     }
 
     /// Each subgraph's GraphQL URL, by name, as a gateway needs them.
@@ -182,14 +278,8 @@ impl Hub {
 
     /// Posts a GraphQL operation and returns the response body.
     pub async fn query(&self, subgraph: &str, query: &str, variables: Value) -> Value {
-        let (status, body) = self
-            .post_raw(
-                subgraph,
-                &json!({ "query": query, "variables": variables }).to_string(),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body
+        self.query_as(subgraph, &self.default_principal, query, variables)
+            .await
     }
 
     /// Posts a query that must succeed, and returns its `data`.
@@ -199,18 +289,48 @@ impl Hub {
         body["data"].clone()
     }
 
-    /// Posts any body and returns the status and the JSON answer.
+    /// Posts any body as the default principal and returns the status and the JSON answer.
     pub async fn post_raw(&self, subgraph: &str, body: &str) -> (u16, Value) {
-        let response = self
+        let credential = self.credential(subgraph, &self.default_principal);
+        self.post_with(subgraph, body, &[credential]).await
+    }
+
+    /// Posts any body with exactly the given extra headers.
+    pub async fn post_with(
+        &self,
+        target: &str,
+        body: &str,
+        headers: &[(&'static str, String)],
+    ) -> (u16, Value) {
+        let mut request = self
             .http
-            .post(self.url(subgraph, "/graphql"))
+            .post(self.url(target, "/graphql"))
             .header("content-type", "application/json")
-            .body(body.to_owned())
-            .send()
-            .await
-            .unwrap();
+            .body(body.to_owned());
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap())
+    }
+
+    /// Ids of the clients some responsible body serves, in id order: the only clients
+    /// whose core data anyone can see.
+    pub async fn served_clients(&self) -> Vec<String> {
+        use kotohub_programme::entity::client_body;
+        use sea_orm::{EntityTrait, QueryOrder, QuerySelect};
+        let txn = seed::unrestricted(&self.dbs.programme).await.unwrap();
+        let mut ids: Vec<String> = client_body::Entity::find()
+            .select_only()
+            .column(client_body::Column::ClientId)
+            .order_by_asc(client_body::Column::ClientId)
+            .into_tuple()
+            .all(&txn)
+            .await
+            .unwrap();
+        ids.dedup();
+        ids
     }
 
     /// SQL statements the subgraph's database has executed since the last call.
@@ -230,10 +350,14 @@ impl Hub {
             .trim_start_matches("http://")
             .parse()
             .unwrap();
-        let router = services::router(subgraph, self.dbs.get(subgraph).unwrap().clone())
-            .await
-            .unwrap()
-            .unwrap();
+        let router = services::router(
+            subgraph,
+            self.dbs.get(subgraph).unwrap().clone(),
+            self.guard.clone(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
         let own = Shutdown::new();
         services::start(subgraph, addr, router, &own).await.unwrap();
         self.subgraph_shutdowns.insert(subgraph, own);

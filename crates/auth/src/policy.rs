@@ -1,0 +1,353 @@
+//! The access policy: Cedar rules under `schema/policies/`, validated against their Cedar
+//! schema when loaded, and asked three kinds of question — may this principal read a
+//! type, a field, and which person-level rows. Deny is the default: a question no rule
+//! permits is answered no. Answers are cached per principal and resource, since the same
+//! few questions recur on every request.
+
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use cedar_policy::{
+    Authorizer, Context, Decision as CedarDecision, Entities, Entity, EntityId, EntityTypeName,
+    EntityUid, PolicySet, Request, RestrictedExpression, Schema, ValidationMode, Validator,
+};
+
+use crate::principal::Principal;
+
+/// The policy Kotohub ships with.
+pub const POLICY: &str = include_str!("../../../schema/policies/kotohub.cedar");
+/// The schema every policy is validated against.
+pub const SCHEMA: &str = include_str!("../../../schema/policies/kotohub.cedarschema");
+
+/// Why a policy could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("the policy does not parse: {0}")]
+    Parse(String),
+    #[error("the policy schema does not parse: {0}")]
+    Schema(String),
+    #[error("the policy does not fit its schema: {0}")]
+    Invalid(String),
+}
+
+/// An answer and the rules behind it, for the access log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    /// Ids of the rules that decided: the permits that allowed, or the forbids that
+    /// denied; empty when nothing matched and the default denied.
+    pub policies: Arc<[String]>,
+}
+
+/// The person-level rows a principal may get from a subgraph.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RowScope {
+    /// None at all.
+    Nothing,
+    /// Rows made by these responsible bodies, and the clients they serve.
+    Bodies(Arc<[String]>),
+}
+
+impl RowScope {
+    /// The bodies whose rows are visible; empty for [`RowScope::Nothing`].
+    pub fn bodies(&self) -> &[String] {
+        match self {
+            RowScope::Nothing => &[],
+            RowScope::Bodies(bodies) => bodies,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Action {
+    Read,
+    ReadRows,
+}
+
+impl Action {
+    fn name(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::ReadRows => "readRows",
+        }
+    }
+}
+
+/// What a question is about.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Resource {
+    Type(String),
+    Field { type_name: String, field: String },
+    Rows(&'static str),
+}
+
+type Question = (Principal, Action, Resource);
+
+/// The loaded policy.
+pub struct Policy {
+    policies: PolicySet,
+    authorizer: Authorizer,
+    answers: moka::sync::Cache<Question, Decision>,
+}
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy").finish_non_exhaustive()
+    }
+}
+
+impl Policy {
+    /// The policy shipped in `schema/policies/`.
+    pub fn embedded() -> Result<Self, PolicyError> {
+        Self::from_text(POLICY)
+    }
+
+    /// A policy from Cedar text, validated against Kotohub's schema.
+    pub fn from_text(text: &str) -> Result<Self, PolicyError> {
+        let policies =
+            PolicySet::from_str(text).map_err(|e| PolicyError::Parse(format!("{e:?}")))?;
+        let (schema, _warnings) = Schema::from_cedarschema_str(SCHEMA)
+            .map_err(|e| PolicyError::Schema(format!("{e:?}")))?;
+        let result = Validator::new(schema).validate(&policies, ValidationMode::Strict);
+        if !result.validation_passed() {
+            let errors: Vec<String> = result.validation_errors().map(|e| e.to_string()).collect();
+            return Err(PolicyError::Invalid(errors.join("; ")));
+        }
+        Ok(Self {
+            policies,
+            authorizer: Authorizer::new(),
+            answers: moka::sync::Cache::new(100_000),
+        })
+    }
+
+    /// May `principal` read values of the object type `type_name`?
+    pub fn read_type(&self, principal: &Principal, type_name: &str) -> Decision {
+        self.ask(
+            principal,
+            Action::Read,
+            Resource::Type(type_name.to_owned()),
+        )
+    }
+
+    /// May `principal` read the field `type_name.field`?
+    pub fn read_field(&self, principal: &Principal, type_name: &str, field: &str) -> Decision {
+        let resource = Resource::Field {
+            type_name: type_name.to_owned(),
+            field: field.to_owned(),
+        };
+        self.ask(principal, Action::Read, resource)
+    }
+
+    /// Which person-level rows `principal` may get.
+    pub fn row_scope(&self, principal: &Principal) -> RowScope {
+        let own = self.ask(principal, Action::ReadRows, Resource::Rows("own-bodies"));
+        if own.allowed && !principal.bodies.is_empty() {
+            RowScope::Bodies(principal.bodies.clone().into())
+        } else {
+            RowScope::Nothing
+        }
+    }
+
+    fn ask(&self, principal: &Principal, action: Action, resource: Resource) -> Decision {
+        let question = (principal.clone(), action, resource);
+        if let Some(decision) = self.answers.get(&question) {
+            return decision;
+        }
+        let decision = self.evaluate(&question.0, action, &question.2);
+        self.answers.insert(question, decision.clone());
+        decision
+    }
+
+    fn evaluate(&self, principal: &Principal, action: Action, resource: &Resource) -> Decision {
+        let deny = Decision {
+            allowed: false,
+            policies: Arc::from([]),
+        };
+        let Some((request, entities)) = request_for(principal, action, resource) else {
+            // A question that cannot even be put (an id Cedar cannot hold) is answered no.
+            return deny;
+        };
+        let response = self
+            .authorizer
+            .is_authorized(&request, &self.policies, &entities);
+        let errors: Vec<String> = response
+            .diagnostics()
+            .errors()
+            .map(|e| e.to_string())
+            .collect();
+        if !errors.is_empty() {
+            // An erroring rule is skipped by Cedar; say so, because it may be a rule that
+            // should have denied.
+            tracing::warn!(?errors, "access policy rules failed to evaluate");
+        }
+        Decision {
+            allowed: response.decision() == CedarDecision::Allow,
+            policies: response
+                .diagnostics()
+                .reason()
+                .map(|id| {
+                    // Rules are known by their `@id` annotation, which stays stable when
+                    // rules are reordered; Cedar's own ids are positions.
+                    self.policies
+                        .policy(id)
+                        .and_then(|rule| rule.annotation("id"))
+                        .map_or_else(|| id.to_string(), str::to_owned)
+                })
+                .collect(),
+        }
+    }
+}
+
+fn uid(type_name: &str, id: &str) -> Option<EntityUid> {
+    let type_name = EntityTypeName::from_str(&format!("Kotohub::{type_name}")).ok()?;
+    Some(EntityUid::from_type_name_and_id(
+        type_name,
+        EntityId::new(id),
+    ))
+}
+
+fn request_for(
+    principal: &Principal,
+    action: Action,
+    resource: &Resource,
+) -> Option<(Request, Entities)> {
+    let user = uid("User", &principal.subject)?;
+    let roles: HashSet<EntityUid> = principal
+        .roles
+        .iter()
+        .filter_map(|role| uid("Role", role.as_str()))
+        .collect();
+    let mut attrs = HashMap::from([(
+        "bodies".to_owned(),
+        RestrictedExpression::new_set(
+            principal
+                .bodies
+                .iter()
+                .map(|b| RestrictedExpression::new_string(b.clone())),
+        ),
+    )]);
+    if let Some(division) = &principal.division {
+        attrs.insert(
+            "division".to_owned(),
+            RestrictedExpression::new_string(division.clone()),
+        );
+    }
+    let mut entities = vec![Entity::new(user.clone(), attrs, roles).ok()?];
+    let resource_uid = match resource {
+        Resource::Type(name) => uid("Type", name)?,
+        Resource::Field { type_name, field } => {
+            let field_uid = uid("Field", &format!("{type_name}.{field}"))?;
+            let attrs = HashMap::from([
+                (
+                    "type".to_owned(),
+                    RestrictedExpression::new_string(type_name.clone()),
+                ),
+                (
+                    "name".to_owned(),
+                    RestrictedExpression::new_string(field.clone()),
+                ),
+            ]);
+            let parent = uid("Type", type_name)?;
+            entities.push(Entity::new(field_uid.clone(), attrs, HashSet::from([parent])).ok()?);
+            field_uid
+        }
+        Resource::Rows(name) => uid("Rows", name)?,
+    };
+    let action = uid("Action", action.name())?;
+    let request = Request::new(user, action, resource_uid, Context::empty(), None).ok()?;
+    let entities = Entities::from_entities(entities, None).ok()?;
+    Some((request, entities))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::principal::Role;
+
+    fn principal(roles: &[Role], bodies: &[&str]) -> Principal {
+        Principal::new(
+            "someone",
+            roles.iter().copied(),
+            bodies.iter().map(|b| b.to_string()),
+            None,
+        )
+    }
+
+    #[test]
+    fn the_shipped_policy_validates_against_its_schema() {
+        Policy::embedded().unwrap();
+    }
+
+    #[test]
+    fn a_policy_naming_an_unknown_attribute_is_refused() {
+        let text = r#"permit (principal, action == Kotohub::Action::"read", resource)
+            when { principal.clearance == "high" };"#;
+        assert!(matches!(
+            Policy::from_text(text),
+            Err(PolicyError::Invalid(_))
+        ));
+        assert!(matches!(
+            Policy::from_text("permit ("),
+            Err(PolicyError::Parse(_))
+        ));
+    }
+
+    #[test]
+    fn catalog_is_for_every_role_and_person_data_for_officers_only() {
+        let policy = Policy::embedded().unwrap();
+        for role in Role::ALL {
+            let p = principal(&[role], &["ohjaamo"]);
+            assert!(
+                policy.read_type(&p, "Measure").allowed,
+                "{role} reads Measure"
+            );
+            assert!(policy.read_field(&p, "Measure", "title").allowed);
+            let person = policy.read_type(&p, "Client").allowed;
+            assert_eq!(person, role == Role::Officer, "{role} reads Client");
+            assert_eq!(
+                policy.read_field(&p, "Client", "birthYear").allowed,
+                role == Role::Officer
+            );
+        }
+        let decision = policy.read_type(&principal(&[Role::Officer], &[]), "Enrolment");
+        assert_eq!(&*decision.policies, ["officer-person-level".to_owned()]);
+    }
+
+    #[test]
+    fn nothing_is_allowed_by_default() {
+        let policy = Policy::embedded().unwrap();
+        let nobody = principal(&[], &["ohjaamo"]);
+        assert!(!policy.read_type(&nobody, "Measure").allowed);
+        let officer = principal(&[Role::Officer], &["ohjaamo"]);
+        assert!(!policy.read_type(&officer, "SomeNewType").allowed);
+        assert!(
+            policy
+                .read_type(&officer, "SomeNewType")
+                .policies
+                .is_empty()
+        );
+        assert_eq!(policy.row_scope(&nobody), RowScope::Nothing);
+    }
+
+    #[test]
+    fn rows_are_scoped_to_an_officers_bodies() {
+        let policy = Policy::embedded().unwrap();
+        let officer = principal(&[Role::Officer], &["ohjaamo", "helmi"]);
+        assert_eq!(
+            policy.row_scope(&officer).bodies(),
+            ["helmi".to_owned(), "ohjaamo".to_owned()]
+        );
+        for role in [Role::Analyst, Role::Auditor, Role::Admin] {
+            assert_eq!(
+                policy.row_scope(&principal(&[role], &["ohjaamo"])),
+                RowScope::Nothing
+            );
+        }
+        // An officer acting for no body sees no rows.
+        assert_eq!(
+            policy.row_scope(&principal(&[Role::Officer], &[])),
+            RowScope::Nothing
+        );
+    }
+}

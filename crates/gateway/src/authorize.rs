@@ -1,0 +1,243 @@
+//! Field rules, the step between validation and planning: every field the operation
+//! selects is put to the access policy — the field itself, the type it is on, and the
+//! type it returns — and a denied field is cut from the operation before it is planned,
+//! so it never reaches a subgraph. Each cut leaves a `FORBIDDEN` error at the field's
+//! path (response keys, without list indices, which are not known before execution);
+//! the rest of the operation runs.
+//!
+//! Decisions depend only on the field and the principal, not on where the field sits, so
+//! a fragment is pruned once for all the places it is spread; paths are collected by
+//! walking the operation through its spreads.
+
+use std::collections::{HashMap, HashSet};
+
+use apollo_compiler::executable::{ExecutableDocument, Selection, SelectionSet};
+use apollo_compiler::validation::Valid;
+use apollo_compiler::{Name, Schema};
+use kotohub_auth::{Policy, Principal};
+use serde_json::Value;
+
+use crate::errors::GraphQLError;
+
+/// How the gateway knows its callers and what they may read.
+pub struct Access {
+    /// Turns bearer tokens into principals.
+    pub authenticator: kotohub_auth::Authenticator,
+    /// The access policy.
+    pub policy: std::sync::Arc<Policy>,
+    /// Signs the principal forwarded to subgraphs.
+    pub internal: kotohub_auth::internal::InternalKey,
+}
+
+/// The error code of a denied field.
+pub const FORBIDDEN: &str = "FORBIDDEN";
+
+/// A field the policy denied.
+#[derive(Debug, Clone)]
+pub struct Denied {
+    /// Response keys from the root to the field.
+    pub path: Vec<String>,
+    /// `Type.field`.
+    pub coordinate: String,
+}
+
+impl Denied {
+    pub fn to_error(&self) -> GraphQLError {
+        GraphQLError::at_path(
+            format!("not allowed to read {}", self.coordinate),
+            FORBIDDEN,
+            self.path.iter().cloned().map(Value::String).collect(),
+        )
+    }
+}
+
+/// The operation with what the principal may not read removed, and what was removed.
+pub struct Authorized {
+    /// `None` when nothing was removed: the validated document can be used as it is.
+    pub document: Option<Valid<ExecutableDocument>>,
+    pub denied: Vec<Denied>,
+    /// Nothing readable is left: the operation must not run.
+    pub empty: bool,
+}
+
+/// Asks the policy about each (type, field) once per request.
+struct Rules<'a> {
+    schema: &'a Schema,
+    policy: &'a Policy,
+    principal: &'a Principal,
+    answers: HashMap<(Name, Name), bool>,
+}
+
+impl Rules<'_> {
+    fn allows(&mut self, parent: &Name, field: &Name) -> bool {
+        // Meta-fields (__typename, __schema, __type) and the introspection types are open
+        // to every signed-in caller: they describe the schema, not anyone's data.
+        if field.starts_with("__") || parent.starts_with("__") {
+            return true;
+        }
+        if let Some(answer) = self.answers.get(&(parent.clone(), field.clone())) {
+            return *answer;
+        }
+        let returns = self
+            .schema
+            .type_field(parent, field)
+            .ok()
+            .map(|definition| definition.ty.inner_named_type().clone());
+        let answer = match returns {
+            // A field the schema lacks cannot be in a validated operation; deny if it is.
+            None => false,
+            Some(returns) => {
+                let leaf = self
+                    .schema
+                    .types
+                    .get(&returns)
+                    .is_some_and(|ty| ty.is_leaf());
+                self.policy.read_type(self.principal, parent).allowed
+                    && self
+                        .policy
+                        .read_field(self.principal, parent, field)
+                        .allowed
+                    && (leaf || self.policy.read_type(self.principal, &returns).allowed)
+            }
+        };
+        self.answers.insert((parent.clone(), field.clone()), answer);
+        answer
+    }
+}
+
+/// Applies the field rules to the operation `operation_name` of `document`.
+pub fn authorize(
+    schema: &Valid<Schema>,
+    document: &Valid<ExecutableDocument>,
+    operation_name: Option<&str>,
+    policy: &Policy,
+    principal: &Principal,
+) -> Authorized {
+    let mut rules = Rules {
+        schema,
+        policy,
+        principal,
+        answers: HashMap::new(),
+    };
+    let operation = document
+        .operations
+        .get(operation_name)
+        .expect("the operation was chosen when validated");
+    let mut denied = Vec::new();
+    let mut seen = HashSet::new();
+    collect(
+        document,
+        &operation.selection_set,
+        &mut Vec::new(),
+        &mut rules,
+        &mut denied,
+        &mut seen,
+    );
+    if denied.is_empty() {
+        return Authorized {
+            document: None,
+            denied,
+            empty: false,
+        };
+    }
+
+    let mut pruned: ExecutableDocument = document.clone().into_inner();
+    // Fragments first, innermost first: a fragment that ends up empty is dropped with
+    // every spread of it. Fragments cannot spread each other in cycles (validation), so
+    // this settles.
+    let mut empty_fragments: HashSet<Name> = HashSet::new();
+    loop {
+        let mut changed = false;
+        for (name, fragment) in pruned.fragments.iter_mut() {
+            if empty_fragments.contains(name) {
+                continue;
+            }
+            let set = &mut fragment.make_mut().selection_set;
+            prune(set, &mut rules, &empty_fragments);
+            if set.selections.is_empty() {
+                empty_fragments.insert(name.clone());
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    pruned
+        .fragments
+        .retain(|name, _| !empty_fragments.contains(name));
+    let operation = pruned
+        .operations
+        .get_mut(operation_name)
+        .expect("the operation was chosen when validated");
+    prune(&mut operation.selection_set, &mut rules, &empty_fragments);
+    let empty = operation.selection_set.selections.is_empty();
+    Authorized {
+        // Removing selections from a valid document leaves it valid: no selection set is
+        // left empty, and every remaining field, argument and spread was already checked.
+        document: Some(Valid::assume_valid(pruned)),
+        denied,
+        empty,
+    }
+}
+
+/// Records every denied field reachable from `set`, with its path.
+fn collect(
+    document: &ExecutableDocument,
+    set: &SelectionSet,
+    path: &mut Vec<String>,
+    rules: &mut Rules<'_>,
+    denied: &mut Vec<Denied>,
+    seen: &mut HashSet<Vec<String>>,
+) {
+    for selection in &set.selections {
+        match selection {
+            Selection::Field(field) => {
+                path.push(field.response_key().to_string());
+                if !rules.allows(&set.ty, &field.name) {
+                    if seen.insert(path.clone()) {
+                        denied.push(Denied {
+                            path: path.clone(),
+                            coordinate: format!("{}.{}", set.ty, field.name),
+                        });
+                    }
+                } else {
+                    collect(document, &field.selection_set, path, rules, denied, seen);
+                }
+                path.pop();
+            }
+            Selection::InlineFragment(inline) => {
+                collect(document, &inline.selection_set, path, rules, denied, seen)
+            }
+            Selection::FragmentSpread(spread) => {
+                if let Some(fragment) = document.fragments.get(&spread.fragment_name) {
+                    collect(document, &fragment.selection_set, path, rules, denied, seen)
+                }
+            }
+        }
+    }
+}
+
+/// Removes denied fields from `set`, then selections left empty.
+fn prune(set: &mut SelectionSet, rules: &mut Rules<'_>, empty_fragments: &HashSet<Name>) {
+    let parent = set.ty.clone();
+    set.selections.retain_mut(|selection| match selection {
+        Selection::Field(field) => {
+            if !rules.allows(&parent, &field.name) {
+                return false;
+            }
+            if field.selection_set.selections.is_empty() {
+                return true;
+            }
+            let field = field.make_mut();
+            prune(&mut field.selection_set, rules, empty_fragments);
+            !field.selection_set.selections.is_empty()
+        }
+        Selection::InlineFragment(inline) => {
+            let inline = inline.make_mut();
+            prune(&mut inline.selection_set, rules, empty_fragments);
+            !inline.selection_set.selections.is_empty()
+        }
+        Selection::FragmentSpread(spread) => !empty_fragments.contains(&spread.fragment_name),
+    });
+}

@@ -1,0 +1,153 @@
+//! Wiring the access parts from the configuration: the keys (configured, or kept in files
+//! under the data directory for the embedded default), the gateway's authenticator and
+//! policy, the subgraphs' guard, and development tokens for `kotohub token` and the
+//! tokens `kotohub serve` prints.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use kotohub_auth::internal::InternalKey;
+use kotohub_auth::{Authenticator, DevIssuer, Policy, Principal, Role, keys};
+use kotohub_config::{Auth, AuthMode};
+use kotohub_gateway::authorize::Access;
+use kotohub_subgraph::serve::Guard;
+
+/// The configured secret, else the one kept in `data_dir/keys/<file>`.
+fn secret(
+    configured: Option<&kotohub_config::Secret>,
+    data_dir: &Path,
+    file: &str,
+) -> Result<String> {
+    if let Some(secret) = configured {
+        if secret.expose().len() < 32 {
+            bail!("auth secrets must be at least 32 characters long");
+        }
+        return Ok(secret.expose().to_owned());
+    }
+    let path = data_dir.join("keys").join(file);
+    keys::load_or_create(&path).with_context(|| format!("cannot read or create {}", path.display()))
+}
+
+/// The key shared by the gateway and the subgraphs.
+pub fn internal_key(auth: &Auth, data_dir: &Path) -> Result<InternalKey> {
+    Ok(InternalKey::new(&secret(
+        auth.internal_secret.as_ref(),
+        data_dir,
+        "internal.key",
+    )?))
+}
+
+/// What every subgraph checks requests with.
+pub fn guard(auth: &Auth, data_dir: &Path, policy: Arc<Policy>) -> Result<Guard> {
+    Ok(Guard::new(internal_key(auth, data_dir)?, policy))
+}
+
+/// The gateway's access checks; `None` when authentication is configured off.
+pub fn gateway_access(auth: &Auth, data_dir: &Path, policy: Arc<Policy>) -> Result<Option<Access>> {
+    let authenticator = match auth.mode {
+        AuthMode::Off => return Ok(None),
+        AuthMode::Dev => Authenticator::shared_secret(
+            &secret(auth.dev_secret.as_ref(), data_dir, "dev-token.key")?,
+            &auth.issuer,
+            &auth.audience,
+        ),
+        AuthMode::Oidc => Authenticator::jwks(
+            auth.jwks_url
+                .as_deref()
+                .context("auth.mode = \"oidc\" needs auth.jwks_url")?,
+            &auth.issuer,
+            &auth.audience,
+        ),
+    };
+    Ok(Some(Access {
+        authenticator,
+        policy,
+        internal: internal_key(auth, data_dir)?,
+    }))
+}
+
+/// The issuer of development tokens, when the configuration uses them.
+pub fn dev_issuer(auth: &Auth, data_dir: &Path) -> Result<DevIssuer> {
+    if auth.mode != AuthMode::Dev {
+        bail!("development tokens exist only with auth.mode = \"dev\"");
+    }
+    let secret = secret(auth.dev_secret.as_ref(), data_dir, "dev-token.key")?;
+    Ok(DevIssuer::new(&secret, &auth.issuer, &auth.audience))
+}
+
+/// Parses a lifetime such as `8h`, `30m`, `90s` or `2d`; at most 30 days.
+pub fn parse_ttl(text: &str) -> Result<Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a lifetime like 8h, 30m or 90s"))?;
+    let unit_seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{text:?}: the unit must be s, m, h or d")),
+    };
+    let seconds = number.saturating_mul(unit_seconds);
+    if seconds == 0 || seconds > 30 * 86_400 {
+        return Err("a development token lives at least a second and at most 30 days".to_owned());
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+/// The principals `kotohub serve` prints a token for: one per role, the officer acting
+/// for Ohjaamo.
+pub fn demo_principals() -> Vec<(Role, Principal)> {
+    vec![
+        (
+            Role::Officer,
+            Principal::new("dev-officer", [Role::Officer], ["ohjaamo".to_owned()], None),
+        ),
+        (
+            Role::Analyst,
+            Principal::new(
+                "dev-analyst",
+                [Role::Analyst],
+                [],
+                Some("employment".to_owned()),
+            ),
+        ),
+        (
+            Role::Auditor,
+            Principal::new("dev-auditor", [Role::Auditor], [], None),
+        ),
+        (
+            Role::Admin,
+            Principal::new("dev-admin", [Role::Admin], [], None),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_parse_with_units_and_bounds() {
+        assert_eq!(parse_ttl("8h"), Ok(Duration::from_secs(8 * 3600)));
+        assert_eq!(parse_ttl("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_ttl("2d"), Ok(Duration::from_secs(2 * 86_400)));
+        for bad in [
+            "",
+            "h",
+            "8",
+            "0h",
+            "31d",
+            "8w",
+            "-1h",
+            "99999999999999999999h",
+        ] {
+            assert!(parse_ttl(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! Row rules, applied where the rows are. Every request a subgraph serves carries the
+//! caller's principal, signed by the gateway ([`kotohub_auth::internal`]); the access
+//! policy turns it into a [`RowScope`], and every person-level query of the request runs
+//! through the request's [`RowAccess`], which filters by that scope in SQL.
+//!
+//! On PostgreSQL the same rule is enforced a second time by row-level security: the
+//! request's queries run in one transaction in which `kotohub.bodies` holds the scope's
+//! bodies, and the tables' policies (see the migrations) show only those bodies' rows, so
+//! a query that forgot its filter still returns nothing it should not.
+
+use std::sync::Arc;
+
+use async_graphql::Context;
+use kotohub_auth::RowScope;
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
+    QueryResult, Statement, TransactionTrait,
+};
+use tokio::sync::OnceCell;
+
+/// The setting row-level security policies read the visible bodies from.
+pub const BODIES_SETTING: &str = "kotohub.bodies";
+
+/// What one request may read, and the connection its person-level queries run on.
+#[derive(Clone)]
+pub struct RowAccess {
+    scope: RowScope,
+    connection: ScopedConnection,
+}
+
+impl RowAccess {
+    pub fn new(scope: RowScope, db: DatabaseConnection) -> Self {
+        let bodies = scope.bodies().join(",");
+        Self {
+            scope,
+            connection: ScopedConnection(Arc::new(Inner {
+                db,
+                bodies,
+                transaction: OnceCell::new(),
+            })),
+        }
+    }
+
+    /// The responsible bodies whose rows are visible; empty when none are.
+    pub fn bodies(&self) -> &[String] {
+        self.scope.bodies()
+    }
+
+    /// The connection to run the request's person-level queries on.
+    pub fn db(&self) -> &ScopedConnection {
+        &self.connection
+    }
+
+    /// Ends the request's transaction, if one was opened. Reads only, so it is rolled back.
+    pub async fn finish(self) {
+        let Self { connection, .. } = self;
+        if let Ok(inner) = Arc::try_unwrap(connection.0)
+            && let Some(transaction) = inner.transaction.into_inner()
+            && let Err(error) = transaction.rollback().await
+        {
+            tracing::warn!(%error, "ending a request's read transaction failed");
+        }
+    }
+}
+
+/// The request's [`RowAccess`]. A subgraph puts one in every request it runs; a resolver
+/// reached without one fails rather than read unscoped.
+pub fn row_access<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a RowAccess> {
+    ctx.data::<RowAccess>()
+}
+
+/// A connection that, on PostgreSQL, opens one transaction per request on first use and
+/// sets [`BODIES_SETTING`] in it; on SQLite, the pool itself.
+#[derive(Clone)]
+pub struct ScopedConnection(Arc<Inner>);
+
+struct Inner {
+    db: DatabaseConnection,
+    bodies: String,
+    transaction: OnceCell<DatabaseTransaction>,
+}
+
+enum Target<'a> {
+    Pool(&'a DatabaseConnection),
+    Transaction(&'a DatabaseTransaction),
+}
+
+impl ScopedConnection {
+    async fn target(&self) -> Result<Target<'_>, DbErr> {
+        let inner = &*self.0;
+        if inner.db.get_database_backend() != DbBackend::Postgres {
+            return Ok(Target::Pool(&inner.db));
+        }
+        let transaction = inner
+            .transaction
+            .get_or_try_init(|| async {
+                let transaction = inner.db.begin().await?;
+                transaction
+                    .execute_raw(Statement::from_sql_and_values(
+                        DbBackend::Postgres,
+                        "SELECT set_config($1, $2, true)",
+                        [BODIES_SETTING.into(), inner.bodies.clone().into()],
+                    ))
+                    .await?;
+                Ok::<_, DbErr>(transaction)
+            })
+            .await?;
+        Ok(Target::Transaction(transaction))
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for ScopedConnection {
+    fn get_database_backend(&self) -> DbBackend {
+        self.0.db.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        match self.target().await? {
+            Target::Pool(db) => db.execute_raw(stmt).await,
+            Target::Transaction(t) => t.execute_raw(stmt).await,
+        }
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        match self.target().await? {
+            Target::Pool(db) => db.execute_unprepared(sql).await,
+            Target::Transaction(t) => t.execute_unprepared(sql).await,
+        }
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        match self.target().await? {
+            Target::Pool(db) => db.query_one_raw(stmt).await,
+            Target::Transaction(t) => t.query_one_raw(stmt).await,
+        }
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        match self.target().await? {
+            Target::Pool(db) => db.query_all_raw(stmt).await,
+            Target::Transaction(t) => t.query_all_raw(stmt).await,
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! Row-level security on PostgreSQL: the second line of the row rules. A subgraph filters
+//! every person-level query by the caller's bodies; these policies make the database
+//! apply the same rule on its own, from the `kotohub.bodies` setting the subgraph sets
+//! in each request's transaction, so a query that forgot its filter still returns only
+//! the caller's rows. `FORCE` makes the rule hold for the tables' owner too, which is the
+//! role the subgraphs connect as.
+//!
+//! Inserts are not restricted (seeding and the divisions' own feeds write rows); reads
+//! outside a request — seeding's checks, operators' maintenance — set
+//! `kotohub.scope = 'all'` in their own transaction. Nothing on the request path sets it.
+//! SQLite has no row-level security: there the subgraphs' filters are the rule.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
+
+/// Who may read a table's rows.
+#[derive(Clone, Copy)]
+pub enum Visible {
+    /// Rows whose `body_id` is one of the caller's bodies.
+    ByBody,
+    /// Clients served by one of the caller's bodies (`client_bodies`).
+    ServedClient,
+}
+
+/// The bodies the current transaction may see, as SQL.
+const BODIES: &str = "string_to_array(current_setting('kotohub.bodies', true), ',')";
+/// The maintenance escape, as SQL: false unless set in the current transaction or session.
+const ALL: &str = "coalesce(current_setting('kotohub.scope', true), '') = 'all'";
+
+/// Enables and forces row-level security on `tables`, with a read policy each.
+pub struct RowLevelSecurity {
+    pub tables: &'static [(&'static str, Visible)],
+}
+
+impl MigrationName for RowLevelSecurity {
+    fn name(&self) -> &str {
+        "m20261124_000002_row_level_security"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for RowLevelSecurity {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        for (table, visible) in self.tables {
+            let rule = match visible {
+                Visible::ByBody => format!("{ALL} OR body_id = ANY ({BODIES})"),
+                Visible::ServedClient => format!(
+                    "{ALL} OR EXISTS (SELECT 1 FROM client_bodies served \
+                     WHERE served.client_id = {table}.id AND served.body_id = ANY ({BODIES}))"
+                ),
+            };
+            db.execute_unprepared(&format!(
+                "ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
+                 ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
+                 CREATE POLICY {table}_read ON {table} FOR SELECT USING ({rule});
+                 CREATE POLICY {table}_insert ON {table} FOR INSERT WITH CHECK (true);"
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        for (table, _) in self.tables {
+            db.execute_unprepared(&format!(
+                "DROP POLICY IF EXISTS {table}_read ON {table};
+                 DROP POLICY IF EXISTS {table}_insert ON {table};
+                 ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY;
+                 ALTER TABLE {table} DISABLE ROW LEVEL SECURITY;"
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+}

@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(CreateTables),
             Box::new(RowLevelSecurity {
+                name: crate::security::FIRST_TABLES,
                 tables: &[
                     ("participations", Visible::ByBody),
                     ("culture_outcomes", Visible::ByBody),

@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(CreateTables),
             Box::new(RowLevelSecurity {
+                name: crate::security::FIRST_TABLES,
                 tables: &[
                     ("enrolments", Visible::ByBody),
                     ("joint_application_results", Visible::ByBody),

@@ -1,6 +1,7 @@
 //! The City Executive Office's programme database: the Integration Programme catalog
 //! (themes, sets of measures, objectives, measures, indicators, responsible bodies,
-//! divisions) and the pseudonymous client core that every division's records point to.
+//! divisions), the pseudonymous client core that every division's records point to, and
+//! the statistics register the divisions report to, from which aggregates are counted.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -17,9 +18,18 @@ impl MigratorTrait for Migrator {
             Box::new(CreateTables),
             Box::new(CreateClientBodies),
             Box::new(RowLevelSecurity {
+                name: crate::security::FIRST_TABLES,
                 tables: &[
                     ("clients", Visible::ServedClient),
                     ("client_bodies", Visible::ByBody),
+                ],
+            }),
+            Box::new(CreateStatisticsRegister),
+            Box::new(RowLevelSecurity {
+                name: "m20261202_000002_statistics_row_level_security",
+                tables: &[
+                    ("client_facts", Visible::ByDivision),
+                    ("event_facts", Visible::ByDivision),
                 ],
             }),
         ]
@@ -200,5 +210,67 @@ impl MigrationTrait for CreateClientBodies {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         drop_all(manager, &["client_bodies"]).await
+    }
+}
+
+/// The statistics register: one row per client record and per event the divisions
+/// report, with the dimensions aggregates are broken down by already resolved (the
+/// client's district, mother-tongue group and age group when the record was made), so
+/// that counting never reads the client core and needs no person-level access.
+struct CreateStatisticsRegister;
+
+impl MigrationName for CreateStatisticsRegister {
+    fn name(&self) -> &str {
+        "m20261202_000001_create_statistics_register"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateStatisticsRegister {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let table = create("client_facts")
+            .col(big_pk_auto("id"))
+            .col(string_len("client_id", 32))
+            .col(string_len("measure_id", 8))
+            .col(string_len("body_id", 64))
+            .col(string_len("division_id", 32))
+            .col(integer("year"))
+            .col(integer("quarter"))
+            .col(string_len("district", 16))
+            .col(string_len("mother_tongue_group", 24))
+            .col(string_len("age_group", 16))
+            .col(string_len("gender", 16))
+            .col(string_len("background", 24))
+            .col(string_len_null("outcome", 32))
+            .to_owned();
+        create_with_indexes(
+            manager,
+            table,
+            "client_facts",
+            &["division_id", "measure_id"],
+        )
+        .await?;
+        let table = create("event_facts")
+            .col(big_pk_auto("id"))
+            .col(string_len("measure_id", 8))
+            .col(string_len("body_id", 64))
+            .col(string_len("division_id", 32))
+            .col(integer("year"))
+            .col(integer("quarter"))
+            .col(string_len("district", 16))
+            .col(string_len("languages", 24))
+            .col(integer("participants"))
+            .to_owned();
+        create_with_indexes(
+            manager,
+            table,
+            "event_facts",
+            &["division_id", "measure_id"],
+        )
+        .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        drop_all(manager, &["client_facts", "event_facts"]).await
     }
 }

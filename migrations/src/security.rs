@@ -20,23 +20,33 @@ pub enum Visible {
     ByBody,
     /// Clients served by one of the caller's bodies (`client_bodies`).
     ServedClient,
+    /// Rows counted in aggregates, whose `division_id` is one of the caller's aggregate
+    /// divisions (`*` for all).
+    ByDivision,
 }
 
 /// The bodies the current transaction may see, as SQL.
 const BODIES: &str = "string_to_array(current_setting('kotohub.bodies', true), ',')";
 /// The maintenance escape, as SQL: false unless set in the current transaction or session.
 const ALL: &str = "coalesce(current_setting('kotohub.scope', true), '') = 'all'";
+/// The divisions the current transaction may count, as SQL.
+const DIVISIONS: &str = "coalesce(current_setting('kotohub.divisions', true), '')";
 
 /// Enables and forces row-level security on `tables`, with a read policy each.
 pub struct RowLevelSecurity {
+    /// The migration's name: each set of tables is secured by a migration of its own.
+    pub name: &'static str,
     pub tables: &'static [(&'static str, Visible)],
 }
 
 impl MigrationName for RowLevelSecurity {
     fn name(&self) -> &str {
-        "m20261124_000002_row_level_security"
+        self.name
     }
 }
+
+/// The name of the migration that secured the tables each database was created with.
+pub const FIRST_TABLES: &str = "m20261124_000002_row_level_security";
 
 #[async_trait::async_trait]
 impl MigrationTrait for RowLevelSecurity {
@@ -51,6 +61,10 @@ impl MigrationTrait for RowLevelSecurity {
                 Visible::ServedClient => format!(
                     "{ALL} OR EXISTS (SELECT 1 FROM client_bodies served \
                      WHERE served.client_id = {table}.id AND served.body_id = ANY ({BODIES}))"
+                ),
+                Visible::ByDivision => format!(
+                    "{ALL} OR {DIVISIONS} = '*' \
+                     OR division_id = ANY (string_to_array({DIVISIONS}, ','))"
                 ),
             };
             db.execute_unprepared(&format!(

@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(CreateTables),
             Box::new(RowLevelSecurity {
+                name: crate::security::FIRST_TABLES,
                 tables: &[
                     ("social_cases", Visible::ByBody),
                     ("service_needs_assessments", Visible::ByBody),

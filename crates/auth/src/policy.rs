@@ -1,7 +1,7 @@
 //! The access policy: Cedar rules under `schema/policies/`, validated against their Cedar
-//! schema when loaded, and asked three kinds of question — may this principal read a
-//! type, a field, and which person-level rows. Deny is the default: a question no rule
-//! permits is answered no. Answers are cached per principal and resource, since the same
+//! schema when loaded, and asked four kinds of question — may this principal read a
+//! type, a field, which person-level rows, and over which rows it may count aggregates.
+//! Deny is the default: a question no rule permits is answered no. Answers are cached per principal and resource, since the same
 //! few questions recur on every request.
 
 use std::collections::{HashMap, HashSet};
@@ -59,10 +59,36 @@ impl RowScope {
     }
 }
 
+/// The rows a principal may count in aggregates (whose small cells are suppressed).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AggregateScope {
+    /// None at all.
+    Nothing,
+    /// Records made by responsible bodies of these divisions.
+    Divisions(Arc<[String]>),
+    /// Every division's records.
+    CityWide,
+}
+
+impl AggregateScope {
+    /// Whether records of `division` may be counted.
+    pub fn covers(&self, division: &str) -> bool {
+        match self {
+            AggregateScope::Nothing => false,
+            AggregateScope::Divisions(divisions) => divisions.iter().any(|d| d == division),
+            AggregateScope::CityWide => true,
+        }
+    }
+}
+
+/// The division claim that stands for the whole city in the aggregate rules.
+pub const CITY_WIDE: &str = "city";
+
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Action {
     Read,
     ReadRows,
+    ReadAggregates,
 }
 
 impl Action {
@@ -70,6 +96,7 @@ impl Action {
         match self {
             Action::Read => "read",
             Action::ReadRows => "readRows",
+            Action::ReadAggregates => "readAggregates",
         }
     }
 }
@@ -146,6 +173,29 @@ impl Policy {
             RowScope::Bodies(principal.bodies.clone().into())
         } else {
             RowScope::Nothing
+        }
+    }
+
+    /// Over which rows `principal` may count aggregates.
+    pub fn aggregate_scope(&self, principal: &Principal) -> AggregateScope {
+        let city = self.ask(
+            principal,
+            Action::ReadAggregates,
+            Resource::Rows("city-wide"),
+        );
+        if city.allowed {
+            return AggregateScope::CityWide;
+        }
+        let own = self.ask(
+            principal,
+            Action::ReadAggregates,
+            Resource::Rows("own-division"),
+        );
+        match &principal.division {
+            Some(division) if own.allowed => {
+                AggregateScope::Divisions(Arc::from([division.clone()]))
+            }
+            _ => AggregateScope::Nothing,
         }
     }
 
@@ -349,5 +399,46 @@ mod tests {
             policy.row_scope(&principal(&[Role::Officer], &[])),
             RowScope::Nothing
         );
+    }
+
+    fn in_division(roles: &[Role], division: Option<&str>) -> Principal {
+        Principal::new(
+            "someone",
+            roles.iter().copied(),
+            [],
+            division.map(str::to_owned),
+        )
+    }
+
+    #[test]
+    fn aggregates_are_for_analysts_of_their_division_or_the_city() {
+        let policy = Policy::embedded().unwrap();
+        let analyst = in_division(&[Role::Analyst], Some("employment"));
+        assert_eq!(
+            policy.aggregate_scope(&analyst),
+            AggregateScope::Divisions(Arc::from(["employment".to_owned()]))
+        );
+        assert!(policy.aggregate_scope(&analyst).covers("employment"));
+        assert!(!policy.aggregate_scope(&analyst).covers("social"));
+        assert_eq!(
+            policy.aggregate_scope(&in_division(&[Role::Analyst], Some(CITY_WIDE))),
+            AggregateScope::CityWide
+        );
+        // An analyst of no division counts nothing; other roles count nothing.
+        assert_eq!(
+            policy.aggregate_scope(&in_division(&[Role::Analyst], None)),
+            AggregateScope::Nothing
+        );
+        for role in [Role::Officer, Role::Auditor, Role::Admin] {
+            assert_eq!(
+                policy.aggregate_scope(&in_division(&[role], Some(CITY_WIDE))),
+                AggregateScope::Nothing,
+                "{role}"
+            );
+        }
+        assert!(policy.read_type(&analyst, "ClientStatistics").allowed);
+        assert!(!policy.read_type(&analyst, "Client").allowed);
+        let officer = in_division(&[Role::Officer], Some("employment"));
+        assert!(!policy.read_type(&officer, "ClientStatistics").allowed);
     }
 }

@@ -334,3 +334,207 @@ pub mod client_body {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// One client record a division reported to the statistics register, with the
+/// dimensions aggregates break it down by. Counted, never returned.
+pub mod client_fact {
+    use async_graphql::Enum;
+    use kotohub_subgraph::vocab::District;
+    use sea_orm::entity::prelude::*;
+
+    use super::client::{Background, Gender};
+
+    /// Mother tongues grouped as the programme's dashboards report them: the largest
+    /// language groups of Helsinki's foreign-language speakers, and the rest together.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+    pub enum MotherTongueGroup {
+        #[sea_orm(string_value = "finnish_or_swedish")]
+        FinnishOrSwedish,
+        #[sea_orm(string_value = "russian")]
+        Russian,
+        #[sea_orm(string_value = "estonian")]
+        Estonian,
+        #[sea_orm(string_value = "somali")]
+        Somali,
+        #[sea_orm(string_value = "arabic")]
+        Arabic,
+        #[sea_orm(string_value = "english")]
+        English,
+        /// Every other language.
+        #[sea_orm(string_value = "other")]
+        Other,
+    }
+
+    impl MotherTongueGroup {
+        /// The group of an ISO 639-1 code.
+        pub fn of(code: &str) -> Self {
+            match code {
+                "fi" | "sv" => Self::FinnishOrSwedish,
+                "ru" => Self::Russian,
+                "et" => Self::Estonian,
+                "so" => Self::Somali,
+                "ar" => Self::Arabic,
+                "en" => Self::English,
+                _ => Self::Other,
+            }
+        }
+    }
+
+    /// Age when the record was made.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+    pub enum AgeGroup {
+        #[sea_orm(string_value = "0-15")]
+        #[graphql(name = "AGE_0_15")]
+        Age0To15,
+        /// The young people of Ohjaamo's and the youth services' measures.
+        #[sea_orm(string_value = "16-29")]
+        #[graphql(name = "AGE_16_29")]
+        Age16To29,
+        #[sea_orm(string_value = "30-44")]
+        #[graphql(name = "AGE_30_44")]
+        Age30To44,
+        #[sea_orm(string_value = "45-64")]
+        #[graphql(name = "AGE_45_64")]
+        Age45To64,
+        #[sea_orm(string_value = "65-")]
+        #[graphql(name = "AGE_65_AND_OVER")]
+        Age65AndOver,
+    }
+
+    impl AgeGroup {
+        pub fn at(age: i32) -> Self {
+            match age {
+                ..=15 => Self::Age0To15,
+                16..=29 => Self::Age16To29,
+                30..=44 => Self::Age30To44,
+                45..=64 => Self::Age45To64,
+                _ => Self::Age65AndOver,
+            }
+        }
+    }
+
+    /// An outcome a division recorded for a client (employment, social services and
+    /// culture outcomes, in the divisions' own terms).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+    pub enum RecordedOutcome {
+        #[sea_orm(string_value = "employed")]
+        Employed,
+        #[sea_orm(string_value = "apprenticeship")]
+        Apprenticeship,
+        #[sea_orm(string_value = "entrepreneur")]
+        Entrepreneur,
+        #[sea_orm(string_value = "vocational_education")]
+        VocationalEducation,
+        #[sea_orm(string_value = "other_education")]
+        OtherEducation,
+        #[sea_orm(string_value = "pay_subsidy_work")]
+        PaySubsidyWork,
+        #[sea_orm(string_value = "work_experience")]
+        WorkExperience,
+        #[sea_orm(string_value = "child_welfare_ended")]
+        ChildWelfareEnded,
+        #[sea_orm(string_value = "school_attendance_improved")]
+        SchoolAttendanceImproved,
+        #[sea_orm(string_value = "moved_to_basic_services")]
+        MovedToBasicServices,
+        #[sea_orm(string_value = "goals_met")]
+        GoalsMet,
+        #[sea_orm(string_value = "hobby_started")]
+        HobbyStarted,
+        #[sea_orm(string_value = "library_card")]
+        LibraryCard,
+        #[sea_orm(string_value = "group_continued")]
+        GroupContinued,
+        #[sea_orm(string_value = "volunteering")]
+        Volunteering,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "client_facts")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub client_id: String,
+        pub measure_id: String,
+        pub body_id: String,
+        pub division_id: String,
+        pub year: i32,
+        pub quarter: i32,
+        pub district: District,
+        pub mother_tongue_group: MotherTongueGroup,
+        pub age_group: AgeGroup,
+        pub gender: Gender,
+        pub background: Background,
+        /// The outcome, when the record is one.
+        pub outcome: Option<RecordedOutcome>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// One event a division reported to the statistics register.
+pub mod event_fact {
+    use async_graphql::Enum;
+    use kotohub_subgraph::vocab::District;
+    use sea_orm::entity::prelude::*;
+
+    /// The languages an event was held in, as measure 1.3 counts them.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+    pub enum EventLanguages {
+        /// Finnish or Swedish only (English may be added).
+        #[sea_orm(string_value = "finnish_or_swedish")]
+        FinnishOrSwedish,
+        /// Finnish or Swedish together with another language.
+        #[sea_orm(string_value = "mixed")]
+        Mixed,
+        /// Neither Finnish nor Swedish: held for speakers of other languages.
+        #[sea_orm(string_value = "other_languages")]
+        OtherLanguages,
+    }
+
+    impl EventLanguages {
+        /// The group of a list of ISO 639-1 codes.
+        pub fn of<'a>(codes: impl IntoIterator<Item = &'a str>) -> Self {
+            let (mut domestic, mut other) = (false, false);
+            for code in codes {
+                match code {
+                    "fi" | "sv" => domestic = true,
+                    "en" => {}
+                    _ => other = true,
+                }
+            }
+            match (domestic, other) {
+                (true, false) => Self::FinnishOrSwedish,
+                (true, true) => Self::Mixed,
+                (false, _) => Self::OtherLanguages,
+            }
+        }
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "event_facts")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub measure_id: String,
+        pub body_id: String,
+        pub division_id: String,
+        pub year: i32,
+        pub quarter: i32,
+        pub district: District,
+        pub languages: EventLanguages,
+        pub participants: i32,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

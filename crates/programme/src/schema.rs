@@ -15,10 +15,14 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
+use crate::entity::client_fact::RecordedOutcome;
 use crate::entity::indicator::{IndicatorKind, Scope};
 use crate::entity::{
     client, division, indicator, measure, measure_body, measure_set, objective, objective_group,
     responsible_body, theme,
+};
+use crate::statistics::{
+    self, ClientDimension, ClientStatistics, EventDimension, EventStatistics, Filters,
 };
 
 /// The catalog as read from the database when the subgraph started.
@@ -74,6 +78,14 @@ impl Snapshot {
                 .all(db)
                 .await?,
         })
+    }
+
+    pub(crate) fn has_measure(&self, id: &str) -> bool {
+        self.measure_index(id).is_some()
+    }
+
+    pub(crate) fn has_division(&self, id: &str) -> bool {
+        self.division_index(id).is_some()
     }
 
     fn measure_index(&self, id: &str) -> Option<usize> {
@@ -292,6 +304,49 @@ impl Query {
             .all(rows.db())
             .await
             .map_err(internal)
+    }
+
+    /// Distinct clients with records of the divisions your grant covers, broken down by
+    /// up to three dimensions; optionally of one measure, division or year. With
+    /// `outcomes`, also how many of them had one of those outcomes and the share they
+    /// make (measure 1.2's share continuing to education or employment, say). Cells of
+    /// 1–4 clients, and cells that would give one away, are suppressed.
+    #[allow(clippy::too_many_arguments)]
+    async fn client_statistics(
+        &self,
+        ctx: &Context<'_>,
+        by: Vec<ClientDimension>,
+        measure: Option<ID>,
+        division: Option<ID>,
+        year: Option<i32>,
+        outcomes: Option<Vec<RecordedOutcome>>,
+    ) -> Result<ClientStatistics> {
+        let filters = Filters {
+            measure,
+            division,
+            year,
+        };
+        statistics::clients(ctx, catalog(ctx)?, by, filters, outcomes).await
+    }
+
+    /// Events of the divisions your grant covers, broken down by up to three dimensions
+    /// (measure 1.3's events in languages other than Finnish or Swedish, 10.2's events in
+    /// the regional focal areas); optionally of one measure, division or year. Cells of
+    /// 1–4 events, and cells that would give one away, are suppressed.
+    async fn event_statistics(
+        &self,
+        ctx: &Context<'_>,
+        by: Vec<EventDimension>,
+        measure: Option<ID>,
+        division: Option<ID>,
+        year: Option<i32>,
+    ) -> Result<EventStatistics> {
+        let filters = Filters {
+            measure,
+            division,
+            year,
+        };
+        statistics::events(ctx, catalog(ctx)?, by, filters).await
     }
 
     #[graphql(entity)]

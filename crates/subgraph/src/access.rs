@@ -3,15 +3,19 @@
 //! policy turns it into a [`RowScope`], and every person-level query of the request runs
 //! through the request's [`RowAccess`], which filters by that scope in SQL.
 //!
-//! On PostgreSQL the same rule is enforced a second time by row-level security: the
+//! Aggregates have a scope of their own ([`AggregateScope`]): the divisions whose records
+//! an analyst may count.
+//!
+//! On PostgreSQL the same rules are enforced a second time by row-level security: the
 //! request's queries run in one transaction in which `kotohub.bodies` holds the scope's
-//! bodies, and the tables' policies (see the migrations) show only those bodies' rows, so
-//! a query that forgot its filter still returns nothing it should not.
+//! bodies and `kotohub.divisions` the aggregate scope's divisions, and the tables'
+//! policies (see the migrations) show only those rows, so a query that forgot its filter
+//! still returns nothing it should not.
 
 use std::sync::Arc;
 
 use async_graphql::Context;
-use kotohub_auth::RowScope;
+use kotohub_auth::{AggregateScope, RowScope};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
     QueryResult, Statement, TransactionTrait,
@@ -20,25 +24,41 @@ use tokio::sync::OnceCell;
 
 /// The setting row-level security policies read the visible bodies from.
 pub const BODIES_SETTING: &str = "kotohub.bodies";
+/// The setting row-level security policies read the divisions an aggregate may count
+/// from: a comma-separated list, or `*` for the whole city.
+pub const DIVISIONS_SETTING: &str = "kotohub.divisions";
 
 /// What one request may read, and the connection its person-level queries run on.
 #[derive(Clone)]
 pub struct RowAccess {
     scope: RowScope,
+    aggregates: AggregateScope,
     connection: ScopedConnection,
 }
 
 impl RowAccess {
-    pub fn new(scope: RowScope, db: DatabaseConnection) -> Self {
+    pub fn new(scope: RowScope, aggregates: AggregateScope, db: DatabaseConnection) -> Self {
         let bodies = scope.bodies().join(",");
+        let divisions = match &aggregates {
+            AggregateScope::Nothing => String::new(),
+            AggregateScope::Divisions(divisions) => divisions.join(","),
+            AggregateScope::CityWide => "*".to_owned(),
+        };
         Self {
             scope,
+            aggregates,
             connection: ScopedConnection(Arc::new(Inner {
                 db,
                 bodies,
+                divisions,
                 transaction: OnceCell::new(),
             })),
         }
+    }
+
+    /// The divisions whose records may be counted in aggregates.
+    pub fn aggregates(&self) -> &AggregateScope {
+        &self.aggregates
     }
 
     /// The responsible bodies whose rows are visible; empty when none are.
@@ -70,13 +90,14 @@ pub fn row_access<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a RowAccess>
 }
 
 /// A connection that, on PostgreSQL, opens one transaction per request on first use and
-/// sets [`BODIES_SETTING`] in it; on SQLite, the pool itself.
+/// sets [`BODIES_SETTING`] and [`DIVISIONS_SETTING`] in it; on SQLite, the pool itself.
 #[derive(Clone)]
 pub struct ScopedConnection(Arc<Inner>);
 
 struct Inner {
     db: DatabaseConnection,
     bodies: String,
+    divisions: String,
     transaction: OnceCell<DatabaseTransaction>,
 }
 
@@ -98,8 +119,13 @@ impl ScopedConnection {
                 transaction
                     .execute_raw(Statement::from_sql_and_values(
                         DbBackend::Postgres,
-                        "SELECT set_config($1, $2, true)",
-                        [BODIES_SETTING.into(), inner.bodies.clone().into()],
+                        "SELECT set_config($1, $2, true), set_config($3, $4, true)",
+                        [
+                            BODIES_SETTING.into(),
+                            inner.bodies.clone().into(),
+                            DIVISIONS_SETTING.into(),
+                            inner.divisions.clone().into(),
+                        ],
                     ))
                     .await?;
                 Ok::<_, DbErr>(transaction)

@@ -22,6 +22,11 @@ pub fn internal(err: impl Display) -> async_graphql::Error {
     .extend_with(|_, ext| ext.set("code", INTERNAL_ERROR))
 }
 
+/// A refusal by the access rules, tagged `FORBIDDEN` as the gateway tags its own.
+pub fn forbidden(message: impl Into<String>) -> async_graphql::Error {
+    async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", "FORBIDDEN"))
+}
+
 /// An error caused by the client's arguments, tagged `BAD_USER_INPUT`.
 pub fn bad_input(message: impl Into<String>) -> async_graphql::Error {
     async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", "BAD_USER_INPUT"))

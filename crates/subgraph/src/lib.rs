@@ -17,5 +17,5 @@ pub mod records;
 pub mod serve;
 pub mod vocab;
 
-pub use error::{bad_input, internal};
+pub use error::{bad_input, forbidden, internal};
 pub use page::Page;

@@ -131,6 +131,7 @@ async fn graphql<Q: ObjectType + 'static>(
     };
     let rows = RowAccess::new(
         service.guard.policy.row_scope(&principal),
+        service.guard.policy.aggregate_scope(&principal),
         service.db.clone(),
     );
     let request: Request = match serde_json::from_slice(&body) {

@@ -13,18 +13,17 @@ mod culture;
 mod education;
 mod employment;
 pub mod population;
+mod register;
 mod rng;
 mod social;
 
 use std::time::{Duration, Instant};
 
 use kotohub_programme::catalog::Catalog;
-use std::collections::BTreeSet;
-
-use kotohub_programme::entity::{client, client_body};
+use kotohub_programme::entity::client;
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    EntityTrait, PaginatorTrait, Set, Statement, TransactionTrait,
+    EntityTrait, PaginatorTrait, TransactionTrait,
 };
 
 /// The five subgraph databases.
@@ -85,47 +84,12 @@ pub async fn seed(dbs: &Databases, clients: u32, seed: u64) -> Result<Summary, S
         social::seed(&dbs.social, &people, seed),
         culture::seed(&dbs.culture, &people, seed),
     )?;
-    let served = record_service_relations(dbs).await?;
+    let reported = register::report(dbs, &catalog, &people).await?;
     Ok(Summary {
         clients,
-        rows: programme + employment + education + social + culture + served,
+        rows: programme + employment + education + social + culture + reported,
         took: started.elapsed(),
     })
-}
-
-/// Reports to the programme which bodies serve which clients, read from the records the
-/// divisions hold (what each division's feed does in production).
-async fn record_service_relations(dbs: &Databases) -> Result<u64, DbErr> {
-    let mut pairs: BTreeSet<(String, String)> = BTreeSet::new();
-    for (division, tables, _events) in kotohub_migrations::DIVISION_TABLES {
-        let db = dbs
-            .get(division)
-            .expect("every division in DIVISION_TABLES has a database");
-        let txn = unrestricted(db).await?;
-        for table in tables {
-            let rows = txn
-                .query_all_raw(Statement::from_string(
-                    db.get_database_backend(),
-                    format!("SELECT DISTINCT client_id, body_id FROM {table}"),
-                ))
-                .await?;
-            for row in rows {
-                pairs.insert((row.try_get("", "client_id")?, row.try_get("", "body_id")?));
-            }
-        }
-        txn.commit().await?;
-    }
-    let txn = unrestricted(&dbs.programme).await?;
-    let rows = pairs
-        .into_iter()
-        .map(|(client_id, body_id)| client_body::ActiveModel {
-            client_id: Set(client_id),
-            body_id: Set(body_id),
-        })
-        .collect();
-    let written = insert_rows(&txn, rows).await?;
-    txn.commit().await?;
-    Ok(written)
 }
 
 /// Rows per INSERT statement: many rows per statement is what makes seeding fast, and

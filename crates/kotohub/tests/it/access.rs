@@ -224,13 +224,61 @@ fn operations() -> Vec<Operation> {
             query: "{ __typename }",
             expect: [Allow, Allow, Allow, Allow],
         },
+        Operation {
+            name: "client statistics",
+            query: "{ clientStatistics(by: [DISTRICT]) { total { clients } cells { district clients suppressed } } }",
+            expect: [
+                Deny(&["clientStatistics"]),
+                Allow,
+                Deny(&["clientStatistics"]),
+                Deny(&["clientStatistics"]),
+            ],
+        },
+        Operation {
+            name: "event statistics",
+            query: r#"{ eventStatistics(by: [LANGUAGES], measure: "1.3") { total { events } cells { languages events suppressed } } }"#,
+            expect: [
+                Deny(&["eventStatistics"]),
+                Allow,
+                Deny(&["eventStatistics"]),
+                Deny(&["eventStatistics"]),
+            ],
+        },
+        Operation {
+            name: "statistics of another division",
+            query: r#"{ clientStatistics(by: [], division: "education") { total { clients } } }"#,
+            expect: [
+                Deny(&["clientStatistics"]),
+                Deny(&["clientStatistics"]),
+                Deny(&["clientStatistics"]),
+                Deny(&["clientStatistics"]),
+            ],
+        },
+        Operation {
+            name: "statistics beside the catalog",
+            query: r#"{ themes { id } clientStatistics(by: [GENDER], measure: "1.3") { cells { gender clients suppressed } } }"#,
+            expect: [
+                Partial(&["clientStatistics"]),
+                Allow,
+                Partial(&["clientStatistics"]),
+                Partial(&["clientStatistics"]),
+            ],
+        },
     ]
 }
 
 fn roles() -> [(Principal, &'static [&'static str]); 4] {
     [
         (principal(Role::Officer, &["ohjaamo"]), &["ohjaamo"]),
-        (principal(Role::Analyst, &["ohjaamo"]), &[]),
+        (
+            Principal::new(
+                "test-analyst",
+                [Role::Analyst],
+                ["ohjaamo".to_owned()],
+                Some("employment".to_owned()),
+            ),
+            &[],
+        ),
         (principal(Role::Auditor, &[]), &[]),
         (principal(Role::Admin, &[]), &[]),
     ]
@@ -301,7 +349,7 @@ async fn the_role_matrix_holds(backend: Backend) {
             cases += 1;
         }
     }
-    assert!(cases >= 52, "{cases} cases");
+    assert!(cases >= 60, "{cases} cases");
     hub.stop().await;
 }
 

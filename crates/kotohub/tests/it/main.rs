@@ -15,3 +15,4 @@ mod gateway;
 mod records;
 mod schema_files;
 mod seeding;
+mod statistics;

@@ -1,0 +1,209 @@
+//! What the divisions report to the programme after their records are written: which
+//! bodies serve which clients (the programme's row rule for the client core), and the
+//! statistics register that dashboards' aggregates are counted from — one fact per
+//! client record and per event, with the client's district, mother-tongue group and age
+//! group at the time already resolved. In production each division's feed sends these;
+//! here they are read back from the divisions' databases.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{Datelike, NaiveDate};
+use kotohub_programme::catalog::Catalog;
+use kotohub_programme::entity::client_fact::{AgeGroup, MotherTongueGroup, RecordedOutcome};
+use kotohub_programme::entity::event_fact::EventLanguages;
+use kotohub_programme::entity::{client_body, client_fact, event_fact};
+use kotohub_subgraph::vocab::{District, language_list};
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::{ActiveEnum, ConnectionTrait, DbErr, QueryResult, Statement};
+
+use super::population::Person;
+use super::{Databases, insert_rows, unrestricted};
+
+/// When a client record happened, as its table stores it.
+#[derive(Clone, Copy)]
+enum Happened {
+    /// A date column.
+    On(&'static str),
+    /// A year column only: joint-application results are published in June, so the
+    /// second quarter.
+    InYear(&'static str),
+}
+
+/// How each client-record table reports to the register: its date, and whether its
+/// `kind` column is an outcome.
+const RECORDS: &[(&str, Happened, bool)] = &[
+    ("skill_assessments", Happened::On("assessed_on"), false),
+    ("guidance_sessions", Happened::On("held_on"), false),
+    ("service_paths", Happened::On("started_on"), false),
+    ("employment_outcomes", Happened::On("occurred_on"), true),
+    ("enrolments", Happened::On("started_on"), false),
+    ("joint_application_results", Happened::InYear("year"), false),
+    ("qualifications", Happened::On("completed_on"), false),
+    ("social_cases", Happened::On("opened_on"), false),
+    (
+        "service_needs_assessments",
+        Happened::On("assessed_on"),
+        false,
+    ),
+    ("support_periods", Happened::On("started_on"), false),
+    ("social_outcomes", Happened::On("occurred_on"), true),
+    ("participations", Happened::On("participated_on"), false),
+    ("culture_outcomes", Happened::On("occurred_on"), true),
+];
+
+/// Writes the service relations and the statistics register from the divisions'
+/// records; returns how many rows it wrote.
+pub async fn report(dbs: &Databases, catalog: &Catalog, people: &[Person]) -> Result<u64, DbErr> {
+    let division_of: HashMap<&str, &str> = catalog
+        .bodies
+        .iter()
+        .map(|b| (b.id.as_str(), b.division.as_str()))
+        .collect();
+    let person: HashMap<&str, &Person> = people.iter().map(|p| (p.id.as_str(), p)).collect();
+    let mut served: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut client_facts = Vec::new();
+    let mut event_facts = Vec::new();
+    for (division, tables, events) in kotohub_migrations::DIVISION_TABLES {
+        let db = dbs
+            .get(division)
+            .expect("every division in DIVISION_TABLES has a database");
+        let txn = unrestricted(db).await?;
+        for table in tables {
+            let (_, happened, outcome) = RECORDS
+                .iter()
+                .find(|(name, _, _)| name == table)
+                .ok_or_else(|| {
+                    DbErr::Custom(format!("the register does not know the table {table}"))
+                })?;
+            let when = match happened {
+                Happened::On(column) | Happened::InYear(column) => column,
+            };
+            let kind = if *outcome { ", kind" } else { "" };
+            let rows = txn
+                .query_all_raw(Statement::from_string(
+                    db.get_database_backend(),
+                    format!("SELECT client_id, measure_id, body_id, {when}{kind} FROM {table}"),
+                ))
+                .await?;
+            for row in rows {
+                let client_id: String = row.try_get("", "client_id")?;
+                let body_id: String = row.try_get("", "body_id")?;
+                let (year, quarter) = period(&row, *happened)?;
+                let outcome = if *outcome {
+                    let kind: String = row.try_get("", "kind")?;
+                    RecordedOutcome::try_from_value(&kind).ok()
+                } else {
+                    None
+                };
+                if let (Some(who), Some(division)) = (
+                    person.get(client_id.as_str()),
+                    division_of.get(body_id.as_str()),
+                ) {
+                    client_facts.push(client_fact::ActiveModel {
+                        id: NotSet,
+                        client_id: Set(client_id.clone()),
+                        measure_id: Set(row.try_get("", "measure_id")?),
+                        body_id: Set(body_id.clone()),
+                        division_id: Set((*division).to_owned()),
+                        year: Set(year),
+                        quarter: Set(quarter),
+                        district: Set(who.district),
+                        mother_tongue_group: Set(MotherTongueGroup::of(who.mother_tongue)),
+                        age_group: Set(AgeGroup::at(who.age_in(year))),
+                        gender: Set(who.gender),
+                        background: Set(who.background),
+                        outcome: Set(outcome),
+                    });
+                }
+                served.insert((client_id, body_id));
+            }
+        }
+        let rows = txn
+            .query_all_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!(
+                    "SELECT measure_id, body_id, held_on, district, languages, \
+                     participant_count FROM {events}"
+                ),
+            ))
+            .await?;
+        for row in rows {
+            let body_id: String = row.try_get("", "body_id")?;
+            let held_on: NaiveDate = row.try_get("", "held_on")?;
+            let district: String = row.try_get("", "district")?;
+            let languages: String = row.try_get("", "languages")?;
+            let (Some(division), Ok(district)) = (
+                division_of.get(body_id.as_str()),
+                District::try_from_value(&district),
+            ) else {
+                continue;
+            };
+            let codes = language_list(&languages);
+            event_facts.push(event_fact::ActiveModel {
+                id: NotSet,
+                measure_id: Set(row.try_get("", "measure_id")?),
+                body_id: Set(body_id.clone()),
+                division_id: Set((*division).to_owned()),
+                year: Set(held_on.year()),
+                quarter: Set(quarter_of(held_on)),
+                district: Set(district),
+                languages: Set(EventLanguages::of(codes.iter().map(String::as_str))),
+                participants: Set(row.try_get("", "participant_count")?),
+            });
+        }
+        txn.commit().await?;
+    }
+    let txn = unrestricted(&dbs.programme).await?;
+    let relations = served
+        .into_iter()
+        .map(|(client_id, body_id)| client_body::ActiveModel {
+            client_id: Set(client_id),
+            body_id: Set(body_id),
+        })
+        .collect();
+    let written = insert_rows(&txn, relations).await?
+        + insert_rows(&txn, client_facts).await?
+        + insert_rows(&txn, event_facts).await?;
+    txn.commit().await?;
+    Ok(written)
+}
+
+fn period(row: &QueryResult, happened: Happened) -> Result<(i32, i32), DbErr> {
+    Ok(match happened {
+        Happened::On(column) => {
+            let on: NaiveDate = row.try_get("", column)?;
+            (on.year(), quarter_of(on))
+        }
+        Happened::InYear(column) => (row.try_get("", column)?, 2),
+    })
+}
+
+fn quarter_of(date: NaiveDate) -> i32 {
+    (date.month0() / 3 + 1) as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_client_record_table_reports_to_the_register() {
+        for (division, tables, _) in kotohub_migrations::DIVISION_TABLES {
+            for table in tables {
+                assert!(
+                    RECORDS.iter().any(|(name, _, _)| name == table),
+                    "{division}.{table} has no entry"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn quarters_follow_the_calendar() {
+        let day = |m, d| NaiveDate::from_ymd_opt(2024, m, d).unwrap();
+        assert_eq!(quarter_of(day(1, 1)), 1);
+        assert_eq!(quarter_of(day(3, 31)), 1);
+        assert_eq!(quarter_of(day(4, 1)), 2);
+        assert_eq!(quarter_of(day(12, 31)), 4);
+    }
+}

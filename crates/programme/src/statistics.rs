@@ -1,0 +1,665 @@
+//! Aggregates for division dashboards: counts of clients and of events from the
+//! statistics register, broken down by fixed dimensions, with small cells suppressed
+//! ([`crate::suppression`]) before they leave the subgraph.
+//!
+//! In the request flow these are root fields of the programme subgraph. The gateway lets
+//! only principals the policy allows read them (analysts); here the principal's aggregate
+//! scope picks the divisions whose records are counted, and on PostgreSQL row-level
+//! security applies the same scope to the register's tables.
+//!
+//! A filter (one measure, division or year) is a slice of a bigger table, and a caller
+//! can ask for the bigger table too. Were the two suppressed apart, the slice could show
+//! a cell the bigger table hides as a complement, and the two answers together would
+//! give a small cell away. So a filter is counted as a dimension of its own, and every
+//! answer about the same cells hides the same ones (see [`table`]).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use async_graphql::{Context, Enum, ID, Result, SimpleObject};
+use kotohub_auth::AggregateScope;
+use kotohub_subgraph::access::{ScopedConnection, row_access};
+use kotohub_subgraph::vocab::District;
+use kotohub_subgraph::{bad_input, forbidden, internal};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement};
+use sea_orm::{ActiveEnum, ConnectionTrait};
+
+use crate::entity::client::{Background, Gender};
+use crate::entity::client_fact::{AgeGroup, MotherTongueGroup, RecordedOutcome};
+use crate::entity::event_fact::EventLanguages;
+use crate::schema::Snapshot;
+use crate::suppression::{Unprotectable, suppress};
+
+/// At most this many dimensions per table: more would cut the population into cells
+/// too small to show anything.
+pub const MAX_DIMENSIONS: usize = 3;
+
+/// What a client count can be broken down by.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ClientDimension {
+    Measure,
+    /// The division of the responsible body that made the record.
+    Division,
+    Year,
+    /// Year and quarter.
+    Quarter,
+    /// The client's major district.
+    District,
+    MotherTongueGroup,
+    /// The client's age when the record was made.
+    AgeGroup,
+    Gender,
+    Background,
+}
+
+/// What an event count can be broken down by.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum EventDimension {
+    Measure,
+    Division,
+    Year,
+    Quarter,
+    /// Where the event was held.
+    District,
+    /// The languages it was held in.
+    Languages,
+}
+
+/// A dimension's columns in the register.
+trait Dimension: Copy + PartialEq + std::fmt::Debug {
+    fn columns(self) -> &'static [&'static str];
+
+    /// Whether the dimension cuts the records into slices (a measure, a division, a
+    /// period) rather than breaking a population down by who the clients are.
+    fn slices(self) -> bool {
+        matches!(self.columns()[0], "measure_id" | "division_id" | "year")
+    }
+}
+
+/// The dimension that names the same thing as a filter, for each filter.
+struct Fixed<D> {
+    measure: D,
+    division: D,
+    year: [D; 2],
+}
+
+impl Dimension for ClientDimension {
+    fn columns(self) -> &'static [&'static str] {
+        match self {
+            Self::Measure => &["measure_id"],
+            Self::Division => &["division_id"],
+            Self::Year => &["year"],
+            Self::Quarter => &["year", "quarter"],
+            Self::District => &["district"],
+            Self::MotherTongueGroup => &["mother_tongue_group"],
+            Self::AgeGroup => &["age_group"],
+            Self::Gender => &["gender"],
+            Self::Background => &["background"],
+        }
+    }
+}
+
+impl Dimension for EventDimension {
+    fn columns(self) -> &'static [&'static str] {
+        match self {
+            Self::Measure => &["measure_id"],
+            Self::Division => &["division_id"],
+            Self::Year => &["year"],
+            Self::Quarter => &["year", "quarter"],
+            Self::District => &["district"],
+            Self::Languages => &["languages"],
+        }
+    }
+}
+
+/// Counts of distinct clients with records in the register, by the dimensions asked.
+#[derive(SimpleObject)]
+pub struct ClientStatistics {
+    /// The dimensions the cells are broken down by, in the order asked.
+    by: Vec<ClientDimension>,
+    /// The whole population the filters select.
+    total: ClientStatisticsCell,
+    /// One cell per combination of the values the dimensions take, zeros included.
+    cells: Vec<ClientStatisticsCell>,
+    /// How many of the cells are suppressed.
+    suppressed_cells: i32,
+}
+
+/// One cell of a client table. Its dimension fields are those the table is broken down
+/// by; the others are null.
+#[derive(SimpleObject, Default)]
+pub struct ClientStatisticsCell {
+    measure_id: Option<ID>,
+    division_id: Option<ID>,
+    year: Option<i32>,
+    quarter: Option<i32>,
+    district: Option<District>,
+    mother_tongue_group: Option<MotherTongueGroup>,
+    age_group: Option<AgeGroup>,
+    gender: Option<Gender>,
+    background: Option<Background>,
+    /// Distinct clients with a record in the cell; null when suppressed.
+    clients: Option<i32>,
+    /// Of them, those with one of the asked outcomes recorded in the cell; null when
+    /// suppressed or when no outcomes were asked.
+    with_outcome: Option<i32>,
+    /// `withOutcome / clients`; null when either is null or there are no clients.
+    share: Option<f64>,
+    /// True when the cell counts 1–4 of anything, or when showing it would let a
+    /// suppressed cell be worked out; its counts are then null.
+    suppressed: bool,
+}
+
+/// Counts of events in the register, by the dimensions asked.
+#[derive(SimpleObject)]
+pub struct EventStatistics {
+    by: Vec<EventDimension>,
+    total: EventStatisticsCell,
+    cells: Vec<EventStatisticsCell>,
+    suppressed_cells: i32,
+}
+
+/// One cell of an event table.
+#[derive(SimpleObject, Default)]
+pub struct EventStatisticsCell {
+    measure_id: Option<ID>,
+    division_id: Option<ID>,
+    year: Option<i32>,
+    quarter: Option<i32>,
+    district: Option<District>,
+    languages: Option<EventLanguages>,
+    /// Events held; null when suppressed.
+    events: Option<i32>,
+    /// Participants counted at those events; null when suppressed.
+    participants: Option<i32>,
+    suppressed: bool,
+}
+
+/// The filters both tables take.
+pub struct Filters {
+    pub measure: Option<ID>,
+    pub division: Option<ID>,
+    pub year: Option<i32>,
+}
+
+/// One dimension's value in a cell.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+enum Value {
+    Text(String),
+    Number(i32),
+    Quarter(i32, i32),
+}
+
+/// A counted cell: its value in each dimension, and its counts.
+type Cell = (Vec<Value>, Vec<i64>);
+
+/// A table as the suppression reads it: every cell's key, and every cell's counts.
+type Grid = (Vec<Vec<Value>>, Vec<Vec<i64>>);
+
+/// Most cells a table may have before suppression; a finer one is refused.
+pub const MAX_CELLS: usize = 20_000;
+
+/// A suppressed table, cut to the slice the filters ask for.
+struct Slice {
+    /// Each cell's value in each asked dimension, its counts, and whether it is hidden.
+    cells: Vec<(Vec<Value>, Vec<i64>, bool)>,
+    total: (Vec<i64>, bool),
+}
+
+pub async fn clients(
+    ctx: &Context<'_>,
+    catalog: &Snapshot,
+    by: Vec<ClientDimension>,
+    filters: Filters,
+    outcomes: Option<Vec<RecordedOutcome>>,
+) -> Result<ClientStatistics> {
+    use ClientDimension as D;
+    let fixed = Fixed {
+        measure: D::Measure,
+        division: D::Division,
+        year: [D::Year, D::Quarter],
+    };
+    let outcomes: Vec<String> = outcomes
+        .unwrap_or_default()
+        .iter()
+        .map(|o| o.to_value())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let asked_outcomes = !outcomes.is_empty();
+    let client = || Expr::col(Alias::new("client_id"));
+    let with_outcome = if asked_outcomes {
+        Func::count_distinct(Expr::case(
+            Expr::col(Alias::new("outcome")).is_in(outcomes),
+            client(),
+        ))
+    } else {
+        // Counts nothing, so the cell's second count is always zero.
+        Func::count_distinct(Expr::case(Expr::val(1).eq(Expr::val(0)), client()))
+    };
+    let measures = vec![Func::count_distinct(client()).into(), with_outcome.into()];
+    let slice = table(
+        ctx,
+        catalog,
+        "client_facts",
+        &by,
+        &fixed,
+        &filters,
+        measures,
+    )
+    .await?;
+    let cell = |key: &[Value], counts: &[i64], suppressed: bool| {
+        let mut cell = ClientStatisticsCell {
+            suppressed,
+            ..Default::default()
+        };
+        for (dimension, value) in by.iter().zip(key) {
+            match (dimension, value) {
+                (D::Measure, Value::Text(v)) => cell.measure_id = Some(ID(v.clone())),
+                (D::Division, Value::Text(v)) => cell.division_id = Some(ID(v.clone())),
+                (D::Year, Value::Number(y)) => cell.year = Some(*y),
+                (D::Quarter, Value::Quarter(y, q)) => {
+                    cell.year = Some(*y);
+                    cell.quarter = Some(*q);
+                }
+                (D::District, Value::Text(v)) => cell.district = stored(v),
+                (D::MotherTongueGroup, Value::Text(v)) => cell.mother_tongue_group = stored(v),
+                (D::AgeGroup, Value::Text(v)) => cell.age_group = stored(v),
+                (D::Gender, Value::Text(v)) => cell.gender = stored(v),
+                (D::Background, Value::Text(v)) => cell.background = stored(v),
+                _ => {}
+            }
+        }
+        if !suppressed {
+            let clients = to_int(counts[0]);
+            cell.clients = Some(clients);
+            if asked_outcomes {
+                let with = to_int(counts[1]);
+                cell.with_outcome = Some(with);
+                cell.share = (clients > 0).then(|| f64::from(with) / f64::from(clients));
+            }
+        }
+        cell
+    };
+    Ok(ClientStatistics {
+        total: cell(&[], &slice.total.0, slice.total.1),
+        suppressed_cells: suppressed_count(&slice),
+        cells: slice
+            .cells
+            .iter()
+            .map(|(key, counts, hidden)| cell(key, counts, *hidden))
+            .collect(),
+        by,
+    })
+}
+
+pub async fn events(
+    ctx: &Context<'_>,
+    catalog: &Snapshot,
+    by: Vec<EventDimension>,
+    filters: Filters,
+) -> Result<EventStatistics> {
+    use EventDimension as D;
+    let fixed = Fixed {
+        measure: D::Measure,
+        division: D::Division,
+        year: [D::Year, D::Quarter],
+    };
+    let measures = vec![
+        Func::count(Expr::col(Alias::new("id"))).into(),
+        Func::coalesce([
+            Func::sum(Expr::col(Alias::new("participants"))).into(),
+            Expr::val(0),
+        ])
+        .into(),
+    ];
+    let slice = table(ctx, catalog, "event_facts", &by, &fixed, &filters, measures).await?;
+    let cell = |key: &[Value], counts: &[i64], suppressed: bool| {
+        let mut cell = EventStatisticsCell {
+            suppressed,
+            ..Default::default()
+        };
+        for (dimension, value) in by.iter().zip(key) {
+            match (dimension, value) {
+                (D::Measure, Value::Text(v)) => cell.measure_id = Some(ID(v.clone())),
+                (D::Division, Value::Text(v)) => cell.division_id = Some(ID(v.clone())),
+                (D::Year, Value::Number(y)) => cell.year = Some(*y),
+                (D::Quarter, Value::Quarter(y, q)) => {
+                    cell.year = Some(*y);
+                    cell.quarter = Some(*q);
+                }
+                (D::District, Value::Text(v)) => cell.district = stored(v),
+                (D::Languages, Value::Text(v)) => cell.languages = stored(v),
+                _ => {}
+            }
+        }
+        if !suppressed {
+            cell.events = Some(to_int(counts[0]));
+            cell.participants = Some(to_int(counts[1]));
+        }
+        cell
+    };
+    Ok(EventStatistics {
+        total: cell(&[], &slice.total.0, slice.total.1),
+        suppressed_cells: suppressed_count(&slice),
+        cells: slice
+            .cells
+            .iter()
+            .map(|(key, counts, hidden)| cell(key, counts, *hidden))
+            .collect(),
+        by,
+    })
+}
+
+/// A dimension a filter fixes: its columns and the value asked.
+type FilterDimension = (&'static [&'static str], Value);
+
+/// Checks the asked dimensions against each other and the filters, and turns the
+/// filters into the dimensions they fix.
+fn dimensions<D: Dimension>(
+    by: &[D],
+    fixed: &Fixed<D>,
+    catalog: &Snapshot,
+    filters: &Filters,
+) -> Result<Vec<FilterDimension>> {
+    if by.len() > MAX_DIMENSIONS {
+        return Err(bad_input(format!(
+            "a table has at most {MAX_DIMENSIONS} dimensions; {} were asked",
+            by.len()
+        )));
+    }
+    for (index, dimension) in by.iter().enumerate() {
+        if by[..index].contains(dimension) {
+            return Err(bad_input(format!(
+                "the dimension {dimension:?} is asked twice"
+            )));
+        }
+    }
+    let [year, quarter] = fixed.year;
+    if by.contains(&year) && by.contains(&quarter) {
+        return Err(bad_input(
+            "a quarter already names its year: ask for YEAR or QUARTER, not both",
+        ));
+    }
+    let mut sliced = Vec::new();
+    if let Some(measure) = &filters.measure {
+        if !catalog.has_measure(measure) {
+            return Err(bad_input(format!(
+                "there is no measure {:?}",
+                measure.as_str()
+            )));
+        }
+        if by.contains(&fixed.measure) {
+            return Err(bad_input(
+                "the measure filter already fixes the MEASURE dimension",
+            ));
+        }
+        sliced.push((fixed.measure.columns(), Value::Text(measure.to_string())));
+    }
+    if let Some(division) = &filters.division {
+        if !catalog.has_division(division) {
+            return Err(bad_input(format!(
+                "there is no division {:?}",
+                division.as_str()
+            )));
+        }
+        if by.contains(&fixed.division) {
+            return Err(bad_input(
+                "the division filter already fixes the DIVISION dimension",
+            ));
+        }
+        sliced.push((fixed.division.columns(), Value::Text(division.to_string())));
+    }
+    if let Some(y) = filters.year {
+        if by.contains(&year) || by.contains(&quarter) {
+            return Err(bad_input(
+                "the year filter already fixes the YEAR dimension: ask by QUARTER without it \
+                 and read that year's cells",
+            ));
+        }
+        sliced.push((year.columns(), Value::Number(y)));
+    }
+    Ok(sliced)
+}
+
+/// Counts `table` in the caller's aggregate scope, suppresses, and cuts out what the
+/// filters ask for.
+///
+/// Three tables are counted: the filters' dimensions alone (whose cell is the answer's
+/// total), those and the asked slicing dimensions (measure, division, year, quarter),
+/// and all of them with the breakdown dimensions. The first two are suppressed whole.
+/// The breakdown is suppressed slice by slice: a person can be counted in several
+/// measures, divisions or periods, so sums across slices are no equation a caller
+/// holds, and each slice comes out the same whichever way it is asked for — on its own
+/// through a filter, or beside the others.
+async fn table<D: Dimension>(
+    ctx: &Context<'_>,
+    catalog: &Snapshot,
+    table: &'static str,
+    by: &[D],
+    fixed: &Fixed<D>,
+    filters: &Filters,
+    measures: Vec<Expr>,
+) -> Result<Slice> {
+    let sliced = dimensions(by, fixed, catalog, filters)?;
+    let rows = row_access(ctx)?;
+    let divisions = divisions_in_scope(rows.aggregates(), filters)?;
+    let slicing: Vec<usize> = (0..by.len()).filter(|&i| by[i].slices()).collect();
+    let breakdown: Vec<usize> = (0..by.len()).filter(|&i| !by[i].slices()).collect();
+    let cut: Vec<&'static [&'static str]> = sliced.iter().map(|(columns, _)| *columns).collect();
+    let slices: Vec<&'static [&'static str]> = cut
+        .iter()
+        .copied()
+        .chain(slicing.iter().map(|&i| by[i].columns()))
+        .collect();
+    let full: Vec<&'static [&'static str]> = slices
+        .iter()
+        .copied()
+        .chain(breakdown.iter().map(|&i| by[i].columns()))
+        .collect();
+    let asked: Vec<Value> = sliced.into_iter().map(|(_, value)| value).collect();
+    let db = rows.db();
+    let select = |grouping: &[&'static [&'static str]]| {
+        let mut select = Query::select();
+        select.from(Alias::new(table));
+        if let Some(divisions) = &divisions {
+            select.and_where(Expr::col(Alias::new("division_id")).is_in(divisions.clone()));
+        }
+        for (index, expr) in measures.iter().enumerate() {
+            select.expr_as(expr.clone(), Alias::new(format!("count_{index}")));
+        }
+        for column in grouping.iter().flat_map(|columns| columns.iter()) {
+            select.column(Alias::new(*column));
+            select.group_by_col(Alias::new(*column));
+        }
+        select
+    };
+    let suppressed = |cells: Vec<Cell>, dimensions: usize| {
+        let (keys, counts) = full_grid(cells, dimensions, measures.len())?;
+        let hidden = suppress(&keys, &counts).map_err(too_fine)?;
+        Ok::<_, async_graphql::Error>((keys, counts, hidden))
+    };
+    let (keys, counts, hidden) = suppressed(
+        counted(db, &select(&cut), &cut, measures.len()).await?,
+        cut.len(),
+    )?;
+    let total = keys.iter().position(|key| *key == asked).map_or_else(
+        || (vec![0; measures.len()], false),
+        |at| (counts[at].clone(), hidden[at]),
+    );
+    if by.is_empty() {
+        return Ok(Slice {
+            cells: Vec::new(),
+            total,
+        });
+    }
+    // Keys come out as (slicing dimensions, breakdown dimensions); answers list them in
+    // the order asked.
+    let order: Vec<usize> = slicing.iter().chain(&breakdown).copied().collect();
+    let in_asked_order = |key: &[Value]| {
+        let mut ordered = vec![Value::Number(0); key.len()];
+        for (position, value) in order.iter().zip(key) {
+            ordered[*position] = value.clone();
+        }
+        ordered
+    };
+    let mut cells = Vec::new();
+    if breakdown.is_empty() {
+        let (keys, counts, hidden) = suppressed(
+            counted(db, &select(&slices), &slices, measures.len()).await?,
+            slices.len(),
+        )?;
+        for ((key, counts), hidden) in keys.into_iter().zip(counts).zip(hidden) {
+            if key[..asked.len()] == asked[..] {
+                cells.push((in_asked_order(&key[asked.len()..]), counts, hidden));
+            }
+        }
+        return Ok(Slice { cells, total });
+    }
+    let mut by_slice: BTreeMap<Vec<Value>, Vec<Cell>> = BTreeMap::new();
+    for (mut key, counts) in counted(db, &select(&full), &full, measures.len()).await? {
+        let rest = key.split_off(slices.len());
+        if key[..asked.len()] == asked[..] {
+            by_slice.entry(key).or_default().push((rest, counts));
+        }
+    }
+    for (slice, found) in by_slice {
+        let (keys, counts, hidden) = suppressed(found, breakdown.len())?;
+        for ((rest, counts), hidden) in keys.into_iter().zip(counts).zip(hidden) {
+            let key: Vec<Value> = slice[asked.len()..].iter().cloned().chain(rest).collect();
+            cells.push((in_asked_order(&key), counts, hidden));
+        }
+    }
+    Ok(Slice { cells, total })
+}
+
+/// Runs a grouped count: each row's value in each dimension, and its counts.
+async fn counted(
+    db: &ScopedConnection,
+    select: &SelectStatement,
+    dimensions: &[&'static [&'static str]],
+    measures: usize,
+) -> Result<Vec<Cell>> {
+    let statement = db.get_database_backend().build(select);
+    let rows = db.query_all_raw(statement).await.map_err(internal)?;
+    let mut cells: Vec<Cell> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let mut key = Vec::with_capacity(dimensions.len());
+        for columns in dimensions {
+            key.push(match columns {
+                [year, quarter] => Value::Quarter(
+                    row.try_get("", year).map_err(internal)?,
+                    row.try_get("", quarter).map_err(internal)?,
+                ),
+                ["year"] => Value::Number(row.try_get("", "year").map_err(internal)?),
+                [column] => Value::Text(row.try_get("", column).map_err(internal)?),
+                columns => {
+                    return Err(internal(format!(
+                        "a dimension stored in {columns:?} has no reader"
+                    )));
+                }
+            });
+        }
+        let counts = (0..measures)
+            .map(|index| {
+                row.try_get::<i64>("", &format!("count_{index}"))
+                    .map_err(internal)
+            })
+            .collect::<Result<Vec<i64>>>()?;
+        // A table with no dimensions still has its one row when nothing matched.
+        if !dimensions.is_empty() || counts.iter().any(|&c| c > 0) {
+            cells.push((key, counts));
+        }
+    }
+    Ok(cells)
+}
+
+/// Every combination of the values each dimension takes, zeros included and in key
+/// order. Were zero cells left out, the caller would know them to be zero, and a
+/// hidden cell between known zeros can be worked out; listed, a zero can be hidden too.
+fn full_grid(cells: Vec<Cell>, dimensions: usize, measures: usize) -> Result<Grid> {
+    let mut values: Vec<Vec<Value>> = vec![Vec::new(); dimensions];
+    for (key, _) in &cells {
+        for (dimension, value) in key.iter().enumerate() {
+            values[dimension].push(value.clone());
+        }
+    }
+    for list in &mut values {
+        list.sort();
+        list.dedup();
+    }
+    let size = values
+        .iter()
+        .try_fold(1usize, |size, list| size.checked_mul(list.len().max(1)))
+        .filter(|&size| size <= MAX_CELLS)
+        .ok_or_else(|| too_fine(Unprotectable::TooFine))?;
+    if cells.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let found: HashMap<Vec<Value>, Vec<i64>> = cells.into_iter().collect();
+    let mut keys = Vec::with_capacity(size);
+    let mut counts = Vec::with_capacity(size);
+    let mut at = vec![0usize; dimensions];
+    loop {
+        let key: Vec<Value> = at
+            .iter()
+            .zip(&values)
+            .map(|(&i, list)| list[i].clone())
+            .collect();
+        counts.push(
+            found
+                .get(&key)
+                .cloned()
+                .unwrap_or_else(|| vec![0; measures]),
+        );
+        keys.push(key);
+        // Advance the last dimension first, so keys come out sorted.
+        let mut dimension = dimensions;
+        loop {
+            if dimension == 0 {
+                return Ok((keys, counts));
+            }
+            dimension -= 1;
+            at[dimension] += 1;
+            if at[dimension] < values[dimension].len() {
+                break;
+            }
+            at[dimension] = 0;
+        }
+    }
+}
+
+fn too_fine(reason: Unprotectable) -> async_graphql::Error {
+    bad_input(format!(
+        "this table cannot be shown without giving a small cell away ({reason}): ask with \
+         fewer dimensions or without a filter"
+    ))
+}
+
+/// The divisions to count: the scope's; `None` for all. A division filter outside the
+/// scope is refused rather than answered with zeros.
+fn divisions_in_scope(scope: &AggregateScope, filters: &Filters) -> Result<Option<Vec<String>>> {
+    match (scope, &filters.division) {
+        (AggregateScope::Nothing, _) => Err(forbidden(
+            "your grant does not cover aggregates of any division",
+        )),
+        (scope, Some(division)) if !scope.covers(division) => Err(forbidden(format!(
+            "your grant does not cover aggregates of the division {:?}",
+            division.as_str()
+        ))),
+        (AggregateScope::Divisions(divisions), _) => Ok(Some(divisions.to_vec())),
+        (AggregateScope::CityWide, _) => Ok(None),
+    }
+}
+
+/// A stored enum value; one the enum does not know is left out rather than guessed.
+fn stored<E: ActiveEnum<Value = String>>(value: &str) -> Option<E> {
+    E::try_from_value(&value.to_owned()).ok()
+}
+
+fn to_int(count: i64) -> i32 {
+    i32::try_from(count).unwrap_or(i32::MAX)
+}
+
+fn suppressed_count(slice: &Slice) -> i32 {
+    to_int(slice.cells.iter().filter(|(_, _, hidden)| *hidden).count() as i64)
+}

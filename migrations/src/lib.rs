@@ -11,6 +11,7 @@
 
 pub use sea_orm_migration::MigratorTrait;
 
+pub mod audit;
 mod columns;
 pub mod culture;
 pub mod education;
@@ -39,6 +40,7 @@ pub async fn up(
 ) -> Result<(), sea_orm_migration::sea_orm::DbErr> {
     match name {
         "programme" => programme::Migrator::up(db, None).await,
+        "audit" => audit::Migrator::up(db, None).await,
         "employment" => employment::Migrator::up(db, None).await,
         "education" => education::Migrator::up(db, None).await,
         "social" => social::Migrator::up(db, None).await,

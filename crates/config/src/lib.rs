@@ -24,7 +24,18 @@ pub struct Config {
     pub subgraphs: Subgraphs,
     pub gateway: Gateway,
     pub auth: Auth,
+    pub audit: Audit,
     pub log: Log,
+}
+
+/// Where the access log is kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Audit {
+    /// sqlite://… or postgres://… (its own `audit` schema); unset: SQLite `audit.db`
+    /// under `serve.data_dir`.
+    #[serde(default)]
+    pub database_url: Option<Secret>,
 }
 
 /// How callers prove who they are, and the keys involved.

@@ -9,7 +9,7 @@
 //! a fragment is pruned once for all the places it is spread; paths are collected by
 //! walking the operation through its spreads.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use apollo_compiler::executable::{ExecutableDocument, Selection, SelectionSet};
 use apollo_compiler::validation::Valid;
@@ -58,6 +58,10 @@ pub struct Authorized {
     pub denied: Vec<Denied>,
     /// Nothing readable is left: the operation must not run.
     pub empty: bool,
+    /// `Type.field` of every field left in the operation, for the access log.
+    pub fields: BTreeSet<String>,
+    /// Ids of the policy rules that allowed what was left.
+    pub policies: BTreeSet<String>,
 }
 
 /// Asks the policy about each (type, field) once per request.
@@ -66,6 +70,7 @@ struct Rules<'a> {
     policy: &'a Policy,
     principal: &'a Principal,
     answers: HashMap<(Name, Name), bool>,
+    policies: BTreeSet<String>,
 }
 
 impl Rules<'_> {
@@ -92,12 +97,20 @@ impl Rules<'_> {
                     .types
                     .get(&returns)
                     .is_some_and(|ty| ty.is_leaf());
-                self.policy.read_type(self.principal, parent).allowed
-                    && self
-                        .policy
-                        .read_field(self.principal, parent, field)
-                        .allowed
-                    && (leaf || self.policy.read_type(self.principal, &returns).allowed)
+                let mut decisions = vec![
+                    self.policy.read_type(self.principal, parent),
+                    self.policy.read_field(self.principal, parent, field),
+                ];
+                if !leaf {
+                    decisions.push(self.policy.read_type(self.principal, &returns));
+                }
+                let allowed = decisions.iter().all(|decision| decision.allowed);
+                if allowed {
+                    for decision in decisions {
+                        self.policies.extend(decision.policies.iter().cloned());
+                    }
+                }
+                allowed
             }
         };
         self.answers.insert((parent.clone(), field.clone()), answer);
@@ -118,26 +131,32 @@ pub fn authorize(
         policy,
         principal,
         answers: HashMap::new(),
+        policies: BTreeSet::new(),
     };
     let operation = document
         .operations
         .get(operation_name)
         .expect("the operation was chosen when validated");
-    let mut denied = Vec::new();
-    let mut seen = HashSet::new();
+    let mut walk = Walk {
+        denied: Vec::new(),
+        seen: HashSet::new(),
+        fields: BTreeSet::new(),
+    };
     collect(
         document,
         &operation.selection_set,
         &mut Vec::new(),
         &mut rules,
-        &mut denied,
-        &mut seen,
+        &mut walk,
     );
+    let Walk { denied, fields, .. } = walk;
     if denied.is_empty() {
         return Authorized {
             document: None,
             denied,
             empty: false,
+            fields,
+            policies: rules.policies,
         };
     }
 
@@ -178,40 +197,53 @@ pub fn authorize(
         document: Some(Valid::assume_valid(pruned)),
         denied,
         empty,
+        fields,
+        policies: rules.policies,
     }
 }
 
-/// Records every denied field reachable from `set`, with its path.
+/// What walking the operation finds.
+struct Walk {
+    denied: Vec<Denied>,
+    /// Paths already reported, so a fragment spread twice is reported once.
+    seen: HashSet<Vec<String>>,
+    fields: BTreeSet<String>,
+}
+
+/// Records every denied field reachable from `set`, with its path, and every allowed one.
 fn collect(
     document: &ExecutableDocument,
     set: &SelectionSet,
     path: &mut Vec<String>,
     rules: &mut Rules<'_>,
-    denied: &mut Vec<Denied>,
-    seen: &mut HashSet<Vec<String>>,
+    walk: &mut Walk,
 ) {
     for selection in &set.selections {
         match selection {
             Selection::Field(field) => {
                 path.push(field.response_key().to_string());
+                let coordinate = format!("{}.{}", set.ty, field.name);
                 if !rules.allows(&set.ty, &field.name) {
-                    if seen.insert(path.clone()) {
-                        denied.push(Denied {
+                    if walk.seen.insert(path.clone()) {
+                        walk.denied.push(Denied {
                             path: path.clone(),
-                            coordinate: format!("{}.{}", set.ty, field.name),
+                            coordinate,
                         });
                     }
                 } else {
-                    collect(document, &field.selection_set, path, rules, denied, seen);
+                    if !field.name.starts_with("__") {
+                        walk.fields.insert(coordinate);
+                    }
+                    collect(document, &field.selection_set, path, rules, walk);
                 }
                 path.pop();
             }
             Selection::InlineFragment(inline) => {
-                collect(document, &inline.selection_set, path, rules, denied, seen)
+                collect(document, &inline.selection_set, path, rules, walk)
             }
             Selection::FragmentSpread(spread) => {
                 if let Some(fragment) = document.fragments.get(&spread.fragment_name) {
-                    collect(document, &fragment.selection_set, path, rules, denied, seen)
+                    collect(document, &fragment.selection_set, path, rules, walk)
                 }
             }
         }

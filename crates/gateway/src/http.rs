@@ -3,24 +3,32 @@
 //! `application/graphql-response+json` when the client accepts it and `application/json`
 //! otherwise, with the status codes each media type calls for; a bounded body; a request
 //! id on every response; `GET /health`; and a GraphiQL page for browsers.
+//!
+//! With an access log, every request to `/graphql` — answered, refused or failed — is
+//! recorded before its answer leaves; when the record cannot be stored, the caller gets
+//! `503` and no data instead.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use apollo_compiler::executable::OperationType;
-use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
 use serde_json::{Value, json};
 
+use kotohub_audit::{Decision, Event};
 use kotohub_auth::{AuthError, Principal};
 
+use crate::authorize::FORBIDDEN;
 use crate::errors::GraphQLError;
-use crate::pipeline::{Gateway, GraphQLRequest, GraphQLResponse, Outcome};
+use crate::pipeline::{Facts, Gateway, GraphQLRequest, GraphQLResponse, Outcome};
 
 /// Largest request body accepted by default.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -76,6 +84,10 @@ fn wants_graphql_response(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains(GRAPHQL_RESPONSE_JSON))
 }
 
+/// The error codes of an answer, kept on the response for the access log.
+#[derive(Clone)]
+struct ErrorCodes(Vec<String>);
+
 fn reply(status: StatusCode, body: &GraphQLResponse, graphql_response: bool, id: &str) -> Response {
     let media = if graphql_response {
         GRAPHQL_RESPONSE_JSON
@@ -89,6 +101,12 @@ fn reply(status: StatusCode, body: &GraphQLResponse, graphql_response: bool, id:
     if let Ok(value) = HeaderValue::from_str(id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
+    let codes = body
+        .errors
+        .iter()
+        .filter_map(|e| e.code().map(str::to_owned))
+        .collect();
+    response.extensions_mut().insert(ErrorCodes(codes));
     response
 }
 
@@ -175,13 +193,50 @@ async fn authenticate(
     }
 }
 
-async fn post_graphql(State(http): State<Arc<Http>>, headers: HeaderMap, body: Body) -> Response {
+/// What the access log learns of a request while it is handled.
+#[derive(Default)]
+struct Seen {
+    principal: Option<Principal>,
+    operation: Option<Ran>,
+}
+
+/// An operation the gateway ran (or refused after reading it).
+struct Ran {
+    kind: Option<OperationType>,
+    refused: bool,
+    facts: Facts,
+    subgraphs: BTreeSet<String>,
+    rows: i64,
+}
+
+type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
+
+async fn post_graphql(
+    State(http): State<Arc<Http>>,
+    peer: Peer,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
     let id = request_id(&headers);
+    let mut seen = Seen::default();
+    let response = post_inner(&http, &headers, body, &id, &mut seen).await;
+    audited(&http, response, seen, peer, &headers, &id, started).await
+}
+
+async fn post_inner(
+    http: &Http,
+    headers: &HeaderMap,
+    body: Body,
+    id: &str,
+    seen: &mut Seen,
+) -> Response {
     // Before the body is read: an unauthenticated caller gets nothing else of the gateway.
-    let principal = match authenticate(&http, &headers, &id).await {
+    let principal = match authenticate(http, headers, id).await {
         Ok(principal) => principal,
         Err(response) => return response,
     };
+    seen.principal = principal.clone();
     let bytes: Bytes = match read_body(body, http.max_body_bytes).await {
         Ok(bytes) => bytes,
         Err(BodyError::TooLarge) => {
@@ -193,19 +248,13 @@ async fn post_graphql(State(http): State<Arc<Http>>, headers: HeaderMap, body: B
                 StatusCode::PAYLOAD_TOO_LARGE,
                 message,
                 "REQUEST_TOO_LARGE",
-                &headers,
-                &id,
+                headers,
+                id,
             );
         }
         Err(BodyError::Broken) => {
             let message = "the request body was cut off".to_owned();
-            return unreadable(
-                StatusCode::BAD_REQUEST,
-                message,
-                "BAD_REQUEST",
-                &headers,
-                &id,
-            );
+            return unreadable(StatusCode::BAD_REQUEST, message, "BAD_REQUEST", headers, id);
         }
     };
     let content_type = headers
@@ -218,8 +267,8 @@ async fn post_graphql(State(http): State<Arc<Http>>, headers: HeaderMap, body: B
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             message,
             "UNSUPPORTED_MEDIA_TYPE",
-            &headers,
-            &id,
+            headers,
+            id,
         );
     }
     let request: GraphQLRequest = match serde_json::from_slice::<Value>(&bytes) {
@@ -230,8 +279,8 @@ async fn post_graphql(State(http): State<Arc<Http>>, headers: HeaderMap, body: B
                 StatusCode::BAD_REQUEST,
                 message,
                 "BATCH_NOT_ACCEPTED",
-                &headers,
-                &id,
+                headers,
+                id,
             );
         }
         Ok(value) => match serde_json::from_value(value) {
@@ -241,8 +290,8 @@ async fn post_graphql(State(http): State<Arc<Http>>, headers: HeaderMap, body: B
                     StatusCode::BAD_REQUEST,
                     format!("the body is not a GraphQL request: {e}"),
                     "BAD_REQUEST",
-                    &headers,
-                    &id,
+                    headers,
+                    id,
                 );
             }
         },
@@ -251,12 +300,12 @@ async fn post_graphql(State(http): State<Arc<Http>>, headers: HeaderMap, body: B
                 StatusCode::BAD_REQUEST,
                 format!("the body is not valid JSON: {e}"),
                 "BAD_REQUEST",
-                &headers,
-                &id,
+                headers,
+                id,
             );
         }
     };
-    run(&http, &request, true, principal.as_ref(), &headers, &id).await
+    run(http, &request, true, principal.as_ref(), headers, id, seen).await
 }
 
 /// Runs a readable request; one without a query is malformed whatever the media type.
@@ -267,6 +316,7 @@ async fn run(
     principal: Option<&Principal>,
     headers: &HeaderMap,
     id: &str,
+    seen: &mut Seen,
 ) -> Response {
     if request.query.as_deref().is_none_or(str::is_empty) {
         return unreadable(
@@ -281,7 +331,16 @@ async fn run(
     // with a GraphQL error, and the details go to the log.
     let run = std::panic::AssertUnwindSafe(http.gateway.run(request, allow_mutations, principal));
     match futures_util::FutureExt::catch_unwind(run).await {
-        Ok(outcome) => answer(outcome, headers, id),
+        Ok(mut outcome) => {
+            seen.operation = Some(Ran {
+                kind: outcome.kind,
+                refused: outcome.refused,
+                facts: std::mem::take(&mut outcome.facts),
+                subgraphs: std::mem::take(&mut outcome.subgraphs),
+                rows: outcome.response.data.as_ref().map_or(0, rows),
+            });
+            answer(outcome, headers, id)
+        }
         Err(_) => {
             tracing::error!(
                 request_id = id,
@@ -332,21 +391,37 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyError> {
 
 async fn get_graphql(
     State(http): State<Arc<Http>>,
+    peer: Peer,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let id = request_id(&headers);
     let browser = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
     if browser && !params.contains_key("query") {
+        // The page reads no data: it is not an operation to log.
         return Html(GRAPHIQL).into_response();
     }
-    let principal = match authenticate(&http, &headers, &id).await {
+    let started = Instant::now();
+    let id = request_id(&headers);
+    let mut seen = Seen::default();
+    let response = get_inner(&http, &headers, &params, &id, &mut seen).await;
+    audited(&http, response, seen, peer, &headers, &id, started).await
+}
+
+async fn get_inner(
+    http: &Http,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+    id: &str,
+    seen: &mut Seen,
+) -> Response {
+    let principal = match authenticate(http, headers, id).await {
         Ok(principal) => principal,
         Err(response) => return response,
     };
+    seen.principal = principal.clone();
     let variables = match params
         .get("variables")
         .map(|text| serde_json::from_str::<Value>(text))
@@ -359,8 +434,8 @@ async fn get_graphql(
                 StatusCode::BAD_REQUEST,
                 "`variables` must be a JSON object".to_owned(),
                 "BAD_REQUEST",
-                &headers,
-                &id,
+                headers,
+                id,
             );
         }
     };
@@ -370,7 +445,104 @@ async fn get_graphql(
         variables,
         extensions: None,
     };
-    run(&http, &request, false, principal.as_ref(), &headers, &id).await
+    run(http, &request, false, principal.as_ref(), headers, id, seen).await
+}
+
+/// Objects in an answer's data below its root: the rows it returned.
+fn rows(data: &Value) -> i64 {
+    fn count(value: &Value) -> i64 {
+        match value {
+            Value::Object(map) => 1 + map.values().map(count).sum::<i64>(),
+            Value::Array(items) => items.iter().map(count).sum(),
+            _ => 0,
+        }
+    }
+    match data {
+        Value::Object(root) => root.values().map(count).sum(),
+        _ => 0,
+    }
+}
+
+/// Records the request in the access log, if there is one, and lets the answer go only
+/// once the record is stored.
+async fn audited(
+    http: &Http,
+    mut response: Response,
+    seen: Seen,
+    peer: Peer,
+    headers: &HeaderMap,
+    id: &str,
+    started: Instant,
+) -> Response {
+    let Some(log) = http.gateway.audit() else {
+        return response;
+    };
+    let status = response.status();
+    let error_codes = response
+        .extensions_mut()
+        .remove::<ErrorCodes>()
+        .map(|codes| codes.0)
+        .unwrap_or_default();
+    let forbidden = error_codes.iter().any(|code| code == FORBIDDEN);
+    let mut event = Event {
+        request_id: id.to_owned(),
+        trace_id: headers
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split('-').nth(1))
+            .filter(|v| v.len() == 32 && v.chars().all(|c| c.is_ascii_hexdigit()))
+            .map(str::to_owned),
+        client_address: peer.map(|Extension(ConnectInfo(addr))| addr.ip().to_string()),
+        status: status.as_u16(),
+        duration: started.elapsed(),
+        ..Event::default()
+    };
+    if let Some(principal) = seen.principal {
+        event.subject = Some(principal.subject);
+        event.roles = principal
+            .roles
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect();
+        event.bodies = principal.bodies;
+    }
+    event.decision = match &seen.operation {
+        None => Decision::Refused,
+        Some(ran) => {
+            event.operation_type = ran.kind.map(|kind| kind.to_string());
+            event.operation_name = ran.facts.operation_name.clone();
+            event.document_hash = ran.facts.document_hash.clone();
+            event.variables_hash = ran.facts.variables_hash.clone();
+            event.fields = ran.facts.fields.iter().cloned().collect();
+            event.policies = ran.facts.policies.iter().cloned().collect();
+            event.subgraphs = ran.subgraphs.iter().cloned().collect();
+            event.row_count = ran.rows;
+            if ran.refused || !status.is_success() || ran.facts.fields.is_empty() && forbidden {
+                Decision::Refused
+            } else if forbidden {
+                Decision::Partial
+            } else if !error_codes.is_empty() {
+                Decision::Failed
+            } else {
+                Decision::Allowed
+            }
+        }
+    };
+    event.error_codes = error_codes;
+    match log.record(event).await {
+        Ok(()) => response,
+        Err(error) => {
+            tracing::error!(request_id = id, %error, "answer withheld: the access log is not written");
+            unreadable(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the access log cannot be written, so no data is returned; try again later"
+                    .to_owned(),
+                "AUDIT_UNAVAILABLE",
+                headers,
+                id,
+            )
+        }
+    }
 }
 
 /// GraphiQL for people exploring the API in a browser; the page loads GraphiQL itself from

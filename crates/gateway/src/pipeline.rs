@@ -65,6 +65,24 @@ pub struct Outcome {
     pub kind: Option<OperationType>,
     /// Subgraphs called while executing.
     pub subgraphs: BTreeSet<String>,
+    /// What the access log records of the operation.
+    pub facts: Facts,
+}
+
+/// What the access log needs to know of an operation, besides its answer.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub operation_name: Option<String>,
+    /// SHA-256 of the operation as apollo-compiler prints it.
+    pub document_hash: Option<String>,
+    /// SHA-256 of the variables as sent; their values are never kept.
+    pub variables_hash: Option<String>,
+    /// `Type.field` of every field the caller was allowed to read.
+    pub fields: BTreeSet<String>,
+    /// Ids of the policy rules that allowed them.
+    pub policies: BTreeSet<String>,
+    /// Fields the policy cut.
+    pub denied: usize,
 }
 
 impl Outcome {
@@ -74,7 +92,13 @@ impl Outcome {
             refused: true,
             kind,
             subgraphs: BTreeSet::new(),
+            facts: Facts::default(),
         }
+    }
+
+    fn with_facts(mut self, facts: &Facts) -> Self {
+        self.facts = facts.clone();
+        self
     }
 }
 
@@ -86,6 +110,7 @@ pub struct Gateway {
     limits: Limits,
     implementers: HashMap<Name, Implementers>,
     access: Option<Access>,
+    audit: Option<kotohub_audit::AuditLog>,
 }
 
 impl Gateway {
@@ -124,6 +149,7 @@ impl Gateway {
             limits,
             implementers,
             access: None,
+            audit: None,
         }
     }
 
@@ -137,6 +163,18 @@ impl Gateway {
     /// How callers are checked, unless authentication is switched off.
     pub fn access(&self) -> Option<&Access> {
         self.access.as_ref()
+    }
+
+    /// Records every operation in `log` before answering it; an operation whose record
+    /// cannot be stored is answered with no data.
+    pub fn with_audit(mut self, log: kotohub_audit::AuditLog) -> Self {
+        self.audit = Some(log);
+        self
+    }
+
+    /// The access log, when operations are recorded.
+    pub fn audit(&self) -> Option<&kotohub_audit::AuditLog> {
+        self.audit.as_ref()
     }
 
     /// Runs `request` as `principal`, who must be given when the gateway has [`Access`].
@@ -184,6 +222,23 @@ impl Gateway {
         let kind = Some(operation.kind);
         let empty = Map::new();
         let raw_variables = request.variables.as_ref().unwrap_or(&empty);
+        let mut facts = Facts {
+            operation_name: operation.operation_name.as_ref().map(|n| n.to_string()),
+            document_hash: Some(kotohub_audit::chain::sha256_hex(
+                operation
+                    .document
+                    .serialize()
+                    .no_indent()
+                    .to_string()
+                    .as_bytes(),
+            )),
+            variables_hash: (!raw_variables.is_empty()).then(|| {
+                kotohub_audit::chain::sha256_hex(
+                    Value::Object(raw_variables.clone()).to_string().as_bytes(),
+                )
+            }),
+            ..Facts::default()
+        };
         let as_bytes = match serde_json_bytes::Value::from(Value::Object(raw_variables.clone())) {
             serde_json_bytes::Value::Object(map) => map,
             _ => Default::default(),
@@ -199,7 +254,8 @@ impl Gateway {
                 return Outcome::refused(
                     vec![GraphQLError::new(json.message, code::BAD_VARIABLES)],
                     kind,
-                );
+                )
+                .with_facts(&facts);
             }
         };
         let variables: Map<String, Value> = match serde_json::to_value(coerced.clone().into_inner())
@@ -211,7 +267,7 @@ impl Gateway {
         let mut errors = Vec::new();
         let mut forwarded = reqwest::header::HeaderMap::new();
         let mut document = &operation.document;
-        let authorized;
+        let mut authorized;
         if let Some(access) = &self.access {
             let Some(principal) = principal else {
                 return Outcome::refused(
@@ -220,7 +276,8 @@ impl Gateway {
                         code::UNAUTHENTICATED,
                     )],
                     kind,
-                );
+                )
+                .with_facts(&facts);
             };
             authorized = authorize(
                 schema,
@@ -230,6 +287,9 @@ impl Gateway {
                 principal,
             );
             errors.extend(authorized.denied.iter().map(|denied| denied.to_error()));
+            facts.fields = std::mem::take(&mut authorized.fields);
+            facts.policies = std::mem::take(&mut authorized.policies);
+            facts.denied = authorized.denied.len();
             if authorized.empty {
                 return Outcome {
                     response: GraphQLResponse {
@@ -239,6 +299,7 @@ impl Gateway {
                     refused: false,
                     kind,
                     subgraphs: BTreeSet::new(),
+                    facts,
                 };
             }
             if let Some(pruned) = &authorized.document {
@@ -287,7 +348,8 @@ impl Gateway {
                     return Outcome::refused(
                         vec![GraphQLError::new(json.message, "INTROSPECTION_FAILED")],
                         kind,
-                    );
+                    )
+                    .with_facts(&facts);
                 }
             }
         }
@@ -316,7 +378,8 @@ impl Gateway {
                     return Outcome::refused(
                         vec![GraphQLError::new(error.to_string(), code::PLANNING_FAILED)],
                         kind,
-                    );
+                    )
+                    .with_facts(&facts);
                 }
             };
             let executed = execute(&self.subgraphs, &plan, &variables, &forwarded).await;
@@ -340,6 +403,7 @@ impl Gateway {
             refused: false,
             kind,
             subgraphs,
+            facts,
         }
     }
 }

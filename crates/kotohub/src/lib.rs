@@ -12,3 +12,6 @@ pub mod services;
 /// The subgraphs of the embedded default, in start order. Each name is also the
 /// subgraph's name in the supergraph, its SQLite file stem and its PostgreSQL schema.
 pub const SUBGRAPHS: [&str; 5] = ["programme", "employment", "education", "social", "culture"];
+
+/// The access log's database: its SQLite file stem and its PostgreSQL schema.
+pub const AUDIT: &str = "audit";

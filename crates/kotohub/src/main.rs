@@ -120,12 +120,34 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// The access log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Write each subgraph's SDL to DIR/<name>.graphql, or with --check fail if they differ.
     Sdl {
         #[arg(long, default_value = "schema")]
         out_dir: PathBuf,
         #[arg(long)]
         check: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain; exit non-zero naming the first event that breaks it.
+    Verify {
+        /// Start at this event (its position in the chain); the one before is the anchor.
+        #[arg(long)]
+        from: Option<i64>,
+        /// The access log's database (default: audit.database_url, else SQLite in the
+        /// data directory).
+        #[arg(long, env = "KOTOHUB_AUDIT_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+        /// Where the embedded default keeps audit.db (default: serve.data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -162,6 +184,18 @@ async fn main() -> Result<()> {
             .await
         }
         Command::Sdl { out_dir, check } => sdl_command(&out_dir, check),
+        Command::Audit {
+            command:
+                AuditCommand::Verify {
+                    from,
+                    database_url,
+                    data_dir,
+                },
+        } => {
+            let data_dir = data_dir.unwrap_or_else(|| config.serve.data_dir.clone());
+            let url = database_url.unwrap_or_else(|| audit_url(&config, &data_dir));
+            audit_verify(&url, from).await
+        }
         Command::Token {
             roles,
             bodies,
@@ -209,6 +243,54 @@ fn url_of(config: &Config, data_dir: &Path, name: &str) -> String {
         .unwrap_or_else(|| sqlite_url(data_dir, name))
 }
 
+/// The access log's database: `audit.database_url`, else SQLite in the data directory.
+fn audit_url(config: &Config, data_dir: &Path) -> String {
+    config
+        .audit
+        .database_url
+        .as_ref()
+        .map(|url| url.expose().to_owned())
+        .unwrap_or_else(|| sqlite_url(data_dir, kotohub::AUDIT))
+}
+
+/// Opens and migrates the access log and starts its writer.
+async fn open_audit(config: &Config, data_dir: &Path) -> Result<kotohub_audit::AuditLog> {
+    let db = databases::open(kotohub::AUDIT, &audit_url(config, data_dir)).await?;
+    databases::migrate(kotohub::AUDIT, &db).await?;
+    kotohub_audit::AuditLog::start(db)
+        .await
+        .context("cannot read the access log's last event")
+}
+
+/// `kotohub audit verify`: reads the chain without writing anything.
+async fn audit_verify(url: &str, from: Option<i64>) -> Result<()> {
+    use kotohub_audit::chain::{Verdict, verify};
+    let db = databases::open(kotohub::AUDIT, url).await?;
+    let started = std::time::Instant::now();
+    match verify(&db, from)
+        .await
+        .context("cannot read the access log")?
+    {
+        Verdict::Intact { events, last_seq } => {
+            println!(
+                "The access log is intact: {events} events checked{} in {:.1} s.",
+                last_seq
+                    .map(|seq| format!(" up to event {seq}"))
+                    .unwrap_or_default(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Verdict::Broken {
+            seq,
+            event_id,
+            reason,
+        } => {
+            bail!("the access log is broken at event {seq} (id {event_id:?}): {reason}")
+        }
+    }
+}
+
 async fn serve(
     config: Config,
     data_dir: Option<PathBuf>,
@@ -226,6 +308,7 @@ async fn serve(
     let guard = access::guard(&config.auth, &data_dir, policy.clone())?;
     let gateway_access = access::gateway_access(&config.auth, &data_dir, policy)?;
     let dbs = databases::open_all(|name| url_of(&config, &data_dir, name), true).await?;
+    let audit = open_audit(&config, &data_dir).await?;
     if !seed::has_clients(&dbs.programme).await? {
         let clients = config.serve.seed_clients;
         println!(
@@ -273,6 +356,7 @@ async fn serve(
         &overrides,
         &(&config.gateway).into(),
         gateway_access,
+        Some(audit),
     )?;
     let gateway = services::start("gateway", gateway, router, &shutdown)
         .await
@@ -492,6 +576,8 @@ async fn gateway_command(
     let listen = listen.unwrap_or(config.serve.listen);
     let policy = std::sync::Arc::new(Policy::embedded()?);
     let gateway_access = access::gateway_access(&config.auth, &config.serve.data_dir, policy)?;
+    ensure_data_dir(&config.serve.data_dir)?;
+    let audit = open_audit(config, &config.serve.data_dir).await?;
     if gateway_access.is_none() {
         if !listen.ip().is_loopback() {
             bail!(
@@ -505,8 +591,13 @@ async fn gateway_command(
             "WARNING: authentication is off (auth.mode = \"off\"). Use this only for development and conformance testing."
         );
     }
-    let router =
-        services::gateway_router(&sdl, &overrides, &(&config.gateway).into(), gateway_access)?;
+    let router = services::gateway_router(
+        &sdl,
+        &overrides,
+        &(&config.gateway).into(),
+        gateway_access,
+        Some(audit),
+    )?;
     let shutdown = Shutdown::new();
     let service = services::start("gateway", listen, router, &shutdown).await?;
     let stop = stop_signal()?;

@@ -63,12 +63,14 @@ impl From<&kotohub_config::Gateway> for GatewaySettings {
 
 /// The gateway's routes over `supergraph_sdl`. Each subgraph's URL is the supergraph's
 /// (`@join__graph(url:)`) unless `overrides` names another. Without `access` the gateway
-/// serves anyone (authentication off).
+/// serves anyone (authentication off); with `audit` every operation is recorded before
+/// it is answered.
 pub fn gateway_router(
     supergraph_sdl: &str,
     overrides: &std::collections::HashMap<String, String>,
     settings: &GatewaySettings,
     access: Option<kotohub_gateway::authorize::Access>,
+    audit: Option<kotohub_audit::AuditLog>,
 ) -> Result<Router, kotohub_gateway::SupergraphError> {
     use kotohub_gateway::execute::{Endpoint, Subgraphs};
     use kotohub_gateway::plan::{HivePlanner, PlannerSettings};
@@ -103,6 +105,9 @@ pub fn gateway_router(
     );
     if let Some(access) = access {
         gateway = gateway.with_access(access);
+    }
+    if let Some(audit) = audit {
+        gateway = gateway.with_audit(audit);
     }
     Ok(kotohub_gateway::http::router(
         std::sync::Arc::new(gateway),

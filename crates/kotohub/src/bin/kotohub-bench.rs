@@ -1,7 +1,9 @@
 //! The gateway benchmark: seeds a temporary embedded hub, starts the subgraphs and the
 //! gateway in this process, and drives typical operations at several concurrencies,
 //! reporting requests per second, p50/p99 latency and peak memory. The single-subgraph
-//! operation is also sent straight to its subgraph, which gives the gateway's overhead.
+//! operation is also sent straight to its subgraph, which gives the gateway's overhead,
+//! and the gateway operations go through a second gateway that writes the access log,
+//! which gives the cost of auditing.
 //!
 //! Run on demand, in release mode: `cargo run --release --bin kotohub-bench`. Load is
 //! generated in the same process, so client and servers share the machine's cores; the
@@ -49,7 +51,7 @@ const OFFICER: &str = r#"{ measure(id: "1.1") { skillAssessments(first: 50) { as
 const SINGLE: &str =
     r#"{ skillAssessments(measure: "1.1", first: 50) { assessedOn level skillArea } }"#;
 
-const SCENARIOS: [Scenario; 4] = [
+const SCENARIOS: [Scenario; 6] = [
     Scenario {
         name: "dashboard: programme + employment",
         target: "gateway",
@@ -68,6 +70,16 @@ const SCENARIOS: [Scenario; 4] = [
     Scenario {
         name: "one subgraph, direct",
         target: "employment",
+        query: SINGLE,
+    },
+    Scenario {
+        name: "dashboard, access log on",
+        target: "gateway-audited",
+        query: DASHBOARD,
+    },
+    Scenario {
+        name: "one subgraph, through the gateway, access log on",
+        target: "gateway-audited",
         query: SINGLE,
     },
 ];
@@ -172,9 +184,9 @@ async fn main() -> Result<()> {
         DevIssuer::new(&dev_secret, "bench", "kotohub").mint(&officer, Duration::from_secs(3600));
     let internal_key = InternalKey::new(&internal_secret);
     let guard = Guard::new(InternalKey::new(&internal_secret), policy.clone());
-    let access = Access {
+    let access = || Access {
         authenticator: Authenticator::shared_secret(&dev_secret, "bench", "kotohub"),
-        policy,
+        policy: policy.clone(),
         internal: InternalKey::new(&internal_secret),
     };
 
@@ -197,10 +209,39 @@ async fn main() -> Result<()> {
         max_body_bytes: 1024 * 1024,
         limits: kotohub_gateway::validate::Limits::default(),
     };
-    let gateway = services::gateway_router(services::SUPERGRAPH, &urls, &settings, Some(access))?;
+    let subgraph_urls = urls.clone();
+    let gateway = services::gateway_router(
+        services::SUPERGRAPH,
+        &subgraph_urls,
+        &settings,
+        Some(access()),
+        None,
+    )?;
     let running = services::start("gateway", "127.0.0.1:0".parse()?, gateway, &shutdown).await?;
     urls.insert(
         "gateway".to_owned(),
+        format!("http://{}/graphql", running.addr),
+    );
+    let audit_db =
+        kotohub::databases::open(kotohub::AUDIT, &sqlite_url(&dir, kotohub::AUDIT)).await?;
+    kotohub::databases::migrate(kotohub::AUDIT, &audit_db).await?;
+    let audit = kotohub_audit::AuditLog::start(audit_db.clone()).await?;
+    let audited = services::gateway_router(
+        services::SUPERGRAPH,
+        &subgraph_urls,
+        &settings,
+        Some(access()),
+        Some(audit),
+    )?;
+    let running = services::start(
+        "gateway-audited",
+        "127.0.0.1:0".parse()?,
+        audited,
+        &shutdown,
+    )
+    .await?;
+    urls.insert(
+        "gateway-audited".to_owned(),
         format!("http://{}/graphql", running.addr),
     );
 
@@ -209,7 +250,7 @@ async fn main() -> Result<()> {
     let mut per_second: HashMap<(&str, usize), f64> = HashMap::new();
     for scenario in &SCENARIOS {
         let url = &urls[scenario.target];
-        let credential = if scenario.target == "gateway" {
+        let credential = if scenario.target.starts_with("gateway") {
             ("authorization", format!("Bearer {token}"))
         } else {
             // Signed per scenario: a signed principal lives a minute.
@@ -240,6 +281,27 @@ async fn main() -> Result<()> {
             direct / through
         );
     }
+    for &concurrency in &args.concurrency {
+        let (plain, audited) = (
+            per_second[&(SCENARIOS[0].name, concurrency)],
+            per_second[&(SCENARIOS[4].name, concurrency)],
+        );
+        let (single, single_audited) = (
+            per_second[&(SCENARIOS[2].name, concurrency)],
+            per_second[&(SCENARIOS[5].name, concurrency)],
+        );
+        println!(
+            "access log at concurrency {concurrency}: dashboard {:+.1} %, one subgraph {:+.1} % throughput",
+            (audited / plain - 1.0) * 100.0,
+            (single_audited / single - 1.0) * 100.0
+        );
+    }
+    let started = Instant::now();
+    let verdict = kotohub_audit::chain::verify(&audit_db, None).await?;
+    println!(
+        "kotohub audit verify over the run's log: {verdict:?} in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     if let Some(peak) = peak_rss_mib() {
         println!(
             "peak RSS of the whole process (gateway, five subgraphs and load generator): {peak:.0} MiB"

@@ -17,6 +17,7 @@ crate::on_both_backends!(
     bad_tokens_get_401_and_nothing_else,
     subgraphs_refuse_requests_without_a_valid_principal,
     random_queries_never_leave_the_bodies_scope,
+    errors_suggest_no_names_and_introspection_needs_a_token,
 );
 
 /// Clients served by any of `bodies`.
@@ -670,5 +671,46 @@ async fn random_queries_never_leave_the_bodies_scope(backend: Backend) {
             );
         }
     }
+    hub.stop().await;
+}
+
+async fn errors_suggest_no_names_and_introspection_needs_a_token(backend: Backend) {
+    let Some(hub) = Hub::start_with(backend, 50).await else {
+        return;
+    };
+    // A misspelt field or argument is refused without naming the fields it resembles,
+    // whoever asks: suggestions would map the schema for a caller who may read none of it.
+    let misspelt = r#"{ measurs { id } measure(idd: "1.3") { summry } clints { naem } }"#;
+    for role in Role::ALL {
+        let body = hub
+            .query_as(
+                "gateway",
+                &principal(role, &["ohjaamo"]),
+                misspelt,
+                json!({}),
+            )
+            .await;
+        let errors = body["errors"].as_array().unwrap();
+        assert!(errors.len() >= 3, "{role}: {body}");
+        for error in errors {
+            let message = error["message"].as_str().unwrap().to_lowercase();
+            for hint in ["did you mean", "measures", "summary", "clients", "name`"] {
+                assert!(
+                    !message.contains(hint),
+                    "{role}: {message:?} suggests {hint:?}"
+                );
+            }
+        }
+    }
+    // Introspection is an operation like any other: no token, no schema.
+    let (status, body) = hub
+        .post_with(
+            "gateway",
+            r#"{"query":"{ __schema { types { name } } }"}"#,
+            &[],
+        )
+        .await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.get("data").is_none(), "{body}");
     hub.stop().await;
 }

@@ -588,6 +588,7 @@ async fn a_subgraph_past_its_timeout_is_reported(backend: Backend) {
         &urls,
         &settings,
         Some(crate::helpers::test_access()),
+        Some(hub.audit_log.clone()),
     )
     .unwrap();
     let shutdown = Shutdown::new();

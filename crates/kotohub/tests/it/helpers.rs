@@ -33,6 +33,9 @@ pub const SEED: u64 = 2017;
 
 pub struct Hub {
     pub dbs: Databases,
+    /// The access log's database, and the log the gateway writes to it.
+    pub audit: DatabaseConnection,
+    pub audit_log: kotohub_audit::AuditLog,
     urls: HashMap<&'static str, String>,
     statements: HashMap<&'static str, Arc<AtomicU64>>,
     shutdown: Shutdown,
@@ -134,7 +137,7 @@ impl Hub {
                 let dir = std::env::temp_dir().join(format!("kotohub-it-{name}"));
                 std::fs::create_dir_all(&dir).unwrap();
                 let mut connections = Vec::new();
-                for subgraph in SUBGRAPHS {
+                for subgraph in SUBGRAPHS.iter().chain([&kotohub::AUDIT]) {
                     let url = db::sqlite_url(&dir.join(format!("{subgraph}.db")));
                     connections.push(db::connect(&url, subgraph).await.unwrap());
                 }
@@ -144,7 +147,7 @@ impl Hub {
                 let url = postgres_url()?;
                 let mut connections = Vec::new();
                 let mut schemas = Vec::new();
-                for subgraph in SUBGRAPHS {
+                for subgraph in SUBGRAPHS.iter().chain([&kotohub::AUDIT]) {
                     let schema = format!("{name}_{subgraph}");
                     connections.push(db::connect(&url, &schema).await.unwrap());
                     schemas.push(schema);
@@ -152,6 +155,11 @@ impl Hub {
                 (connections, Cleanup::Schemas(schemas))
             }
         };
+        let audit = connections.pop().unwrap();
+        kotohub_migrations::up(kotohub::AUDIT, &audit)
+            .await
+            .unwrap();
+        let audit_log = kotohub_audit::AuditLog::start(audit.clone()).await.unwrap();
         let mut statements = HashMap::new();
         for (subgraph, connection) in SUBGRAPHS.iter().zip(connections.iter_mut()) {
             kotohub_migrations::up(subgraph, connection).await.unwrap();
@@ -197,9 +205,14 @@ impl Hub {
             max_body_bytes: 1024 * 1024,
             limits: kotohub_gateway::validate::Limits::default(),
         };
-        let gateway =
-            services::gateway_router(services::SUPERGRAPH, &overrides, &settings, Some(access))
-                .unwrap();
+        let gateway = services::gateway_router(
+            services::SUPERGRAPH,
+            &overrides,
+            &settings,
+            Some(access),
+            Some(audit_log.clone()),
+        )
+        .unwrap();
         let running = services::start(
             "gateway",
             "127.0.0.1:0".parse().unwrap(),
@@ -211,6 +224,8 @@ impl Hub {
         urls.insert("gateway", format!("http://{}", running.addr));
         Some(Hub {
             dbs,
+            audit,
+            audit_log,
             urls,
             statements,
             shutdown,

@@ -7,6 +7,7 @@
 mod helpers;
 
 mod access;
+mod audit;
 mod bad_input;
 mod catalog;
 mod cli;

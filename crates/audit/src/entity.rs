@@ -1,0 +1,52 @@
+//! The stored event: one row of `audit_events`. Lists are JSON arrays in text columns,
+//! so the row reads the same on SQLite and PostgreSQL, byte for byte.
+
+pub mod audit_event {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_events")]
+    pub struct Model {
+        /// Position in the chain, from 1 without gaps.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub seq: i64,
+        pub event_id: String,
+        /// UTC, RFC 3339 with microseconds.
+        pub occurred_at: String,
+        pub request_id: String,
+        pub trace_id: Option<String>,
+        pub subject: Option<String>,
+        pub roles: String,
+        pub bodies: String,
+        pub client_address: Option<String>,
+        pub operation_type: Option<String>,
+        pub operation_name: Option<String>,
+        /// SHA-256 of the operation as the gateway normalised it.
+        pub document_hash: Option<String>,
+        pub saved_query_id: Option<String>,
+        pub saved_query_version: Option<i32>,
+        /// SHA-256 of the variables; their values are never stored.
+        pub variables_hash: Option<String>,
+        pub subgraphs: String,
+        /// `Type.field` coordinates the answer could hold.
+        pub fields: String,
+        /// Clients whose person-level data the answer held.
+        pub client_ids: String,
+        pub row_count: i64,
+        pub suppressed_cells: i64,
+        pub decision: String,
+        /// Ids of the policy rules behind the decision.
+        pub policies: String,
+        /// The HTTP status answered.
+        pub status: i32,
+        pub error_codes: String,
+        pub duration_us: i64,
+        pub prev_hash: String,
+        pub hash: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -1,0 +1,14 @@
+//! The access log. The gateway hands every operation it answered — allowed, partly
+//! denied, refused or failed — to an [`AuditLog`] as an [`Event`] and sends the answer
+//! only once the event is stored; if it cannot be stored, the caller gets no data (fail
+//! closed). Events are stored in their own database (`audit`), insert-only, each with
+//! the SHA-256 of the previous event's hash and its own content ([`chain`]), so that
+//! [`chain::verify`] finds any edit, deletion or reordering.
+//!
+//! Knows neither the gateway nor the subgraphs: the gateway fills in the event.
+
+pub mod chain;
+pub mod entity;
+mod log;
+
+pub use log::{AuditLog, Decision, Event, Unavailable};

@@ -1,0 +1,264 @@
+//! Writing events. Requests hand their events to one writer task through a bounded
+//! queue and wait for it; the writer takes whatever has queued up, chains the events
+//! onto the head it holds, inserts them in one transaction, and only then tells each
+//! request its event is stored. One transaction per batch keeps the cost per event low
+//! under load without making any request wait for a timer, and one writer keeps the
+//! chain in order without locking the table.
+
+use std::time::Duration;
+
+use chrono::{SecondsFormat, Utc};
+use sea_orm::{
+    ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, QueryOrder, TransactionTrait,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::chain::{self, GENESIS};
+use crate::entity::audit_event::{self, Model};
+
+/// Events that may wait for the writer; a request beyond that waits for room.
+pub const QUEUE: usize = 4_096;
+/// Most events inserted in one transaction.
+pub const BATCH: usize = 512;
+/// How long a request waits for its event to be stored before it is answered with
+/// "unavailable" instead.
+pub const WAIT: Duration = Duration::from_secs(5);
+
+/// What became of an operation, for the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Decision {
+    /// Answered in full.
+    #[default]
+    Allowed,
+    /// Answered without the fields the policy denied.
+    Partial,
+    /// Not run: unauthenticated, invalid, or nothing in it readable.
+    Refused,
+    /// Run, but a part of it failed (a subgraph error, a timeout).
+    Failed,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allowed => "allowed",
+            Decision::Partial => "partial",
+            Decision::Refused => "refused",
+            Decision::Failed => "failed",
+        }
+    }
+}
+
+/// One operation as the gateway saw it. Lists are stored sorted and without repeats.
+#[derive(Debug, Clone, Default)]
+pub struct Event {
+    pub request_id: String,
+    pub trace_id: Option<String>,
+    pub subject: Option<String>,
+    pub roles: Vec<String>,
+    pub bodies: Vec<String>,
+    pub client_address: Option<String>,
+    pub operation_type: Option<String>,
+    pub operation_name: Option<String>,
+    pub document_hash: Option<String>,
+    pub saved_query: Option<(String, i32)>,
+    pub variables_hash: Option<String>,
+    pub subgraphs: Vec<String>,
+    pub fields: Vec<String>,
+    pub client_ids: Vec<String>,
+    pub row_count: i64,
+    pub suppressed_cells: i64,
+    pub decision: Decision,
+    pub policies: Vec<String>,
+    pub status: u16,
+    pub error_codes: Vec<String>,
+    pub duration: Duration,
+}
+
+/// The log could not store an event; the operation's answer must not be sent.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the access log cannot be written")]
+pub struct Unavailable;
+
+struct Pending {
+    row: Model,
+    stored: oneshot::Sender<Result<(), Unavailable>>,
+}
+
+/// The handle requests record their events through. Cheap to clone.
+#[derive(Clone)]
+pub struct AuditLog {
+    queue: mpsc::Sender<Pending>,
+}
+
+impl AuditLog {
+    /// Starts the writer on `db`, whose `audit_events` table must exist, continuing the
+    /// chain from its last event.
+    pub async fn start(db: DatabaseConnection) -> Result<Self, DbErr> {
+        let head = head(&db).await?;
+        let (queue, waiting) = mpsc::channel(QUEUE);
+        tokio::spawn(write(db, head, waiting));
+        Ok(Self { queue })
+    }
+
+    /// Stores `event`, returning once it is committed.
+    pub async fn record(&self, event: Event) -> Result<(), Unavailable> {
+        let (stored, done) = oneshot::channel();
+        let pending = Pending {
+            row: row_of(event),
+            stored,
+        };
+        let wait = async {
+            self.queue.send(pending).await.map_err(|_| Unavailable)?;
+            done.await.map_err(|_| Unavailable)?
+        };
+        tokio::time::timeout(WAIT, wait)
+            .await
+            .map_err(|_| Unavailable)?
+    }
+}
+
+/// The last stored event's position and hash.
+async fn head(db: &DatabaseConnection) -> Result<(i64, String), DbErr> {
+    Ok(audit_event::Entity::find()
+        .order_by_desc(audit_event::Column::Seq)
+        .one(db)
+        .await?
+        .map_or((0, GENESIS.to_owned()), |last| (last.seq, last.hash)))
+}
+
+async fn write(
+    db: DatabaseConnection,
+    mut head: (i64, String),
+    mut waiting: mpsc::Receiver<Pending>,
+) {
+    while let Some(first) = waiting.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match waiting.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let (mut seq, mut prev) = head.clone();
+        let mut rows = Vec::with_capacity(batch.len());
+        for pending in &batch {
+            seq += 1;
+            let mut row = pending.row.clone();
+            row.seq = seq;
+            row.prev_hash = prev;
+            row.hash = chain::hash(&row.prev_hash, &row);
+            prev = row.hash.clone();
+            rows.push(row);
+        }
+        let outcome = insert(&db, rows).await;
+        match &outcome {
+            Ok(()) => head = (seq, prev),
+            Err(error) => {
+                tracing::error!(%error, events = batch.len(), "the access log could not be written");
+                // The transaction rolled back, but a lost commit acknowledgement would
+                // leave the head behind: read it back before chaining further.
+                if let Ok(stored) = self::head(&db).await {
+                    head = stored;
+                }
+            }
+        }
+        for pending in batch {
+            // A request that gave up waiting has nobody to tell.
+            let _ = pending
+                .stored
+                .send(outcome.as_ref().map(|_| ()).map_err(|_| Unavailable));
+        }
+    }
+}
+
+async fn insert(db: &DatabaseConnection, rows: Vec<Model>) -> Result<(), DbErr> {
+    let txn = db.begin().await?;
+    let models = rows.into_iter().map(|row| audit_event::ActiveModel {
+        seq: Set(row.seq),
+        event_id: Set(row.event_id),
+        occurred_at: Set(row.occurred_at),
+        request_id: Set(row.request_id),
+        trace_id: Set(row.trace_id),
+        subject: Set(row.subject),
+        roles: Set(row.roles),
+        bodies: Set(row.bodies),
+        client_address: Set(row.client_address),
+        operation_type: Set(row.operation_type),
+        operation_name: Set(row.operation_name),
+        document_hash: Set(row.document_hash),
+        saved_query_id: Set(row.saved_query_id),
+        saved_query_version: Set(row.saved_query_version),
+        variables_hash: Set(row.variables_hash),
+        subgraphs: Set(row.subgraphs),
+        fields: Set(row.fields),
+        client_ids: Set(row.client_ids),
+        row_count: Set(row.row_count),
+        suppressed_cells: Set(row.suppressed_cells),
+        decision: Set(row.decision),
+        policies: Set(row.policies),
+        status: Set(row.status),
+        error_codes: Set(row.error_codes),
+        duration_us: Set(row.duration_us),
+        prev_hash: Set(row.prev_hash),
+        hash: Set(row.hash),
+    });
+    audit_event::Entity::insert_many(models)
+        .exec_without_returning(&txn)
+        .await?;
+    txn.commit().await
+}
+
+fn list(values: Vec<String>) -> String {
+    let mut values = values;
+    values.sort();
+    values.dedup();
+    serde_json::Value::from(values).to_string()
+}
+
+fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    // An id only has to be unique; the clock and a counter stand in if the system's
+    // random source fails.
+    if getrandom::fill(&mut bytes).is_err() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default() as u64;
+        bytes[..8].copy_from_slice(&nanos.to_be_bytes());
+        bytes[8..].copy_from_slice(&NEXT.fetch_add(1, Ordering::Relaxed).to_be_bytes());
+    }
+    hex::encode(bytes)
+}
+
+fn row_of(event: Event) -> Model {
+    let (saved_query_id, saved_query_version) = event.saved_query.unzip();
+    Model {
+        seq: 0,
+        event_id: random_id(),
+        occurred_at: Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
+        request_id: event.request_id,
+        trace_id: event.trace_id,
+        subject: event.subject,
+        roles: list(event.roles),
+        bodies: list(event.bodies),
+        client_address: event.client_address,
+        operation_type: event.operation_type,
+        operation_name: event.operation_name,
+        document_hash: event.document_hash,
+        saved_query_id,
+        saved_query_version,
+        variables_hash: event.variables_hash,
+        subgraphs: list(event.subgraphs),
+        fields: list(event.fields),
+        client_ids: list(event.client_ids),
+        row_count: event.row_count,
+        suppressed_cells: event.suppressed_cells,
+        decision: event.decision.as_str().to_owned(),
+        policies: list(event.policies),
+        status: i32::from(event.status),
+        error_codes: list(event.error_codes),
+        duration_us: i64::try_from(event.duration.as_micros()).unwrap_or(i64::MAX),
+        prev_hash: String::new(),
+        hash: String::new(),
+    }
+}

@@ -1,0 +1,506 @@
+//! The access log end to end: one event per request through the gateway, whatever became
+//! of it, also under 1,000 concurrent requests; the hash chain finds a changed byte in any
+//! column, a deleted event and two swapped events, naming the event; and a gateway whose
+//! log cannot be written answers with no data until it can.
+
+use kotohub_audit::chain::{Verdict, verify};
+use kotohub_auth::Role;
+use sea_orm::{ConnectionTrait, DbBackend, Statement, Value as SqlValue};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, Hub, principal};
+
+crate::on_both_backends!(
+    every_request_is_one_event,
+    a_thousand_concurrent_requests_are_a_thousand_events,
+    any_change_breaks_the_chain_at_the_changed_event,
+    an_unwritable_log_withholds_every_answer,
+);
+
+async fn events(hub: &Hub) -> i64 {
+    let row = hub
+        .audit
+        .query_one_raw(Statement::from_string(
+            hub.audit.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM audit_events",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n").unwrap()
+}
+
+/// The stored event of the request `id`, as column → text.
+async fn event_of(hub: &Hub, id: &str) -> Value {
+    let backend = hub.audit.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => "SELECT * FROM audit_events WHERE request_id = $1",
+        _ => "SELECT * FROM audit_events WHERE request_id = ?",
+    };
+    let rows = hub
+        .audit
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, [id.into()]))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "request {id} has {} events", rows.len());
+    let row = &rows[0];
+    let text = |column: &str| row.try_get::<Option<String>>("", column).unwrap();
+    json!({
+        "subject": text("subject"),
+        "decision": text("decision"),
+        "operation_type": text("operation_type"),
+        "document_hash": text("document_hash"),
+        "variables_hash": text("variables_hash"),
+        "fields": serde_json::from_str::<Value>(&text("fields").unwrap()).unwrap(),
+        "subgraphs": serde_json::from_str::<Value>(&text("subgraphs").unwrap()).unwrap(),
+        "policies": serde_json::from_str::<Value>(&text("policies").unwrap()).unwrap(),
+        "error_codes": serde_json::from_str::<Value>(&text("error_codes").unwrap()).unwrap(),
+        "status": row.try_get::<i32>("", "status").unwrap(),
+        "client_address": text("client_address"),
+    })
+}
+
+async fn every_request_is_one_event(backend: Backend) {
+    let Some(hub) = Hub::start_with(backend, 200).await else {
+        return;
+    };
+    let officer = principal(Role::Officer, &["ohjaamo"]);
+    let analyst = principal(Role::Analyst, &[]);
+    let bearer = |who| format!("Bearer {}", hub.token(who));
+    let cases: Vec<(&str, Option<String>, String, &str, u16)> = vec![
+        (
+            "allowed",
+            Some(bearer(&officer)),
+            json!({ "query": "query Mine($id: ID!) { measure(id: $id) { id guidanceSessions(first: 3) { id client { birthYear } } } }", "variables": { "id": "1.3" } }).to_string(),
+            "allowed",
+            200,
+        ),
+        (
+            "partial",
+            Some(bearer(&analyst)),
+            json!({ "query": "{ themes { id } clients(first: 2) { id } }" }).to_string(),
+            "partial",
+            200,
+        ),
+        (
+            "all denied",
+            Some(bearer(&analyst)),
+            json!({ "query": "{ clients(first: 2) { id } }" }).to_string(),
+            "refused",
+            200,
+        ),
+        (
+            "no token",
+            None,
+            json!({ "query": "{ themes { id } }" }).to_string(),
+            "refused",
+            401,
+        ),
+        (
+            "invalid",
+            Some(bearer(&officer)),
+            json!({ "query": "{ nothing }" }).to_string(),
+            "refused",
+            200,
+        ),
+        (
+            "not json",
+            Some(bearer(&officer)),
+            "{".to_owned(),
+            "refused",
+            400,
+        ),
+    ];
+    let before = events(&hub).await;
+    for (index, (name, authorization, body, decision, status)) in cases.iter().enumerate() {
+        let id = format!("audit-case-{index}");
+        let mut headers = vec![("x-request-id", id.clone())];
+        if let Some(authorization) = authorization {
+            headers.push(("authorization", authorization.clone()));
+        }
+        let (answered, _) = hub.post_with("gateway", body, &headers).await;
+        assert_eq!(answered, *status, "{name}");
+        let event = event_of(&hub, &id).await;
+        assert_eq!(event["decision"], *decision, "{name}: {event}");
+        assert_eq!(event["status"], *status, "{name}: {event}");
+        assert_eq!(event["client_address"], "127.0.0.1", "{name}: {event}");
+    }
+    assert_eq!(events(&hub).await, before + cases.len() as i64);
+
+    // What the allowed operation's event says, and what it does not keep.
+    let event = event_of(&hub, "audit-case-0").await;
+    assert_eq!(event["subject"], "test-officer");
+    assert_eq!(event["operation_type"], "query");
+    assert_eq!(event["document_hash"].as_str().unwrap().len(), 64);
+    assert_eq!(event["variables_hash"].as_str().unwrap().len(), 64);
+    let fields = event["fields"].to_string();
+    for coordinate in [
+        "Query.measure",
+        "Measure.guidanceSessions",
+        "Client.birthYear",
+    ] {
+        assert!(fields.contains(coordinate), "{coordinate} in {fields}");
+    }
+    assert!(
+        !event.to_string().contains("\"1.3\""),
+        "a variable's value is stored: {event}"
+    );
+    assert!(event["subgraphs"].as_array().unwrap().len() >= 2, "{event}");
+    assert!(
+        event["policies"]
+            .to_string()
+            .contains("officer-person-level"),
+        "{event}"
+    );
+    let partial = event_of(&hub, "audit-case-1").await;
+    assert!(
+        partial["error_codes"].to_string().contains("FORBIDDEN"),
+        "{partial}"
+    );
+    let refused = event_of(&hub, "audit-case-3").await;
+    assert!(refused["subject"].is_null(), "{refused}");
+
+    let verdict = verify(&hub.audit, None).await.unwrap();
+    assert!(matches!(verdict, Verdict::Intact { .. }), "{verdict:?}");
+    hub.stop().await;
+}
+
+async fn a_thousand_concurrent_requests_are_a_thousand_events(backend: Backend) {
+    let Some(hub) = Hub::start_with(backend, 100).await else {
+        return;
+    };
+    let before = events(&hub).await;
+    let officer = principal(Role::Officer, &["ohjaamo"]);
+    let queries = [
+        "{ themes { id } }",
+        r#"{ measure(id: "1.3") { guidanceSessions(first: 2) { id } } }"#,
+        "{ clientStatistics(by: [GENDER]) { total { clients } } }",
+        "{ nothing }",
+    ];
+    let requests = (0..1_000).map(|n| {
+        let hub = &hub;
+        let officer = &officer;
+        async move {
+            let body = json!({ "query": queries[n % queries.len()] }).to_string();
+            let headers = [("authorization", format!("Bearer {}", hub.token(officer)))];
+            hub.post_with("gateway", &body, &headers).await.0
+        }
+    });
+    // A hundred at a time: the point is many writers at once, not running out of sockets.
+    use futures_util::StreamExt;
+    let statuses: Vec<u16> = futures_util::stream::iter(requests)
+        .buffer_unordered(100)
+        .collect()
+        .await;
+    assert!(statuses.iter().all(|status| *status == 200), "{statuses:?}");
+    assert_eq!(events(&hub).await, before + 1_000);
+    let verdict = verify(&hub.audit, None).await.unwrap();
+    match verdict {
+        Verdict::Intact {
+            events: checked, ..
+        } => assert_eq!(checked as i64, before + 1_000),
+        broken => panic!("{broken:?}"),
+    }
+    hub.stop().await;
+}
+
+/// Every column of `audit_events`, and whether it holds text.
+const COLUMNS: [(&str, bool); 27] = [
+    ("seq", false),
+    ("event_id", true),
+    ("occurred_at", true),
+    ("request_id", true),
+    ("trace_id", true),
+    ("subject", true),
+    ("roles", true),
+    ("bodies", true),
+    ("client_address", true),
+    ("operation_type", true),
+    ("operation_name", true),
+    ("document_hash", true),
+    ("saved_query_id", true),
+    ("saved_query_version", false),
+    ("variables_hash", true),
+    ("subgraphs", true),
+    ("fields", true),
+    ("client_ids", true),
+    ("row_count", false),
+    ("suppressed_cells", false),
+    ("decision", true),
+    ("policies", true),
+    ("status", false),
+    ("error_codes", true),
+    ("duration_us", false),
+    ("prev_hash", true),
+    ("hash", true),
+];
+
+async fn sql(hub: &Hub, text: &str, values: Vec<SqlValue>) -> Result<(), sea_orm::DbErr> {
+    let backend = hub.audit.get_database_backend();
+    let text = if backend == DbBackend::Postgres {
+        text.replacen('?', "$1", 1).replacen('?', "$2", 1)
+    } else {
+        text.to_owned()
+    };
+    hub.audit
+        .execute_raw(Statement::from_sql_and_values(backend, text, values))
+        .await
+        .map(|_| ())
+}
+
+async fn broken_at(hub: &Hub) -> (i64, String) {
+    match verify(&hub.audit, None).await.unwrap() {
+        Verdict::Broken { seq, event_id, .. } => (seq, event_id),
+        intact => panic!("the change went unnoticed: {intact:?}"),
+    }
+}
+
+async fn any_change_breaks_the_chain_at_the_changed_event(backend: Backend) {
+    let Some(hub) = Hub::start_with(backend, 50).await else {
+        return;
+    };
+    let officer = principal(Role::Officer, &["ohjaamo"]);
+    for n in 0..6 {
+        hub.query_as("gateway", &officer, "{ themes { id } }", json!({ "n": n }))
+            .await;
+    }
+    assert!(matches!(
+        verify(&hub.audit, None).await.unwrap(),
+        Verdict::Intact { .. }
+    ));
+    if backend == Backend::Postgres {
+        // The application role may not change the log, and the triggers refuse anyone.
+        let refused = sql(
+            &hub,
+            "UPDATE audit_events SET status = 500 WHERE seq = 3",
+            vec![],
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            refused.to_string().contains("denied") || refused.to_string().contains("append-only"),
+            "{refused}"
+        );
+        let refused = sql(&hub, "DELETE FROM audit_events WHERE seq = 3", vec![])
+            .await
+            .unwrap_err();
+        assert!(!refused.to_string().is_empty());
+        // The table's owner can take the protections down; the chain still tells.
+        sql(
+            &hub,
+            "GRANT UPDATE, DELETE ON audit_events TO CURRENT_USER",
+            vec![],
+        )
+        .await
+        .unwrap();
+        sql(
+            &hub,
+            "ALTER TABLE audit_events DISABLE TRIGGER USER",
+            vec![],
+        )
+        .await
+        .unwrap();
+    }
+    let target = 3i64;
+    let read = |column: &'static str| {
+        let hub = &hub;
+        async move {
+            let backend = hub.audit.get_database_backend();
+            let sql = format!(
+                "SELECT CAST({column} AS TEXT) AS v FROM audit_events WHERE seq = {target}"
+            );
+            hub.audit
+                .query_one_raw(Statement::from_string(backend, sql))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<Option<String>>("", "v")
+                .unwrap()
+        }
+    };
+    let event_id = read("event_id").await.unwrap();
+    for (column, text) in COLUMNS {
+        let original = read(column).await;
+        let changed: SqlValue = if text {
+            let mut bytes = original.clone().unwrap_or_default().into_bytes();
+            match bytes.first_mut() {
+                Some(first) => *first = if *first == b'x' { b'y' } else { b'x' },
+                None => bytes.push(b'x'),
+            }
+            String::from_utf8(bytes).unwrap().into()
+        } else {
+            let number: i64 = original.as_deref().unwrap_or("0").parse().unwrap();
+            if column == "seq" {
+                (number + 1_000).into()
+            } else {
+                (number + 1).into()
+            }
+        };
+        let restore: SqlValue = match (&original, text) {
+            (None, true) => SqlValue::String(None),
+            (None, false) => SqlValue::BigInt(None),
+            (Some(value), true) => value.clone().into(),
+            (Some(value), false) => value.parse::<i64>().unwrap().into(),
+        };
+        let at = if column == "seq" {
+            target + 1_000
+        } else {
+            target
+        };
+        sql(
+            &hub,
+            &format!("UPDATE audit_events SET {column} = ? WHERE seq = ?"),
+            vec![changed, target.into()],
+        )
+        .await
+        .unwrap();
+        let (seq, named) = broken_at(&hub).await;
+        assert_eq!(seq, target, "changing {column}");
+        // The event is named by its id, unless the id is what was changed.
+        if column != "seq" && column != "event_id" {
+            assert_eq!(named, event_id, "changing {column}");
+        }
+        sql(
+            &hub,
+            &format!("UPDATE audit_events SET {column} = ? WHERE seq = ?"),
+            vec![restore, at.into()],
+        )
+        .await
+        .unwrap();
+        assert!(
+            matches!(
+                verify(&hub.audit, None).await.unwrap(),
+                Verdict::Intact { .. }
+            ),
+            "restoring {column}"
+        );
+    }
+
+    // Two events swapped: each keeps its place but carries the other's content.
+    sql(
+        &hub,
+        "UPDATE audit_events SET seq = 1000 WHERE seq = ?",
+        vec![4i64.into()],
+    )
+    .await
+    .unwrap();
+    sql(
+        &hub,
+        "UPDATE audit_events SET seq = 4 WHERE seq = ?",
+        vec![5i64.into()],
+    )
+    .await
+    .unwrap();
+    sql(
+        &hub,
+        "UPDATE audit_events SET seq = 5 WHERE seq = ?",
+        vec![1000i64.into()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(broken_at(&hub).await.0, 4);
+
+    // A deleted event.
+    sql(
+        &hub,
+        "DELETE FROM audit_events WHERE seq = ?",
+        vec![2i64.into()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(broken_at(&hub).await.0, 2);
+    hub.stop().await;
+}
+
+async fn an_unwritable_log_withholds_every_answer(backend: Backend) {
+    let Some(hub) = Hub::start_with(backend, 50).await else {
+        return;
+    };
+    let officer = principal(Role::Officer, &["ohjaamo"]);
+    let authorization = [("authorization", format!("Bearer {}", hub.token(&officer)))];
+    let ask = || {
+        hub.post_with(
+            "gateway",
+            r#"{"query":"{ themes { id title } }"}"#,
+            &authorization,
+        )
+    };
+    let (status, body) = ask().await;
+    assert_eq!(status, 200, "{body}");
+    // The log refuses writes: nothing is answered, and the caller is told why.
+    let (close, open) = match backend {
+        Backend::Postgres => (
+            "REVOKE INSERT ON audit_events FROM CURRENT_USER",
+            "GRANT INSERT ON audit_events TO CURRENT_USER",
+        ),
+        Backend::Sqlite => (
+            "CREATE TRIGGER closed BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'closed'); END",
+            "DROP TRIGGER closed",
+        ),
+    };
+    sql(&hub, close, vec![]).await.unwrap();
+    let before = events(&hub).await;
+    let (status, body) = ask().await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.get("data").is_none(), "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "AUDIT_UNAVAILABLE",
+        "{body}"
+    );
+    assert!(!body.to_string().contains("title"), "{body}");
+    assert_eq!(events(&hub).await, before);
+    // Writable again: answers come back, and the chain goes on unbroken.
+    sql(&hub, open, vec![]).await.unwrap();
+    let (status, body) = ask().await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["data"]["themes"].is_array(), "{body}");
+    assert!(matches!(
+        verify(&hub.audit, None).await.unwrap(),
+        Verdict::Intact { .. }
+    ));
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kotohub_audit_verify_exits_non_zero_naming_the_broken_event() {
+    let dir = std::env::temp_dir().join(format!("kotohub-audit-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = kotohub_subgraph::db::sqlite_url(&dir.join("audit.db"));
+    let db = kotohub_subgraph::db::connect(&url, kotohub::AUDIT)
+        .await
+        .unwrap();
+    kotohub_migrations::up(kotohub::AUDIT, &db).await.unwrap();
+    let log = kotohub_audit::AuditLog::start(db.clone()).await.unwrap();
+    for n in 0..5 {
+        log.record(kotohub_audit::Event {
+            request_id: format!("cli-{n}"),
+            status: 200,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    }
+    let verify = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_kotohub"))
+            .args(["audit", "verify", "--database-url", &url])
+            .output()
+            .unwrap()
+    };
+    let intact = verify();
+    let said = String::from_utf8_lossy(&intact.stdout).to_string();
+    assert!(
+        intact.status.success(),
+        "{said} {}",
+        String::from_utf8_lossy(&intact.stderr)
+    );
+    assert!(said.contains("intact: 5 events"), "{said}");
+
+    db.execute_unprepared("UPDATE audit_events SET row_count = 7 WHERE seq = 4")
+        .await
+        .unwrap();
+    let broken = verify();
+    let said = String::from_utf8_lossy(&broken.stderr).to_string();
+    assert!(!broken.status.success(), "{said}");
+    assert!(said.contains("broken at event 4"), "{said}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -14,6 +14,10 @@ use crate::token::{AuthError, LEEWAY_SECS};
 /// The header that carries the signed principal.
 pub const HEADER: &str = "x-kotohub-principal";
 
+/// The response extension in which a subgraph lists the clients whose person-level data
+/// its answer holds, for the gateway's access log.
+pub const CLIENTS_EXTENSION: &str = "kotohubClients";
+
 const ISSUER: &str = "kotohub-gateway";
 const AUDIENCE: &str = "kotohub-subgraph";
 

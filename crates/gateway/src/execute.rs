@@ -23,6 +23,7 @@ use serde_json::{Map, Value, json};
 
 use crate::errors::GraphQLError;
 use crate::project::{PathElement, merge_objects};
+use kotohub_auth::internal::CLIENTS_EXTENSION;
 
 /// Error codes of this step.
 pub mod code {
@@ -57,13 +58,14 @@ impl Subgraphs {
         Self { http, endpoints }
     }
 
-    /// Posts a GraphQL request to `service`; the answer's `data` and `errors`, or why not.
+    /// Posts a GraphQL request to `service`; the answer's `data` and `errors`, and the
+    /// clients whose person-level data it holds, or why not.
     async fn post(
         &self,
         service: &str,
         body: &Value,
         headers: &HeaderMap,
-    ) -> Result<(Value, Vec<Value>), GraphQLError> {
+    ) -> Result<(Value, Vec<Value>, Vec<String>), GraphQLError> {
         let Some(endpoint) = self.endpoints.get(service) else {
             return Err(GraphQLError::new(
                 format!("the plan names an unknown service {service:?}"),
@@ -116,7 +118,20 @@ impl Subgraphs {
             Some(Value::Null) | None => Vec::new(),
             Some(_) => return Err(bad()),
         };
-        Ok((data, errors))
+        // Kotohub's subgraphs list the clients whose data they returned, for the access
+        // log; other subgraphs list none.
+        let clients = answer
+            .get("extensions")
+            .and_then(|extensions| extensions.get(CLIENTS_EXTENSION))
+            .and_then(Value::as_array)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok((data, errors, clients))
     }
 }
 
@@ -129,6 +144,7 @@ pub struct Execution<'a> {
     data: Mutex<Value>,
     errors: Mutex<Vec<GraphQLError>>,
     called: Mutex<BTreeSet<String>>,
+    clients: Mutex<BTreeSet<String>>,
 }
 
 /// What executing a plan produced, before projection.
@@ -137,6 +153,8 @@ pub struct Executed {
     pub errors: Vec<GraphQLError>,
     /// The subgraphs the plan called.
     pub subgraphs: BTreeSet<String>,
+    /// Clients whose person-level data the subgraphs returned.
+    pub clients: BTreeSet<String>,
 }
 
 /// Runs `plan` with the operation's coerced `variables`, sending `headers` with each fetch.
@@ -153,6 +171,7 @@ pub async fn execute(
         data: Mutex::new(Value::Object(Map::new())),
         errors: Mutex::new(Vec::new()),
         called: Mutex::new(BTreeSet::new()),
+        clients: Mutex::new(BTreeSet::new()),
     };
     if let Some(node) = &plan.node {
         execution.run(node).await;
@@ -170,10 +189,23 @@ pub async fn execute(
             .called
             .into_inner()
             .unwrap_or_else(|e| e.into_inner()),
+        clients: execution
+            .clients
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner()),
     }
 }
 
 impl Execution<'_> {
+    fn returned(&self, clients: Vec<String>) {
+        if !clients.is_empty() {
+            self.clients
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(clients);
+        }
+    }
+
     fn run<'s>(&'s self, node: &'s PlanNode) -> BoxFuture<'s, ()> {
         Box::pin(async move {
             match node {
@@ -290,7 +322,8 @@ impl Execution<'_> {
             .post(&fetch.service_name, &body, self.headers)
             .await
         {
-            Ok((data, errors)) => {
+            Ok((data, errors, clients)) => {
+                self.returned(clients);
                 let mut merged = self.data.lock().unwrap_or_else(|e| e.into_inner());
                 if let (Value::Object(target), Value::Object(data)) = (&mut *merged, data) {
                     merge_objects(target, data);
@@ -360,7 +393,8 @@ impl Execution<'_> {
                 .collect::<Vec<_>>()
         };
         match self.subgraphs.post(service, &body, self.headers).await {
-            Ok((mut data, errors)) => {
+            Ok((mut data, errors, clients)) => {
+                self.returned(clients);
                 {
                     let mut merged = self.data.lock().unwrap_or_else(|e| e.into_inner());
                     for (group, found) in groups.iter().zip(&gathered) {

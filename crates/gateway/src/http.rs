@@ -516,6 +516,7 @@ async fn audited(
             event.fields = ran.facts.fields.iter().cloned().collect();
             event.policies = ran.facts.policies.iter().cloned().collect();
             event.subgraphs = ran.subgraphs.iter().cloned().collect();
+            event.client_ids = ran.facts.clients.iter().cloned().collect();
             event.row_count = ran.rows;
             if ran.refused || !status.is_success() || ran.facts.fields.is_empty() && forbidden {
                 Decision::Refused

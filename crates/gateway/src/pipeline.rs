@@ -83,6 +83,8 @@ pub struct Facts {
     pub policies: BTreeSet<String>,
     /// Fields the policy cut.
     pub denied: usize,
+    /// Clients whose person-level data the subgraphs returned.
+    pub clients: BTreeSet<String>,
 }
 
 impl Outcome {
@@ -388,6 +390,7 @@ impl Gateway {
             }
             errors.extend(executed.errors);
             subgraphs = executed.subgraphs;
+            facts.clients = executed.clients;
         }
         let projection = Projection {
             schema,

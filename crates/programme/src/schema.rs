@@ -270,7 +270,9 @@ impl Query {
     /// One client by pseudonymous id.
     async fn client(&self, ctx: &Context<'_>, id: ID) -> Result<Option<client::Model>> {
         check_key("Client", &id)?;
-        load_client(ctx, &id).await
+        let found = load_client(ctx, &id).await?;
+        row_access(ctx)?.returned(found.iter().map(|c| c.id.as_str()));
+        Ok(found)
     }
 
     /// Clients in id order, optionally of one district or mother tongue.
@@ -298,12 +300,14 @@ impl Query {
         if let Some(tongue) = &mother_tongue {
             query = query.filter(client::Column::MotherTongue.eq(tongue.as_str()));
         }
-        query
+        let found = query
             .order_by_asc(client::Column::Id)
             .limit(page.limit)
             .all(rows.db())
             .await
-            .map_err(internal)
+            .map_err(internal)?;
+        rows.returned(found.iter().map(|c| c.id.as_str()));
+        Ok(found)
     }
 
     /// Distinct clients with records of the divisions your grant covers, broken down by
@@ -367,11 +371,14 @@ impl Query {
     async fn find_client_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<client::Model>> {
         check_key("Client", &id)?;
         let batch = client_batch(ctx, "Client")?;
+        let access = row_access(ctx)?;
         let rows = batch
-            .rows::<client::Entity>(row_access(ctx)?)
+            .rows::<client::Entity>(access)
             .await
             .map_err(internal)?;
-        Ok(rows.get(id.as_str()).and_then(|rows| rows.first()).cloned())
+        let found = rows.get(id.as_str()).and_then(|rows| rows.first()).cloned();
+        access.returned(found.iter().map(|c| c.id.as_str()));
+        Ok(found)
     }
 }
 

@@ -12,7 +12,8 @@
 //! policies (see the migrations) show only those rows, so a query that forgot its filter
 //! still returns nothing it should not.
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::Context;
 use kotohub_auth::{AggregateScope, RowScope};
@@ -34,6 +35,7 @@ pub struct RowAccess {
     scope: RowScope,
     aggregates: AggregateScope,
     connection: ScopedConnection,
+    returned: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl RowAccess {
@@ -47,6 +49,7 @@ impl RowAccess {
         Self {
             scope,
             aggregates,
+            returned: Arc::default(),
             connection: ScopedConnection(Arc::new(Inner {
                 db,
                 bodies,
@@ -54,6 +57,26 @@ impl RowAccess {
                 transaction: OnceCell::new(),
             })),
         }
+    }
+
+    /// Notes clients whose person-level data the request returns, for the gateway's
+    /// access log: resolvers call it with the rows they hand back.
+    pub fn returned<'a>(&self, clients: impl IntoIterator<Item = &'a str>) {
+        let mut returned = self
+            .returned
+            .lock()
+            .expect("the returned set's lock is never held across a panic");
+        returned.extend(clients.into_iter().map(str::to_owned));
+    }
+
+    /// The clients noted by [`RowAccess::returned`] so far.
+    pub fn returned_clients(&self) -> Vec<String> {
+        self.returned
+            .lock()
+            .expect("the returned set's lock is never held across a panic")
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// The divisions whose records may be counted in aggregates.

@@ -196,6 +196,9 @@ macro_rules! client_record {
             fn body_column() -> Column {
                 Column::BodyId
             }
+            fn client_of(model: &Model) -> Option<&str> {
+                Some(&model.client_id)
+            }
         }
         impl $crate::batch::ClientRows for $entity {
             fn client_column() -> Column {

@@ -28,6 +28,10 @@ pub trait MeasureRecord: EntityTrait {
     fn measure_column() -> Self::Column;
     /// The body that made the row: the column row rules filter on.
     fn body_column() -> Self::Column;
+    /// The client the row is about, for rows about a client.
+    fn client_of(_model: &Self::Model) -> Option<&str> {
+        None
+    }
 }
 
 /// A table whose rows are about one client and belong to one measure.
@@ -63,12 +67,14 @@ pub async fn page_of_table<E: MeasureRecord>(
     if let Some(after) = page.after {
         query = query.filter(E::id_column().gt(after));
     }
-    query
+    let found = query
         .order_by_asc(E::id_column())
         .limit(page.limit)
         .all(rows.db())
         .await
-        .map_err(internal)
+        .map_err(internal)?;
+    rows.returned(found.iter().filter_map(E::client_of));
+    Ok(found)
 }
 
 /// The row of table `E` with id `id`, if it exists and the caller may see it.
@@ -80,12 +86,14 @@ pub async fn by_id<E: MeasureRecord>(
     if rows.bodies().is_empty() {
         return Ok(None);
     }
-    E::find()
+    let found = E::find()
         .filter(E::id_column().eq(id))
         .filter(E::body_column().is_in(rows.bodies().iter().map(String::as_str)))
         .one(rows.db())
         .await
-        .map_err(internal)
+        .map_err(internal)?;
+    rows.returned(found.iter().filter_map(E::client_of));
+    Ok(found)
 }
 
 /// Loads the rows of any [`ClientRecord`] table for a batch of clients.
@@ -186,18 +194,23 @@ where
     E: ClientRecord + 'static,
     E::Model: Send + Sync + Clone,
 {
-    if let Some(batch) = batch {
-        let rows = batch.rows::<E>(row_access(ctx)?).await.map_err(internal)?;
-        return Ok(rows
-            .get(client_id)
+    let access = row_access(ctx)?;
+    let found = if let Some(batch) = batch {
+        let rows = batch.rows::<E>(access).await.map_err(internal)?;
+        rows.get(client_id)
             .map(|rows| page.slice(rows, E::id))
-            .unwrap_or_default());
+            .unwrap_or_default()
+    } else {
+        let loader = ctx.data::<DataLoader<RecordLoader>>()?;
+        let rows = loader
+            .load_one(OfClient::<E>::new(client_id))
+            .await
+            .map_err(internal)?
+            .unwrap_or_default();
+        page.slice(&rows, E::id)
+    };
+    if !found.is_empty() {
+        access.returned([client_id]);
     }
-    let loader = ctx.data::<DataLoader<RecordLoader>>()?;
-    let rows = loader
-        .load_one(OfClient::<E>::new(client_id))
-        .await
-        .map_err(internal)?
-        .unwrap_or_default();
-    Ok(page.slice(&rows, E::id))
+    Ok(found)
 }

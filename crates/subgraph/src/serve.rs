@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::FutureExt;
 use kotohub_auth::Policy;
-use kotohub_auth::internal::{self, InternalKey};
+use kotohub_auth::internal::{self, CLIENTS_EXTENSION, InternalKey};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 
@@ -148,13 +148,29 @@ async fn graphql<Q: ObjectType + 'static>(
     let executed = AssertUnwindSafe(service.schema.execute(request))
         .catch_unwind()
         .await;
+    let clients = rows.returned_clients();
     rows.finish().await;
     match executed {
-        Ok(response) => (
-            [(header::CONTENT_TYPE, "application/json")],
-            axum::Json(response),
-        )
-            .into_response(),
+        Ok(mut response) => {
+            // The gateway's access log records whose person-level data was returned,
+            // whether or not the operation selected their ids.
+            if !clients.is_empty() {
+                response.extensions.insert(
+                    CLIENTS_EXTENSION.to_owned(),
+                    async_graphql::Value::List(
+                        clients
+                            .into_iter()
+                            .map(async_graphql::Value::String)
+                            .collect(),
+                    ),
+                );
+            }
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                axum::Json(response),
+            )
+                .into_response()
+        }
         Err(_) => {
             tracing::error!(subgraph = service.name, "resolver panicked");
             error_response(

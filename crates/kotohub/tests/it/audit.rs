@@ -15,6 +15,7 @@ crate::on_both_backends!(
     a_thousand_concurrent_requests_are_a_thousand_events,
     any_change_breaks_the_chain_at_the_changed_event,
     an_unwritable_log_withholds_every_answer,
+    the_clients_whose_data_was_returned_are_logged_without_their_ids_selected,
 );
 
 async fn events(hub: &Hub) -> i64 {
@@ -503,4 +504,76 @@ async fn kotohub_audit_verify_exits_non_zero_naming_the_broken_event() {
     assert!(!broken.status.success(), "{said}");
     assert!(said.contains("broken at event 4"), "{said}");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+async fn the_clients_whose_data_was_returned_are_logged_without_their_ids_selected(
+    backend: Backend,
+) {
+    let Some(hub) = Hub::start_with(backend, 300).await else {
+        return;
+    };
+    let officer = principal(Role::Officer, &["ohjaamo"]);
+    let authorization = format!("Bearer {}", hub.token(&officer));
+    let logged = |id: &'static str, query: &'static str| {
+        let hub = &hub;
+        let authorization = authorization.clone();
+        async move {
+            let body = json!({ "query": query }).to_string();
+            let headers = [
+                ("authorization", authorization),
+                ("x-request-id", id.to_owned()),
+            ];
+            let (status, answer) = hub.post_with("gateway", &body, &headers).await;
+            assert_eq!(status, 200, "{answer}");
+            assert!(answer.get("errors").is_none(), "{answer}");
+            let backend = hub.audit.get_database_backend();
+            let sql = match backend {
+                DbBackend::Postgres => "SELECT client_ids FROM audit_events WHERE request_id = $1",
+                _ => "SELECT client_ids FROM audit_events WHERE request_id = ?",
+            };
+            let row = hub
+                .audit
+                .query_one_raw(Statement::from_sql_and_values(backend, sql, [id.into()]))
+                .await
+                .unwrap()
+                .unwrap();
+            let ids: Vec<String> =
+                serde_json::from_str(&row.try_get::<String>("", "client_ids").unwrap()).unwrap();
+            (answer, ids)
+        }
+    };
+    // Names only, from the programme's client core.
+    let (answer, ids) = logged("names", "{ clients(first: 3) { name } }").await;
+    assert_eq!(answer["data"]["clients"].as_array().unwrap().len(), 3);
+    let (with_ids, _) = logged("ids", "{ clients(first: 3) { id } }").await;
+    let mut expected: Vec<String> = crate::helpers::ids(&with_ids["data"]["clients"]);
+    expected.sort();
+    assert_eq!(ids, expected);
+
+    // Through a join: a measure's guidance sessions, each client's name.
+    let (answer, ids) = logged(
+        "joined",
+        r#"{ measure(id: "1.3") { guidanceSessions(first: 3) { language client { name } } } }"#,
+    )
+    .await;
+    let (with_ids, _) = logged(
+        "joined-ids",
+        r#"{ measure(id: "1.3") { guidanceSessions(first: 3) { client { id } } } }"#,
+    )
+    .await;
+    let mut expected: Vec<String> = with_ids["data"]["measure"]["guidanceSessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["client"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    expected.sort();
+    expected.dedup();
+    assert!(!expected.is_empty(), "{answer}");
+    assert_eq!(ids, expected);
+
+    // Catalog data is no one's: nothing logged.
+    let (_, ids) = logged("catalog", "{ themes { id title } }").await;
+    assert!(ids.is_empty(), "{ids:?}");
+    hub.stop().await;
 }

@@ -16,6 +16,7 @@ const subgraphs = [
   ["education", "http://127.0.0.1:4103/graphql"],
   ["social", "http://127.0.0.1:4104/graphql"],
   ["culture", "http://127.0.0.1:4105/graphql"],
+  ["audit", "http://127.0.0.1:4106/graphql"],
 ];
 
 const result = composeServices(

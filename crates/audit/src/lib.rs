@@ -5,10 +5,13 @@
 //! the SHA-256 of the previous event's hash and its own content ([`chain`]), so that
 //! [`chain::verify`] finds any edit, deletion or reordering.
 //!
-//! Knows neither the gateway nor the subgraphs: the gateway fills in the event.
+//! Auditors read the log through the gateway from its own subgraph ([`graphql`]), so
+//! their reads are authorised and recorded like any other. The gateway fills in the
+//! events; this crate knows nothing of it.
 
 pub mod chain;
 pub mod entity;
+pub mod graphql;
 mod log;
 
 pub use log::{AuditLog, Decision, Event, Unavailable};

@@ -24,18 +24,7 @@ pub struct Config {
     pub subgraphs: Subgraphs,
     pub gateway: Gateway,
     pub auth: Auth,
-    pub audit: Audit,
     pub log: Log,
-}
-
-/// Where the access log is kept.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Audit {
-    /// sqlite://… or postgres://… (its own `audit` schema); unset: SQLite `audit.db`
-    /// under `serve.data_dir`.
-    #[serde(default)]
-    pub database_url: Option<Secret>,
 }
 
 /// How callers prove who they are, and the keys involved.
@@ -104,10 +93,18 @@ pub struct Subgraphs {
     pub education: Subgraph,
     pub social: Subgraph,
     pub culture: Subgraph,
+    /// The access log: the gateway writes it, auditors read it through this subgraph.
+    pub audit: Subgraph,
 }
 
 impl Subgraphs {
-    /// The subgraphs by name, in the order they are started.
+    /// Every subgraph by name: the data subgraphs, then the access log.
+    pub fn all(&self) -> [(&'static str, &Subgraph); 6] {
+        let [a, b, c, d, e] = self.iter();
+        [a, b, c, d, e, ("audit", &self.audit)]
+    }
+
+    /// The data subgraphs by name, in the order they are started.
     pub fn iter(&self) -> [(&'static str, &Subgraph); 5] {
         [
             ("programme", &self.programme),

@@ -13,5 +13,15 @@ pub mod services;
 /// subgraph's name in the supergraph, its SQLite file stem and its PostgreSQL schema.
 pub const SUBGRAPHS: [&str; 5] = ["programme", "employment", "education", "social", "culture"];
 
-/// The access log's database: its SQLite file stem and its PostgreSQL schema.
+/// The access log's subgraph: also its SQLite file stem and its PostgreSQL schema.
 pub const AUDIT: &str = "audit";
+
+/// Every subgraph whose SDL goes into the supergraph.
+pub const ALL_SUBGRAPHS: [&str; 6] = [
+    "programme",
+    "employment",
+    "education",
+    "social",
+    "culture",
+    AUDIT,
+];

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use kotohub::databases::{self, ensure_data_dir, sqlite_url};
 use kotohub::services::{self, Shutdown};
-use kotohub::{SUBGRAPHS, access, sdl, seed};
+use kotohub::{access, sdl, seed};
 use kotohub_auth::{Policy, Principal, Role};
 use kotohub_config::{AuthMode, Config, LogFormat};
 
@@ -236,30 +236,30 @@ fn init_logging(config: &Config) -> Result<()> {
 fn url_of(config: &Config, data_dir: &Path, name: &str) -> String {
     config
         .subgraphs
-        .iter()
+        .all()
         .into_iter()
         .find(|(n, _)| *n == name)
         .and_then(|(_, sg)| sg.database_url.as_ref().map(|url| url.expose().to_owned()))
         .unwrap_or_else(|| sqlite_url(data_dir, name))
 }
 
-/// The access log's database: `audit.database_url`, else SQLite in the data directory.
+/// The access log's database: `subgraphs.audit.database_url`, else SQLite in the data
+/// directory.
 fn audit_url(config: &Config, data_dir: &Path) -> String {
-    config
-        .audit
-        .database_url
-        .as_ref()
-        .map(|url| url.expose().to_owned())
-        .unwrap_or_else(|| sqlite_url(data_dir, kotohub::AUDIT))
+    url_of(config, data_dir, kotohub::AUDIT)
 }
 
 /// Opens and migrates the access log and starts its writer.
-async fn open_audit(config: &Config, data_dir: &Path) -> Result<kotohub_audit::AuditLog> {
+async fn open_audit(
+    config: &Config,
+    data_dir: &Path,
+) -> Result<(sea_orm::DatabaseConnection, kotohub_audit::AuditLog)> {
     let db = databases::open(kotohub::AUDIT, &audit_url(config, data_dir)).await?;
     databases::migrate(kotohub::AUDIT, &db).await?;
-    kotohub_audit::AuditLog::start(db)
+    let log = kotohub_audit::AuditLog::start(db.clone())
         .await
-        .context("cannot read the access log's last event")
+        .context("cannot read the access log's last event")?;
+    Ok((db, log))
 }
 
 /// `kotohub audit verify`: reads the chain without writing anything.
@@ -308,7 +308,7 @@ async fn serve(
     let guard = access::guard(&config.auth, &data_dir, policy.clone())?;
     let gateway_access = access::gateway_access(&config.auth, &data_dir, policy)?;
     let dbs = databases::open_all(|name| url_of(&config, &data_dir, name), true).await?;
-    let audit = open_audit(&config, &data_dir).await?;
+    let (audit_db, audit) = open_audit(&config, &data_dir).await?;
     if !seed::has_clients(&dbs.programme).await? {
         let clients = config.serve.seed_clients;
         println!(
@@ -342,6 +342,15 @@ async fn serve(
             })?;
         running.push(service);
     }
+    let router = services::router(kotohub::AUDIT, audit_db, guard.clone())
+        .await?
+        .context("the access log has a router")?;
+    let listen = config.subgraphs.audit.listen;
+    running.push(
+        services::start(kotohub::AUDIT, listen, router, &shutdown)
+            .await
+            .with_context(|| format!("cannot listen on {listen} for the audit subgraph"))?,
+    );
     let overrides = running
         .iter()
         .map(|service| {
@@ -409,15 +418,11 @@ async fn subgraph(
     listen: Option<SocketAddr>,
     database_url: Option<String>,
 ) -> Result<()> {
-    let Some((name, settings)) = config
-        .subgraphs
-        .iter()
-        .into_iter()
-        .find(|(n, _)| *n == name)
+    let Some((name, settings)) = config.subgraphs.all().into_iter().find(|(n, _)| *n == name)
     else {
         bail!(
             "there is no subgraph called {name:?}; the subgraphs are {}",
-            SUBGRAPHS.join(", ")
+            kotohub::ALL_SUBGRAPHS.join(", ")
         );
     };
     let url = match database_url {
@@ -463,12 +468,12 @@ fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
 
 fn chosen(subgraphs: Vec<String>) -> Result<Vec<&'static str>> {
     if subgraphs.is_empty() {
-        return Ok(SUBGRAPHS.to_vec());
+        return Ok(kotohub::ALL_SUBGRAPHS.to_vec());
     }
     subgraphs
         .iter()
         .map(|wanted| {
-            SUBGRAPHS
+            kotohub::ALL_SUBGRAPHS
                 .iter()
                 .copied()
                 .find(|name| name == wanted)
@@ -577,7 +582,7 @@ async fn gateway_command(
     let policy = std::sync::Arc::new(Policy::embedded()?);
     let gateway_access = access::gateway_access(&config.auth, &config.serve.data_dir, policy)?;
     ensure_data_dir(&config.serve.data_dir)?;
-    let audit = open_audit(config, &config.serve.data_dir).await?;
+    let (_, audit) = open_audit(config, &config.serve.data_dir).await?;
     if gateway_access.is_none() {
         if !listen.ip().is_loopback() {
             bail!(
@@ -610,7 +615,7 @@ async fn gateway_command(
 
 fn sdl_command(out_dir: &Path, check: bool) -> Result<()> {
     let mut stale = Vec::new();
-    for name in SUBGRAPHS {
+    for name in kotohub::ALL_SUBGRAPHS {
         let text = sdl::sdl(name).context("every subgraph exports its SDL")?;
         let path = out_dir.join(sdl::file_name(name));
         if check {

@@ -23,6 +23,7 @@ pub async fn router(
         "education" => kotohub_education::router(db, guard),
         "social" => kotohub_social::router(db, guard),
         "culture" => kotohub_culture::router(db, guard),
+        "audit" => kotohub_audit::graphql::router(db, guard),
         _ => return Ok(None),
     }))
 }

@@ -65,6 +65,11 @@ impl Guard {
             policy,
         }
     }
+
+    /// The access policy, for resolvers that ask it more than which rows to read.
+    pub fn policy(&self) -> Arc<Policy> {
+        self.policy.clone()
+    }
 }
 
 /// The routes of a division subgraph: its schema over `db`, with a record loader per request.

@@ -36,6 +36,7 @@ fn subgraph_urls_come_from_the_supergraph() {
     assert_eq!(
         urls,
         vec![
+            ("audit", "http://127.0.0.1:4106/graphql"),
             ("culture", "http://127.0.0.1:4105/graphql"),
             ("education", "http://127.0.0.1:4103/graphql"),
             ("employment", "http://127.0.0.1:4102/graphql"),

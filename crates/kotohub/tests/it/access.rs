@@ -256,6 +256,16 @@ fn operations() -> Vec<Operation> {
             ],
         },
         Operation {
+            name: "the access log",
+            query: "{ auditEvents(first: 5) { id subject decision clientIds } }",
+            expect: [
+                Deny(&["auditEvents"]),
+                Deny(&["auditEvents"]),
+                Allow,
+                Deny(&["auditEvents"]),
+            ],
+        },
+        Operation {
             name: "statistics beside the catalog",
             query: r#"{ themes { id } clientStatistics(by: [GENDER], measure: "1.3") { cells { gender clients suppressed } } }"#,
             expect: [

@@ -16,6 +16,7 @@ crate::on_both_backends!(
     any_change_breaks_the_chain_at_the_changed_event,
     an_unwritable_log_withholds_every_answer,
     the_clients_whose_data_was_returned_are_logged_without_their_ids_selected,
+    auditors_read_the_log_and_everyone_else_is_refused_on_the_record,
 );
 
 async fn events(hub: &Hub) -> i64 {
@@ -575,5 +576,130 @@ async fn the_clients_whose_data_was_returned_are_logged_without_their_ids_select
     // Catalog data is no one's: nothing logged.
     let (_, ids) = logged("catalog", "{ themes { id title } }").await;
     assert!(ids.is_empty(), "{ids:?}");
+    hub.stop().await;
+}
+
+async fn auditors_read_the_log_and_everyone_else_is_refused_on_the_record(backend: Backend) {
+    let Some(hub) = Hub::start_with(backend, 300).await else {
+        return;
+    };
+    let officer = principal(Role::Officer, &["ohjaamo"]);
+    let auditor = principal(Role::Auditor, &[]);
+    // The officer reads some of its clients.
+    let body = hub
+        .query_as(
+            "gateway",
+            &officer,
+            "{ clients(first: 2) { name } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["clients"].as_array().unwrap().len(),
+        2,
+        "{body}"
+    );
+    let seen = hub
+        .query_as(
+            "gateway",
+            &officer,
+            "{ clients(first: 2) { id } }",
+            json!({}),
+        )
+        .await;
+    let client = crate::helpers::ids(&seen["data"]["clients"])[0].clone();
+
+    // Who saw this person's data: the officer's two reads, and nothing else.
+    let accesses = r#"query($id: ID!) { accessesToClient(id: $id) { id subject bodies clientIds fields decision occurredAt } }"#;
+    let body = hub
+        .query_as("gateway", &auditor, accesses, json!({ "id": client }))
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let events = body["data"]["accessesToClient"].as_array().unwrap();
+    assert_eq!(events.len(), 2, "{body}");
+    for event in events {
+        assert_eq!(event["subject"], "test-officer");
+        assert_eq!(event["bodies"], json!(["ohjaamo"]));
+        assert!(
+            event["clientIds"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(client))
+        );
+    }
+
+    // Officers and analysts are refused, and the refusal is itself on the record.
+    for (who, id) in [
+        (principal(Role::Officer, &["ohjaamo"]), "refused-officer"),
+        (principal(Role::Analyst, &[]), "refused-analyst"),
+    ] {
+        let headers = [
+            ("authorization", format!("Bearer {}", hub.token(&who))),
+            ("x-request-id", id.to_owned()),
+        ];
+        let (status, body) = hub
+            .post_with(
+                "gateway",
+                r#"{"query":"{ auditEvents(first: 5) { id subject } }"}"#,
+                &headers,
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "{body}"
+        );
+        assert!(body["data"].is_null(), "{body}");
+        let event = event_of(&hub, id).await;
+        assert_eq!(event["decision"], "refused", "{event}");
+        assert!(
+            event["error_codes"].to_string().contains("FORBIDDEN"),
+            "{event}"
+        );
+    }
+
+    // The auditor's own reads are in the log too, found by filter.
+    let filtered =
+        r#"{ auditEvents(filter: { subject: "test-auditor" }, first: 10) { id fields decision } }"#;
+    let body = hub.query_as("gateway", &auditor, filtered, json!({})).await;
+    let own = body["data"]["auditEvents"].as_array().unwrap();
+    assert!(!own.is_empty(), "{body}");
+    assert!(
+        own[0]["fields"]
+            .to_string()
+            .contains("Query.accessesToClient"),
+        "{body}"
+    );
+    let body = hub
+        .query_as(
+            "gateway",
+            &auditor,
+            r#"{ auditEvents(filter: { decision: REFUSED }, first: 100) { id subject } }"#,
+            json!({}),
+        )
+        .await;
+    let refused: Vec<&Value> = body["data"]["auditEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .collect();
+    assert!(refused.len() >= 2, "{body}");
+    // Paging goes on after the last id seen.
+    let first = r#"{ auditEvents(first: 1) { id } }"#;
+    let body = hub.query_as("gateway", &auditor, first, json!({})).await;
+    let after = body["data"]["auditEvents"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let next = r#"query($after: ID) { auditEvents(first: 1, after: $after) { id } }"#;
+    let body = hub
+        .query_as("gateway", &auditor, next, json!({ "after": after }))
+        .await;
+    let following: i64 = body["data"]["auditEvents"][0]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(following, after.parse::<i64>().unwrap() + 1);
     hub.stop().await;
 }

@@ -195,6 +195,17 @@ impl Hub {
             urls.insert(subgraph, format!("http://{}", running.addr));
             subgraph_shutdowns.insert(subgraph, own);
         }
+        // The access log's own subgraph, for auditors.
+        let own = Shutdown::new();
+        let router = services::router(kotohub::AUDIT, audit.clone(), guard.clone())
+            .await
+            .unwrap()
+            .unwrap();
+        let running = services::start(kotohub::AUDIT, "127.0.0.1:0".parse().unwrap(), router, &own)
+            .await
+            .unwrap();
+        urls.insert(kotohub::AUDIT, format!("http://{}", running.addr));
+        subgraph_shutdowns.insert(kotohub::AUDIT, own);
         let overrides = urls
             .iter()
             .map(|(name, url)| (name.to_string(), format!("{url}/graphql")))

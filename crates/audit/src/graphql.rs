@@ -1,0 +1,265 @@
+//! The access log as a subgraph (`audit`): auditors read events through the gateway like
+//! any other data, so their reads are authorised by the same policy and recorded in the
+//! same log. The gateway refuses the fields to every other role before planning; the
+//! subgraph asks the policy again before it reads a row.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, SecondsFormat, Utc};
+use kotohub_auth::{Policy, Principal};
+use kotohub_subgraph::access::row_access;
+use kotohub_subgraph::serve::{Guard, Router, SubgraphSchema, federated};
+use kotohub_subgraph::{Page, bad_input, forbidden, internal};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::entity::audit_event::{self, Column, Model};
+
+/// The subgraph's name in the supergraph.
+pub const NAME: &str = "audit";
+
+/// The schema without a database: enough to export the SDL.
+pub fn schema_builder() -> async_graphql::SchemaBuilder<
+    Query,
+    async_graphql::EmptyMutation,
+    async_graphql::EmptySubscription,
+> {
+    federated(Query)
+}
+
+/// The subgraph's routes over the log's database.
+pub fn router(db: DatabaseConnection, guard: Guard) -> Router {
+    let policy = guard.policy();
+    let schema: SubgraphSchema<Query> = schema_builder().data(policy).finish();
+    kotohub_subgraph::serve::router(NAME, schema, db, guard, |request, _| request)
+}
+
+/// What became of an operation.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum AuditDecision {
+    Allowed,
+    Partial,
+    Refused,
+    Failed,
+}
+
+impl AuditDecision {
+    fn stored(self) -> &'static str {
+        match self {
+            AuditDecision::Allowed => "allowed",
+            AuditDecision::Partial => "partial",
+            AuditDecision::Refused => "refused",
+            AuditDecision::Failed => "failed",
+        }
+    }
+
+    fn of(stored: &str) -> Self {
+        match stored {
+            "allowed" => AuditDecision::Allowed,
+            "partial" => AuditDecision::Partial,
+            "refused" => AuditDecision::Refused,
+            _ => AuditDecision::Failed,
+        }
+    }
+}
+
+/// Which events to list; every given condition must hold.
+#[derive(InputObject, Default)]
+pub struct AuditFilter {
+    /// Events whose answer held this client's person-level data.
+    client: Option<ID>,
+    /// Events of this caller (the token's subject).
+    subject: Option<String>,
+    /// Events of callers acting for this responsible body.
+    body: Option<String>,
+    /// Events of operations with this name.
+    operation: Option<String>,
+    decision: Option<AuditDecision>,
+    /// At or after this time (RFC 3339).
+    from: Option<DateTime<Utc>>,
+    /// Before this time (RFC 3339).
+    to: Option<DateTime<Utc>>,
+}
+
+/// One operation the gateway answered, refused or failed.
+#[derive(SimpleObject)]
+pub struct AuditEvent {
+    /// The event's position in the hash chain; pass it as `after` for the next page.
+    id: ID,
+    event_id: String,
+    occurred_at: String,
+    request_id: String,
+    trace_id: Option<String>,
+    subject: Option<String>,
+    roles: Vec<String>,
+    bodies: Vec<String>,
+    client_address: Option<String>,
+    operation_type: Option<String>,
+    operation_name: Option<String>,
+    /// SHA-256 of the operation as the gateway normalised it.
+    document_hash: Option<String>,
+    saved_query_id: Option<String>,
+    saved_query_version: Option<i32>,
+    /// SHA-256 of the variables; their values are never stored.
+    variables_hash: Option<String>,
+    subgraphs: Vec<String>,
+    /// `Type.field` coordinates the caller was allowed to read.
+    fields: Vec<String>,
+    /// Clients whose person-level data the answer held.
+    client_ids: Vec<ID>,
+    row_count: i64,
+    suppressed_cells: i64,
+    decision: AuditDecision,
+    /// Ids of the policy rules behind the decision.
+    policies: Vec<String>,
+    /// The HTTP status answered.
+    status: i32,
+    error_codes: Vec<String>,
+    duration_micros: i64,
+    hash: String,
+}
+
+fn list(stored: &str) -> Vec<String> {
+    serde_json::from_str(stored).unwrap_or_default()
+}
+
+impl From<Model> for AuditEvent {
+    fn from(row: Model) -> Self {
+        Self {
+            id: ID(row.seq.to_string()),
+            event_id: row.event_id,
+            occurred_at: row.occurred_at,
+            request_id: row.request_id,
+            trace_id: row.trace_id,
+            subject: row.subject,
+            roles: list(&row.roles),
+            bodies: list(&row.bodies),
+            client_address: row.client_address,
+            operation_type: row.operation_type,
+            operation_name: row.operation_name,
+            document_hash: row.document_hash,
+            saved_query_id: row.saved_query_id,
+            saved_query_version: row.saved_query_version,
+            variables_hash: row.variables_hash,
+            subgraphs: list(&row.subgraphs),
+            fields: list(&row.fields),
+            client_ids: list(&row.client_ids).into_iter().map(ID).collect(),
+            row_count: row.row_count,
+            suppressed_cells: row.suppressed_cells,
+            decision: AuditDecision::of(&row.decision),
+            policies: list(&row.policies),
+            status: row.status,
+            error_codes: list(&row.error_codes),
+            duration_micros: row.duration_us,
+            hash: row.hash,
+        }
+    }
+}
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// Events of the access log in the order they happened, filtered; auditors only.
+    async fn audit_events(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AuditFilter>,
+        first: Option<i32>,
+        after: Option<ID>,
+    ) -> Result<Vec<AuditEvent>> {
+        events(ctx, filter.unwrap_or_default(), first, after).await
+    }
+
+    /// Who saw this client's data, when and through what: every event whose answer held
+    /// the client's person-level data, in the order they happened; auditors only.
+    async fn accesses_to_client(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        first: Option<i32>,
+        after: Option<ID>,
+    ) -> Result<Vec<AuditEvent>> {
+        let filter = AuditFilter {
+            client: Some(id),
+            ..AuditFilter::default()
+        };
+        events(ctx, filter, first, after).await
+    }
+}
+
+/// Text a filter may hold: ids, slugs, subjects and operation names, never SQL.
+fn plain(what: &str, value: &str) -> Result<()> {
+    let fine = !value.is_empty()
+        && value.len() <= 255
+        && value
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | ':' | '|'));
+    if fine {
+        Ok(())
+    } else {
+        Err(bad_input(format!(
+            "{what} {value:?} is not a name the log holds"
+        )))
+    }
+}
+
+/// A JSON list column holding `value` as one of its strings.
+fn holds(column: Column, value: &str) -> Condition {
+    Condition::all().add(column.contains(format!("\"{value}\"")))
+}
+
+async fn events(
+    ctx: &Context<'_>,
+    filter: AuditFilter,
+    first: Option<i32>,
+    after: Option<ID>,
+) -> Result<Vec<AuditEvent>> {
+    let principal = ctx.data::<Principal>()?;
+    let policy = ctx.data::<Arc<Policy>>()?;
+    if !policy.read_type(principal, "AuditEvent").allowed {
+        return Err(forbidden("the access log is for auditors"));
+    }
+    let page = Page::new(first, after.as_ref())?;
+    let mut query = audit_event::Entity::find();
+    if let Some(after) = page.after {
+        query = query.filter(Column::Seq.gt(after));
+    }
+    if let Some(client) = &filter.client {
+        plain("the client", client)?;
+        query = query.filter(holds(Column::ClientIds, client));
+    }
+    if let Some(subject) = &filter.subject {
+        plain("the subject", subject)?;
+        query = query.filter(Column::Subject.eq(subject.as_str()));
+    }
+    if let Some(body) = &filter.body {
+        plain("the body", body)?;
+        query = query.filter(holds(Column::Bodies, body));
+    }
+    if let Some(operation) = &filter.operation {
+        plain("the operation", operation)?;
+        query = query.filter(Column::OperationName.eq(operation.as_str()));
+    }
+    if let Some(decision) = filter.decision {
+        query = query.filter(Column::Decision.eq(decision.stored()));
+    }
+    // Stored times are RFC 3339 in UTC with microseconds, so they order as text.
+    let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);
+    if let Some(from) = filter.from {
+        query = query.filter(Column::OccurredAt.gte(stamp(from)));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(Column::OccurredAt.lt(stamp(to)));
+    }
+    let rows = row_access(ctx)?;
+    let found = query
+        .order_by_asc(Column::Seq)
+        .limit(page.limit)
+        .all(rows.db())
+        .await
+        .map_err(internal)?;
+    Ok(found.into_iter().map(AuditEvent::from).collect())
+}

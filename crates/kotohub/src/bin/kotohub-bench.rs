@@ -37,6 +37,60 @@ struct Args {
     /// Concurrencies to run, comma-separated.
     #[arg(long, default_value = "1,16,64", value_delimiter = ',')]
     concurrency: Vec<usize>,
+    /// Instead of the gateway: write this many events to a fresh access log from 64
+    /// writers at once, then time `kotohub audit verify` over them.
+    #[arg(long)]
+    audit_events: Option<u64>,
+}
+
+/// Fills a fresh SQLite access log with `count` events and times writing and verifying.
+async fn audit_log_bench(dir: &std::path::Path, count: u64) -> Result<()> {
+    let db = kotohub::databases::open(kotohub::AUDIT, &sqlite_url(dir, kotohub::AUDIT)).await?;
+    kotohub::databases::migrate(kotohub::AUDIT, &db).await?;
+    let log = kotohub_audit::AuditLog::start(db.clone()).await?;
+    let written = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let writers: Vec<_> = (0..64)
+        .map(|writer| {
+            let log = log.clone();
+            let written = written.clone();
+            tokio::spawn(async move {
+                while written.fetch_add(1, Ordering::Relaxed) < count {
+                    let event = kotohub_audit::Event {
+                        request_id: format!("bench-{writer}"),
+                        subject: Some("bench-officer".to_owned()),
+                        roles: vec!["officer".to_owned()],
+                        bodies: vec!["ohjaamo".to_owned()],
+                        fields: vec!["Query.clients".to_owned(), "Client.name".to_owned()],
+                        client_ids: vec!["c0000001".to_owned(), "c0000002".to_owned()],
+                        status: 200,
+                        ..Default::default()
+                    };
+                    log.record(event).await.map_err(|e| anyhow::anyhow!(e))?;
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await??;
+    }
+    let took = started.elapsed();
+    println!(
+        "wrote {count} events in {:.1} s ({:.0} events/s, 64 writers)",
+        took.as_secs_f64(),
+        count as f64 / took.as_secs_f64()
+    );
+    let started = Instant::now();
+    let verdict = kotohub_audit::chain::verify(&db, None).await?;
+    println!(
+        "verified: {verdict:?} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(peak) = peak_rss_mib() {
+        println!("peak RSS: {peak:.0} MiB");
+    }
+    Ok(())
 }
 
 /// An operation and where it is sent.
@@ -162,6 +216,11 @@ async fn main() -> Result<()> {
     let args = Args::parse();
     let dir = std::env::temp_dir().join(format!("kotohub-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
+    if let Some(count) = args.audit_events {
+        let result = audit_log_bench(&dir, count).await;
+        std::fs::remove_dir_all(&dir).ok();
+        return result;
+    }
     let dbs = open_all(|name| sqlite_url(&dir, name), true).await?;
     let summary = seed::seed(&dbs, args.clients, 2017).await?;
     eprintln!("seeded {} clients ({} rows)", summary.clients, summary.rows);

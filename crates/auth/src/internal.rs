@@ -18,6 +18,9 @@ pub const HEADER: &str = "x-kotohub-principal";
 /// its answer holds, for the gateway's access log.
 pub const CLIENTS_EXTENSION: &str = "kotohubClients";
 
+/// The response extension in which a subgraph counts the aggregate cells it suppressed.
+pub const SUPPRESSED_EXTENSION: &str = "kotohubSuppressedCells";
+
 const ISSUER: &str = "kotohub-gateway";
 const AUDIENCE: &str = "kotohub-subgraph";
 

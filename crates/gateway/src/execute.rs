@@ -23,7 +23,7 @@ use serde_json::{Map, Value, json};
 
 use crate::errors::GraphQLError;
 use crate::project::{PathElement, merge_objects};
-use kotohub_auth::internal::CLIENTS_EXTENSION;
+use kotohub_auth::internal::{CLIENTS_EXTENSION, SUPPRESSED_EXTENSION};
 
 /// Error codes of this step.
 pub mod code {
@@ -65,7 +65,7 @@ impl Subgraphs {
         service: &str,
         body: &Value,
         headers: &HeaderMap,
-    ) -> Result<(Value, Vec<Value>, Vec<String>), GraphQLError> {
+    ) -> Result<(Value, Vec<Value>, Reported), GraphQLError> {
         let Some(endpoint) = self.endpoints.get(service) else {
             return Err(GraphQLError::new(
                 format!("the plan names an unknown service {service:?}"),
@@ -120,19 +120,34 @@ impl Subgraphs {
         };
         // Kotohub's subgraphs list the clients whose data they returned, for the access
         // log; other subgraphs list none.
-        let clients = answer
-            .get("extensions")
-            .and_then(|extensions| extensions.get(CLIENTS_EXTENSION))
-            .and_then(Value::as_array)
-            .map(|ids| {
-                ids.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok((data, errors, clients))
+        let extensions = answer.get("extensions");
+        let reported = Reported {
+            clients: extensions
+                .and_then(|extensions| extensions.get(CLIENTS_EXTENSION))
+                .and_then(Value::as_array)
+                .map(|ids| {
+                    ids.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            suppressed: extensions
+                .and_then(|extensions| extensions.get(SUPPRESSED_EXTENSION))
+                .and_then(Value::as_i64)
+                .unwrap_or(0),
+        };
+        Ok((data, errors, reported))
     }
+}
+
+/// What a subgraph reports of its answer for the access log.
+#[derive(Default)]
+struct Reported {
+    /// Clients whose person-level data it holds.
+    clients: Vec<String>,
+    /// Aggregate cells it suppressed.
+    suppressed: i64,
 }
 
 /// The state of one plan's execution.
@@ -145,6 +160,7 @@ pub struct Execution<'a> {
     errors: Mutex<Vec<GraphQLError>>,
     called: Mutex<BTreeSet<String>>,
     clients: Mutex<BTreeSet<String>>,
+    suppressed: std::sync::atomic::AtomicI64,
 }
 
 /// What executing a plan produced, before projection.
@@ -155,6 +171,8 @@ pub struct Executed {
     pub subgraphs: BTreeSet<String>,
     /// Clients whose person-level data the subgraphs returned.
     pub clients: BTreeSet<String>,
+    /// Aggregate cells the subgraphs suppressed.
+    pub suppressed_cells: i64,
 }
 
 /// Runs `plan` with the operation's coerced `variables`, sending `headers` with each fetch.
@@ -172,6 +190,7 @@ pub async fn execute(
         errors: Mutex::new(Vec::new()),
         called: Mutex::new(BTreeSet::new()),
         clients: Mutex::new(BTreeSet::new()),
+        suppressed: std::sync::atomic::AtomicI64::new(0),
     };
     if let Some(node) = &plan.node {
         execution.run(node).await;
@@ -193,17 +212,20 @@ pub async fn execute(
             .clients
             .into_inner()
             .unwrap_or_else(|e| e.into_inner()),
+        suppressed_cells: execution.suppressed.into_inner(),
     }
 }
 
 impl Execution<'_> {
-    fn returned(&self, clients: Vec<String>) {
-        if !clients.is_empty() {
+    fn returned(&self, reported: Reported) {
+        if !reported.clients.is_empty() {
             self.clients
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .extend(clients);
+                .extend(reported.clients);
         }
+        self.suppressed
+            .fetch_add(reported.suppressed, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn run<'s>(&'s self, node: &'s PlanNode) -> BoxFuture<'s, ()> {
@@ -322,8 +344,8 @@ impl Execution<'_> {
             .post(&fetch.service_name, &body, self.headers)
             .await
         {
-            Ok((data, errors, clients)) => {
-                self.returned(clients);
+            Ok((data, errors, reported)) => {
+                self.returned(reported);
                 let mut merged = self.data.lock().unwrap_or_else(|e| e.into_inner());
                 if let (Value::Object(target), Value::Object(data)) = (&mut *merged, data) {
                     merge_objects(target, data);
@@ -393,8 +415,8 @@ impl Execution<'_> {
                 .collect::<Vec<_>>()
         };
         match self.subgraphs.post(service, &body, self.headers).await {
-            Ok((mut data, errors, clients)) => {
-                self.returned(clients);
+            Ok((mut data, errors, reported)) => {
+                self.returned(reported);
                 {
                     let mut merged = self.data.lock().unwrap_or_else(|e| e.into_inner());
                     for (group, found) in groups.iter().zip(&gathered) {

@@ -507,6 +507,7 @@ async fn audited(
         event.bodies = principal.bodies;
     }
     event.decision = match &seen.operation {
+        None if status.is_server_error() => Decision::Failed,
         None => Decision::Refused,
         Some(ran) => {
             event.operation_type = ran.kind.map(|kind| kind.to_string());
@@ -517,8 +518,9 @@ async fn audited(
             event.policies = ran.facts.policies.iter().cloned().collect();
             event.subgraphs = ran.subgraphs.iter().cloned().collect();
             event.client_ids = ran.facts.clients.iter().cloned().collect();
+            event.suppressed_cells = ran.facts.suppressed_cells;
             event.row_count = ran.rows;
-            if ran.refused || !status.is_success() || ran.facts.fields.is_empty() && forbidden {
+            if ran.refused || !status.is_success() || (ran.facts.fields.is_empty() && forbidden) {
                 Decision::Refused
             } else if forbidden {
                 Decision::Partial

@@ -85,6 +85,8 @@ pub struct Facts {
     pub denied: usize,
     /// Clients whose person-level data the subgraphs returned.
     pub clients: BTreeSet<String>,
+    /// Aggregate cells the subgraphs suppressed.
+    pub suppressed_cells: i64,
 }
 
 impl Outcome {
@@ -391,6 +393,7 @@ impl Gateway {
             errors.extend(executed.errors);
             subgraphs = executed.subgraphs;
             facts.clients = executed.clients;
+            facts.suppressed_cells = executed.suppressed_cells;
         }
         let projection = Projection {
             schema,

@@ -280,6 +280,7 @@ pub async fn clients(
         }
         cell
     };
+    report_suppressed(ctx, &slice)?;
     Ok(ClientStatistics {
         total: cell(&[], &slice.total.0, slice.total.1),
         suppressed_cells: suppressed_count(&slice),
@@ -338,6 +339,7 @@ pub async fn events(
         }
         cell
     };
+    report_suppressed(ctx, &slice)?;
     Ok(EventStatistics {
         total: cell(&[], &slice.total.0, slice.total.1),
         suppressed_cells: suppressed_count(&slice),
@@ -658,6 +660,13 @@ fn stored<E: ActiveEnum<Value = String>>(value: &str) -> Option<E> {
 
 fn to_int(count: i64) -> i32 {
     i32::try_from(count).unwrap_or(i32::MAX)
+}
+
+/// Tells the access log how many cells this answer hides, the total included.
+fn report_suppressed(ctx: &Context<'_>, slice: &Slice) -> Result<()> {
+    let hidden = i64::from(suppressed_count(slice)) + i64::from(slice.total.1);
+    row_access(ctx)?.suppressed(hidden);
+    Ok(())
 }
 
 fn suppressed_count(slice: &Slice) -> i32 {

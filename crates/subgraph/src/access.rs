@@ -4,7 +4,8 @@
 //! through the request's [`RowAccess`], which filters by that scope in SQL.
 //!
 //! Aggregates have a scope of their own ([`AggregateScope`]): the divisions whose records
-//! an analyst may count.
+//! an analyst may count. The request's [`RowAccess`] also notes which clients' rows it
+//! returned, which the subgraph reports to the gateway's access log.
 //!
 //! On PostgreSQL the same rules are enforced a second time by row-level security: the
 //! request's queries run in one transaction in which `kotohub.bodies` holds the scope's
@@ -13,6 +14,7 @@
 //! still returns nothing it should not.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_graphql::Context;
@@ -36,6 +38,7 @@ pub struct RowAccess {
     aggregates: AggregateScope,
     connection: ScopedConnection,
     returned: Arc<Mutex<BTreeSet<String>>>,
+    suppressed: Arc<AtomicI64>,
 }
 
 impl RowAccess {
@@ -50,6 +53,7 @@ impl RowAccess {
             scope,
             aggregates,
             returned: Arc::default(),
+            suppressed: Arc::default(),
             connection: ScopedConnection(Arc::new(Inner {
                 db,
                 bodies,
@@ -77,6 +81,16 @@ impl RowAccess {
             .iter()
             .cloned()
             .collect()
+    }
+
+    /// Notes aggregate cells the request returned suppressed, for the access log.
+    pub fn suppressed(&self, cells: i64) {
+        self.suppressed.fetch_add(cells, Ordering::Relaxed);
+    }
+
+    /// The cells noted by [`RowAccess::suppressed`] so far.
+    pub fn suppressed_cells(&self) -> i64 {
+        self.suppressed.load(Ordering::Relaxed)
     }
 
     /// The divisions whose records may be counted in aggregates.

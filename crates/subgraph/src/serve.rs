@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::FutureExt;
 use kotohub_auth::Policy;
-use kotohub_auth::internal::{self, CLIENTS_EXTENSION, InternalKey};
+use kotohub_auth::internal::{self, CLIENTS_EXTENSION, InternalKey, SUPPRESSED_EXTENSION};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 
@@ -154,11 +154,18 @@ async fn graphql<Q: ObjectType + 'static>(
         .catch_unwind()
         .await;
     let clients = rows.returned_clients();
+    let suppressed = rows.suppressed_cells();
     rows.finish().await;
     match executed {
         Ok(mut response) => {
             // The gateway's access log records whose person-level data was returned,
             // whether or not the operation selected their ids.
+            if suppressed > 0 {
+                response.extensions.insert(
+                    SUPPRESSED_EXTENSION.to_owned(),
+                    async_graphql::Value::from(suppressed),
+                );
+            }
             if !clients.is_empty() {
                 response.extensions.insert(
                     CLIENTS_EXTENSION.to_owned(),

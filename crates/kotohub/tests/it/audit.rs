@@ -58,6 +58,7 @@ async fn event_of(hub: &Hub, id: &str) -> Value {
         "policies": serde_json::from_str::<Value>(&text("policies").unwrap()).unwrap(),
         "error_codes": serde_json::from_str::<Value>(&text("error_codes").unwrap()).unwrap(),
         "status": row.try_get::<i32>("", "status").unwrap(),
+        "suppressed_cells": row.try_get::<i64>("", "suppressed_cells").unwrap(),
         "client_address": text("client_address"),
     })
 }
@@ -161,6 +162,32 @@ async fn every_request_is_one_event(backend: Backend) {
     );
     let refused = event_of(&hub, "audit-case-3").await;
     assert!(refused["subject"].is_null(), "{refused}");
+
+    // An aggregate's event counts the cells it hid, as the answer shows them.
+    let city = kotohub_auth::Principal::new(
+        "test-city-analyst",
+        [Role::Analyst],
+        [],
+        Some("city".to_owned()),
+    );
+    let headers = [
+        ("authorization", bearer(&city)),
+        ("x-request-id", "audit-statistics".to_owned()),
+    ];
+    let query = json!({ "query": "{ clientStatistics(by: [DISTRICT, GENDER]) { total { suppressed } cells { suppressed } } }" });
+    let (status, answer) = hub.post_with("gateway", &query.to_string(), &headers).await;
+    assert_eq!(status, 200, "{answer}");
+    let table = &answer["data"]["clientStatistics"];
+    let hidden = table["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain([&table["total"]])
+        .filter(|cell| cell["suppressed"] == true)
+        .count();
+    assert!(hidden > 0, "{answer}");
+    let event = event_of(&hub, "audit-statistics").await;
+    assert_eq!(event["suppressed_cells"], hidden, "{event}");
 
     let verdict = verify(&hub.audit, None).await.unwrap();
     assert!(matches!(verdict, Verdict::Intact { .. }), "{verdict:?}");

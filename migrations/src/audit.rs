@@ -15,12 +15,38 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateAuditLog)]
+        vec![Box::new(CreateAuditLog), Box::new(CreateCheckpoints)]
     }
 }
 
 /// The table of events.
 pub const EVENTS: &str = "audit_events";
+/// The table of what pruning removed: each row anchors the chain after it.
+pub const CHECKPOINTS: &str = "audit_checkpoints";
+
+/// Makes `table` insert-only on PostgreSQL: the role that runs the migration loses
+/// UPDATE, DELETE and TRUNCATE on it, and triggers refuse them from anyone.
+async fn append_only(manager: &SchemaManager<'_>, table: &str) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    db.execute_unprepared(&format!(
+        "REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM PUBLIC;
+         REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM CURRENT_USER;
+         CREATE OR REPLACE FUNCTION audit_events_are_append_only() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             RAISE EXCEPTION 'the access log is append-only: % refused', TG_OP;
+           END $$;
+         CREATE TRIGGER {table}_no_update BEFORE UPDATE OR DELETE ON {table}
+           FOR EACH ROW EXECUTE FUNCTION audit_events_are_append_only();
+         CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+           FOR EACH STATEMENT EXECUTE FUNCTION audit_events_are_append_only();"
+    ))
+    .await?;
+    Ok(())
+}
 
 struct CreateAuditLog;
 
@@ -65,27 +91,47 @@ impl MigrationTrait for CreateAuditLog {
             .col(string_len("hash", 64))
             .to_owned();
         create_with_indexes(manager, table, EVENTS, &["occurred_at", "subject"]).await?;
-        let db = manager.get_connection();
-        if db.get_database_backend() == DbBackend::Postgres {
-            db.execute_unprepared(&format!(
-                "REVOKE UPDATE, DELETE, TRUNCATE ON {EVENTS} FROM PUBLIC;
-                 REVOKE UPDATE, DELETE, TRUNCATE ON {EVENTS} FROM CURRENT_USER;
-                 CREATE OR REPLACE FUNCTION audit_events_are_append_only() RETURNS trigger
-                   LANGUAGE plpgsql AS $$
-                   BEGIN
-                     RAISE EXCEPTION 'the access log is append-only: % refused', TG_OP;
-                   END $$;
-                 CREATE TRIGGER audit_events_no_update BEFORE UPDATE OR DELETE ON {EVENTS}
-                   FOR EACH ROW EXECUTE FUNCTION audit_events_are_append_only();
-                 CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON {EVENTS}
-                   FOR EACH STATEMENT EXECUTE FUNCTION audit_events_are_append_only();"
-            ))
-            .await?;
-        }
-        Ok(())
+        append_only(manager, EVENTS).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         drop_all(manager, &[EVENTS]).await
+    }
+}
+
+/// What pruning removed, chained like the events, so that the events kept stay
+/// verifiable from the last one pruned.
+struct CreateCheckpoints;
+
+impl MigrationName for CreateCheckpoints {
+    fn name(&self) -> &str {
+        "m20261202_000002_create_audit_checkpoints"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateCheckpoints {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(CHECKPOINTS)
+                    .if_not_exists()
+                    .col(big_integer("seq").primary_key())
+                    .col(big_integer("pruned_through_seq"))
+                    .col(string_len("pruned_through_hash", 64))
+                    .col(big_integer("pruned_events"))
+                    .col(string_len("pruned_before", 32))
+                    .col(string_len("created_at", 32))
+                    .col(string_len("prev_hash", 64))
+                    .col(string_len("hash", 64))
+                    .to_owned(),
+            )
+            .await?;
+        append_only(manager, CHECKPOINTS).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        drop_all(manager, &[CHECKPOINTS]).await
     }
 }

@@ -2,12 +2,20 @@
 //! event's canonical form: every stored column except the hash, in a fixed order, each
 //! written with its length, NULL distinct from empty. Any change to any byte of a row,
 //! a deleted row or two swapped rows breaks the chain at that row.
+//!
+//! Retention removes the oldest events ([`prune`]) and leaves a checkpoint: how many
+//! events it removed and the hash of the last one, which the first event kept chains to.
+//! Checkpoints chain to each other the same way, so verification starts from the newest
+//! one and a forged or dropped checkpoint shows too.
 
+use chrono::{SecondsFormat, Utc};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
+use crate::entity::audit_checkpoint;
 use crate::entity::audit_event::{self, Model};
 
 /// The hash before the first event.
@@ -70,6 +78,138 @@ pub fn hash(prev: &str, row: &Model) -> String {
     hex::encode(digest.finalize())
 }
 
+/// The hash of a checkpoint, chained to the one before it.
+pub fn checkpoint_hash(prev: &str, checkpoint: &audit_checkpoint::Model) -> String {
+    let content = format!(
+        "seq={}\npruned_through_seq={}\npruned_through_hash={}\npruned_events={}\n\
+         pruned_before={}\ncreated_at={}\nprev_hash={}\n",
+        checkpoint.seq,
+        checkpoint.pruned_through_seq,
+        checkpoint.pruned_through_hash,
+        checkpoint.pruned_events,
+        checkpoint.pruned_before,
+        checkpoint.created_at,
+        checkpoint.prev_hash,
+    );
+    let mut digest = Sha256::new();
+    digest.update(prev.as_bytes());
+    digest.update(content.as_bytes());
+    hex::encode(digest.finalize())
+}
+
+/// What a pruning removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pruned {
+    pub events: i64,
+    /// The last event removed, when any was.
+    pub through_seq: Option<i64>,
+}
+
+/// Removes the events that happened before `before` (RFC 3339, UTC) and records a
+/// checkpoint for them, in one transaction. The table refuses deletes to the role that
+/// created it; pruning, as that role, lifts the refusal for its own transaction only. In
+/// production run it as a role of its own, the only one that may.
+pub async fn prune(db: &DatabaseConnection, before: &str) -> Result<Pruned, DbErr> {
+    let txn = db.begin().await?;
+    let Some(last) = audit_event::Entity::find()
+        .filter(audit_event::Column::OccurredAt.lt(before))
+        .order_by_desc(audit_event::Column::Seq)
+        .one(&txn)
+        .await?
+    else {
+        return Ok(Pruned {
+            events: 0,
+            through_seq: None,
+        });
+    };
+    let events = audit_event::Entity::find()
+        .filter(audit_event::Column::Seq.lte(last.seq))
+        .count(&txn)
+        .await? as i64;
+    let previous = audit_checkpoint::Entity::find()
+        .order_by_desc(audit_checkpoint::Column::Seq)
+        .one(&txn)
+        .await?;
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    if postgres {
+        txn.execute_unprepared(
+            "GRANT DELETE ON audit_events TO CURRENT_USER;
+             ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update;",
+        )
+        .await?;
+    }
+    audit_event::Entity::delete_many()
+        .filter(audit_event::Column::Seq.lte(last.seq))
+        .exec(&txn)
+        .await?;
+    if postgres {
+        txn.execute_unprepared(
+            "ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update;
+             REVOKE DELETE ON audit_events FROM CURRENT_USER;",
+        )
+        .await?;
+    }
+    let mut checkpoint = audit_checkpoint::Model {
+        seq: previous.as_ref().map_or(1, |p| p.seq + 1),
+        pruned_through_seq: last.seq,
+        pruned_through_hash: last.hash,
+        pruned_events: events,
+        pruned_before: before.to_owned(),
+        created_at: Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
+        prev_hash: previous.map_or_else(|| GENESIS.to_owned(), |p| p.hash),
+        hash: String::new(),
+    };
+    checkpoint.hash = checkpoint_hash(&checkpoint.prev_hash, &checkpoint);
+    audit_checkpoint::Entity::insert(audit_checkpoint::ActiveModel {
+        seq: Set(checkpoint.seq),
+        pruned_through_seq: Set(checkpoint.pruned_through_seq),
+        pruned_through_hash: Set(checkpoint.pruned_through_hash),
+        pruned_events: Set(checkpoint.pruned_events),
+        pruned_before: Set(checkpoint.pruned_before),
+        created_at: Set(checkpoint.created_at),
+        prev_hash: Set(checkpoint.prev_hash),
+        hash: Set(checkpoint.hash),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(Pruned {
+        events,
+        through_seq: Some(last.seq),
+    })
+}
+
+/// Walks the checkpoints; the newest one's anchor, or why the checkpoints are broken.
+async fn anchor(db: &DatabaseConnection) -> Result<Result<Option<(i64, String)>, Verdict>, DbErr> {
+    let checkpoints = audit_checkpoint::Entity::find()
+        .order_by_asc(audit_checkpoint::Column::Seq)
+        .all(db)
+        .await?;
+    let mut prev = GENESIS.to_owned();
+    let mut through = 0;
+    for (index, checkpoint) in checkpoints.iter().enumerate() {
+        let broken = |reason: &str| Verdict::Broken {
+            seq: checkpoint.pruned_through_seq,
+            event_id: String::new(),
+            reason: format!("checkpoint {}: {reason}", checkpoint.seq),
+        };
+        if checkpoint.seq != index as i64 + 1 {
+            return Ok(Err(broken("a checkpoint before it is missing")));
+        }
+        if checkpoint.prev_hash != prev || checkpoint_hash(&prev, checkpoint) != checkpoint.hash {
+            return Ok(Err(broken("it does not match its hash")));
+        }
+        if checkpoint.pruned_through_seq <= through {
+            return Ok(Err(broken("it prunes events an earlier checkpoint pruned")));
+        }
+        prev = checkpoint.hash.clone();
+        through = checkpoint.pruned_through_seq;
+    }
+    Ok(Ok(checkpoints.last().map(|c| {
+        (c.pruned_through_seq + 1, c.pruned_through_hash.clone())
+    })))
+}
+
 /// SHA-256 of some bytes, hex: for documents and variables.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -90,8 +230,20 @@ pub enum Verdict {
 
 /// Walks the chain from the event `from` (the first, when `None`) to the end.
 pub async fn verify(db: &DatabaseConnection, from: Option<i64>) -> Result<Verdict, DbErr> {
+    let pruned = match anchor(db).await? {
+        Ok(pruned) => pruned,
+        Err(broken) => return Ok(broken),
+    };
+    let start = pruned.as_ref().map_or(1, |(first, _)| *first);
     let (mut prev, mut expected_seq) = match from {
-        None | Some(..=1) => (GENESIS.to_owned(), 1),
+        None => match pruned {
+            Some((first, hash)) => (hash, first),
+            None => (GENESIS.to_owned(), 1),
+        },
+        Some(from) if from <= start => match pruned {
+            Some((first, hash)) => (hash, first),
+            None => (GENESIS.to_owned(), 1),
+        },
         Some(from) => {
             // The event before `from` is taken as the anchor; verifying from the start
             // checks the anchor too.

@@ -50,3 +50,29 @@ pub mod audit_event {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// What one pruning removed: the events up to `pruned_through_seq`, whose last hash the
+/// first kept event chains to. Checkpoints chain to each other like events.
+pub mod audit_checkpoint {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_checkpoints")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub seq: i64,
+        pub pruned_through_seq: i64,
+        pub pruned_through_hash: String,
+        pub pruned_events: i64,
+        /// Events before this time (RFC 3339, UTC) were due for pruning.
+        pub pruned_before: String,
+        pub created_at: String,
+        pub prev_hash: String,
+        pub hash: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -24,7 +24,16 @@ pub struct Config {
     pub subgraphs: Subgraphs,
     pub gateway: Gateway,
     pub auth: Auth,
+    pub audit: Audit,
     pub log: Log,
+}
+
+/// How long the access log keeps events (where it is kept is `subgraphs.audit`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Audit {
+    /// Events older than this many days are removed by `kotohub audit prune`.
+    pub retention_days: u32,
 }
 
 /// How callers prove who they are, and the keys involved.

@@ -136,6 +136,20 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AuditCommand {
+    /// Remove the events older than the retention period (audit.retention_days), leaving
+    /// a checkpoint that keeps the rest of the chain verifiable.
+    Prune {
+        /// Remove events before this time instead (RFC 3339, e.g. 2014-01-01T00:00:00Z).
+        #[arg(long)]
+        before: Option<chrono::DateTime<chrono::Utc>>,
+        /// The access log's database (default: subgraphs.audit.database_url, else SQLite
+        /// in the data directory).
+        #[arg(long, env = "KOTOHUB_AUDIT_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+        /// Where the embedded default keeps audit.db (default: serve.data_dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Walk the hash chain; exit non-zero naming the first event that breaks it.
     Verify {
         /// Start at this event (its position in the chain); the one before is the anchor.
@@ -195,6 +209,34 @@ async fn main() -> Result<()> {
             let data_dir = data_dir.unwrap_or_else(|| config.serve.data_dir.clone());
             let url = database_url.unwrap_or_else(|| audit_url(&config, &data_dir));
             audit_verify(&url, from).await
+        }
+        Command::Audit {
+            command:
+                AuditCommand::Prune {
+                    before,
+                    database_url,
+                    data_dir,
+                },
+        } => {
+            let data_dir = data_dir.unwrap_or_else(|| config.serve.data_dir.clone());
+            let url = database_url.unwrap_or_else(|| audit_url(&config, &data_dir));
+            let before = before.unwrap_or_else(|| {
+                chrono::Utc::now() - chrono::Duration::days(i64::from(config.audit.retention_days))
+            });
+            let before = before.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            let db = databases::open(kotohub::AUDIT, &url).await?;
+            databases::migrate(kotohub::AUDIT, &db).await?;
+            let pruned = kotohub_audit::chain::prune(&db, &before)
+                .await
+                .context("cannot prune the access log")?;
+            match pruned.through_seq {
+                Some(seq) => println!(
+                    "Removed {} events from before {before} (through event {seq}); a checkpoint keeps the rest verifiable.",
+                    pruned.events
+                ),
+                None => println!("No event is older than {before}."),
+            }
+            Ok(())
         }
         Command::Token {
             roles,

@@ -17,6 +17,7 @@ crate::on_both_backends!(
     an_unwritable_log_withholds_every_answer,
     the_clients_whose_data_was_returned_are_logged_without_their_ids_selected,
     auditors_read_the_log_and_everyone_else_is_refused_on_the_record,
+    pruning_keeps_the_rest_of_the_chain_verifiable,
 );
 
 async fn events(hub: &Hub) -> i64 {
@@ -524,6 +525,31 @@ async fn kotohub_audit_verify_exits_non_zero_naming_the_broken_event() {
     );
     assert!(said.contains("intact: 5 events"), "{said}");
 
+    // Retention: the two oldest events go, the rest still verify.
+    let third: String = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT occurred_at FROM audit_events WHERE seq = 3",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get("", "occurred_at")
+        .unwrap();
+    let pruned = std::process::Command::new(env!("CARGO_BIN_EXE_kotohub"))
+        .args(["audit", "prune", "--before", &third, "--database-url", &url])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&pruned.stdout).to_string();
+    assert!(
+        pruned.status.success(),
+        "{said} {}",
+        String::from_utf8_lossy(&pruned.stderr)
+    );
+    assert!(said.contains("Removed 2 events"), "{said}");
+    let said = String::from_utf8_lossy(&verify().stdout).to_string();
+    assert!(said.contains("intact: 3 events"), "{said}");
+
     db.execute_unprepared("UPDATE audit_events SET row_count = 7 WHERE seq = 4")
         .await
         .unwrap();
@@ -728,5 +754,118 @@ async fn auditors_read_the_log_and_everyone_else_is_refused_on_the_record(backen
         .parse()
         .unwrap();
     assert_eq!(following, after.parse::<i64>().unwrap() + 1);
+    hub.stop().await;
+}
+
+async fn pruning_keeps_the_rest_of_the_chain_verifiable(backend: Backend) {
+    use kotohub_audit::chain::prune;
+    let Some(hub) = Hub::start_with(backend, 50).await else {
+        return;
+    };
+    let officer = principal(Role::Officer, &["ohjaamo"]);
+    for _ in 0..8 {
+        hub.query_as("gateway", &officer, "{ themes { id } }", json!({}))
+            .await;
+    }
+    let occurred = |seq: i64| {
+        let hub = &hub;
+        async move {
+            hub.audit
+                .query_one_raw(Statement::from_string(
+                    hub.audit.get_database_backend(),
+                    format!("SELECT occurred_at FROM audit_events WHERE seq = {seq}"),
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<String>("", "occurred_at")
+                .unwrap()
+        }
+    };
+    // Everything before the fourth event goes; the chain from the fourth on verifies
+    // against the checkpoint, and the log goes on being written and verified.
+    let cut = occurred(4).await;
+    let pruned = prune(&hub.audit, &cut).await.unwrap();
+    assert_eq!(pruned.through_seq, Some(3));
+    assert_eq!(pruned.events, 3);
+    assert_eq!(events(&hub).await, 5);
+    assert_eq!(
+        verify(&hub.audit, None).await.unwrap(),
+        Verdict::Intact {
+            events: 5,
+            last_seq: Some(8)
+        }
+    );
+    hub.query_as("gateway", &officer, "{ themes { id } }", json!({}))
+        .await;
+    let cut = occurred(7).await;
+    assert_eq!(prune(&hub.audit, &cut).await.unwrap().events, 3);
+    assert!(matches!(
+        verify(&hub.audit, None).await.unwrap(),
+        Verdict::Intact { events: 3, .. }
+    ));
+    // Pruning nothing changes nothing.
+    assert_eq!(
+        prune(&hub.audit, "2000-01-01T00:00:00Z")
+            .await
+            .unwrap()
+            .events,
+        0
+    );
+
+    // A forged checkpoint, or an event deleted next to one, breaks the chain.
+    if backend == Backend::Postgres {
+        sql(
+            &hub,
+            "GRANT UPDATE, DELETE ON audit_events, audit_checkpoints TO CURRENT_USER",
+            vec![],
+        )
+        .await
+        .unwrap();
+        sql(
+            &hub,
+            "ALTER TABLE audit_checkpoints DISABLE TRIGGER USER",
+            vec![],
+        )
+        .await
+        .unwrap();
+        sql(
+            &hub,
+            "ALTER TABLE audit_events DISABLE TRIGGER USER",
+            vec![],
+        )
+        .await
+        .unwrap();
+    }
+    sql(
+        &hub,
+        "UPDATE audit_checkpoints SET pruned_events = 2 WHERE seq = ?",
+        vec![1i64.into()],
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        verify(&hub.audit, None).await.unwrap(),
+        Verdict::Broken { .. }
+    ));
+    sql(
+        &hub,
+        "UPDATE audit_checkpoints SET pruned_events = 3 WHERE seq = ?",
+        vec![1i64.into()],
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        verify(&hub.audit, None).await.unwrap(),
+        Verdict::Intact { .. }
+    ));
+    sql(
+        &hub,
+        "DELETE FROM audit_events WHERE seq = ?",
+        vec![7i64.into()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(broken_at(&hub).await.0, 7);
     hub.stop().await;
 }

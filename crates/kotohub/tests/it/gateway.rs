@@ -591,6 +591,7 @@ async fn a_subgraph_past_its_timeout_is_reported(backend: Backend) {
         Some(hub.audit_log.clone()),
     )
     .unwrap();
+    let router = hub.counting(router);
     let shutdown = Shutdown::new();
     let gateway = services::start("gateway", "127.0.0.1:0".parse().unwrap(), router, &shutdown)
         .await

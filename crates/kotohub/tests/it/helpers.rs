@@ -36,6 +36,12 @@ pub struct Hub {
     /// The access log's database, and the log the gateway writes to it.
     pub audit: DatabaseConnection,
     pub audit_log: kotohub_audit::AuditLog,
+    /// Operations the gateway received (requests to `/graphql`, less the GraphiQL page):
+    /// each must leave exactly one event, which [`Hub::stop`] checks.
+    pub gateway_requests: Arc<AtomicU64>,
+    /// Events a test knows are not there: operations answered `503` while the log refused
+    /// writes, events it deleted on purpose.
+    pub missing_events: AtomicU64,
     urls: HashMap<&'static str, String>,
     statements: HashMap<&'static str, Arc<AtomicU64>>,
     shutdown: Shutdown,
@@ -216,6 +222,7 @@ impl Hub {
             max_body_bytes: 1024 * 1024,
             limits: kotohub_gateway::validate::Limits::default(),
         };
+        let gateway_requests = Arc::new(AtomicU64::new(0));
         let gateway = services::gateway_router(
             services::SUPERGRAPH,
             &overrides,
@@ -224,6 +231,7 @@ impl Hub {
             Some(audit_log.clone()),
         )
         .unwrap();
+        let gateway = counting(gateway, gateway_requests.clone());
         let running = services::start(
             "gateway",
             "127.0.0.1:0".parse().unwrap(),
@@ -237,6 +245,8 @@ impl Hub {
             dbs,
             audit,
             audit_log,
+            gateway_requests,
+            missing_events: AtomicU64::new(0),
             urls,
             statements,
             shutdown,
@@ -389,7 +399,41 @@ impl Hub {
         self.subgraph_shutdowns.insert(subgraph, own);
     }
 
+    /// `router` counting the operations it receives into [`Hub::gateway_requests`], for a
+    /// test that runs a gateway of its own on this hub's access log.
+    pub fn counting(
+        &self,
+        router: kotohub_subgraph::serve::Router,
+    ) -> kotohub_subgraph::serve::Router {
+        counting(router, self.gateway_requests.clone())
+    }
+
     pub async fn stop(self) {
+        // Whatever the test did, the gateway left one event per operation it received
+        // (pruned events are counted in their checkpoints).
+        let count = |sql: &'static str| {
+            let audit = &self.audit;
+            async move {
+                audit
+                    .query_one_raw(sea_orm::Statement::from_string(
+                        audit.get_database_backend(),
+                        sql,
+                    ))
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .try_get::<i64>("", "n")
+                    .unwrap()
+            }
+        };
+        let logged = count("SELECT COUNT(*) AS n FROM audit_events").await
+            + count("SELECT CAST(COALESCE(SUM(pruned_events), 0) AS BIGINT) AS n FROM audit_checkpoints").await;
+        let received = self.gateway_requests.load(Ordering::SeqCst)
+            - self.missing_events.load(Ordering::SeqCst);
+        assert_eq!(
+            logged as u64, received,
+            "every operation through the gateway leaves exactly one event"
+        );
         self.shutdown.trigger();
         for own in self.subgraph_shutdowns.values() {
             own.trigger();
@@ -409,6 +453,32 @@ impl Hub {
             }
         }
     }
+}
+
+/// Counts the operations `router` receives: requests to `/graphql`, less the GraphiQL
+/// page a browser gets, which reads no data and is not logged.
+fn counting(
+    router: kotohub_subgraph::serve::Router,
+    counter: Arc<AtomicU64>,
+) -> kotohub_subgraph::serve::Router {
+    router.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let counter = counter.clone();
+            async move {
+                let page = request.method() == axum::http::Method::GET
+                    && request
+                        .headers()
+                        .get("accept")
+                        .and_then(|v| v.to_str().ok())
+                        .is_some_and(|a| a.contains("text/html"))
+                    && !request.uri().query().unwrap_or("").contains("query=");
+                if request.uri().path() == "/graphql" && !page {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                }
+                next.run(request).await
+            }
+        },
+    ))
 }
 
 /// Declares each listed `async fn name(backend: Backend)` as two tests, one per backend.

@@ -332,13 +332,16 @@ async fn run(
     let run = std::panic::AssertUnwindSafe(http.gateway.run(request, allow_mutations, principal));
     match futures_util::FutureExt::catch_unwind(run).await {
         Ok(mut outcome) => {
-            seen.operation = Some(Ran {
-                kind: outcome.kind,
-                refused: outcome.refused,
-                facts: std::mem::take(&mut outcome.facts),
-                subgraphs: std::mem::take(&mut outcome.subgraphs),
-                rows: outcome.response.data.as_ref().map_or(0, rows),
-            });
+            // Counting rows walks the whole answer: only for the access log.
+            if http.gateway.audit().is_some() {
+                seen.operation = Some(Ran {
+                    kind: outcome.kind,
+                    refused: outcome.refused,
+                    facts: std::mem::take(&mut outcome.facts),
+                    subgraphs: std::mem::take(&mut outcome.subgraphs),
+                    rows: outcome.response.data.as_ref().map_or(0, rows),
+                });
+            }
             answer(outcome, headers, id)
         }
         Err(_) => {

@@ -226,17 +226,21 @@ impl Gateway {
         let kind = Some(operation.kind);
         let empty = Map::new();
         let raw_variables = request.variables.as_ref().unwrap_or(&empty);
+        // Hashing costs a serialisation of the operation: only for the access log.
+        let audited = self.audit.is_some();
         let mut facts = Facts {
             operation_name: operation.operation_name.as_ref().map(|n| n.to_string()),
-            document_hash: Some(kotohub_audit::chain::sha256_hex(
-                operation
-                    .document
-                    .serialize()
-                    .no_indent()
-                    .to_string()
-                    .as_bytes(),
-            )),
-            variables_hash: (!raw_variables.is_empty()).then(|| {
+            document_hash: audited.then(|| {
+                kotohub_audit::chain::sha256_hex(
+                    operation
+                        .document
+                        .serialize()
+                        .no_indent()
+                        .to_string()
+                        .as_bytes(),
+                )
+            }),
+            variables_hash: (audited && !raw_variables.is_empty()).then(|| {
                 kotohub_audit::chain::sha256_hex(
                     Value::Object(raw_variables.clone()).to_string().as_bytes(),
                 )

@@ -124,15 +124,40 @@ pub struct ClientStatistics {
     suppressed_cells: i32,
 }
 
-/// One cell of a client table. Its dimension fields are those the table is broken down
-/// by; the others are null.
+/// Where a cell lies in the dimensions both tables share.
 #[derive(SimpleObject, Default)]
-pub struct ClientStatisticsCell {
+struct Place {
     measure_id: Option<ID>,
     division_id: Option<ID>,
     year: Option<i32>,
     quarter: Option<i32>,
     district: Option<District>,
+}
+
+impl Place {
+    /// Takes `value` of the shared dimension stored in `columns`; false for any other.
+    fn take(&mut self, columns: &[&str], value: &Value) -> bool {
+        match (columns, value) {
+            (["measure_id"], Value::Text(v)) => self.measure_id = Some(ID(v.clone())),
+            (["division_id"], Value::Text(v)) => self.division_id = Some(ID(v.clone())),
+            (["year"], Value::Number(y)) => self.year = Some(*y),
+            ([_, _], Value::Quarter(y, q)) => {
+                self.year = Some(*y);
+                self.quarter = Some(*q);
+            }
+            (["district"], Value::Text(v)) => self.district = stored(v),
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// One cell of a client table. Its dimension fields are those the table is broken down
+/// by; the others are null.
+#[derive(SimpleObject, Default)]
+pub struct ClientStatisticsCell {
+    #[graphql(flatten)]
+    place: Place,
     mother_tongue_group: Option<MotherTongueGroup>,
     age_group: Option<AgeGroup>,
     gender: Option<Gender>,
@@ -161,11 +186,8 @@ pub struct EventStatistics {
 /// One cell of an event table.
 #[derive(SimpleObject, Default)]
 pub struct EventStatisticsCell {
-    measure_id: Option<ID>,
-    division_id: Option<ID>,
-    year: Option<i32>,
-    quarter: Option<i32>,
-    district: Option<District>,
+    #[graphql(flatten)]
+    place: Place,
     languages: Option<EventLanguages>,
     /// Events held; null when suppressed.
     events: Option<i32>,
@@ -253,15 +275,10 @@ pub async fn clients(
             ..Default::default()
         };
         for (dimension, value) in by.iter().zip(key) {
+            if cell.place.take(dimension.columns(), value) {
+                continue;
+            }
             match (dimension, value) {
-                (D::Measure, Value::Text(v)) => cell.measure_id = Some(ID(v.clone())),
-                (D::Division, Value::Text(v)) => cell.division_id = Some(ID(v.clone())),
-                (D::Year, Value::Number(y)) => cell.year = Some(*y),
-                (D::Quarter, Value::Quarter(y, q)) => {
-                    cell.year = Some(*y);
-                    cell.quarter = Some(*q);
-                }
-                (D::District, Value::Text(v)) => cell.district = stored(v),
                 (D::MotherTongueGroup, Value::Text(v)) => cell.mother_tongue_group = stored(v),
                 (D::AgeGroup, Value::Text(v)) => cell.age_group = stored(v),
                 (D::Gender, Value::Text(v)) => cell.gender = stored(v),
@@ -280,15 +297,11 @@ pub async fn clients(
         }
         cell
     };
-    report_suppressed(ctx, &slice)?;
+    let (total, cells, suppressed_cells) = slice.answer(ctx, cell)?;
     Ok(ClientStatistics {
-        total: cell(&[], &slice.total.0, slice.total.1),
-        suppressed_cells: suppressed_count(&slice),
-        cells: slice
-            .cells
-            .iter()
-            .map(|(key, counts, hidden)| cell(key, counts, *hidden))
-            .collect(),
+        total,
+        cells,
+        suppressed_cells,
         by,
     })
 }
@@ -320,17 +333,10 @@ pub async fn events(
             ..Default::default()
         };
         for (dimension, value) in by.iter().zip(key) {
-            match (dimension, value) {
-                (D::Measure, Value::Text(v)) => cell.measure_id = Some(ID(v.clone())),
-                (D::Division, Value::Text(v)) => cell.division_id = Some(ID(v.clone())),
-                (D::Year, Value::Number(y)) => cell.year = Some(*y),
-                (D::Quarter, Value::Quarter(y, q)) => {
-                    cell.year = Some(*y);
-                    cell.quarter = Some(*q);
-                }
-                (D::District, Value::Text(v)) => cell.district = stored(v),
-                (D::Languages, Value::Text(v)) => cell.languages = stored(v),
-                _ => {}
+            if !cell.place.take(dimension.columns(), value)
+                && let (D::Languages, Value::Text(v)) = (dimension, value)
+            {
+                cell.languages = stored(v);
             }
         }
         if !suppressed {
@@ -339,15 +345,11 @@ pub async fn events(
         }
         cell
     };
-    report_suppressed(ctx, &slice)?;
+    let (total, cells, suppressed_cells) = slice.answer(ctx, cell)?;
     Ok(EventStatistics {
-        total: cell(&[], &slice.total.0, slice.total.1),
-        suppressed_cells: suppressed_count(&slice),
-        cells: slice
-            .cells
-            .iter()
-            .map(|(key, counts, hidden)| cell(key, counts, *hidden))
-            .collect(),
+        total,
+        cells,
+        suppressed_cells,
         by,
     })
 }
@@ -662,13 +664,21 @@ fn to_int(count: i64) -> i32 {
     i32::try_from(count).unwrap_or(i32::MAX)
 }
 
-/// Tells the access log how many cells this answer hides, the total included.
-fn report_suppressed(ctx: &Context<'_>, slice: &Slice) -> Result<()> {
-    let hidden = i64::from(suppressed_count(slice)) + i64::from(slice.total.1);
-    row_access(ctx)?.suppressed(hidden);
-    Ok(())
-}
-
-fn suppressed_count(slice: &Slice) -> i32 {
-    to_int(slice.cells.iter().filter(|(_, _, hidden)| *hidden).count() as i64)
+impl Slice {
+    /// The answer's total, its cells and how many of those are hidden, each cell made by
+    /// `cell`; tells the access log how many cells the answer hides, the total included.
+    fn answer<C>(
+        &self,
+        ctx: &Context<'_>,
+        cell: impl Fn(&[Value], &[i64], bool) -> C,
+    ) -> Result<(C, Vec<C>, i32)> {
+        let hidden = to_int(self.cells.iter().filter(|(_, _, hidden)| *hidden).count() as i64);
+        row_access(ctx)?.suppressed(i64::from(hidden) + i64::from(self.total.1));
+        let cells = self
+            .cells
+            .iter()
+            .map(|(key, counts, hidden)| cell(key, counts, *hidden))
+            .collect();
+        Ok((cell(&[], &self.total.0, self.total.1), cells, hidden))
+    }
 }

@@ -199,6 +199,24 @@ mod tests {
     }
 
     #[test]
+    fn every_outcome_a_division_records_has_a_name_in_the_register() {
+        use kotohub_culture::entity::culture_outcome::CultureOutcomeKind;
+        use kotohub_employment::entity::employment_outcome::EmploymentOutcomeKind;
+        use kotohub_social::entity::social_outcome::SocialOutcomeKind;
+        use sea_orm::Iterable;
+        let kinds = EmploymentOutcomeKind::iter()
+            .map(|k| k.to_value())
+            .chain(SocialOutcomeKind::iter().map(|k| k.to_value()))
+            .chain(CultureOutcomeKind::iter().map(|k| k.to_value()));
+        for kind in kinds {
+            assert!(
+                RecordedOutcome::try_from_value(&kind).is_ok(),
+                "{kind} is not a RecordedOutcome"
+            );
+        }
+    }
+
+    #[test]
     fn quarters_follow_the_calendar() {
         let day = |m, d| NaiveDate::from_ymd_opt(2024, m, d).unwrap();
         assert_eq!(quarter_of(day(1, 1)), 1);

@@ -17,6 +17,7 @@ pub mod culture;
 pub mod education;
 pub mod employment;
 pub mod programme;
+pub mod queries;
 pub mod security;
 pub mod social;
 
@@ -41,6 +42,7 @@ pub async fn up(
     match name {
         "programme" => programme::Migrator::up(db, None).await,
         "audit" => audit::Migrator::up(db, None).await,
+        "queries" => queries::Migrator::up(db, None).await,
         "employment" => employment::Migrator::up(db, None).await,
         "education" => education::Migrator::up(db, None).await,
         "social" => social::Migrator::up(db, None).await,

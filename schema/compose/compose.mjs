@@ -17,6 +17,7 @@ const subgraphs = [
   ["social", "http://127.0.0.1:4104/graphql"],
   ["culture", "http://127.0.0.1:4105/graphql"],
   ["audit", "http://127.0.0.1:4106/graphql"],
+  ["queries", "http://127.0.0.1:4107/graphql"],
 ];
 
 const result = composeServices(

@@ -13,6 +13,6 @@ pub mod policy;
 pub mod principal;
 pub mod token;
 
-pub use policy::{AggregateScope, Decision, Policy, RowScope};
+pub use policy::{AggregateScope, Decision, Policy, RowScope, SavedQueryScope};
 pub use principal::{Principal, Role};
 pub use token::{AuthError, Authenticator, DevIssuer};

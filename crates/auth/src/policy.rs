@@ -81,6 +81,18 @@ impl AggregateScope {
     }
 }
 
+/// Which saved queries a principal may read, or manage.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SavedQueryScope {
+    /// None at all.
+    Nothing,
+    /// Those of these responsible bodies (for reading: also those shared with them or
+    /// with every officer).
+    Bodies(Arc<[String]>),
+    /// Every body's.
+    All,
+}
+
 /// The division claim that stands for the whole city in the aggregate rules.
 pub const CITY_WIDE: &str = "city";
 
@@ -89,6 +101,8 @@ enum Action {
     Read,
     ReadRows,
     ReadAggregates,
+    ReadSavedQueries,
+    ManageSavedQueries,
 }
 
 impl Action {
@@ -97,6 +111,8 @@ impl Action {
             Action::Read => "read",
             Action::ReadRows => "readRows",
             Action::ReadAggregates => "readAggregates",
+            Action::ReadSavedQueries => "readSavedQueries",
+            Action::ManageSavedQueries => "manageSavedQueries",
         }
     }
 }
@@ -173,6 +189,31 @@ impl Policy {
             RowScope::Bodies(principal.bodies.clone().into())
         } else {
             RowScope::Nothing
+        }
+    }
+
+    /// Which saved queries `principal` may read (see their definitions and run them).
+    pub fn saved_query_read_scope(&self, principal: &Principal) -> SavedQueryScope {
+        self.saved_query_scope(principal, Action::ReadSavedQueries)
+    }
+
+    /// Which saved queries `principal` may save, share and archive.
+    pub fn saved_query_manage_scope(&self, principal: &Principal) -> SavedQueryScope {
+        self.saved_query_scope(principal, Action::ManageSavedQueries)
+    }
+
+    fn saved_query_scope(&self, principal: &Principal, action: Action) -> SavedQueryScope {
+        if self
+            .ask(principal, action, Resource::Rows("all-bodies"))
+            .allowed
+        {
+            return SavedQueryScope::All;
+        }
+        let own = self.ask(principal, action, Resource::Rows("own-bodies"));
+        if own.allowed && !principal.bodies.is_empty() {
+            SavedQueryScope::Bodies(principal.bodies.clone().into())
+        } else {
+            SavedQueryScope::Nothing
         }
     }
 

@@ -83,6 +83,13 @@ pub struct Gateway {
     /// Timeouts of particular subgraphs, by name, overriding `subgraph_timeout_ms`.
     #[serde(default)]
     pub subgraph_timeouts_ms: std::collections::BTreeMap<String, u64>,
+    /// Only saved queries and registered persisted operations run, except for admins.
+    #[serde(default)]
+    pub safelist: bool,
+    /// A persisted-operation manifest (Apollo's JSON format: operations with `id`, the
+    /// SHA-256 of `body`): operations clients may send by id.
+    #[serde(default)]
+    pub persisted_operations: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -104,13 +111,23 @@ pub struct Subgraphs {
     pub culture: Subgraph,
     /// The access log: the gateway writes it, auditors read it through this subgraph.
     pub audit: Subgraph,
+    /// Saved queries: officers save and share them here, the gateway runs them.
+    pub queries: Subgraph,
 }
 
 impl Subgraphs {
-    /// Every subgraph by name: the data subgraphs, then the access log.
-    pub fn all(&self) -> [(&'static str, &Subgraph); 6] {
+    /// Every subgraph by name: the data subgraphs, then the access log and saved queries.
+    pub fn all(&self) -> [(&'static str, &Subgraph); 7] {
         let [a, b, c, d, e] = self.iter();
-        [a, b, c, d, e, ("audit", &self.audit)]
+        [
+            a,
+            b,
+            c,
+            d,
+            e,
+            ("audit", &self.audit),
+            ("queries", &self.queries),
+        ]
     }
 
     /// The data subgraphs by name, in the order they are started.

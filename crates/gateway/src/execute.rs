@@ -550,6 +550,17 @@ fn subgraph_error(service: &str, error: &Value, path: Option<Vec<Value>>) -> Gra
         .unwrap_or(code::SUBGRAPH_ERROR);
     let mut converted = GraphQLError::new(message, code).from_service(service);
     converted.path = path;
+    // Of a subgraph's own extensions only the reasons of a refusal pass, and only as
+    // text: anything else a subgraph adds stays with it.
+    if let Some(reasons) = error
+        .pointer("/extensions/reasons")
+        .and_then(Value::as_array)
+        .filter(|reasons| reasons.iter().all(Value::is_string))
+    {
+        converted
+            .extensions
+            .insert("reasons".into(), Value::Array(reasons.clone()));
+    }
     converted
 }
 

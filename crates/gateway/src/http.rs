@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use apollo_compiler::executable::OperationType;
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -28,7 +28,7 @@ use kotohub_auth::{AuthError, Principal};
 
 use crate::authorize::FORBIDDEN;
 use crate::errors::GraphQLError;
-use crate::pipeline::{Facts, Gateway, GraphQLRequest, GraphQLResponse, Outcome};
+use crate::pipeline::{Facts, Gateway, GraphQLRequest, GraphQLResponse, Outcome, SavedVariables};
 
 /// Largest request body accepted by default.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -49,6 +49,7 @@ pub fn router(gateway: Arc<Gateway>, max_body_bytes: usize) -> Router {
     });
     Router::new()
         .route("/graphql", get(get_graphql).post(post_graphql))
+        .route("/q/{name}", get(get_saved_query))
         .route(
             "/health",
             get(|| async { axum::Json(json!({ "status": "ok", "service": "gateway" })) }),
@@ -318,7 +319,11 @@ async fn run(
     id: &str,
     seen: &mut Seen,
 ) -> Response {
-    if request.query.as_deref().is_none_or(str::is_empty) {
+    let persisted = request
+        .extensions
+        .as_ref()
+        .is_some_and(|extensions| extensions.contains_key("persistedQuery"));
+    if request.query.as_deref().is_none_or(str::is_empty) && !persisted {
         return unreadable(
             StatusCode::BAD_REQUEST,
             "the request has no query".to_owned(),
@@ -327,38 +332,47 @@ async fn run(
             id,
         );
     }
-    // A bug must not cost the client its answer or the connection: a panic becomes a 500
-    // with a GraphQL error, and the details go to the log.
     let run = std::panic::AssertUnwindSafe(http.gateway.run(request, allow_mutations, principal));
     match futures_util::FutureExt::catch_unwind(run).await {
         Ok(mut outcome) => {
-            // Counting rows walks the whole answer: only for the access log.
-            if http.gateway.audit().is_some() {
-                seen.operation = Some(Ran {
-                    kind: outcome.kind,
-                    refused: outcome.refused,
-                    facts: std::mem::take(&mut outcome.facts),
-                    subgraphs: std::mem::take(&mut outcome.subgraphs),
-                    rows: outcome.response.data.as_ref().map_or(0, rows),
-                });
-            }
+            seen.ran(http, &mut outcome);
             answer(outcome, headers, id)
         }
-        Err(_) => {
-            tracing::error!(
-                request_id = id,
-                "the gateway panicked while running a request"
-            );
-            let message = "internal error; the details are in the gateway's log".to_owned();
-            unreadable(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                message,
-                "INTERNAL_SERVER_ERROR",
-                headers,
-                id,
-            )
+        Err(_) => panicked(headers, id),
+    }
+}
+
+impl Seen {
+    /// Keeps what the access log records of `outcome`. Counting rows walks the whole
+    /// answer: only done when there is a log.
+    fn ran(&mut self, http: &Http, outcome: &mut Outcome) {
+        if http.gateway.audit().is_some() {
+            self.operation = Some(Ran {
+                kind: outcome.kind,
+                refused: outcome.refused,
+                facts: std::mem::take(&mut outcome.facts),
+                subgraphs: std::mem::take(&mut outcome.subgraphs),
+                rows: outcome.response.data.as_ref().map_or(0, rows),
+            });
         }
     }
+}
+
+/// A bug must not cost the client its answer or the connection: a panic becomes a 500
+/// with a GraphQL error, and the details go to the log.
+fn panicked(headers: &HeaderMap, id: &str) -> Response {
+    tracing::error!(
+        request_id = id,
+        "the gateway panicked while running a request"
+    );
+    let message = "internal error; the details are in the gateway's log".to_owned();
+    unreadable(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        message,
+        "INTERNAL_SERVER_ERROR",
+        headers,
+        id,
+    )
 }
 
 /// How much of an oversized body the gateway reads and discards so that the client, still
@@ -442,11 +456,27 @@ async fn get_inner(
             );
         }
     };
+    let extensions = match params
+        .get("extensions")
+        .map(|text| serde_json::from_str::<Value>(text))
+    {
+        None | Some(Ok(Value::Null)) => None,
+        Some(Ok(Value::Object(map))) => Some(map),
+        Some(_) => {
+            return unreadable(
+                StatusCode::BAD_REQUEST,
+                "`extensions` must be a JSON object".to_owned(),
+                "BAD_REQUEST",
+                headers,
+                id,
+            );
+        }
+    };
     let request = GraphQLRequest {
         query: params.get("query").cloned(),
         operation_name: params.get("operationName").cloned(),
         variables,
-        extensions: None,
+        extensions,
     };
     run(http, &request, false, principal.as_ref(), headers, id, seen).await
 }
@@ -522,6 +552,7 @@ async fn audited(
             event.subgraphs = ran.subgraphs.iter().cloned().collect();
             event.client_ids = ran.facts.clients.iter().cloned().collect();
             event.suppressed_cells = ran.facts.suppressed_cells;
+            event.saved_query = ran.facts.saved_query.clone();
             event.row_count = ran.rows;
             if ran.refused || !status.is_success() || (ran.facts.fields.is_empty() && forbidden) {
                 Decision::Refused
@@ -547,6 +578,178 @@ async fn audited(
                 headers,
                 id,
             )
+        }
+    }
+}
+
+/// `GET /q/{name}?variable=value&format=json|csv&version=N&bom=true`: runs a saved query
+/// as the caller and answers its data as a GraphQL response (JSON) or as CSV. A CSV
+/// export is all or nothing: an answer with errors comes back as JSON with an error
+/// status, so a spreadsheet never holds a silently partial table.
+async fn get_saved_query(
+    State(http): State<Arc<Http>>,
+    peer: Peer,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Response {
+    let started = Instant::now();
+    let id = request_id(&headers);
+    let mut seen = Seen::default();
+    let response = saved_query_inner(&http, &name, &params, &headers, &id, &mut seen).await;
+    audited(&http, response, seen, peer, &headers, &id, started).await
+}
+
+/// How `GET /q/{name}` answers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv { bom: bool },
+}
+
+async fn saved_query_inner(
+    http: &Http,
+    name: &str,
+    params: &[(String, String)],
+    headers: &HeaderMap,
+    id: &str,
+    seen: &mut Seen,
+) -> Response {
+    let principal = match authenticate(http, headers, id).await {
+        Ok(principal) => principal,
+        Err(response) => return response,
+    };
+    seen.principal = principal.clone();
+    let setting = |key: &str| {
+        params
+            .iter()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value.as_str())
+    };
+    let bad =
+        |message: String| unreadable(StatusCode::BAD_REQUEST, message, "BAD_REQUEST", headers, id);
+    let bom = match setting("bom") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => return bad(format!("bom takes true or false, not {other:?}")),
+    };
+    let format = match setting("format") {
+        None | Some("json") => Format::Json,
+        Some("csv") => Format::Csv { bom },
+        Some(other) => return bad(format!("format takes json or csv, not {other:?}")),
+    };
+    let version = match setting("version").map(str::parse::<i32>) {
+        None => None,
+        Some(Ok(version)) if version > 0 => Some(version),
+        Some(_) => return bad("version takes a version number (1, 2, …)".to_owned()),
+    };
+    let variables: Vec<(String, String)> = params
+        .iter()
+        .filter(|(key, _)| !crate::saved::RESERVED_PARAMETERS.contains(&key.as_str()))
+        .cloned()
+        .collect();
+    let run = std::panic::AssertUnwindSafe(http.gateway.run_saved(
+        name,
+        version,
+        SavedVariables::Text(&variables),
+        principal.as_ref(),
+    ));
+    let (mut outcome, definition) = match futures_util::FutureExt::catch_unwind(run).await {
+        Ok(ran) => ran,
+        Err(_) => return panicked(headers, id),
+    };
+    seen.ran(http, &mut outcome);
+    let csv = match (format, &definition) {
+        (Format::Csv { bom }, Some(definition)) if outcome.response.errors.is_empty() => {
+            let columns = http.gateway.csv_columns(&definition.document);
+            let data = outcome.response.data.as_ref().unwrap_or(&Value::Null);
+            match crate::csv::to_csv(data, &columns, bom) {
+                Ok(text) => Some(text),
+                Err(too_many) => {
+                    return unreadable(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        too_many.to_string(),
+                        "CSV_TOO_LARGE",
+                        headers,
+                        id,
+                    );
+                }
+            }
+        }
+        _ => None,
+    };
+    match csv {
+        Some(text) => {
+            let disposition = format!("attachment; filename=\"{name}.csv\"");
+            let mut response = (
+                StatusCode::OK,
+                [(
+                    header::CONTENT_TYPE,
+                    "text/csv; charset=utf-8; header=present",
+                )],
+                text,
+            )
+                .into_response();
+            if let Ok(value) = HeaderValue::from_str(&disposition) {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_DISPOSITION, value);
+            }
+            if let Ok(value) = HeaderValue::from_str(id) {
+                response.headers_mut().insert(REQUEST_ID, value);
+            }
+            response
+        }
+        None => {
+            let status = saved_query_status(&outcome, format);
+            reply(
+                status,
+                &outcome.response,
+                wants_graphql_response(headers),
+                id,
+            )
+        }
+    }
+}
+
+/// The status of a saved-query answer sent as JSON. A CSV request that got errors
+/// instead of a table always gets an error status.
+fn saved_query_status(outcome: &Outcome, format: Format) -> StatusCode {
+    let codes: Vec<&str> = outcome
+        .response
+        .errors
+        .iter()
+        .filter_map(|e| e.code())
+        .collect();
+    let first = codes.first().copied();
+    if codes.is_empty() {
+        return StatusCode::OK;
+    }
+    if !outcome.refused && format == Format::Json {
+        // Data with errors, as GraphQL answers it.
+        return StatusCode::OK;
+    }
+    match first {
+        Some(crate::saved::code::NOT_FOUND) => StatusCode::NOT_FOUND,
+        Some(FORBIDDEN) => StatusCode::FORBIDDEN,
+        Some(crate::saved::code::ARCHIVED) => StatusCode::GONE,
+        Some(crate::saved::code::UNAVAILABLE) => StatusCode::SERVICE_UNAVAILABLE,
+        _ if outcome.refused => StatusCode::BAD_REQUEST,
+        // Errors while the data was fetched: the export could not be made whole.
+        _ => StatusCode::BAD_GATEWAY,
+    }
+}
+
+impl Gateway {
+    /// The CSV columns of an answer to `document`: empty when it does not parse.
+    fn csv_columns(&self, document: &str) -> Vec<String> {
+        match apollo_compiler::ExecutableDocument::parse(
+            self.api_schema(),
+            document,
+            "saved-query.graphql",
+        ) {
+            Ok(parsed) => crate::saved::leaf_columns(&parsed, None),
+            Err(_) => Vec::new(),
         }
     }
 }

@@ -5,12 +5,15 @@
 //! subgraphs' URLs in it, so it runs any valid Federation v2 supergraph.
 
 pub mod authorize;
+pub mod csv;
 pub mod errors;
 pub mod execute;
 pub mod http;
+pub mod persisted;
 pub mod pipeline;
 pub mod plan;
 pub mod project;
+pub mod saved;
 pub mod supergraph;
 pub mod validate;
 

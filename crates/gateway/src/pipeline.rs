@@ -21,8 +21,9 @@ use crate::errors::GraphQLError;
 use crate::execute::{Subgraphs, execute};
 use crate::plan::{PlanError, QueryPlanner};
 use crate::project::{Projection, merge_objects};
+use crate::saved;
 use crate::supergraph::Supergraph;
-use crate::validate::{Limits, validate};
+use crate::validate::{Limits, ValidOperation, validate};
 
 /// Codes of this step.
 pub mod code {
@@ -30,6 +31,9 @@ pub mod code {
     pub const BAD_VARIABLES: &str = "BAD_VARIABLE_VALUES";
     pub const PLANNING_FAILED: &str = "PLANNING_FAILED";
     pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    pub const PERSISTED_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
+    pub const PERSISTED_MISMATCH: &str = "PERSISTED_QUERY_HASH_MISMATCH";
+    pub const SAFELIST: &str = "OPERATION_NOT_IN_SAFELIST";
 }
 
 /// A GraphQL request as the HTTP layer hands it over.
@@ -87,6 +91,8 @@ pub struct Facts {
     pub clients: BTreeSet<String>,
     /// Aggregate cells the subgraphs suppressed.
     pub suppressed_cells: i64,
+    /// The saved query run, and its version.
+    pub saved_query: Option<(String, i32)>,
 }
 
 impl Outcome {
@@ -115,6 +121,17 @@ pub struct Gateway {
     implementers: HashMap<Name, Implementers>,
     access: Option<Access>,
     audit: Option<kotohub_audit::AuditLog>,
+    /// Registered persisted operations: document by SHA-256 (hex) of its text.
+    persisted: std::collections::HashMap<String, Arc<str>>,
+    /// Only saved queries and persisted operations run, except for admins.
+    safelist: bool,
+}
+
+/// A document a request carries, or names by its persisted id.
+struct Document {
+    text: Arc<str>,
+    /// It is a registered persisted operation.
+    registered: bool,
 }
 
 impl Gateway {
@@ -154,6 +171,75 @@ impl Gateway {
             implementers,
             access: None,
             audit: None,
+            persisted: std::collections::HashMap::new(),
+            safelist: false,
+        }
+    }
+
+    /// Registers persisted operations (document by the SHA-256 of its text), which
+    /// clients may send by id (`extensions.persistedQuery.sha256Hash`) instead of text.
+    pub fn with_persisted_operations(
+        mut self,
+        operations: std::collections::HashMap<String, String>,
+    ) -> Self {
+        self.persisted = operations
+            .into_iter()
+            .map(|(id, text)| (id.to_ascii_lowercase(), Arc::from(text)))
+            .collect();
+        self
+    }
+
+    /// In safelist mode, callers other than admins may run only saved queries and
+    /// registered persisted operations; any other document is refused.
+    pub fn with_safelist(mut self, safelist: bool) -> Self {
+        self.safelist = safelist;
+        self
+    }
+
+    /// The document `request` carries or names; `Err` refuses the request.
+    fn document(&self, request: &GraphQLRequest) -> Result<Document, Box<GraphQLError>> {
+        let persisted_id = request
+            .extensions
+            .as_ref()
+            .and_then(|extensions| extensions.get("persistedQuery"))
+            .and_then(|persisted| persisted.get("sha256Hash"))
+            .and_then(Value::as_str)
+            .map(str::to_ascii_lowercase);
+        let text = request.query.as_deref().filter(|q| !q.is_empty());
+        match (persisted_id, text) {
+            (Some(id), None) => match self.persisted.get(&id) {
+                Some(text) => Ok(Document {
+                    text: text.clone(),
+                    registered: true,
+                }),
+                None => Err(Box::new(GraphQLError::new(
+                    format!("no persisted operation is registered with the id {id}"),
+                    code::PERSISTED_NOT_FOUND,
+                ))),
+            },
+            (Some(id), Some(text)) => {
+                if kotohub_audit::chain::sha256_hex(text.as_bytes()) != id {
+                    return Err(Box::new(GraphQLError::new(
+                        "the query's SHA-256 is not the persisted id sent with it",
+                        code::PERSISTED_MISMATCH,
+                    )));
+                }
+                Ok(Document {
+                    registered: self.persisted.contains_key(&id),
+                    text: Arc::from(text),
+                })
+            }
+            (None, Some(text)) => Ok(Document {
+                registered: !self.persisted.is_empty()
+                    && self
+                        .persisted
+                        .contains_key(&kotohub_audit::chain::sha256_hex(text.as_bytes())),
+                text: Arc::from(text),
+            }),
+            (None, None) => Err(Box::new(GraphQLError::new(
+                "the request has no query",
+                code::MISSING_QUERY,
+            ))),
         }
     }
 
@@ -162,6 +248,11 @@ impl Gateway {
     pub fn with_access(mut self, access: Access) -> Self {
         self.access = Some(access);
         self
+    }
+
+    /// The API schema operations are validated against.
+    pub fn api_schema(&self) -> &apollo_compiler::validation::Valid<apollo_compiler::Schema> {
+        self.supergraph.api_schema()
     }
 
     /// How callers are checked, unless authentication is switched off.
@@ -189,15 +280,11 @@ impl Gateway {
         allow_mutations: bool,
         principal: Option<&Principal>,
     ) -> Outcome {
-        let Some(query) = request.query.as_deref() else {
-            return Outcome::refused(
-                vec![GraphQLError::new(
-                    "the request has no query",
-                    code::MISSING_QUERY,
-                )],
-                None,
-            );
+        let document = match self.document(request) {
+            Ok(document) => document,
+            Err(error) => return Outcome::refused(vec![*error], None),
         };
+        let query: &str = &document.text;
         let schema = self.supergraph.api_schema();
         if !allow_mutations
             && let Some(kind) = self.non_query_kind(query, request.operation_name.as_deref())
@@ -223,9 +310,69 @@ impl Gateway {
                 );
             }
         };
-        let kind = Some(operation.kind);
         let empty = Map::new();
         let raw_variables = request.variables.as_ref().unwrap_or(&empty);
+        let runs_saved = operation
+            .operation()
+            .root_fields(&operation.document)
+            .any(|field| field.name == saved::RUN_FIELD);
+        if runs_saved {
+            return self
+                .run_saved_field(&operation, raw_variables, principal)
+                .await;
+        }
+        let admin = principal.is_some_and(|p| p.has_role(kotohub_auth::Role::Admin));
+        if self.safelist && !admin && !document.registered {
+            let message = "this hub runs only saved queries and registered persisted operations: run a saved query by name (runSavedQuery, or GET /q/{name}) or send a registered operation's id in extensions.persistedQuery.sha256Hash";
+            return Outcome::refused(
+                vec![GraphQLError::new(message, code::SAFELIST)],
+                Some(operation.kind),
+            );
+        }
+        self.run_validated(&operation, raw_variables, principal)
+            .await
+    }
+
+    /// Validates and runs `query` as `principal`, with no safelist: for the documents the
+    /// gateway itself runs (saved queries and their definitions). Only queries run.
+    async fn run_document(
+        &self,
+        query: &str,
+        raw_variables: &Map<String, Value>,
+        principal: Option<&Principal>,
+    ) -> Outcome {
+        let operation = match validate(self.supergraph.api_schema(), query, None, &self.limits) {
+            Ok(operation) => operation,
+            Err(errors) => {
+                return Outcome::refused(
+                    errors.into_iter().map(GraphQLError::from).collect(),
+                    None,
+                );
+            }
+        };
+        if operation.kind != OperationType::Query {
+            return Outcome::refused(
+                vec![GraphQLError::new(
+                    "a saved query must be a query",
+                    saved::code::UNAVAILABLE,
+                )],
+                Some(operation.kind),
+            );
+        }
+        self.run_validated(&operation, raw_variables, principal)
+            .await
+    }
+
+    /// Runs a validated operation as `principal`: the field rules, then planning and
+    /// execution.
+    async fn run_validated(
+        &self,
+        operation: &ValidOperation,
+        raw_variables: &Map<String, Value>,
+        principal: Option<&Principal>,
+    ) -> Outcome {
+        let schema = self.supergraph.api_schema();
+        let kind = Some(operation.kind);
         // Hashing costs a serialisation of the operation: only for the access log.
         let audited = self.audit.is_some();
         let mut facts = Facts {
@@ -416,4 +563,191 @@ impl Gateway {
             facts,
         }
     }
+
+    /// Runs the saved query `name` (at `version`, the latest when `None`) as `principal`:
+    /// reads its definition as the runner — so only a query the runner may see runs —
+    /// then runs its document under the runner's own rules. Also returns the definition
+    /// when it was found.
+    pub async fn run_saved(
+        &self,
+        name: &str,
+        version: Option<i32>,
+        variables: SavedVariables<'_>,
+        principal: Option<&Principal>,
+    ) -> (Outcome, Option<saved::Definition>) {
+        let mut asked = Map::new();
+        asked.insert("name".to_owned(), Value::String(name.to_owned()));
+        if let Some(version) = version {
+            asked.insert("version".to_owned(), Value::from(version));
+        }
+        let fetched = Box::pin(self.run_document(saved::DEFINITION_QUERY, &asked, principal)).await;
+        let facts = fetched.facts.clone();
+        let refuse = |message: String, code: &str, facts: &Facts| {
+            Outcome::refused(
+                vec![GraphQLError::new(message, code)],
+                Some(OperationType::Query),
+            )
+            .with_facts(facts)
+        };
+        if fetched.refused {
+            tracing::warn!(errors = ?fetched.response.errors, "the supergraph cannot give saved-query definitions");
+            let message = "saved queries are not available from this gateway".to_owned();
+            return (refuse(message, saved::code::UNAVAILABLE, &facts), None);
+        }
+        if fetched
+            .response
+            .errors
+            .iter()
+            .any(|e| e.code() == Some(crate::authorize::FORBIDDEN))
+        {
+            let message = "you may not run saved queries".to_owned();
+            return (refuse(message, crate::authorize::FORBIDDEN, &facts), None);
+        }
+        let found = fetched
+            .response
+            .data
+            .as_ref()
+            .and_then(|data| data.get("savedQuery"))
+            .filter(|definition| !definition.is_null())
+            .and_then(|definition| {
+                serde_json::from_value::<saved::Definition>(definition.clone()).ok()
+            });
+        let Some(definition) = found else {
+            if !fetched.response.errors.is_empty() {
+                // The definition could not be read (a subgraph failed): say so as it was said.
+                let mut outcome =
+                    Outcome::refused(fetched.response.errors, Some(OperationType::Query));
+                outcome.facts = facts;
+                return (outcome, None);
+            }
+            let which = version.map_or_else(String::new, |v| format!(" at version {v}"));
+            let message = format!("there is no saved query {name:?}{which} that you may run");
+            return (refuse(message, saved::code::NOT_FOUND, &facts), None);
+        };
+        let mut facts = facts;
+        facts.saved_query = Some((definition.id.clone(), definition.version));
+        if definition.archived {
+            let message = format!("the saved query {name:?} is archived and no longer runs");
+            return (
+                refuse(message, saved::code::ARCHIVED, &facts),
+                Some(definition),
+            );
+        }
+        let variables = match variables {
+            SavedVariables::Json(map) => map.clone(),
+            SavedVariables::Text(parameters) => {
+                match saved::variables_from_text(&definition.variables, parameters) {
+                    Ok(map) => map,
+                    Err(problems) => {
+                        return (
+                            refuse(problems.join("; "), code::BAD_VARIABLES, &facts),
+                            Some(definition),
+                        );
+                    }
+                }
+            }
+        };
+        let mut outcome =
+            Box::pin(self.run_document(&definition.document, &variables, principal)).await;
+        outcome.facts.fields.extend(facts.fields);
+        outcome.facts.policies.extend(facts.policies);
+        outcome.facts.saved_query = facts.saved_query;
+        outcome.subgraphs.extend(fetched.subgraphs);
+        (outcome, Some(definition))
+    }
+
+    /// Answers an operation whose root field is `runSavedQuery`: the saved query's data
+    /// goes under the field's response key.
+    async fn run_saved_field(
+        &self,
+        operation: &ValidOperation,
+        raw_variables: &Map<String, Value>,
+        principal: Option<&Principal>,
+    ) -> Outcome {
+        let kind = Some(operation.kind);
+        let selected = operation.operation();
+        let fields: Vec<_> = selected.root_fields(&operation.document).collect();
+        let [field] = fields.as_slice() else {
+            let message = format!(
+                "{} must be the only field of its operation",
+                saved::RUN_FIELD
+            );
+            return Outcome::refused(vec![GraphQLError::new(message, saved::code::ALONE)], kind);
+        };
+        if operation.kind != OperationType::Query {
+            let message = format!("{} is a query field", saved::RUN_FIELD);
+            return Outcome::refused(vec![GraphQLError::new(message, saved::code::ALONE)], kind);
+        }
+        let as_bytes = match serde_json_bytes::Value::from(Value::Object(raw_variables.clone())) {
+            serde_json_bytes::Value::Object(map) => map,
+            _ => Default::default(),
+        };
+        let coerced = match apollo_compiler::request::coerce_variable_values(
+            self.supergraph.api_schema(),
+            selected,
+            &as_bytes,
+        ) {
+            Ok(coerced) => serde_json::to_value(coerced.into_inner()).unwrap_or_default(),
+            Err(error) => {
+                let json = error.to_graphql_error(&operation.document.sources);
+                return Outcome::refused(
+                    vec![GraphQLError::new(json.message, code::BAD_VARIABLES)],
+                    kind,
+                );
+            }
+        };
+        let coerced = coerced.as_object().cloned().unwrap_or_default();
+        let argument = |name: &str| {
+            field
+                .arguments
+                .iter()
+                .find(|argument| argument.name == name)
+                .map(|argument| saved::value_to_json(&argument.value, &coerced))
+                .unwrap_or(Value::Null)
+        };
+        let name = argument("name");
+        let version = argument("version");
+        let variables = argument("variables");
+        let (Some(name), Some(version), Some(variables)) = (
+            name.as_str(),
+            match &version {
+                Value::Null => Some(None),
+                other => other.as_i64().and_then(|v| i32::try_from(v).ok()).map(Some),
+            },
+            match &variables {
+                Value::Null => Some(Map::new()),
+                Value::Object(map) => Some(map.clone()),
+                _ => None,
+            },
+        ) else {
+            let message = format!(
+                "{} takes a name, an optional version number and variables as a JSON object",
+                saved::RUN_FIELD
+            );
+            return Outcome::refused(vec![GraphQLError::new(message, code::BAD_VARIABLES)], kind);
+        };
+        let (mut outcome, _) = self
+            .run_saved(name, version, SavedVariables::Json(&variables), principal)
+            .await;
+        if outcome.refused {
+            return outcome;
+        }
+        let key = field.response_key().to_string();
+        for error in &mut outcome.response.errors {
+            if let Some(path) = &mut error.path {
+                path.insert(0, Value::String(key.clone()));
+            }
+        }
+        let mut data = Map::new();
+        data.insert(key, outcome.response.data.take().unwrap_or(Value::Null));
+        outcome.response.data = Some(Value::Object(data));
+        outcome
+    }
+}
+
+/// Variables of a saved-query run: JSON from a GraphQL request, or text from `GET /q`,
+/// converted by the types the saved query declares.
+pub enum SavedVariables<'a> {
+    Json(&'a Map<String, Value>),
+    Text(&'a [(String, String)]),
 }

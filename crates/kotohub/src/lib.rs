@@ -4,6 +4,7 @@
 //! knows every subgraph crate; the subgraphs know none of each other.
 
 pub mod access;
+pub mod checks;
 pub mod databases;
 pub mod sdl;
 pub mod seed;
@@ -16,12 +17,16 @@ pub const SUBGRAPHS: [&str; 5] = ["programme", "employment", "education", "socia
 /// The access log's subgraph: also its SQLite file stem and its PostgreSQL schema.
 pub const AUDIT: &str = "audit";
 
+/// The saved-query subgraph: also its SQLite file stem and its PostgreSQL schema.
+pub const QUERIES: &str = "queries";
+
 /// Every subgraph whose SDL goes into the supergraph.
-pub const ALL_SUBGRAPHS: [&str; 6] = [
+pub const ALL_SUBGRAPHS: [&str; 7] = [
     "programme",
     "employment",
     "education",
     "social",
     "culture",
     AUDIT,
+    QUERIES,
 ];

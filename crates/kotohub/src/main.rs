@@ -351,6 +351,19 @@ async fn serve(
     let gateway_access = access::gateway_access(&config.auth, &data_dir, policy)?;
     let dbs = databases::open_all(|name| url_of(&config, &data_dir, name), true).await?;
     let (audit_db, audit) = open_audit(&config, &data_dir).await?;
+    let queries_db = databases::open(
+        kotohub::QUERIES,
+        &url_of(&config, &data_dir, kotohub::QUERIES),
+    )
+    .await?;
+    databases::migrate(kotohub::QUERIES, &queries_db).await?;
+    let checks = kotohub::checks::SaveChecks::new(guard.policy()).map_err(anyhow::Error::msg)?;
+    let seeded = seed::saved_queries::seed_saved_queries(&queries_db, &checks)
+        .await
+        .context("cannot seed the saved queries")?;
+    if seeded > 0 {
+        println!("Saved {seeded} example queries for the responsible bodies (first start).");
+    }
     if !seed::has_clients(&dbs.programme).await? {
         let clients = config.serve.seed_clients;
         println!(
@@ -393,6 +406,15 @@ async fn serve(
             .await
             .with_context(|| format!("cannot listen on {listen} for the audit subgraph"))?,
     );
+    let router = services::router(kotohub::QUERIES, queries_db, guard.clone())
+        .await?
+        .context("saved queries have a router")?;
+    let listen = config.subgraphs.queries.listen;
+    running.push(
+        services::start(kotohub::QUERIES, listen, router, &shutdown)
+            .await
+            .with_context(|| format!("cannot listen on {listen} for the queries subgraph"))?,
+    );
     let overrides = running
         .iter()
         .map(|service| {
@@ -405,7 +427,7 @@ async fn serve(
     let router = services::gateway_router(
         services::SUPERGRAPH,
         &overrides,
-        &(&config.gateway).into(),
+        &services::GatewaySettings::load(&config.gateway).map_err(anyhow::Error::msg)?,
         gateway_access,
         Some(audit),
     )?;
@@ -442,6 +464,14 @@ async fn serve(
         }
         println!();
     }
+    println!(
+        "Saved queries run by name as the caller, e.g. the officer's (Ohjaamo's) events as CSV:"
+    );
+    println!(
+        "  curl -H \"Authorization: Bearer $TOKEN\" 'http://{}/q/ohjaamo-events-in-other-languages?format=csv'",
+        gateway.addr
+    );
+    println!();
     running.push(gateway);
     let stop = stop_signal()?;
     println!("Press Ctrl-C to stop.");
@@ -641,7 +671,7 @@ async fn gateway_command(
     let router = services::gateway_router(
         &sdl,
         &overrides,
-        &(&config.gateway).into(),
+        &services::GatewaySettings::load(&config.gateway).map_err(anyhow::Error::msg)?,
         gateway_access,
         Some(audit),
     )?;

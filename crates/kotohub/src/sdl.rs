@@ -28,6 +28,9 @@ pub fn sdl(name: &str) -> Option<String> {
         "audit" => kotohub_audit::graphql::schema_builder()
             .finish()
             .sdl_with_options(options),
+        "queries" => kotohub_queries::graphql::schema_builder()
+            .finish()
+            .sdl_with_options(options),
         _ => return None,
     })
 }

@@ -24,6 +24,11 @@ pub async fn router(
         "social" => kotohub_social::router(db, guard),
         "culture" => kotohub_culture::router(db, guard),
         "audit" => kotohub_audit::graphql::router(db, guard),
+        "queries" => {
+            let checks = crate::checks::SaveChecks::new(guard.policy())
+                .map_err(|e| DbErr::Custom(format!("saved-query checks: {e}")))?;
+            kotohub_queries::graphql::router(db, guard, std::sync::Arc::new(checks))
+        }
         _ => return Ok(None),
     }))
 }
@@ -39,6 +44,23 @@ pub struct GatewaySettings {
     pub subgraph_timeouts: std::collections::HashMap<String, std::time::Duration>,
     pub max_body_bytes: usize,
     pub limits: kotohub_gateway::validate::Limits,
+    /// Only saved queries and persisted operations run, except for admins.
+    pub safelist: bool,
+    /// Registered persisted operations: document by SHA-256.
+    pub persisted: std::collections::HashMap<String, String>,
+}
+
+impl GatewaySettings {
+    /// The settings of `config`, with its persisted-operation manifest read.
+    pub fn load(config: &kotohub_config::Gateway) -> Result<Self, String> {
+        let mut settings = Self::from(config);
+        if let Some(path) = &config.persisted_operations {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            settings.persisted = kotohub_gateway::persisted::from_manifest(&text)?;
+        }
+        Ok(settings)
+    }
 }
 
 impl From<&kotohub_config::Gateway> for GatewaySettings {
@@ -58,6 +80,8 @@ impl From<&kotohub_config::Gateway> for GatewaySettings {
                 max_aliases: config.max_aliases,
                 max_root_fields: config.max_root_fields,
             },
+            safelist: config.safelist,
+            persisted: std::collections::HashMap::new(),
         }
     }
 }
@@ -110,6 +134,9 @@ pub fn gateway_router(
     if let Some(audit) = audit {
         gateway = gateway.with_audit(audit);
     }
+    gateway = gateway
+        .with_safelist(settings.safelist)
+        .with_persisted_operations(settings.persisted.clone());
     Ok(kotohub_gateway::http::router(
         std::sync::Arc::new(gateway),
         settings.max_body_bytes,

@@ -29,13 +29,14 @@ use tokio::net::TcpListener;
 /// its own limits; this only stops a runaway client that reaches the port directly.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// The schema type every subgraph serves: queries only, mutations arrive with their issues.
-pub type SubgraphSchema<Q> = Schema<Q, EmptyMutation, EmptySubscription>;
+/// The schema type a subgraph serves: queries, and mutations where the subgraph owns
+/// data its callers change (saved queries); never subscriptions.
+pub type SubgraphSchema<Q, M = EmptyMutation> = Schema<Q, M, EmptySubscription>;
 
 /// Applies the operation bounds every subgraph enforces, whatever the gateway does.
-pub fn with_limits<Q: ObjectType + 'static>(
-    builder: SchemaBuilder<Q, EmptyMutation, EmptySubscription>,
-) -> SchemaBuilder<Q, EmptyMutation, EmptySubscription> {
+pub fn with_limits<Q: ObjectType + 'static, M: ObjectType + 'static>(
+    builder: SchemaBuilder<Q, M, EmptySubscription>,
+) -> SchemaBuilder<Q, M, EmptySubscription> {
     builder
         .limit_depth(16)
         .limit_recursive_depth(32)
@@ -47,7 +48,15 @@ pub fn with_limits<Q: ObjectType + 'static>(
 pub fn federated<Q: ObjectType + 'static>(
     query: Q,
 ) -> SchemaBuilder<Q, EmptyMutation, EmptySubscription> {
-    with_limits(Schema::build(query, EmptyMutation, EmptySubscription)).enable_federation()
+    federated_with(query, EmptyMutation)
+}
+
+/// A Federation v2 schema builder for `query` and `mutation`, with the subgraph limits.
+pub fn federated_with<Q: ObjectType + 'static, M: ObjectType + 'static>(
+    query: Q,
+    mutation: M,
+) -> SchemaBuilder<Q, M, EmptySubscription> {
+    with_limits(Schema::build(query, mutation, EmptySubscription)).enable_federation()
 }
 
 /// What a subgraph checks before it runs anything: the gateway's signature on the
@@ -85,9 +94,9 @@ pub fn division_router<Q: ObjectType + 'static>(
 
 type PerRequest = dyn Fn(Request, &RowAccess) -> Request + Send + Sync;
 
-struct Service<Q: ObjectType + 'static> {
+struct Service<Q: ObjectType + 'static, M: ObjectType + 'static> {
     name: &'static str,
-    schema: SubgraphSchema<Q>,
+    schema: SubgraphSchema<Q, M>,
     db: DatabaseConnection,
     guard: Guard,
     per_request: Box<PerRequest>,
@@ -95,9 +104,9 @@ struct Service<Q: ObjectType + 'static> {
 
 /// Routes of one subgraph over `db`. `per_request` attaches what lives for one request
 /// only, such as DataLoaders, whose batches must not mix requests or callers.
-pub fn router<Q: ObjectType + 'static>(
+pub fn router<Q: ObjectType + 'static, M: ObjectType + 'static>(
     name: &'static str,
-    schema: SubgraphSchema<Q>,
+    schema: SubgraphSchema<Q, M>,
     db: DatabaseConnection,
     guard: Guard,
     per_request: impl Fn(Request, &RowAccess) -> Request + Send + Sync + 'static,
@@ -110,14 +119,14 @@ pub fn router<Q: ObjectType + 'static>(
         per_request: Box::new(per_request),
     });
     Router::new()
-        .route("/graphql", post(graphql::<Q>))
-        .route("/health", get(health::<Q>))
+        .route("/graphql", post(graphql::<Q, M>))
+        .route("/health", get(health::<Q, M>))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(service)
 }
 
-async fn graphql<Q: ObjectType + 'static>(
-    State(service): State<Arc<Service<Q>>>,
+async fn graphql<Q: ObjectType + 'static, M: ObjectType + 'static>(
+    State(service): State<Arc<Service<Q, M>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -194,7 +203,9 @@ async fn graphql<Q: ObjectType + 'static>(
     }
 }
 
-async fn health<Q: ObjectType + 'static>(State(service): State<Arc<Service<Q>>>) -> Response {
+async fn health<Q: ObjectType + 'static, M: ObjectType + 'static>(
+    State(service): State<Arc<Service<Q, M>>>,
+) -> Response {
     axum::Json(json!({ "status": "ok", "service": service.name })).into_response()
 }
 

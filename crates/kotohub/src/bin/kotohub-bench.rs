@@ -267,6 +267,8 @@ async fn main() -> Result<()> {
         subgraph_timeouts: HashMap::new(),
         max_body_bytes: 1024 * 1024,
         limits: kotohub_gateway::validate::Limits::default(),
+        safelist: false,
+        persisted: HashMap::new(),
     };
     let subgraph_urls = urls.clone();
     let gateway = services::gateway_router(

@@ -15,6 +15,7 @@ mod employment;
 pub mod population;
 mod register;
 mod rng;
+pub mod saved_queries;
 mod social;
 
 use std::time::{Duration, Instant};

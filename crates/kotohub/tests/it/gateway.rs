@@ -582,6 +582,8 @@ async fn a_subgraph_past_its_timeout_is_reported(backend: Backend) {
         )]),
         max_body_bytes: 1024 * 1024,
         limits: kotohub_gateway::validate::Limits::default(),
+        safelist: false,
+        persisted: std::collections::HashMap::new(),
     };
     let router = services::gateway_router(
         services::SUPERGRAPH,

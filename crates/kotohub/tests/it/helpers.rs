@@ -36,6 +36,8 @@ pub struct Hub {
     /// The access log's database, and the log the gateway writes to it.
     pub audit: DatabaseConnection,
     pub audit_log: kotohub_audit::AuditLog,
+    /// The saved-query database, with the embedded default's seeded queries.
+    pub queries: DatabaseConnection,
     /// Operations the gateway received (requests to `/graphql`, less the GraphiQL page):
     /// each must leave exactly one event, which [`Hub::stop`] checks.
     pub gateway_requests: Arc<AtomicU64>,
@@ -143,7 +145,7 @@ impl Hub {
                 let dir = std::env::temp_dir().join(format!("kotohub-it-{name}"));
                 std::fs::create_dir_all(&dir).unwrap();
                 let mut connections = Vec::new();
-                for subgraph in SUBGRAPHS.iter().chain([&kotohub::AUDIT]) {
+                for subgraph in SUBGRAPHS.iter().chain([&kotohub::AUDIT, &kotohub::QUERIES]) {
                     let url = db::sqlite_url(&dir.join(format!("{subgraph}.db")));
                     connections.push(db::connect(&url, subgraph).await.unwrap());
                 }
@@ -153,7 +155,7 @@ impl Hub {
                 let url = postgres_url()?;
                 let mut connections = Vec::new();
                 let mut schemas = Vec::new();
-                for subgraph in SUBGRAPHS.iter().chain([&kotohub::AUDIT]) {
+                for subgraph in SUBGRAPHS.iter().chain([&kotohub::AUDIT, &kotohub::QUERIES]) {
                     let schema = format!("{name}_{subgraph}");
                     connections.push(db::connect(&url, &schema).await.unwrap());
                     schemas.push(schema);
@@ -161,6 +163,10 @@ impl Hub {
                 (connections, Cleanup::Schemas(schemas))
             }
         };
+        let queries = connections.pop().unwrap();
+        kotohub_migrations::up(kotohub::QUERIES, &queries)
+            .await
+            .unwrap();
         let audit = connections.pop().unwrap();
         kotohub_migrations::up(kotohub::AUDIT, &audit)
             .await
@@ -183,6 +189,10 @@ impl Hub {
         seed::seed(&dbs, clients, SEED).await.unwrap();
 
         let policy = Arc::new(Policy::embedded().unwrap());
+        let checks = kotohub::checks::SaveChecks::new(policy.clone()).unwrap();
+        seed::saved_queries::seed_saved_queries(&queries, &checks)
+            .await
+            .unwrap();
         let guard = Guard::new(InternalKey::new(INTERNAL_SECRET), policy);
         let access = test_access();
         let shutdown = Shutdown::new();
@@ -212,6 +222,21 @@ impl Hub {
             .unwrap();
         urls.insert(kotohub::AUDIT, format!("http://{}", running.addr));
         subgraph_shutdowns.insert(kotohub::AUDIT, own);
+        let own = Shutdown::new();
+        let router = services::router(kotohub::QUERIES, queries.clone(), guard.clone())
+            .await
+            .unwrap()
+            .unwrap();
+        let running = services::start(
+            kotohub::QUERIES,
+            "127.0.0.1:0".parse().unwrap(),
+            router,
+            &own,
+        )
+        .await
+        .unwrap();
+        urls.insert(kotohub::QUERIES, format!("http://{}", running.addr));
+        subgraph_shutdowns.insert(kotohub::QUERIES, own);
         let overrides = urls
             .iter()
             .map(|(name, url)| (name.to_string(), format!("{url}/graphql")))
@@ -221,6 +246,8 @@ impl Hub {
             subgraph_timeouts: HashMap::new(),
             max_body_bytes: 1024 * 1024,
             limits: kotohub_gateway::validate::Limits::default(),
+            safelist: false,
+            persisted: HashMap::new(),
         };
         let gateway_requests = Arc::new(AtomicU64::new(0));
         let gateway = services::gateway_router(
@@ -245,6 +272,7 @@ impl Hub {
             dbs,
             audit,
             audit_log,
+            queries,
             gateway_requests,
             missing_events: AtomicU64::new(0),
             urls,
@@ -304,6 +332,7 @@ impl Hub {
     pub fn subgraph_urls(&self) -> HashMap<String, String> {
         SUBGRAPHS
             .iter()
+            .chain([&kotohub::AUDIT, &kotohub::QUERIES])
             .map(|name| (name.to_string(), self.url(name, "/graphql")))
             .collect()
     }
@@ -455,8 +484,9 @@ impl Hub {
     }
 }
 
-/// Counts the operations `router` receives: requests to `/graphql`, less the GraphiQL
-/// page a browser gets, which reads no data and is not logged.
+/// Counts the operations `router` receives: requests to `/graphql` and saved-query runs
+/// at `/q/{name}`, less the GraphiQL page a browser gets, which reads no data and is not
+/// logged.
 fn counting(
     router: kotohub_subgraph::serve::Router,
     counter: Arc<AtomicU64>,
@@ -472,7 +502,9 @@ fn counting(
                         .and_then(|v| v.to_str().ok())
                         .is_some_and(|a| a.contains("text/html"))
                     && !request.uri().query().unwrap_or("").contains("query=");
-                if request.uri().path() == "/graphql" && !page {
+                let operation =
+                    request.uri().path() == "/graphql" || request.uri().path().starts_with("/q/");
+                if operation && !page {
                     counter.fetch_add(1, Ordering::SeqCst);
                 }
                 next.run(request).await

@@ -14,6 +14,7 @@ mod cli;
 mod entities;
 mod gateway;
 mod records;
+mod saved_queries;
 mod schema_files;
 mod seeding;
 mod statistics;

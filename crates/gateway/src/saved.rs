@@ -1,0 +1,341 @@
+//! Saved queries in the gateway: checking a document before it is saved, and running a
+//! saved query by name. The gateway stores none: a supergraph that offers saved queries
+//! has `Query.savedQuery(name, version)` (the definition, readable only by those who may
+//! run it) and `Query.runSavedQuery(name, version, variables)`, which the gateway answers
+//! itself — it reads the definition as the runner, then runs the document as any other
+//! operation of the runner, so a shared query never shows its runner more than the
+//! runner's own rules allow.
+
+use apollo_compiler::ast;
+use apollo_compiler::executable::{ExecutableDocument, OperationType, Selection, SelectionSet};
+use kotohub_auth::{Policy, Principal};
+use serde::Deserialize;
+use serde_json::{Map, Number, Value};
+
+use crate::authorize::authorize;
+use crate::supergraph::Supergraph;
+use crate::validate::{Limits, validate};
+
+/// The root field the gateway answers by running a saved query.
+pub const RUN_FIELD: &str = "runSavedQuery";
+
+/// `GET /q/{name}` parameters that are not variables of the query.
+pub const RESERVED_PARAMETERS: [&str; 3] = ["format", "version", "bom"];
+
+/// How the gateway reads a definition, as the runner.
+pub const DEFINITION_QUERY: &str = "query KotohubSavedQueryDefinition($name: String!, $version: Int) { savedQuery(name: $name, version: $version) { id name version archived document variables { name type defaultValue } } }";
+
+/// Error codes of saved-query runs.
+pub mod code {
+    pub const NOT_FOUND: &str = "SAVED_QUERY_NOT_FOUND";
+    pub const ARCHIVED: &str = "SAVED_QUERY_ARCHIVED";
+    pub const UNAVAILABLE: &str = "SAVED_QUERIES_UNAVAILABLE";
+    pub const ALONE: &str = "SAVED_QUERY_RUN_NOT_ALONE";
+}
+
+/// A variable of a checked or stored document.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct VariableShape {
+    pub name: String,
+    /// The type as the document writes it.
+    #[serde(rename = "type")]
+    pub type_: String,
+    #[serde(rename = "defaultValue", default)]
+    pub default: Option<Value>,
+}
+
+/// A saved query as the gateway runs it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Definition {
+    pub id: String,
+    pub name: String,
+    pub version: i32,
+    pub archived: bool,
+    pub document: String,
+    pub variables: Vec<VariableShape>,
+}
+
+/// A document that may be saved for a body: its normalised text and its variables.
+#[derive(Debug, Clone)]
+pub struct CheckedDocument {
+    pub normalized: String,
+    pub variables: Vec<VariableShape>,
+}
+
+/// Checks `document` as a saved query that `owner` (an officer of the owning body) will
+/// run: one query operation, valid against the API schema and within the limits, not
+/// itself running saved queries, with no variable named like a `/q` parameter, and every
+/// field of it readable by `owner`. `Err` lists every reason.
+pub fn check_document(
+    supergraph: &Supergraph,
+    limits: &Limits,
+    policy: &Policy,
+    document: &str,
+    owner: &Principal,
+) -> Result<CheckedDocument, Vec<String>> {
+    let schema = supergraph.api_schema();
+    let operation = validate(schema, document, None, limits).map_err(|errors| {
+        errors
+            .into_iter()
+            .map(|e| match e.locations.first() {
+                // The runner cannot choose among several operations: there must be one.
+                _ if e.code == crate::validate::code::UNKNOWN_OPERATION => {
+                    "a saved query holds exactly one operation".to_owned()
+                }
+                Some(at) => format!("{} (line {}, column {})", e.message, at.line, at.column),
+                None => e.message,
+            })
+            .collect::<Vec<_>>()
+    })?;
+    let mut reasons = Vec::new();
+    let operations = operation.document.operations.iter().count();
+    if operations != 1 {
+        reasons.push(format!(
+            "a saved query holds exactly one operation, not {operations}"
+        ));
+    }
+    if operation.kind != OperationType::Query {
+        reasons.push(format!(
+            "a saved query only reads: it must be a query, not a {}",
+            operation.kind
+        ));
+    }
+    let selected = operation.operation();
+    if selected
+        .root_fields(&operation.document)
+        .any(|field| field.name == RUN_FIELD)
+    {
+        reasons.push(format!("a saved query cannot call {RUN_FIELD}"));
+    }
+    for variable in &selected.variables {
+        if RESERVED_PARAMETERS.contains(&variable.name.as_str()) {
+            reasons.push(format!(
+                "the variable ${} would clash with the /q parameter of that name; rename it",
+                variable.name
+            ));
+        }
+    }
+    let authorized = authorize(
+        schema,
+        &operation.document,
+        operation.operation_name.as_deref(),
+        policy,
+        owner,
+    );
+    let body = owner.bodies.join(", ");
+    for denied in &authorized.denied {
+        reasons.push(format!(
+            "officers of {body} may not read {} (at {})",
+            denied.coordinate,
+            denied.path.join(".")
+        ));
+    }
+    if !reasons.is_empty() {
+        return Err(reasons);
+    }
+    let variables = selected
+        .variables
+        .iter()
+        .map(|variable| VariableShape {
+            name: variable.name.to_string(),
+            type_: variable.ty.to_string(),
+            default: variable
+                .default_value
+                .as_ref()
+                .map(|value| value_to_json(value, &Map::new())),
+        })
+        .collect();
+    Ok(CheckedDocument {
+        normalized: operation.document.serialize().no_indent().to_string(),
+        variables,
+    })
+}
+
+/// A GraphQL value as JSON, with variables replaced by their (coerced) values.
+pub fn value_to_json(value: &ast::Value, variables: &Map<String, Value>) -> Value {
+    match value {
+        ast::Value::Null => Value::Null,
+        ast::Value::Enum(name) => Value::String(name.to_string()),
+        ast::Value::Variable(name) => variables.get(name.as_str()).cloned().unwrap_or(Value::Null),
+        ast::Value::String(text) => Value::String(text.clone()),
+        ast::Value::Float(float) => float
+            .try_to_f64()
+            .ok()
+            .and_then(Number::from_f64)
+            .map_or(Value::Null, Value::Number),
+        ast::Value::Int(int) => int
+            .try_to_i32()
+            .map(|i| Value::Number(i.into()))
+            .unwrap_or_else(|_| {
+                int.try_to_f64()
+                    .ok()
+                    .and_then(Number::from_f64)
+                    .map_or(Value::Null, Value::Number)
+            }),
+        ast::Value::Boolean(b) => Value::Bool(*b),
+        ast::Value::List(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| value_to_json(item, variables))
+                .collect(),
+        ),
+        ast::Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(name, value)| (name.to_string(), value_to_json(value, variables)))
+                .collect(),
+        ),
+    }
+}
+
+/// Turns `GET /q/{name}` parameters into variables by the types the query declares:
+/// numbers and booleans are parsed, lists take the parameter repeated (or one value of
+/// comma-separated items), input objects take JSON. Every problem is listed.
+pub fn variables_from_text(
+    declared: &[VariableShape],
+    parameters: &[(String, String)],
+) -> Result<Map<String, Value>, Vec<String>> {
+    let mut variables = Map::new();
+    let mut problems = Vec::new();
+    for (name, _) in parameters {
+        if !declared.iter().any(|v| &v.name == name) {
+            let known: Vec<&str> = declared.iter().map(|v| v.name.as_str()).collect();
+            problems.push(format!(
+                "the saved query has no variable {name:?} (its variables: {})",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            ));
+        }
+    }
+    for variable in declared {
+        let given: Vec<&str> = parameters
+            .iter()
+            .filter(|(name, _)| *name == variable.name)
+            .map(|(_, value)| value.as_str())
+            .collect();
+        if given.is_empty() {
+            continue;
+        }
+        let ty = variable.type_.trim_end_matches('!');
+        let parsed = if let Some(inner) = ty.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+            let items: Vec<&str> = if given.len() == 1 {
+                given[0]
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            } else {
+                given
+            };
+            items
+                .into_iter()
+                .map(|item| scalar_from_text(inner.trim_end_matches('!'), item))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array)
+        } else if given.len() > 1 {
+            Err(format!(
+                "is given {} times but takes one value",
+                given.len()
+            ))
+        } else {
+            scalar_from_text(ty, given[0])
+        };
+        match parsed {
+            Ok(value) => {
+                variables.insert(variable.name.clone(), value);
+            }
+            Err(problem) => problems.push(format!(
+                "the variable {} ({}) {problem}",
+                variable.name, variable.type_
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(variables)
+    } else {
+        Err(problems)
+    }
+}
+
+fn scalar_from_text(type_name: &str, text: &str) -> Result<Value, String> {
+    match type_name {
+        "Int" => text
+            .parse::<i32>()
+            .map(|i| Value::Number(i.into()))
+            .map_err(|_| format!("takes a whole number, not {text:?}")),
+        "Float" => text
+            .parse::<f64>()
+            .ok()
+            .and_then(Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| format!("takes a number, not {text:?}")),
+        "Boolean" => match text {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err(format!("takes true or false, not {text:?}")),
+        },
+        // Enums, ids, strings and custom scalars: the text itself, checked when the
+        // variables are coerced against the operation.
+        _ if text.starts_with('{') => {
+            serde_json::from_str(text).map_err(|_| format!("takes a JSON object, not {text:?}"))
+        }
+        _ => Ok(Value::String(text.to_owned())),
+    }
+}
+
+/// Column names of the CSV form of an answer to `document`'s operation: the dotted
+/// response-key path of every leaf field, in the order the operation selects them.
+pub fn leaf_columns(document: &ExecutableDocument, operation_name: Option<&str>) -> Vec<String> {
+    fn walk(
+        document: &ExecutableDocument,
+        set: &SelectionSet,
+        prefix: &str,
+        columns: &mut Vec<String>,
+        depth: usize,
+    ) {
+        // Validation bounds depth; this bound only keeps a fragment cycle from looping.
+        if depth > 64 {
+            return;
+        }
+        for selection in &set.selections {
+            match selection {
+                Selection::Field(field) => {
+                    let path = if prefix.is_empty() {
+                        field.response_key().to_string()
+                    } else {
+                        format!("{prefix}.{}", field.response_key())
+                    };
+                    if field.selection_set.selections.is_empty() {
+                        if !columns.contains(&path) {
+                            columns.push(path);
+                        }
+                    } else {
+                        walk(document, &field.selection_set, &path, columns, depth + 1);
+                    }
+                }
+                Selection::FragmentSpread(spread) => {
+                    if let Some(fragment) = document.fragments.get(&spread.fragment_name) {
+                        walk(
+                            document,
+                            &fragment.selection_set,
+                            prefix,
+                            columns,
+                            depth + 1,
+                        );
+                    }
+                }
+                Selection::InlineFragment(inline) => {
+                    walk(document, &inline.selection_set, prefix, columns, depth + 1);
+                }
+            }
+        }
+    }
+    let mut columns = Vec::new();
+    if let Ok(operation) = document.operations.get(operation_name) {
+        walk(document, &operation.selection_set, "", &mut columns, 0);
+    }
+    columns
+}

@@ -729,14 +729,16 @@ impl Gateway {
         let (mut outcome, _) = self
             .run_saved(name, version, SavedVariables::Json(&variables), principal)
             .await;
-        if outcome.refused {
-            return outcome;
-        }
         let key = field.response_key().to_string();
         for error in &mut outcome.response.errors {
-            if let Some(path) = &mut error.path {
-                path.insert(0, Value::String(key.clone()));
+            match &mut error.path {
+                Some(path) => path.insert(0, Value::String(key.clone())),
+                // A refusal of the run itself is the field's.
+                None => error.path = Some(vec![Value::String(key.clone())]),
             }
+        }
+        if outcome.refused {
+            return outcome;
         }
         let mut data = Map::new();
         data.insert(key, outcome.response.data.take().unwrap_or(Value::Null));

@@ -266,6 +266,21 @@ fn operations() -> Vec<Operation> {
             ],
         },
         Operation {
+            name: "saved-query definitions",
+            query: "{ savedQueries { name ownerBody document variables { name type } } }",
+            expect: [Allow, Deny(&["savedQueries"]), Allow, Allow],
+        },
+        Operation {
+            name: "a saved query run",
+            query: r#"{ runSavedQuery(name: "ohjaamo-events-in-other-languages", variables: {first: 3}) }"#,
+            expect: [
+                PERSON,
+                Deny(&["runSavedQuery"]),
+                Deny(&["runSavedQuery.networkingEvents"]),
+                Deny(&["runSavedQuery.networkingEvents"]),
+            ],
+        },
+        Operation {
             name: "statistics beside the catalog",
             query: r#"{ themes { id } clientStatistics(by: [GENDER], measure: "1.3") { cells { gender clients suppressed } } }"#,
             expect: [

@@ -351,19 +351,7 @@ async fn serve(
     let gateway_access = access::gateway_access(&config.auth, &data_dir, policy)?;
     let dbs = databases::open_all(|name| url_of(&config, &data_dir, name), true).await?;
     let (audit_db, audit) = open_audit(&config, &data_dir).await?;
-    let queries_db = databases::open(
-        kotohub::QUERIES,
-        &url_of(&config, &data_dir, kotohub::QUERIES),
-    )
-    .await?;
-    databases::migrate(kotohub::QUERIES, &queries_db).await?;
-    let checks = kotohub::checks::SaveChecks::new(guard.policy()).map_err(anyhow::Error::msg)?;
-    let seeded = seed::saved_queries::seed_saved_queries(&queries_db, &checks)
-        .await
-        .context("cannot seed the saved queries")?;
-    if seeded > 0 {
-        println!("Saved {seeded} example queries for the responsible bodies (first start).");
-    }
+    let queries_db = example_queries(&url_of(&config, &data_dir, kotohub::QUERIES)).await?;
     if !seed::has_clients(&dbs.programme).await? {
         let clients = config.serve.seed_clients;
         println!(
@@ -623,7 +611,25 @@ async fn seed_command(
         summary.rows,
         summary.took.as_secs_f64()
     );
+    let queries = database_url.unwrap_or_else(|| url_of(config, &data_dir, kotohub::QUERIES));
+    example_queries(&queries).await?;
     Ok(())
+}
+
+/// Opens and migrates the saved-query database at `url`, and saves the example queries
+/// into it when it holds none.
+async fn example_queries(url: &str) -> Result<sea_orm::DatabaseConnection> {
+    let db = databases::open(kotohub::QUERIES, url).await?;
+    databases::migrate(kotohub::QUERIES, &db).await?;
+    let policy = std::sync::Arc::new(Policy::embedded()?);
+    let checks = kotohub::checks::SaveChecks::new(policy).map_err(anyhow::Error::msg)?;
+    let saved = seed::saved_queries::seed_saved_queries(&db, &checks)
+        .await
+        .context("cannot save the example queries")?;
+    if saved > 0 {
+        println!("Saved {saved} example queries for the responsible bodies.");
+    }
+    Ok(db)
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {

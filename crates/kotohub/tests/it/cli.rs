@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 fn free_port_env() -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> = kotohub::SUBGRAPHS
+    let mut env: Vec<(String, String)> = kotohub::ALL_SUBGRAPHS
         .iter()
         .map(|name| {
             (
@@ -17,6 +17,7 @@ fn free_port_env() -> Vec<(String, String)> {
         })
         .collect();
     env.push(("KOTOHUB__SERVE__SEED_CLIENTS".into(), "300".into()));
+    env.push(("KOTOHUB__SERVE__LISTEN".into(), "127.0.0.1:0".into()));
     env
 }
 
@@ -177,6 +178,26 @@ async fn serve_seeds_once_answers_and_stops_cleanly() {
         5,
         "{body}"
     );
+    // The officer's seeded saved query, as CSV: a header row and the body's rows.
+    let base = gateway.trim_end_matches("/graphql");
+    let response = http
+        .get(format!(
+            "{base}/q/ohjaamo-events-in-other-languages?format=csv"
+        ))
+        .bearer_auth(token_of("officer"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let csv = response.text().await.unwrap();
+    let mut records = csv.split("\r\n").filter(|r| !r.is_empty());
+    assert_eq!(
+        records.next(),
+        Some(
+            "networkingEvents.id,networkingEvents.title,networkingEvents.heldOn,networkingEvents.district,networkingEvents.languages,networkingEvents.participantCount"
+        )
+    );
+    assert!(records.count() > 0, "{csv}");
     stop(child);
 
     // A second start finds the data and does not seed again.

@@ -113,6 +113,10 @@ pub struct SavedQuery {
     saved_by: String,
     created_at: String,
     created_by: String,
+    /// When and by whom the query last changed: a new version, its sharing or its
+    /// archiving.
+    updated_at: String,
+    updated_by: String,
 }
 
 impl From<Stored> for SavedQuery {
@@ -151,6 +155,8 @@ impl From<Stored> for SavedQuery {
             saved_by: version.saved_by,
             created_at: query.created_at,
             created_by: query.created_by,
+            updated_at: query.updated_at,
+            updated_by: query.updated_by,
         }
     }
 }

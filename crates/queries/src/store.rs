@@ -606,12 +606,15 @@ pub async fn archive(
 ) -> Result<Stored, StoreError> {
     let query = managed(db, actor, name).await?;
     if query.archived_at.is_none() {
+        let stamp = now();
         saved_query::Entity::update_many()
-            .col_expr(saved_query::Column::ArchivedAt, Some(now()).into())
+            .col_expr(saved_query::Column::ArchivedAt, Some(stamp.clone()).into())
             .col_expr(
                 saved_query::Column::ArchivedBy,
                 Some(actor.subject.to_owned()).into(),
             )
+            .col_expr(saved_query::Column::UpdatedAt, stamp.into())
+            .col_expr(saved_query::Column::UpdatedBy, actor.subject.into())
             .filter(saved_query::Column::Id.eq(query.id.as_str()))
             .exec(db)
             .await?;

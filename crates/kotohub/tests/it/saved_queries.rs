@@ -346,13 +346,13 @@ async fn sharing_lets_others_run_a_query_but_never_widens_their_rows(backend: Ba
         .query_as(
             "gateway",
             &libraries,
-            "mutation { shareQuery(name: \"all-participations\", visibility: SHARED, bodies: [\"ham\"]) { visibility sharedWith } }",
+            "mutation { shareQuery(name: \"all-participations\", visibility: SHARED, bodies: [\"ham\"]) { visibility sharedWith updatedBy } }",
             json!({}),
         )
         .await;
     assert_eq!(
         shared["data"]["shareQuery"],
-        json!({ "visibility": "SHARED", "sharedWith": ["ham"] }),
+        json!({ "visibility": "SHARED", "sharedWith": ["ham"], "updatedBy": "test-officer-libraries" }),
         "{shared}"
     );
     let (status, _, text) = run_q(&hub, "/q/all-participations", &ham).await;

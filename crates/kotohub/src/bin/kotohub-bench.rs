@@ -105,7 +105,10 @@ const OFFICER: &str = r#"{ measure(id: "1.1") { skillAssessments(first: 50) { as
 const SINGLE: &str =
     r#"{ skillAssessments(measure: "1.1", first: 50) { assessedOn level skillArea } }"#;
 
-const SCENARIOS: [Scenario; 6] = [
+/// `SINGLE` saved as a query of Helsinki Skill Center, run by name.
+const SAVED: &str = r#"{ runSavedQuery(name: "bench-single") }"#;
+
+const SCENARIOS: [Scenario; 7] = [
     Scenario {
         name: "dashboard: programme + employment",
         target: "gateway",
@@ -135,6 +138,11 @@ const SCENARIOS: [Scenario; 6] = [
         name: "one subgraph, through the gateway, access log on",
         target: "gateway-audited",
         query: SINGLE,
+    },
+    Scenario {
+        name: "the same, as a saved query (runSavedQuery)",
+        target: "gateway",
+        query: SAVED,
     },
 ];
 
@@ -270,6 +278,39 @@ async fn main() -> Result<()> {
         safelist: false,
         persisted: HashMap::new(),
     };
+    // The saved-query subgraph, with the one-subgraph operation saved for the officer.
+    let queries_db =
+        kotohub::databases::open(kotohub::QUERIES, &sqlite_url(&dir, kotohub::QUERIES)).await?;
+    kotohub::databases::migrate(kotohub::QUERIES, &queries_db).await?;
+    let checks = kotohub::checks::SaveChecks::new(policy.clone()).map_err(anyhow::Error::msg)?;
+    let all = kotohub_auth::SavedQueryScope::All;
+    kotohub_queries::store::save(
+        &queries_db,
+        &checks,
+        &kotohub_queries::store::Actor {
+            subject: "bench",
+            bodies: &[],
+            read: &all,
+            manage: &all,
+        },
+        kotohub_queries::store::SaveInput {
+            name: "bench-single".to_owned(),
+            title: "Assessments".to_owned(),
+            owner_body: Some("helsinki-skill-center".to_owned()),
+            document: SINGLE.to_owned(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let router = services::router(kotohub::QUERIES, queries_db, guard.clone())
+        .await?
+        .context("a router for saved queries")?;
+    let running =
+        services::start(kotohub::QUERIES, "127.0.0.1:0".parse()?, router, &shutdown).await?;
+    urls.insert(
+        kotohub::QUERIES.to_owned(),
+        format!("http://{}/graphql", running.addr),
+    );
     let subgraph_urls = urls.clone();
     let gateway = services::gateway_router(
         services::SUPERGRAPH,
@@ -355,6 +396,16 @@ async fn main() -> Result<()> {
             "access log at concurrency {concurrency}: dashboard {:+.1} %, one subgraph {:+.1} % throughput",
             (audited / plain - 1.0) * 100.0,
             (single_audited / single - 1.0) * 100.0
+        );
+    }
+    for &concurrency in &args.concurrency {
+        let (ad_hoc, saved) = (
+            per_second[&(SCENARIOS[2].name, concurrency)],
+            per_second[&(SCENARIOS[6].name, concurrency)],
+        );
+        println!(
+            "saved query at concurrency {concurrency}: {:+.1} % throughput against the same operation sent whole",
+            (saved / ad_hoc - 1.0) * 100.0
         );
     }
     let started = Instant::now();

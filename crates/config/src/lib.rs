@@ -25,7 +25,26 @@ pub struct Config {
     pub gateway: Gateway,
     pub auth: Auth,
     pub audit: Audit,
+    pub cache: Cache,
     pub log: Log,
+}
+
+/// Where the gateway's shared caches live, and for how long answers are kept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cache {
+    /// `redis://host:port/db`; with `cluster`, the comma-separated URLs of some of the
+    /// cluster's nodes. Unset: caches live in the process (the embedded default).
+    #[serde(default)]
+    pub redis_url: Option<Secret>,
+    #[serde(default)]
+    pub cluster: bool,
+    /// The longest a Redis call may take before the process answers without it.
+    pub timeout_ms: u64,
+    /// How long an analyst's answer is kept, unless data changes first.
+    pub response_ttl_seconds: u64,
+    /// Answers kept in process memory at most (when there is no Redis, or it is away).
+    pub memory_entries: u64,
 }
 
 /// How long the access log keeps events (where it is kept is `subgraphs.audit`).

@@ -125,6 +125,15 @@ pub struct Gateway {
     persisted: std::collections::HashMap<String, Arc<str>>,
     /// Only saved queries and persisted operations run, except for admins.
     safelist: bool,
+    /// Answers to aggregate-only callers, by scope, operation and variables.
+    response_cache: Option<kotohub_cache::Cache>,
+}
+
+/// An answer kept in the response cache: what the caller and the access log need.
+#[derive(Serialize, Deserialize)]
+struct CachedAnswer {
+    data: Value,
+    suppressed_cells: i64,
 }
 
 /// A document a request carries, or names by its persisted id.
@@ -173,7 +182,46 @@ impl Gateway {
             audit: None,
             persisted: std::collections::HashMap::new(),
             safelist: false,
+            response_cache: None,
         }
+    }
+
+    /// Keeps the answers of callers who read aggregates only (analysts: no person-level
+    /// row scope) in `cache`, keyed by their aggregate scope, roles, the operation as
+    /// authorised and its variables, so a caller of another scope never gets them.
+    /// Person-level answers are never kept.
+    pub fn with_response_cache(mut self, cache: kotohub_cache::Cache) -> Self {
+        self.response_cache = Some(cache);
+        self
+    }
+
+    /// The response cache key of `normalized` with `variables` for `principal`, when the
+    /// principal's answers may be cached at all.
+    fn response_cache_key(
+        &self,
+        principal: Option<&Principal>,
+        normalized: &str,
+        variables: &Map<String, Value>,
+    ) -> Option<String> {
+        use kotohub_auth::{AggregateScope, RowScope};
+        self.response_cache.as_ref()?;
+        let (access, principal) = (self.access.as_ref()?, principal?);
+        if access.policy.row_scope(principal) != RowScope::Nothing {
+            return None;
+        }
+        let scope = match access.policy.aggregate_scope(principal) {
+            AggregateScope::Nothing => return None,
+            AggregateScope::CityWide => "city".to_owned(),
+            AggregateScope::Divisions(divisions) => format!("divisions:{}", divisions.join(",")),
+        };
+        let mut roles: Vec<&str> = principal.roles.iter().map(|r| r.as_str()).collect();
+        roles.sort_unstable();
+        let keyed = format!(
+            "{scope}\n{}\n{normalized}\n{}",
+            roles.join(","),
+            Value::Object(variables.clone())
+        );
+        Some(kotohub_audit::chain::sha256_hex(keyed.as_bytes()))
     }
 
     /// Registers persisted operations (document by the SHA-256 of its text), which
@@ -471,6 +519,30 @@ impl Gateway {
             .operations
             .get(operation.operation_name.as_deref())
             .expect("the operation was chosen when validated");
+        // Planned from the operation as apollo-compiler prints it, so that the same
+        // operation written with other spacing or comments hits the same cached plan (and
+        // the same cached answer).
+        let normalized = document.serialize().no_indent().to_string();
+        let cache_key = (operation.kind == OperationType::Query)
+            .then(|| self.response_cache_key(principal, &normalized, &variables))
+            .flatten();
+        if let (Some(cache), Some(key)) = (&self.response_cache, &cache_key)
+            && let Some(bytes) = cache.get(key).await
+            && let Ok(cached) = serde_json::from_slice::<CachedAnswer>(&bytes)
+        {
+            facts.suppressed_cells = cached.suppressed_cells;
+            return Outcome {
+                response: GraphQLResponse {
+                    data: Some(cached.data),
+                    errors,
+                },
+                refused: false,
+                kind,
+                subgraphs: BTreeSet::new(),
+                facts,
+            };
+        }
+        let errors_before_execution = errors.len();
 
         let root_fields: Vec<&str> = selected
             .root_fields(document)
@@ -509,9 +581,6 @@ impl Gateway {
             }
         }
         if concrete {
-            // Planned from the operation as apollo-compiler prints it, so that the same
-            // operation written with other spacing or comments hits the same cached plan.
-            let normalized = document.serialize().no_indent().to_string();
             let name = operation.operation_name.clone();
             let plan = match self.planner.cached(&normalized, name.as_deref()) {
                 Some(plan) => Ok(plan),
@@ -552,6 +621,18 @@ impl Gateway {
             variables: &variables,
         };
         let projected = projection.project_root(&selected.selection_set, &data, &mut errors);
+        if let (Some(cache), Some(key)) = (&self.response_cache, &cache_key)
+            && errors.len() == errors_before_execution
+            && facts.clients.is_empty()
+        {
+            let cached = CachedAnswer {
+                data: projected.clone(),
+                suppressed_cells: facts.suppressed_cells,
+            };
+            if let Ok(bytes) = serde_json::to_vec(&cached) {
+                cache.set(key, Arc::from(bytes)).await;
+            }
+        }
         Outcome {
             response: GraphQLResponse {
                 data: Some(projected),

@@ -99,6 +99,12 @@ enum Command {
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
+    /// Work on the gateway's shared caches (cache.redis_url, else nothing to do: the
+    /// in-process caches of a running hub live and die with it).
+    Cache {
+        #[command(subcommand)]
+        command: CacheCommand,
+    },
     /// Mint a development token (auth.mode = "dev", the embedded default).
     Token {
         /// officer, analyst, auditor or admin; repeatable.
@@ -132,6 +138,13 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum CacheCommand {
+    /// Drop every cached answer, on every replica, at once: run it after an import job
+    /// changed the data (`kotohub seed` does it itself).
+    Invalidate,
 }
 
 #[derive(Subcommand)]
@@ -236,6 +249,19 @@ async fn main() -> Result<()> {
                 ),
                 None => println!("No event is older than {before}."),
             }
+            Ok(())
+        }
+        Command::Cache {
+            command: CacheCommand::Invalidate,
+        } => {
+            if config.cache.redis_url.is_none() {
+                println!(
+                    "No shared cache is configured (cache.redis_url): each hub's in-process cache is its own."
+                );
+                return Ok(());
+            }
+            invalidate_answers(&config).await?;
+            println!("Cached answers dropped.");
             Ok(())
         }
         Command::Token {
@@ -412,10 +438,21 @@ async fn serve(
             )
         })
         .collect();
+    let settings = services::GatewaySettings::load(&config).map_err(anyhow::Error::msg)?;
+    let caches = match settings.response_cache.as_ref().map(|cache| cache.store()) {
+        Some(store) if store.uses_redis() => {
+            if store.connect(std::time::Duration::from_secs(2)).await {
+                "in Redis, shared by every gateway replica"
+            } else {
+                "in process: Redis does not answer yet, and is used once it does"
+            }
+        }
+        _ => "in process (set cache.redis_url to share them in Redis)",
+    };
     let router = services::gateway_router(
         services::SUPERGRAPH,
         &overrides,
-        &services::GatewaySettings::load(&config.gateway).map_err(anyhow::Error::msg)?,
+        &settings,
         gateway_access,
         Some(audit),
     )?;
@@ -428,6 +465,7 @@ async fn serve(
         "  GraphQL     http://{}/graphql  (GraphiQL in a browser)",
         gateway.addr
     );
+    println!("  Caches      {caches}");
     println!("Subgraphs (GraphQL over POST, health at /health):");
     for service in &running {
         println!("  {:<11} http://{}/graphql", service.name, service.addr);
@@ -613,6 +651,22 @@ async fn seed_command(
     );
     let queries = database_url.unwrap_or_else(|| url_of(config, &data_dir, kotohub::QUERIES));
     example_queries(&queries).await?;
+    // Answers computed from the data before it changed must not be served any more.
+    invalidate_answers(config).await?;
+    Ok(())
+}
+
+/// Drops every cached answer in the configured shared store.
+async fn invalidate_answers(config: &Config) -> Result<()> {
+    let store = services::cache_store(&config.cache).map_err(anyhow::Error::msg)?;
+    if !services::response_cache(&config.cache, &store)
+        .invalidate()
+        .await
+    {
+        bail!(
+            "Redis did not answer: the cached answers were not dropped; run `kotohub cache invalidate` when it is back"
+        );
+    }
     Ok(())
 }
 
@@ -677,7 +731,7 @@ async fn gateway_command(
     let router = services::gateway_router(
         &sdl,
         &overrides,
-        &services::GatewaySettings::load(&config.gateway).map_err(anyhow::Error::msg)?,
+        &services::GatewaySettings::load(config).map_err(anyhow::Error::msg)?,
         gateway_access,
         Some(audit),
     )?;

@@ -48,13 +48,71 @@ pub struct GatewaySettings {
     pub safelist: bool,
     /// Registered persisted operations: document by SHA-256.
     pub persisted: std::collections::HashMap<String, String>,
+    /// Where analysts' answers are kept, if anywhere.
+    pub response_cache: Option<kotohub_cache::Cache>,
+}
+
+impl Default for GatewaySettings {
+    /// The built-in defaults, with no response cache.
+    fn default() -> Self {
+        Self {
+            subgraph_timeout: std::time::Duration::from_secs(10),
+            subgraph_timeouts: std::collections::HashMap::new(),
+            max_body_bytes: 1024 * 1024,
+            limits: kotohub_gateway::validate::Limits::default(),
+            safelist: false,
+            persisted: std::collections::HashMap::new(),
+            response_cache: None,
+        }
+    }
+}
+
+/// The name of the response cache: part of its keys in Redis.
+pub const RESPONSE_CACHE: &str = "response";
+
+/// The shared store `config` describes: Redis (or a cluster) when a URL is given, else
+/// process memory.
+pub fn cache_store(config: &kotohub_config::Cache) -> Result<kotohub_cache::Store, String> {
+    use kotohub_cache::{Backend, Settings, Store};
+    let backend = match (&config.redis_url, config.cluster) {
+        (None, _) => Backend::Memory,
+        (Some(url), false) => Backend::Redis(url.expose().to_owned()),
+        (Some(urls), true) => Backend::Cluster(
+            urls.expose()
+                .split(',')
+                .map(|url| url.trim().to_owned())
+                .filter(|url| !url.is_empty())
+                .collect(),
+        ),
+    };
+    Store::new(&Settings {
+        backend,
+        timeout: std::time::Duration::from_millis(config.timeout_ms),
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// The response cache of `config` in `store`.
+pub fn response_cache(
+    config: &kotohub_config::Cache,
+    store: &kotohub_cache::Store,
+) -> kotohub_cache::Cache {
+    kotohub_cache::Cache::new(
+        RESPONSE_CACHE,
+        store,
+        std::time::Duration::from_secs(config.response_ttl_seconds),
+        config.memory_entries,
+    )
 }
 
 impl GatewaySettings {
-    /// The settings of `config`, with its persisted-operation manifest read.
-    pub fn load(config: &kotohub_config::Gateway) -> Result<Self, String> {
-        let mut settings = Self::from(config);
-        if let Some(path) = &config.persisted_operations {
+    /// The gateway's settings in `config`, with its persisted-operation manifest read and
+    /// its response cache in the configured store.
+    pub fn load(config: &kotohub_config::Config) -> Result<Self, String> {
+        let mut settings = Self::from(&config.gateway);
+        let store = cache_store(&config.cache)?;
+        settings.response_cache = Some(response_cache(&config.cache, &store));
+        if let Some(path) = &config.gateway.persisted_operations {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             settings.persisted = kotohub_gateway::persisted::from_manifest(&text)?;
@@ -82,6 +140,7 @@ impl From<&kotohub_config::Gateway> for GatewaySettings {
             },
             safelist: config.safelist,
             persisted: std::collections::HashMap::new(),
+            response_cache: None,
         }
     }
 }
@@ -137,6 +196,9 @@ pub fn gateway_router(
     gateway = gateway
         .with_safelist(settings.safelist)
         .with_persisted_operations(settings.persisted.clone());
+    if let Some(cache) = &settings.response_cache {
+        gateway = gateway.with_response_cache(cache.clone());
+    }
     Ok(kotohub_gateway::http::router(
         std::sync::Arc::new(gateway),
         settings.max_body_bytes,

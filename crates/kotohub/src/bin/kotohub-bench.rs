@@ -270,14 +270,7 @@ async fn main() -> Result<()> {
         let running = services::start(name, "127.0.0.1:0".parse()?, router, &shutdown).await?;
         urls.insert(name.to_owned(), format!("http://{}/graphql", running.addr));
     }
-    let settings = GatewaySettings {
-        subgraph_timeout: Duration::from_secs(10),
-        subgraph_timeouts: HashMap::new(),
-        max_body_bytes: 1024 * 1024,
-        limits: kotohub_gateway::validate::Limits::default(),
-        safelist: false,
-        persisted: HashMap::new(),
-    };
+    let settings = GatewaySettings::default();
     // The saved-query subgraph, with the one-subgraph operation saved for the officer.
     let queries_db =
         kotohub::databases::open(kotohub::QUERIES, &sqlite_url(&dir, kotohub::QUERIES)).await?;

@@ -580,10 +580,7 @@ async fn a_subgraph_past_its_timeout_is_reported(backend: Backend) {
             "social".to_owned(),
             std::time::Duration::from_millis(200),
         )]),
-        max_body_bytes: 1024 * 1024,
-        limits: kotohub_gateway::validate::Limits::default(),
-        safelist: false,
-        persisted: std::collections::HashMap::new(),
+        ..GatewaySettings::default()
     };
     let router = services::gateway_router(
         services::SUPERGRAPH,

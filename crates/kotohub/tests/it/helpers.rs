@@ -243,11 +243,7 @@ impl Hub {
             .collect();
         let settings = services::GatewaySettings {
             subgraph_timeout: std::time::Duration::from_secs(5),
-            subgraph_timeouts: HashMap::new(),
-            max_body_bytes: 1024 * 1024,
-            limits: kotohub_gateway::validate::Limits::default(),
-            safelist: false,
-            persisted: HashMap::new(),
+            ..services::GatewaySettings::default()
         };
         let gateway_requests = Arc::new(AtomicU64::new(0));
         let gateway = services::gateway_router(

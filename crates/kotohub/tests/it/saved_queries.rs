@@ -848,12 +848,9 @@ async fn safelist_mode_runs_only_saved_and_persisted_operations(backend: Backend
     let persisted = "query Themes { themes { id } }";
     let id = kotohub_audit::chain::sha256_hex(persisted.as_bytes());
     let settings = GatewaySettings {
-        subgraph_timeout: std::time::Duration::from_secs(5),
-        subgraph_timeouts: std::collections::HashMap::new(),
-        max_body_bytes: 1024 * 1024,
-        limits: kotohub_gateway::validate::Limits::default(),
         safelist: true,
         persisted: std::collections::HashMap::from([(id.clone(), persisted.to_owned())]),
+        ..GatewaySettings::default()
     };
     let router = services::gateway_router(
         services::SUPERGRAPH,

@@ -41,6 +41,10 @@ struct Args {
     /// writers at once, then time `kotohub audit verify` over them.
     #[arg(long)]
     audit_events: Option<u64>,
+    /// Also run the analysts' dashboard with its response cache in this Redis
+    /// (`redis://127.0.0.1:6379`).
+    #[arg(long)]
+    redis: Option<String>,
 }
 
 /// Fills a fresh SQLite access log with `count` events and times writing and verifying.
@@ -105,10 +109,13 @@ const OFFICER: &str = r#"{ measure(id: "1.1") { skillAssessments(first: 50) { as
 const SINGLE: &str =
     r#"{ skillAssessments(measure: "1.1", first: 50) { assessedOn level skillArea } }"#;
 
+/// A division dashboard's table: the analysts' aggregate query the response cache keeps.
+const ANALYST: &str = r#"{ clientStatistics(by: [MEASURE, YEAR]) { suppressedCells cells { measureId year clients suppressed } } }"#;
+
 /// `SINGLE` saved as a query of Helsinki Skill Center, run by name.
 const SAVED: &str = r#"{ runSavedQuery(name: "bench-single") }"#;
 
-const SCENARIOS: [Scenario; 7] = [
+const SCENARIOS: [Scenario; 10] = [
     Scenario {
         name: "dashboard: programme + employment",
         target: "gateway",
@@ -143,6 +150,21 @@ const SCENARIOS: [Scenario; 7] = [
         name: "the same, as a saved query (runSavedQuery)",
         target: "gateway",
         query: SAVED,
+    },
+    Scenario {
+        name: "analyst dashboard, computed every time (cold)",
+        target: "gateway-cold",
+        query: ANALYST,
+    },
+    Scenario {
+        name: "analyst dashboard, response cache warm (in process)",
+        target: "gateway-warm",
+        query: ANALYST,
+    },
+    Scenario {
+        name: "analyst dashboard, response cache warm (Redis)",
+        target: "gateway-redis",
+        query: ANALYST,
     },
 ];
 
@@ -247,8 +269,15 @@ async fn main() -> Result<()> {
     let policy = Arc::new(Policy::embedded()?);
     let internal_secret = keys::random_key()?;
     let dev_secret = keys::random_key()?;
-    let token =
-        DevIssuer::new(&dev_secret, "bench", "kotohub").mint(&officer, Duration::from_secs(3600));
+    let issuer = DevIssuer::new(&dev_secret, "bench", "kotohub");
+    let token = issuer.mint(&officer, Duration::from_secs(3600));
+    let analyst = Principal::new(
+        "bench-analyst",
+        [Role::Analyst],
+        [],
+        Some("employment".to_owned()),
+    );
+    let analyst_token = issuer.mint(&analyst, Duration::from_secs(3600));
     let internal_key = InternalKey::new(&internal_secret);
     let guard = Guard::new(InternalKey::new(&internal_secret), policy.clone());
     let access = || Access {
@@ -340,12 +369,61 @@ async fn main() -> Result<()> {
         format!("http://{}/graphql", running.addr),
     );
 
+    // The analysts' gateways: one that computes every table (what every request costs
+    // while the cache is cold), one keeping answers in process, and one in Redis.
+    let cached = |cache: kotohub_cache::Cache| GatewaySettings {
+        response_cache: Some(cache),
+        ..GatewaySettings::default()
+    };
+    let memory = kotohub_cache::Store::memory();
+    let mut analyst_gateways = vec![
+        ("gateway-cold", GatewaySettings::default()),
+        (
+            "gateway-warm",
+            cached(kotohub_cache::Cache::new(
+                "response",
+                &memory,
+                Duration::from_secs(300),
+                10_000,
+            )),
+        ),
+    ];
+    if let Some(url) = &args.redis {
+        let store = kotohub_cache::Store::new(&kotohub_cache::Settings {
+            backend: kotohub_cache::Backend::Redis(url.clone()),
+            timeout: Duration::from_millis(5),
+        })?;
+        anyhow::ensure!(
+            store.connect(Duration::from_secs(5)).await,
+            "Redis at {url} does not answer"
+        );
+        let cache = kotohub_cache::Cache::new("response", &store, Duration::from_secs(300), 10_000);
+        cache.invalidate().await;
+        analyst_gateways.push(("gateway-redis", cached(cache)));
+    }
+    for (name, settings) in analyst_gateways {
+        let router = services::gateway_router(
+            services::SUPERGRAPH,
+            &subgraph_urls,
+            &settings,
+            Some(access()),
+            None,
+        )?;
+        let running = services::start(name, "127.0.0.1:0".parse()?, router, &shutdown).await?;
+        urls.insert(name.to_owned(), format!("http://{}/graphql", running.addr));
+    }
+
     println!("| operation | concurrency | requests/s | p50 | p99 | failed |");
     println!("|---|---|---|---|---|---|");
     let mut per_second: HashMap<(&str, usize), f64> = HashMap::new();
     for scenario in &SCENARIOS {
-        let url = &urls[scenario.target];
-        let credential = if scenario.target.starts_with("gateway") {
+        let Some(url) = urls.get(scenario.target) else {
+            // The Redis scenario without --redis.
+            continue;
+        };
+        let credential = if scenario.query == ANALYST {
+            ("authorization", format!("Bearer {analyst_token}"))
+        } else if scenario.target.starts_with("gateway") {
             ("authorization", format!("Bearer {token}"))
         } else {
             // Signed per scenario: a signed principal lives a minute.
@@ -399,6 +477,19 @@ async fn main() -> Result<()> {
         println!(
             "saved query at concurrency {concurrency}: {:+.1} % throughput against the same operation sent whole",
             (saved / ad_hoc - 1.0) * 100.0
+        );
+    }
+    for &concurrency in &args.concurrency {
+        let cold = per_second[&(SCENARIOS[7].name, concurrency)];
+        let warm = per_second[&(SCENARIOS[8].name, concurrency)];
+        let redis = per_second
+            .get(&(SCENARIOS[9].name, concurrency))
+            .map_or_else(String::new, |redis| {
+                format!(", in Redis {:.1}×", redis / cold)
+            });
+        println!(
+            "response cache at concurrency {concurrency}: warm in process {:.1}× the cold throughput{redis}",
+            warm / cold
         );
     }
     let started = Instant::now();

@@ -14,6 +14,8 @@
 //! In the request flow the gateway asks its response cache after the field rules and
 //! before planning; the cache knows nothing of what it holds.
 
+pub mod rate;
+
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -26,7 +26,29 @@ pub struct Config {
     pub auth: Auth,
     pub audit: Audit,
     pub cache: Cache,
+    pub rate_limits: RateLimits,
     pub log: Log,
+}
+
+/// How many requests callers may make (token buckets, shared in Redis when there is one).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimits {
+    pub enabled: bool,
+    /// Every request from one client address, signed in or not.
+    #[serde(default)]
+    pub address: Option<RateLimit>,
+    /// A principal's requests, by role; the most generous of its roles applies.
+    #[serde(default)]
+    pub roles: std::collections::BTreeMap<String, RateLimit>,
+}
+
+/// A steady rate and the burst above it.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub per_second: f64,
+    pub burst: u32,
 }
 
 /// Where the gateway's shared caches live, and for how long answers are kept.

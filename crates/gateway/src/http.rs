@@ -194,6 +194,63 @@ async fn authenticate(
     }
 }
 
+/// Lets a request in: its client address within its rate limit, its caller
+/// authenticated, and the caller within its own. `Err` holds the 429 or 401 to send.
+async fn admit(
+    http: &Http,
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+    id: &str,
+    seen: &mut Seen,
+) -> Result<Option<Principal>, Response> {
+    let limits = http.gateway.rate_limits();
+    if let (Some(limits), Some(peer)) = (limits, peer)
+        && let Some(limit) = limits.address
+    {
+        let key = format!("address:{}", peer.ip());
+        if let Some(refusal) = throttled(limits.limiter.take(&key, limit).await, headers, id) {
+            return Err(refusal);
+        }
+    }
+    let principal = authenticate(http, headers, id).await?;
+    // Known from here on, so that a refusal below is logged against the caller.
+    seen.principal = principal.clone();
+    if let (Some(limits), Some(principal)) = (limits, &principal)
+        && let Some(limit) = limits.of(principal)
+    {
+        let key = format!("subject:{}", principal.subject);
+        if let Some(refusal) = throttled(limits.limiter.take(&key, limit).await, headers, id) {
+            return Err(refusal);
+        }
+    }
+    Ok(principal)
+}
+
+/// The 429, with `Retry-After`, to send when the bucket said no.
+fn throttled(
+    verdict: kotohub_cache::rate::Verdict,
+    headers: &HeaderMap,
+    id: &str,
+) -> Option<Response> {
+    let kotohub_cache::rate::Verdict::Limited { retry_after } = verdict else {
+        return None;
+    };
+    // Whole seconds, rounded up, as the header takes them.
+    let seconds = retry_after.as_millis().div_ceil(1000).max(1);
+    let mut response = unreadable(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("too many requests; try again in {seconds} s"),
+        "RATE_LIMITED",
+        headers,
+        id,
+    );
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from_str(&seconds.to_string()).expect("digits are a header value"),
+    );
+    Some(response)
+}
+
 /// What the access log learns of a request while it is handled.
 #[derive(Default)]
 struct Seen {
@@ -221,23 +278,24 @@ async fn post_graphql(
     let started = Instant::now();
     let id = request_id(&headers);
     let mut seen = Seen::default();
-    let response = post_inner(&http, &headers, body, &id, &mut seen).await;
+    let address = peer.as_ref().map(|Extension(ConnectInfo(addr))| *addr);
+    let response = post_inner(&http, address, &headers, body, &id, &mut seen).await;
     audited(&http, response, seen, peer, &headers, &id, started).await
 }
 
 async fn post_inner(
     http: &Http,
+    address: Option<SocketAddr>,
     headers: &HeaderMap,
     body: Body,
     id: &str,
     seen: &mut Seen,
 ) -> Response {
     // Before the body is read: an unauthenticated caller gets nothing else of the gateway.
-    let principal = match authenticate(http, headers, id).await {
+    let principal = match admit(http, address, headers, id, seen).await {
         Ok(principal) => principal,
         Err(response) => return response,
     };
-    seen.principal = principal.clone();
     let bytes: Bytes = match read_body(body, http.max_body_bytes).await {
         Ok(bytes) => bytes,
         Err(BodyError::TooLarge) => {
@@ -423,22 +481,23 @@ async fn get_graphql(
     let started = Instant::now();
     let id = request_id(&headers);
     let mut seen = Seen::default();
-    let response = get_inner(&http, &headers, &params, &id, &mut seen).await;
+    let address = peer.as_ref().map(|Extension(ConnectInfo(addr))| *addr);
+    let response = get_inner(&http, address, &headers, &params, &id, &mut seen).await;
     audited(&http, response, seen, peer, &headers, &id, started).await
 }
 
 async fn get_inner(
     http: &Http,
+    address: Option<SocketAddr>,
     headers: &HeaderMap,
     params: &HashMap<String, String>,
     id: &str,
     seen: &mut Seen,
 ) -> Response {
-    let principal = match authenticate(http, headers, id).await {
+    let principal = match admit(http, address, headers, id, seen).await {
         Ok(principal) => principal,
         Err(response) => return response,
     };
-    seen.principal = principal.clone();
     let variables = match params
         .get("variables")
         .map(|text| serde_json::from_str::<Value>(text))
@@ -596,7 +655,9 @@ async fn get_saved_query(
     let started = Instant::now();
     let id = request_id(&headers);
     let mut seen = Seen::default();
-    let response = saved_query_inner(&http, &name, &params, &headers, &id, &mut seen).await;
+    let address = peer.as_ref().map(|Extension(ConnectInfo(addr))| *addr);
+    let response =
+        saved_query_inner(&http, address, &name, &params, &headers, &id, &mut seen).await;
     audited(&http, response, seen, peer, &headers, &id, started).await
 }
 
@@ -609,17 +670,17 @@ enum Format {
 
 async fn saved_query_inner(
     http: &Http,
+    address: Option<SocketAddr>,
     name: &str,
     params: &[(String, String)],
     headers: &HeaderMap,
     id: &str,
     seen: &mut Seen,
 ) -> Response {
-    let principal = match authenticate(http, headers, id).await {
+    let principal = match admit(http, address, headers, id, seen).await {
         Ok(principal) => principal,
         Err(response) => return response,
     };
-    seen.principal = principal.clone();
     let setting = |key: &str| {
         params
             .iter()

@@ -127,6 +127,30 @@ pub struct Gateway {
     safelist: bool,
     /// Answers to aggregate-only callers, by scope, operation and variables.
     response_cache: Option<kotohub_cache::Cache>,
+    rate_limits: Option<RateLimits>,
+}
+
+/// How many requests callers may make: per client address, and per principal by role.
+#[derive(Clone)]
+pub struct RateLimits {
+    pub limiter: kotohub_cache::rate::RateLimiter,
+    /// Every request from one address, signed in or not.
+    pub address: Option<kotohub_cache::rate::Limit>,
+    /// A principal's requests: the most generous limit among its roles applies; a
+    /// principal of no listed role is limited by address only.
+    pub roles: std::collections::HashMap<kotohub_auth::Role, kotohub_cache::rate::Limit>,
+}
+
+impl RateLimits {
+    /// The limit of `principal`, if any of its roles has one.
+    pub fn of(&self, principal: &Principal) -> Option<kotohub_cache::rate::Limit> {
+        principal
+            .roles
+            .iter()
+            .filter_map(|role| self.roles.get(role))
+            .copied()
+            .max_by(|a, b| a.per_second.total_cmp(&b.per_second))
+    }
 }
 
 /// An answer kept in the response cache: what the caller and the access log need.
@@ -183,7 +207,19 @@ impl Gateway {
             persisted: std::collections::HashMap::new(),
             safelist: false,
             response_cache: None,
+            rate_limits: None,
         }
+    }
+
+    /// Limits how many requests each client address and each principal may make.
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = Some(limits);
+        self
+    }
+
+    /// The rate limits, when requests are limited.
+    pub fn rate_limits(&self) -> Option<&RateLimits> {
+        self.rate_limits.as_ref()
     }
 
     /// Keeps the answers of callers who read aggregates only (analysts: no person-level

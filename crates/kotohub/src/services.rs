@@ -37,7 +37,7 @@ pub async fn router(
 pub const SUPERGRAPH: &str = include_str!("../../../schema/supergraph.graphql");
 
 /// Settings of the gateway taken from the configuration.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct GatewaySettings {
     pub subgraph_timeout: std::time::Duration,
     /// Timeouts of particular subgraphs, by name.
@@ -50,6 +50,8 @@ pub struct GatewaySettings {
     pub persisted: std::collections::HashMap<String, String>,
     /// Where analysts' answers are kept, if anywhere.
     pub response_cache: Option<kotohub_cache::Cache>,
+    /// How many requests callers may make, if limited.
+    pub rate_limits: Option<kotohub_gateway::pipeline::RateLimits>,
 }
 
 impl Default for GatewaySettings {
@@ -63,8 +65,36 @@ impl Default for GatewaySettings {
             safelist: false,
             persisted: std::collections::HashMap::new(),
             response_cache: None,
+            rate_limits: None,
         }
     }
+}
+
+/// The rate limits of `config`, drawing from buckets in `store`; `None` when disabled.
+pub fn rate_limits(
+    config: &kotohub_config::RateLimits,
+    store: &kotohub_cache::Store,
+) -> Result<Option<kotohub_gateway::pipeline::RateLimits>, String> {
+    use kotohub_cache::rate::{Limit, RateLimiter};
+    if !config.enabled {
+        return Ok(None);
+    }
+    let limit = |l: &kotohub_config::RateLimit| Limit {
+        per_second: l.per_second,
+        burst: l.burst,
+    };
+    let mut roles = std::collections::HashMap::new();
+    for (name, l) in &config.roles {
+        let role = kotohub_auth::Role::parse(name).ok_or_else(|| {
+            format!("rate_limits.roles.{name}: no such role (officer, analyst, auditor, admin)")
+        })?;
+        roles.insert(role, limit(l));
+    }
+    Ok(Some(kotohub_gateway::pipeline::RateLimits {
+        limiter: RateLimiter::new(store),
+        address: config.address.as_ref().map(limit),
+        roles,
+    }))
 }
 
 /// The name of the response cache: part of its keys in Redis.
@@ -112,6 +142,7 @@ impl GatewaySettings {
         let mut settings = Self::from(&config.gateway);
         let store = cache_store(&config.cache)?;
         settings.response_cache = Some(response_cache(&config.cache, &store));
+        settings.rate_limits = rate_limits(&config.rate_limits, &store)?;
         if let Some(path) = &config.gateway.persisted_operations {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -141,6 +172,7 @@ impl From<&kotohub_config::Gateway> for GatewaySettings {
             safelist: config.safelist,
             persisted: std::collections::HashMap::new(),
             response_cache: None,
+            rate_limits: None,
         }
     }
 }
@@ -198,6 +230,9 @@ pub fn gateway_router(
         .with_persisted_operations(settings.persisted.clone());
     if let Some(cache) = &settings.response_cache {
         gateway = gateway.with_response_cache(cache.clone());
+    }
+    if let Some(limits) = &settings.rate_limits {
+        gateway = gateway.with_rate_limits(limits.clone());
     }
     Ok(kotohub_gateway::http::router(
         std::sync::Arc::new(gateway),

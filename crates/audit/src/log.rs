@@ -101,6 +101,11 @@ impl AuditLog {
         Ok(Self { queue })
     }
 
+    /// Events waiting to be written.
+    pub fn queue_depth(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
     /// Stores `event`, returning once it is committed.
     pub async fn record(&self, event: Event) -> Result<(), Unavailable> {
         let (stored, done) = oneshot::channel();

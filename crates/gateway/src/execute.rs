@@ -45,6 +45,7 @@ pub struct Endpoint {
 pub struct Subgraphs {
     http: reqwest::Client,
     endpoints: HashMap<String, Endpoint>,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 impl Subgraphs {
@@ -55,12 +56,35 @@ impl Subgraphs {
             .tcp_nodelay(true)
             .build()
             .expect("an HTTP client without TLS or proxies always builds");
-        Self { http, endpoints }
+        Self {
+            http,
+            endpoints,
+            metrics: Default::default(),
+        }
+    }
+
+    /// What the gateway counts, fetches included.
+    pub fn metrics(&self) -> &std::sync::Arc<crate::metrics::Metrics> {
+        &self.metrics
+    }
+
+    /// Posts a GraphQL request to `service`, timing it for the metrics.
+    async fn post(
+        &self,
+        service: &str,
+        body: &Value,
+        headers: &HeaderMap,
+    ) -> Result<(Value, Vec<Value>, Reported), GraphQLError> {
+        let started = std::time::Instant::now();
+        let answer = self.post_untimed(service, body, headers).await;
+        self.metrics
+            .fetch(service, started.elapsed(), answer.is_err());
+        answer
     }
 
     /// Posts a GraphQL request to `service`; the answer's `data` and `errors`, and the
     /// clients whose person-level data it holds, or why not.
-    async fn post(
+    async fn post_untimed(
         &self,
         service: &str,
         body: &Value,

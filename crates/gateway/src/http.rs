@@ -51,6 +51,18 @@ pub fn router(gateway: Arc<Gateway>, max_body_bytes: usize) -> Router {
         .route("/graphql", get(get_graphql).post(post_graphql))
         .route("/q/{name}", get(get_saved_query))
         .route(
+            "/metrics",
+            get(|State(http): State<Arc<Http>>| async move {
+                (
+                    [(
+                        header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    http.gateway.metrics_text(),
+                )
+            }),
+        )
+        .route(
             "/health",
             get(|| async { axum::Json(json!({ "status": "ok", "service": "gateway" })) }),
         )
@@ -401,18 +413,21 @@ async fn run(
 }
 
 impl Seen {
-    /// Keeps what the access log records of `outcome`. Counting rows walks the whole
-    /// answer: only done when there is a log.
+    /// Keeps what the access log and the metrics record of `outcome`. Counting rows
+    /// walks the whole answer: only done when there is a log.
     fn ran(&mut self, http: &Http, outcome: &mut Outcome) {
-        if http.gateway.audit().is_some() {
-            self.operation = Some(Ran {
-                kind: outcome.kind,
-                refused: outcome.refused,
-                facts: std::mem::take(&mut outcome.facts),
-                subgraphs: std::mem::take(&mut outcome.subgraphs),
-                rows: outcome.response.data.as_ref().map_or(0, rows),
-            });
-        }
+        let audited = http.gateway.audit().is_some();
+        self.operation = Some(Ran {
+            kind: outcome.kind,
+            refused: outcome.refused,
+            facts: std::mem::take(&mut outcome.facts),
+            subgraphs: std::mem::take(&mut outcome.subgraphs),
+            rows: if audited {
+                outcome.response.data.as_ref().map_or(0, rows)
+            } else {
+                0
+            },
+        });
     }
 }
 
@@ -555,6 +570,34 @@ fn rows(data: &Value) -> i64 {
     }
 }
 
+/// Counts the request for the metrics: its operation and how it ended.
+fn observe(http: &Http, response: &Response, seen: &Seen, started: Instant) {
+    let status = response.status();
+    let codes = response.extensions().get::<ErrorCodes>();
+    let has = |code: &str| codes.is_some_and(|codes| codes.0.iter().any(|c| c == code));
+    let refused = seen.operation.as_ref().is_some_and(|ran| ran.refused);
+    let outcome = if status == StatusCode::TOO_MANY_REQUESTS {
+        "rate_limited"
+    } else if status.is_server_error() {
+        "failed"
+    } else if status.is_client_error() || refused {
+        "refused"
+    } else if has(FORBIDDEN) {
+        "partial"
+    } else if codes.is_some_and(|codes| !codes.0.is_empty()) {
+        "error"
+    } else {
+        "ok"
+    };
+    let operation = seen
+        .operation
+        .as_ref()
+        .and_then(|ran| ran.facts.operation_name.as_deref());
+    http.gateway
+        .metrics()
+        .request(operation, outcome, started.elapsed());
+}
+
 /// Records the request in the access log, if there is one, and lets the answer go only
 /// once the record is stored.
 async fn audited(
@@ -566,6 +609,7 @@ async fn audited(
     id: &str,
     started: Instant,
 ) -> Response {
+    observe(http, &response, &seen, started);
     let Some(log) = http.gateway.audit() else {
         return response;
     };

@@ -9,6 +9,7 @@ pub mod csv;
 pub mod errors;
 pub mod execute;
 pub mod http;
+pub mod metrics;
 pub mod persisted;
 pub mod pipeline;
 pub mod plan;

@@ -81,6 +81,21 @@ async fn gateway_with(hub: &Hub, settings: GatewaySettings) -> (String, Shutdown
     (format!("http://{}/graphql", gateway.addr), shutdown)
 }
 
+/// `GET /metrics` of the gateway at `url` (its `/graphql`).
+async fn metrics_of(url: &str) -> String {
+    let response = reqwest::get(url.replace("/graphql", "/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    response.text().await.unwrap()
+}
+
 async fn post(hub: &Hub, url: &str, who: &Principal, query: &str, variables: Value) -> Value {
     let response = reqwest::Client::new()
         .post(url)
@@ -140,6 +155,25 @@ async fn scopes_never_share_answers(hub: &Hub, cache: &Cache) {
     post(hub, &url, &employment, TABLE, json!({ "year": 2024 })).await;
     assert_eq!(hits(), before + 1, "a miss after invalidation");
     assert!(hub.take_statements("programme") > 0);
+
+    // The metrics count what happened.
+    let metrics = metrics_of(&url).await;
+    for expected in [
+        format!(
+            "kotohub_cache_hits_total{{cache=\"{}\"}} {}",
+            cache.name(),
+            hits()
+        ),
+        "kotohub_requests_total{operation=\"Table\",outcome=\"ok\"} 5".to_owned(),
+        "kotohub_requests_total{operation=\"anonymous\",outcome=\"ok\"} 2".to_owned(),
+        "kotohub_audit_queue_depth 0".to_owned(),
+    ] {
+        assert!(metrics.contains(&expected), "{expected} in\n{metrics}");
+    }
+    assert!(
+        metrics.contains("kotohub_subgraph_fetch_duration_seconds_count{subgraph=\"programme\"}"),
+        "{metrics}"
+    );
     shutdown.trigger();
 }
 
@@ -438,6 +472,16 @@ async fn callers_over_their_rate_get_429_and_are_logged(backend: Database) {
     // token is refused before its token is looked at.
     let anonymous = send(None, "rate-address").await.unwrap();
     assert_eq!(anonymous.status(), 429);
+    let metrics = metrics_of(&url).await;
+    assert!(
+        metrics.contains("kotohub_rate_limited_total 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .contains("kotohub_requests_total{operation=\"anonymous\",outcome=\"rate_limited\"} 2"),
+        "{metrics}"
+    );
     shutdown.trigger();
 
     // Replicas share buckets through Redis: two limiters, one bucket.

@@ -127,7 +127,20 @@ pub struct Gateway {
     safelist: bool,
     /// Answers to aggregate-only callers, by scope, operation and variables.
     response_cache: Option<kotohub_cache::Cache>,
+    /// Plans shared with the other replicas.
+    plan_cache: Option<kotohub_cache::Cache>,
     rate_limits: Option<RateLimits>,
+}
+
+/// A plan as replicas share it: with the operation it was made for, compared in full on
+/// reading, so that even a hash collision could not run one operation with another's plan.
+/// The plan is shared as its root node: the plan type itself only reads from text that
+/// lives forever.
+#[derive(Serialize, Deserialize)]
+struct SharedPlan {
+    document: String,
+    operation_name: Option<String>,
+    node: Option<crate::plan::PlanNode>,
 }
 
 /// How many requests callers may make: per client address, and per principal by role.
@@ -207,7 +220,66 @@ impl Gateway {
             persisted: std::collections::HashMap::new(),
             safelist: false,
             response_cache: None,
+            plan_cache: None,
             rate_limits: None,
+        }
+    }
+
+    /// Shares plans with the other replicas through `cache` (Redis): a replica that has
+    /// not planned an operation yet takes the plan another made.
+    pub fn with_plan_cache(mut self, cache: kotohub_cache::Cache) -> Self {
+        self.plan_cache = Some(cache);
+        self
+    }
+
+    fn plan_key(&self, document: &str, operation_name: Option<&str>) -> String {
+        let keyed = format!(
+            "{}\n{}\n{document}",
+            self.supergraph.fingerprint(),
+            operation_name.unwrap_or("")
+        );
+        kotohub_audit::chain::sha256_hex(keyed.as_bytes())
+    }
+
+    /// The plan another replica made for this operation, if it shared one.
+    async fn shared_plan(
+        &self,
+        document: &str,
+        operation_name: Option<&str>,
+    ) -> Option<Arc<crate::plan::QueryPlan>> {
+        let cache = self.plan_cache.as_ref()?;
+        let bytes = cache.get(&self.plan_key(document, operation_name)).await?;
+        let shared: SharedPlan = serde_json::from_slice(&bytes).ok()?;
+        if shared.document != document || shared.operation_name.as_deref() != operation_name {
+            return None;
+        }
+        let plan = Arc::new(crate::plan::QueryPlan {
+            kind: "QueryPlan",
+            node: shared.node,
+        });
+        self.planner.adopt(document, operation_name, plan.clone());
+        Some(plan)
+    }
+
+    /// Offers a plan made here to the other replicas.
+    async fn share_plan(
+        &self,
+        document: &str,
+        operation_name: Option<&str>,
+        plan: &crate::plan::QueryPlan,
+    ) {
+        let Some(cache) = &self.plan_cache else {
+            return;
+        };
+        let shared = SharedPlan {
+            document: document.to_owned(),
+            operation_name: operation_name.map(str::to_owned),
+            node: plan.node.clone(),
+        };
+        if let Ok(bytes) = serde_json::to_vec(&shared) {
+            cache
+                .set(&self.plan_key(document, operation_name), Arc::from(bytes))
+                .await;
         }
     }
 
@@ -684,17 +756,27 @@ impl Gateway {
             let name = operation.operation_name.clone();
             let plan = match self.planner.cached(&normalized, name.as_deref()) {
                 Some(plan) => Ok(plan),
-                None => {
-                    // Planning is CPU work: keep it off the workers that serve requests.
-                    let planner = self.planner.clone();
-                    tokio::task::spawn_blocking(move || planner.plan(&normalized, name.as_deref()))
+                None => match self.shared_plan(&normalized, name.as_deref()).await {
+                    Some(plan) => Ok(plan),
+                    None => {
+                        // Planning is CPU work: keep it off the workers that serve requests.
+                        let planner = self.planner.clone();
+                        let (document, operation) = (normalized.clone(), name.clone());
+                        let planned = tokio::task::spawn_blocking(move || {
+                            planner.plan(&document, operation.as_deref())
+                        })
                         .await
                         .unwrap_or_else(|_| {
                             Err(PlanError::Failed(
                                 "the planner stopped unexpectedly".to_owned(),
                             ))
-                        })
-                }
+                        });
+                        if let Ok(plan) = &planned {
+                            self.share_plan(&normalized, name.as_deref(), plan).await;
+                        }
+                        planned
+                    }
+                },
             };
             let plan = match plan {
                 Ok(plan) => plan,

@@ -39,6 +39,10 @@ pub trait QueryPlanner: Send + Sync {
         document: &str,
         operation_name: Option<&str>,
     ) -> Result<Arc<QueryPlan>, PlanError>;
+
+    /// Keeps `plan`, made elsewhere (by another replica) for this operation, as if it had
+    /// been made here.
+    fn adopt(&self, document: &str, operation_name: Option<&str>, plan: Arc<QueryPlan>);
 }
 
 /// Settings of the planning step.
@@ -126,5 +130,10 @@ impl QueryPlanner for HivePlanner {
         let plan = Arc::new(self.plan_uncached(document, operation_name)?);
         self.cache.insert(key, plan.clone());
         Ok(plan)
+    }
+
+    fn adopt(&self, document: &str, operation_name: Option<&str>, plan: Arc<QueryPlan>) {
+        let key: PlanKey = (Arc::from(document), operation_name.map(Arc::from));
+        self.cache.insert(key, plan);
     }
 }

@@ -27,6 +27,7 @@ pub struct Supergraph {
     pub(crate) planner: Planner,
     api_schema: Valid<Schema>,
     subgraph_urls: BTreeMap<String, String>,
+    fingerprint: String,
 }
 
 impl Supergraph {
@@ -49,7 +50,14 @@ impl Supergraph {
             planner,
             api_schema,
             subgraph_urls,
+            fingerprint: kotohub_audit::chain::sha256_hex(sdl.as_bytes()),
         })
+    }
+
+    /// SHA-256 of the SDL: plans shared between gateways are valid only for the same one,
+    /// so replicas of two releases never run each other's plans.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// The schema clients query and introspect.

@@ -50,6 +50,8 @@ pub struct GatewaySettings {
     pub persisted: std::collections::HashMap<String, String>,
     /// Where analysts' answers are kept, if anywhere.
     pub response_cache: Option<kotohub_cache::Cache>,
+    /// Where plans are shared with the other replicas, if anywhere.
+    pub plan_cache: Option<kotohub_cache::Cache>,
     /// How many requests callers may make, if limited.
     pub rate_limits: Option<kotohub_gateway::pipeline::RateLimits>,
 }
@@ -65,6 +67,7 @@ impl Default for GatewaySettings {
             safelist: false,
             persisted: std::collections::HashMap::new(),
             response_cache: None,
+            plan_cache: None,
             rate_limits: None,
         }
     }
@@ -96,6 +99,9 @@ pub fn rate_limits(
         roles,
     }))
 }
+
+/// The name of the shared plan cache: part of its keys in Redis.
+pub const PLAN_CACHE: &str = "plan";
 
 /// The name of the response cache: part of its keys in Redis.
 pub const RESPONSE_CACHE: &str = "response";
@@ -142,6 +148,15 @@ impl GatewaySettings {
         let mut settings = Self::from(&config.gateway);
         let store = cache_store(&config.cache)?;
         settings.response_cache = Some(response_cache(&config.cache, &store));
+        // Each gateway keeps its own plans in process; Redis lets a new replica start warm.
+        if store.uses_redis() {
+            settings.plan_cache = Some(kotohub_cache::Cache::new(
+                PLAN_CACHE,
+                &store,
+                std::time::Duration::from_secs(24 * 3600),
+                1_000,
+            ));
+        }
         settings.rate_limits = rate_limits(&config.rate_limits, &store)?;
         if let Some(path) = &config.gateway.persisted_operations {
             let text = std::fs::read_to_string(path)
@@ -172,6 +187,7 @@ impl From<&kotohub_config::Gateway> for GatewaySettings {
             safelist: config.safelist,
             persisted: std::collections::HashMap::new(),
             response_cache: None,
+            plan_cache: None,
             rate_limits: None,
         }
     }
@@ -230,6 +246,9 @@ pub fn gateway_router(
         .with_persisted_operations(settings.persisted.clone());
     if let Some(cache) = &settings.response_cache {
         gateway = gateway.with_response_cache(cache.clone());
+    }
+    if let Some(cache) = &settings.plan_cache {
+        gateway = gateway.with_plan_cache(cache.clone());
     }
     if let Some(limits) = &settings.rate_limits {
         gateway = gateway.with_rate_limits(limits.clone());

@@ -23,6 +23,7 @@ on_both_backends!(
     aggregate_answers_are_cached_per_scope_in_redis,
     killing_redis_under_load_fails_no_request,
     callers_over_their_rate_get_429_and_are_logged,
+    replicas_share_plans_through_redis,
 );
 
 const TABLE: &str = "query Table($year: Int) { clientStatistics(by: [DISTRICT], year: $year) { suppressedCells cells { district clients suppressed } } }";
@@ -506,5 +507,54 @@ async fn callers_over_their_rate_get_429_and_are_logged(backend: Database) {
             "the second replica sees the bucket the first spent"
         );
     }
+    hub.stop().await;
+}
+
+async fn replicas_share_plans_through_redis(backend: Database) {
+    let Some(url) = redis_url() else {
+        return;
+    };
+    let Some(hub) = Hub::start_with(backend, 50).await else {
+        return;
+    };
+    let store = Store::new(&Settings {
+        backend: Backend::Redis(url),
+        timeout: Duration::from_millis(50),
+    })
+    .unwrap();
+    assert!(store.connect(Duration::from_secs(5)).await);
+    let name: &'static str =
+        Box::leak(format!("plan-test-{backend:?}-{}", std::process::id()).into_boxed_str());
+    // Two replicas: each its own planner and its own handle on the shared plans.
+    let replica = |cache: Cache| GatewaySettings {
+        plan_cache: Some(cache),
+        ..GatewaySettings::default()
+    };
+    let first_cache = Cache::new(name, &store, Duration::from_secs(60), 100);
+    let second_cache = Cache::new(name, &store, Duration::from_secs(60), 100);
+    let (first, stop_first) = gateway_with(&hub, replica(first_cache.clone())).await;
+    let (second, stop_second) = gateway_with(&hub, replica(second_cache.clone())).await;
+    let officer = principal(Role::Officer, &["ohjaamo"]);
+    let query =
+        "query Shared { measure(id: \"1.3\") { id networkingEvents(first: 3) { heldOn } } }";
+    let planned = post(&hub, &first, &officer, query, json!({})).await;
+    assert!(planned.get("errors").is_none(), "{planned}");
+    assert_eq!(
+        first_cache.stats().hits.load(Ordering::Relaxed),
+        0,
+        "the first replica planned"
+    );
+    let shared = post(&hub, &second, &officer, query, json!({})).await;
+    assert_eq!(shared, planned, "the shared plan answers the same");
+    assert_eq!(
+        second_cache.stats().hits.load(Ordering::Relaxed),
+        1,
+        "the second replica took the first one's plan"
+    );
+    // From then on the second replica has the plan itself.
+    post(&hub, &second, &officer, query, json!({})).await;
+    assert_eq!(second_cache.stats().hits.load(Ordering::Relaxed), 1);
+    stop_first.trigger();
+    stop_second.trigger();
     hub.stop().await;
 }

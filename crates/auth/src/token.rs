@@ -111,7 +111,24 @@ impl Authenticator {
     /// Accepts RS256 and ES256 tokens signed with a key published at `jwks_url`.
     pub fn jwks(jwks_url: &str, issuer: &str, audience: &str) -> Self {
         Self {
-            keys: Keys::Jwks(Jwks::new(jwks_url)),
+            keys: Keys::Jwks(Jwks::new(jwks_url, None)),
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        }
+    }
+
+    /// As [`Authenticator::jwks`], sharing the fetched key set with the other replicas
+    /// through `cache`: a replica that meets a key id it does not know looks there before
+    /// it asks the identity provider, so a rotation costs the provider one fetch, not one
+    /// per replica.
+    pub fn jwks_shared(
+        jwks_url: &str,
+        issuer: &str,
+        audience: &str,
+        cache: kotohub_cache::Cache,
+    ) -> Self {
+        Self {
+            keys: Keys::Jwks(Jwks::new(jwks_url, Some(cache))),
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
         }
@@ -191,10 +208,26 @@ struct Jwks {
     /// When the keys were last fetched; held while fetching so that one fetch serves all
     /// the requests waiting for it.
     fetched: tokio::sync::Mutex<Option<Instant>>,
+    /// The key set as the replicas share it, by URL.
+    shared: Option<kotohub_cache::Cache>,
+}
+
+type KeyMap = HashMap<String, (DecodingKey, Algorithm)>;
+
+fn keys_of(set: &JwkSet) -> KeyMap {
+    set.keys
+        .iter()
+        .filter_map(|jwk| {
+            let kid = jwk.common.key_id.clone()?;
+            let algorithm = algorithm_of(jwk)?;
+            let key = DecodingKey::from_jwk(jwk).ok()?;
+            Some((kid, (key, algorithm)))
+        })
+        .collect()
 }
 
 impl Jwks {
-    fn new(url: &str) -> Self {
+    fn new(url: &str, shared: Option<kotohub_cache::Cache>) -> Self {
         Self {
             url: url.to_owned(),
             http: reqwest::Client::builder()
@@ -203,7 +236,16 @@ impl Jwks {
                 .expect("an HTTP client without TLS or proxies always builds"),
             keys: RwLock::new(Arc::new(HashMap::new())),
             fetched: tokio::sync::Mutex::new(None),
+            shared,
         }
+    }
+
+    /// The key set another replica fetched, when it holds `kid`.
+    async fn shared_by_replicas(&self, kid: &str) -> Option<KeyMap> {
+        let bytes = self.shared.as_ref()?.get(&self.url).await?;
+        let set: JwkSet = serde_json::from_slice(&bytes).ok()?;
+        let keys = keys_of(&set);
+        keys.contains_key(kid).then_some(keys)
     }
 
     fn known(&self, kid: &str) -> Option<(DecodingKey, Algorithm)> {
@@ -223,23 +265,20 @@ impl Jwks {
         if let Some(key) = self.known(kid) {
             return Ok(key);
         }
+        if let Some(keys) = self.shared_by_replicas(kid).await {
+            *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys);
+            return self.known(kid).ok_or(AuthError::UnknownKey);
+        }
         if fetched.is_some_and(|at| at.elapsed() < MIN_JWKS_REFRESH) {
             return Err(AuthError::UnknownKey);
         }
         let set = self.fetch().await;
         *fetched = Some(Instant::now());
         let set = set?;
-        let keys: HashMap<String, (DecodingKey, Algorithm)> = set
-            .keys
-            .iter()
-            .filter_map(|jwk| {
-                let kid = jwk.common.key_id.clone()?;
-                let algorithm = algorithm_of(jwk)?;
-                let key = DecodingKey::from_jwk(jwk).ok()?;
-                Some((kid, (key, algorithm)))
-            })
-            .collect();
-        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys);
+        if let (Some(cache), Ok(bytes)) = (&self.shared, serde_json::to_vec(&set)) {
+            cache.set(&self.url, Arc::from(bytes)).await;
+        }
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(keys_of(&set));
         self.known(kid).ok_or(AuthError::UnknownKey)
     }
 
@@ -553,6 +592,32 @@ mod tests {
                 .await,
             Err(AuthError::Invalid(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn replicas_sharing_a_cache_fetch_the_key_set_once() {
+        let rsa = EncodingKey::from_rsa_pem(include_bytes!("../fixtures/test-rs256.pem")).unwrap();
+        let set = Arc::new(RwLock::new(serde_json::json!({
+            "keys": [jwk(&rsa, Algorithm::RS256, "rsa-1")]
+        })));
+        let fetches = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let url = jwks_server(set, fetches.clone()).await;
+        let shared = kotohub_cache::Cache::new(
+            "jwks",
+            &kotohub_cache::Store::memory(),
+            Duration::from_secs(60),
+            10,
+        );
+        let first = Authenticator::jwks_shared(&url, "https://idp", "kotohub", shared.clone());
+        let second = Authenticator::jwks_shared(&url, "https://idp", "kotohub", shared);
+        let bearer = format!("Bearer {}", idp_token(&rsa, Algorithm::RS256, "rsa-1"));
+        assert!(first.authenticate(Some(&bearer)).await.is_ok());
+        assert!(second.authenticate(Some(&bearer)).await.is_ok());
+        assert_eq!(
+            fetches.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "the second replica took the key set the first fetched"
+        );
     }
 
     #[tokio::test]

@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::MultiplexedConnection;
 use redis::cluster_async::ClusterConnection;
 
 /// How often a Redis that failed is probed until it answers again.
@@ -66,16 +66,21 @@ impl std::error::Error for SetupError {}
 
 #[derive(Clone)]
 enum Connection {
-    Single(ConnectionManager),
+    Single(MultiplexedConnection),
     Cluster(ClusterConnection),
 }
 
-type ClusterSlot = tokio::sync::Mutex<Option<ClusterConnection>>;
+enum Client {
+    Single(redis::Client),
+    Cluster(Box<redis::cluster::ClusterClient>),
+}
 
 /// Redis and whether requests may use it now.
 struct Redis {
-    single: Option<ConnectionManager>,
-    cluster: Option<(redis::cluster::ClusterClient, ClusterSlot)>,
+    client: Client,
+    /// The connection requests use; only probes make (and remake) it, so a request never
+    /// waits for a connection to be made.
+    connection: Mutex<Option<Connection>>,
     timeout: Duration,
     health: Mutex<Health>,
 }
@@ -103,34 +108,23 @@ impl Store {
     /// The store `settings` describe. Redis is connected in the background: a hub whose
     /// Redis is down at start starts anyway, on its in-process caches.
     pub fn new(settings: &Settings) -> Result<Self, SetupError> {
-        let (single, cluster) = match &settings.backend {
+        let client = match &settings.backend {
             Backend::Memory => return Ok(Self::memory()),
-            Backend::Redis(url) => {
-                let client =
-                    redis::Client::open(url.as_str()).map_err(|e| SetupError(e.to_string()))?;
-                let config = ConnectionManagerConfig::new()
-                    .set_number_of_retries(1)
-                    .set_max_delay(Duration::from_millis(100))
-                    .set_connection_timeout(Some(CONNECT_TIMEOUT))
-                    .set_response_timeout(Some(CONNECT_TIMEOUT));
-                let manager = ConnectionManager::new_lazy_with_config(client, config)
-                    .map_err(|e| SetupError(e.to_string()))?;
-                (Some(manager), None)
-            }
-            Backend::Cluster(nodes) => {
-                let client =
-                    redis::cluster::ClusterClient::builder(nodes.iter().map(String::as_str))
-                        .connection_timeout(CONNECT_TIMEOUT)
-                        .response_timeout(CONNECT_TIMEOUT)
-                        .build()
-                        .map_err(|e| SetupError(e.to_string()))?;
-                (None, Some((client, tokio::sync::Mutex::new(None))))
-            }
+            Backend::Redis(url) => Client::Single(
+                redis::Client::open(url.as_str()).map_err(|e| SetupError(e.to_string()))?,
+            ),
+            Backend::Cluster(nodes) => Client::Cluster(Box::new(
+                redis::cluster::ClusterClient::builder(nodes.iter().map(String::as_str))
+                    .connection_timeout(CONNECT_TIMEOUT)
+                    .response_timeout(CONNECT_TIMEOUT)
+                    .build()
+                    .map_err(|e| SetupError(e.to_string()))?,
+            )),
         };
         Ok(Self {
             redis: Some(Arc::new(Redis {
-                single,
-                cluster,
+                client,
+                connection: Mutex::new(None),
                 timeout: settings.timeout,
                 health: Mutex::new(Health::default()),
             })),
@@ -213,24 +207,20 @@ impl Redis {
         }
     }
 
-    /// Connects if need be and pings, with time for a connection to be made; marks Redis
-    /// up when it answers.
+    /// Pings over the current connection, or over a new one when that fails, with time
+    /// for a connection to be made; marks Redis up when it answers.
     async fn probe(&self) -> bool {
-        let answered = match self.connect().await {
-            Some(Connection::Single(mut manager)) => tokio::time::timeout(
-                CONNECT_TIMEOUT,
-                redis::cmd("PING").query_async::<String>(&mut manager),
-            )
-            .await
-            .is_ok_and(|reply| reply.is_ok()),
-            Some(Connection::Cluster(mut cluster)) => tokio::time::timeout(
-                CONNECT_TIMEOUT,
-                redis::cmd("PING").query_async::<String>(&mut cluster),
-            )
-            .await
-            .is_ok_and(|reply| reply.is_ok()),
+        let current = self.established();
+        let mut answered = match current {
+            Some(connection) => ping(connection).await,
             None => false,
         };
+        if !answered && let Some(fresh) = self.new_connection().await {
+            answered = ping(fresh.clone()).await;
+            if answered && let Ok(mut slot) = self.connection.lock() {
+                *slot = Some(fresh);
+            }
+        }
         if let Ok(mut health) = self.health.lock() {
             if answered && !health.up && health.last_warning.is_some() {
                 tracing::info!("Redis is back: caches are shared again");
@@ -240,36 +230,35 @@ impl Redis {
         answered
     }
 
-    /// The connection, making the cluster's first one if need be (only probes do).
-    async fn connect(&self) -> Option<Connection> {
-        if let Some(manager) = &self.single {
-            return Some(Connection::Single(manager.clone()));
-        }
-        let (client, slot) = self.cluster.as_ref()?;
-        let mut slot = slot.lock().await;
-        if slot.is_none() {
-            match tokio::time::timeout(CONNECT_TIMEOUT, client.get_async_connection()).await {
-                Ok(Ok(connection)) => *slot = Some(connection),
-                Ok(Err(error)) => {
-                    self.failed(&error.to_string());
-                    return None;
-                }
-                Err(_) => {
-                    self.failed("connecting to the cluster timed out");
-                    return None;
-                }
+    async fn new_connection(&self) -> Option<Connection> {
+        let made = match &self.client {
+            Client::Single(client) => {
+                tokio::time::timeout(CONNECT_TIMEOUT, client.get_multiplexed_async_connection())
+                    .await
+                    .map(|made| made.map(Connection::Single))
+            }
+            Client::Cluster(client) => {
+                tokio::time::timeout(CONNECT_TIMEOUT, client.get_async_connection())
+                    .await
+                    .map(|made| made.map(Connection::Cluster))
+            }
+        };
+        match made {
+            Ok(Ok(connection)) => Some(connection),
+            Ok(Err(error)) => {
+                self.failed(&error.to_string());
+                None
+            }
+            Err(_) => {
+                self.failed("connecting took longer than half a second");
+                None
             }
         }
-        slot.clone().map(Connection::Cluster)
     }
 
-    /// The connection a request may use: never one still to be made.
-    async fn established(&self) -> Option<Connection> {
-        if let Some(manager) = &self.single {
-            return Some(Connection::Single(manager.clone()));
-        }
-        let (_, slot) = self.cluster.as_ref()?;
-        slot.lock().await.clone().map(Connection::Cluster)
+    /// The connection requests use, if there is one.
+    fn established(&self) -> Option<Connection> {
+        self.connection.lock().ok()?.clone()
     }
 
     /// Runs `command` for a request, bounded by the timeout; `None` when Redis is down
@@ -278,9 +267,9 @@ impl Redis {
         if !self.available() {
             return None;
         }
-        let result = match self.established().await? {
-            Connection::Single(mut manager) => {
-                tokio::time::timeout(self.timeout, command.query_async::<T>(&mut manager)).await
+        let result = match self.established()? {
+            Connection::Single(mut connection) => {
+                tokio::time::timeout(self.timeout, command.query_async::<T>(&mut connection)).await
             }
             Connection::Cluster(mut cluster) => {
                 tokio::time::timeout(self.timeout, command.query_async::<T>(&mut cluster)).await
@@ -298,6 +287,20 @@ impl Redis {
             }
         }
     }
+}
+
+/// Whether Redis answers a PING over `connection` in time.
+async fn ping(connection: Connection) -> bool {
+    let ping = redis::cmd("PING");
+    let answer = match connection {
+        Connection::Single(mut connection) => {
+            tokio::time::timeout(CONNECT_TIMEOUT, ping.query_async::<String>(&mut connection)).await
+        }
+        Connection::Cluster(mut cluster) => {
+            tokio::time::timeout(CONNECT_TIMEOUT, ping.query_async::<String>(&mut cluster)).await
+        }
+    };
+    matches!(answer, Ok(Ok(_)))
 }
 
 /// How a named cache has fared, for the metrics.

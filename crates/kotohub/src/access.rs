@@ -44,8 +44,14 @@ pub fn guard(auth: &Auth, data_dir: &Path, policy: Arc<Policy>) -> Result<Guard>
     Ok(Guard::new(internal_key(auth, data_dir)?, policy))
 }
 
-/// The gateway's access checks; `None` when authentication is configured off.
-pub fn gateway_access(auth: &Auth, data_dir: &Path, policy: Arc<Policy>) -> Result<Option<Access>> {
+/// The gateway's access checks; `None` when authentication is configured off. With a
+/// `jwks` cache the identity provider's keys are shared with the other replicas.
+pub fn gateway_access(
+    auth: &Auth,
+    data_dir: &Path,
+    policy: Arc<Policy>,
+    jwks: Option<kotohub_cache::Cache>,
+) -> Result<Option<Access>> {
     let authenticator = match auth.mode {
         AuthMode::Off => return Ok(None),
         AuthMode::Dev => Authenticator::shared_secret(
@@ -53,13 +59,16 @@ pub fn gateway_access(auth: &Auth, data_dir: &Path, policy: Arc<Policy>) -> Resu
             &auth.issuer,
             &auth.audience,
         ),
-        AuthMode::Oidc => Authenticator::jwks(
-            auth.jwks_url
+        AuthMode::Oidc => {
+            let url = auth
+                .jwks_url
                 .as_deref()
-                .context("auth.mode = \"oidc\" needs auth.jwks_url")?,
-            &auth.issuer,
-            &auth.audience,
-        ),
+                .context("auth.mode = \"oidc\" needs auth.jwks_url")?;
+            match jwks {
+                Some(cache) => Authenticator::jwks_shared(url, &auth.issuer, &auth.audience, cache),
+                None => Authenticator::jwks(url, &auth.issuer, &auth.audience),
+            }
+        }
     };
     Ok(Some(Access {
         authenticator,

@@ -374,7 +374,8 @@ async fn serve(
     ensure_data_dir(&data_dir)?;
     let policy = std::sync::Arc::new(Policy::embedded()?);
     let guard = access::guard(&config.auth, &data_dir, policy.clone())?;
-    let gateway_access = access::gateway_access(&config.auth, &data_dir, policy)?;
+    let jwks = services::jwks_cache(&config.cache).map_err(anyhow::Error::msg)?;
+    let gateway_access = access::gateway_access(&config.auth, &data_dir, policy, jwks)?;
     let dbs = databases::open_all(|name| url_of(&config, &data_dir, name), true).await?;
     let (audit_db, audit) = open_audit(&config, &data_dir).await?;
     let queries_db = example_queries(&url_of(&config, &data_dir, kotohub::QUERIES)).await?;
@@ -712,7 +713,9 @@ async fn gateway_command(
     let overrides = subgraphs.into_iter().collect();
     let listen = listen.unwrap_or(config.serve.listen);
     let policy = std::sync::Arc::new(Policy::embedded()?);
-    let gateway_access = access::gateway_access(&config.auth, &config.serve.data_dir, policy)?;
+    let jwks = services::jwks_cache(&config.cache).map_err(anyhow::Error::msg)?;
+    let gateway_access =
+        access::gateway_access(&config.auth, &config.serve.data_dir, policy, jwks)?;
     ensure_data_dir(&config.serve.data_dir)?;
     let (_, audit) = open_audit(config, &config.serve.data_dir).await?;
     if gateway_access.is_none() {

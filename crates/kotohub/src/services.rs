@@ -100,6 +100,18 @@ pub fn rate_limits(
     }))
 }
 
+/// The name of the shared JWKS cache: part of its keys in Redis.
+pub const JWKS_CACHE: &str = "jwks";
+
+/// The identity provider's key set as replicas share it, when they share a Redis.
+pub fn jwks_cache(config: &kotohub_config::Cache) -> Result<Option<kotohub_cache::Cache>, String> {
+    let store = cache_store(config)?;
+    // Keys rotate seldom; a replica meeting an unknown key id asks the provider anyway.
+    Ok(store.uses_redis().then(|| {
+        kotohub_cache::Cache::new(JWKS_CACHE, &store, std::time::Duration::from_secs(3600), 10)
+    }))
+}
+
 /// The name of the shared plan cache: part of its keys in Redis.
 pub const PLAN_CACHE: &str = "plan";
 

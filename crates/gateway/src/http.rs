@@ -2,7 +2,10 @@
 //! with a JSON body, `GET /graphql` for queries only (never mutations), responses as
 //! `application/graphql-response+json` when the client accepts it and `application/json`
 //! otherwise, with the status codes each media type calls for; a bounded body; a request
-//! id on every response; `GET /health`; and a GraphiQL page for browsers.
+//! id on every response; `GET /health`; and a GraphiQL page for browsers. Besides:
+//! `GET /q/{name}` runs a saved query as the caller (JSON or CSV), `GET /metrics` serves
+//! the counters, and every request passes the rate limits (per address, then per
+//! principal) before anything else is read.
 //!
 //! With an access log, every request to `/graphql` — answered, refused or failed — is
 //! recorded before its answer leaves; when the record cannot be stored, the caller gets

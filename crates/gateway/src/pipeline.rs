@@ -3,6 +3,12 @@
 //! introspection from the API schema, plan the rest, execute the plan with the caller's
 //! signed principal, and project the merged answers onto the operation. Each step can
 //! stop the request with errors; only the field rules and execution produce partial data.
+//!
+//! Around those steps: a persisted operation is looked up by its id first, safelist mode
+//! refuses anything but saved and persisted operations, `runSavedQuery` reads the saved
+//! query's definition as the caller and runs it through the same steps ([`crate::saved`]),
+//! an analyst's answer may come from the response cache once the field rules have run,
+//! and plans may come from the other replicas.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

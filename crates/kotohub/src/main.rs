@@ -660,6 +660,12 @@ async fn seed_command(
 /// Drops every cached answer in the configured shared store.
 async fn invalidate_answers(config: &Config) -> Result<()> {
     let store = services::cache_store(&config.cache).map_err(anyhow::Error::msg)?;
+    // A command has no requests to wait for: it connects first, rather than fall back.
+    if store.uses_redis() && !store.connect(std::time::Duration::from_secs(5)).await {
+        bail!(
+            "Redis did not answer: the cached answers were not dropped; run `kotohub cache invalidate` when it is back"
+        );
+    }
     if !services::response_cache(&config.cache, &store)
         .invalidate()
         .await

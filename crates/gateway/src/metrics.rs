@@ -68,10 +68,17 @@ impl Histogram {
 /// What the gateway counts.
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, &'static str), u64>>,
+    requests: Mutex<Requests>,
     request_seconds: Histogram,
     fetches: Mutex<BTreeMap<String, std::sync::Arc<Histogram>>>,
     fetch_errors: Mutex<BTreeMap<String, u64>>,
+}
+
+/// Request counts by operation and outcome, and the operation names counted so far.
+#[derive(Default)]
+struct Requests {
+    counts: BTreeMap<(String, &'static str), u64>,
+    operations: std::collections::BTreeSet<String>,
 }
 
 /// Label values are quoted; a name with anything but plain characters is not a label.
@@ -96,18 +103,18 @@ impl Metrics {
             Some(name) if !plain(name) => "other",
             Some(name) => name,
         };
-        let known = requests.keys().any(|(op, _)| op == name);
-        let operations = requests
-            .keys()
-            .map(|(op, _)| op.as_str())
-            .collect::<std::collections::BTreeSet<_>>()
-            .len();
-        let name = if known || operations < MAX_OPERATIONS {
+        let name = if requests.operations.contains(name) {
+            name
+        } else if requests.operations.len() < MAX_OPERATIONS {
+            requests.operations.insert(name.to_owned());
             name
         } else {
             "other"
         };
-        *requests.entry((name.to_owned(), outcome)).or_default() += 1;
+        *requests
+            .counts
+            .entry((name.to_owned(), outcome))
+            .or_default() += 1;
     }
 
     /// One fetch from `subgraph`, answered or not.
@@ -129,7 +136,7 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP kotohub_requests_total Requests to the gateway by operation name and outcome.\n# TYPE kotohub_requests_total counter\n");
         if let Ok(requests) = self.requests.lock() {
-            for ((operation, outcome), count) in requests.iter() {
+            for ((operation, outcome), count) in requests.counts.iter() {
                 let _ = writeln!(
                     out,
                     "kotohub_requests_total{{operation=\"{operation}\",outcome=\"{outcome}\"}} {count}"

@@ -180,8 +180,9 @@ struct CachedAnswer {
 }
 
 /// A document a request carries, or names by its persisted id.
-struct Document {
-    text: Arc<str>,
+struct Document<'a> {
+    /// Borrowed from the request or the registry: never copied.
+    text: &'a str,
     /// It is a registered persisted operation.
     registered: bool,
 }
@@ -423,7 +424,10 @@ impl Gateway {
     }
 
     /// The document `request` carries or names; `Err` refuses the request.
-    fn document(&self, request: &GraphQLRequest) -> Result<Document, Box<GraphQLError>> {
+    fn document<'a>(
+        &'a self,
+        request: &'a GraphQLRequest,
+    ) -> Result<Document<'a>, Box<GraphQLError>> {
         let persisted_id = request
             .extensions
             .as_ref()
@@ -435,7 +439,7 @@ impl Gateway {
         match (persisted_id, text) {
             (Some(id), None) => match self.persisted.get(&id) {
                 Some(text) => Ok(Document {
-                    text: text.clone(),
+                    text,
                     registered: true,
                 }),
                 None => Err(Box::new(GraphQLError::new(
@@ -452,7 +456,7 @@ impl Gateway {
                 }
                 Ok(Document {
                     registered: self.persisted.contains_key(&id),
-                    text: Arc::from(text),
+                    text,
                 })
             }
             (None, Some(text)) => Ok(Document {
@@ -460,7 +464,7 @@ impl Gateway {
                     && self
                         .persisted
                         .contains_key(&kotohub_audit::chain::sha256_hex(text.as_bytes())),
-                text: Arc::from(text),
+                text,
             }),
             (None, None) => Err(Box::new(GraphQLError::new(
                 "the request has no query",
@@ -510,7 +514,7 @@ impl Gateway {
             Ok(document) => document,
             Err(error) => return Outcome::refused(vec![*error], None),
         };
-        let query: &str = &document.text;
+        let query = document.text;
         let schema = self.supergraph.api_schema();
         if !allow_mutations
             && let Some(kind) = self.non_query_kind(query, request.operation_name.as_deref())

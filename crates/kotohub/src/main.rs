@@ -374,8 +374,14 @@ async fn serve(
     ensure_data_dir(&data_dir)?;
     let policy = std::sync::Arc::new(Policy::embedded()?);
     let guard = access::guard(&config.auth, &data_dir, policy.clone())?;
-    let jwks = services::jwks_cache(&config.cache).map_err(anyhow::Error::msg)?;
-    let gateway_access = access::gateway_access(&config.auth, &data_dir, policy, jwks)?;
+    // One shared store (and Redis connection) for every cache of this gateway.
+    let store = services::cache_store(&config.cache).map_err(anyhow::Error::msg)?;
+    let gateway_access = access::gateway_access(
+        &config.auth,
+        &data_dir,
+        policy,
+        services::jwks_cache(&store),
+    )?;
     let dbs = databases::open_all(|name| url_of(&config, &data_dir, name), true).await?;
     let (audit_db, audit) = open_audit(&config, &data_dir).await?;
     let queries_db = example_queries(&url_of(&config, &data_dir, kotohub::QUERIES)).await?;
@@ -439,7 +445,7 @@ async fn serve(
             )
         })
         .collect();
-    let settings = services::GatewaySettings::load(&config).map_err(anyhow::Error::msg)?;
+    let settings = services::GatewaySettings::load(&config, &store).map_err(anyhow::Error::msg)?;
     let caches = match settings.response_cache.as_ref().map(|cache| cache.store()) {
         Some(store) if store.uses_redis() => {
             if store.connect(std::time::Duration::from_secs(2)).await {
@@ -719,9 +725,13 @@ async fn gateway_command(
     let overrides = subgraphs.into_iter().collect();
     let listen = listen.unwrap_or(config.serve.listen);
     let policy = std::sync::Arc::new(Policy::embedded()?);
-    let jwks = services::jwks_cache(&config.cache).map_err(anyhow::Error::msg)?;
-    let gateway_access =
-        access::gateway_access(&config.auth, &config.serve.data_dir, policy, jwks)?;
+    let store = services::cache_store(&config.cache).map_err(anyhow::Error::msg)?;
+    let gateway_access = access::gateway_access(
+        &config.auth,
+        &config.serve.data_dir,
+        policy,
+        services::jwks_cache(&store),
+    )?;
     ensure_data_dir(&config.serve.data_dir)?;
     let (_, audit) = open_audit(config, &config.serve.data_dir).await?;
     if gateway_access.is_none() {
@@ -740,7 +750,7 @@ async fn gateway_command(
     let router = services::gateway_router(
         &sdl,
         &overrides,
-        &services::GatewaySettings::load(config).map_err(anyhow::Error::msg)?,
+        &services::GatewaySettings::load(config, &store).map_err(anyhow::Error::msg)?,
         gateway_access,
         Some(audit),
     )?;

@@ -104,12 +104,11 @@ pub fn rate_limits(
 pub const JWKS_CACHE: &str = "jwks";
 
 /// The identity provider's key set as replicas share it, when they share a Redis.
-pub fn jwks_cache(config: &kotohub_config::Cache) -> Result<Option<kotohub_cache::Cache>, String> {
-    let store = cache_store(config)?;
+pub fn jwks_cache(store: &kotohub_cache::Store) -> Option<kotohub_cache::Cache> {
     // Keys rotate seldom; a replica meeting an unknown key id asks the provider anyway.
-    Ok(store.uses_redis().then(|| {
-        kotohub_cache::Cache::new(JWKS_CACHE, &store, std::time::Duration::from_secs(3600), 10)
-    }))
+    store.uses_redis().then(|| {
+        kotohub_cache::Cache::new(JWKS_CACHE, store, std::time::Duration::from_secs(3600), 10)
+    })
 }
 
 /// The name of the shared plan cache: part of its keys in Redis.
@@ -156,20 +155,22 @@ pub fn response_cache(
 impl GatewaySettings {
     /// The gateway's settings in `config`, with its persisted-operation manifest read and
     /// its response cache in the configured store.
-    pub fn load(config: &kotohub_config::Config) -> Result<Self, String> {
+    pub fn load(
+        config: &kotohub_config::Config,
+        store: &kotohub_cache::Store,
+    ) -> Result<Self, String> {
         let mut settings = Self::from(&config.gateway);
-        let store = cache_store(&config.cache)?;
-        settings.response_cache = Some(response_cache(&config.cache, &store));
+        settings.response_cache = Some(response_cache(&config.cache, store));
         // Each gateway keeps its own plans in process; Redis lets a new replica start warm.
         if store.uses_redis() {
             settings.plan_cache = Some(kotohub_cache::Cache::new(
                 PLAN_CACHE,
-                &store,
+                store,
                 std::time::Duration::from_secs(24 * 3600),
                 1_000,
             ));
         }
-        settings.rate_limits = rate_limits(&config.rate_limits, &store)?;
+        settings.rate_limits = rate_limits(&config.rate_limits, store)?;
         if let Some(path) = &config.gateway.persisted_operations {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;

@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use kotohub::services::{self, GatewaySettings, Shutdown};
+use kotohub::services::{GatewaySettings, Shutdown};
 use kotohub_auth::{Principal, Role};
 use kotohub_cache::{Backend, Cache, Settings, Store};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend as Database, Hub, principal, test_access};
+use crate::helpers::{Backend as Database, Hub, principal};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -61,25 +61,10 @@ async fn cached_gateway(hub: &Hub, cache: &Cache) -> (String, Shutdown) {
     gateway_with(hub, settings).await
 }
 
+/// Another gateway on `hub` with `settings`: its `/graphql` URL and its stop handle.
 async fn gateway_with(hub: &Hub, settings: GatewaySettings) -> (String, Shutdown) {
-    let router = services::gateway_router(
-        services::SUPERGRAPH,
-        &hub.subgraph_urls(),
-        &settings,
-        Some(test_access()),
-        Some(hub.audit_log.clone()),
-    )
-    .unwrap();
-    let shutdown = Shutdown::new();
-    let gateway = services::start(
-        "gateway",
-        "127.0.0.1:0".parse().unwrap(),
-        hub.counting(router),
-        &shutdown,
-    )
-    .await
-    .unwrap();
-    (format!("http://{}/graphql", gateway.addr), shutdown)
+    let (base, shutdown) = hub.extra_gateway(&hub.subgraph_urls(), &settings).await;
+    (format!("{base}/graphql"), shutdown)
 }
 
 /// `GET /metrics` of the gateway at `url` (its `/graphql`).

@@ -559,7 +559,7 @@ async fn random_picks_agree_with_the_subgraphs(backend: Backend) {
 }
 
 async fn a_subgraph_past_its_timeout_is_reported(backend: Backend) {
-    use kotohub::services::{self, GatewaySettings, Shutdown};
+    use kotohub::services::GatewaySettings;
     let Some(hub) = Hub::start_with(backend, 50).await else {
         return;
     };
@@ -582,21 +582,9 @@ async fn a_subgraph_past_its_timeout_is_reported(backend: Backend) {
         )]),
         ..GatewaySettings::default()
     };
-    let router = services::gateway_router(
-        services::SUPERGRAPH,
-        &urls,
-        &settings,
-        Some(crate::helpers::test_access()),
-        Some(hub.audit_log.clone()),
-    )
-    .unwrap();
-    let router = hub.counting(router);
-    let shutdown = Shutdown::new();
-    let gateway = services::start("gateway", "127.0.0.1:0".parse().unwrap(), router, &shutdown)
-        .await
-        .unwrap();
+    let (base, shutdown) = hub.extra_gateway(&urls, &settings).await;
     let body: Value = reqwest::Client::new()
-        .post(format!("http://{}/graphql", gateway.addr))
+        .post(format!("{base}/graphql"))
         .header("authorization", hub.bearer())
         .json(&json!({ "query": "{ themes { id } socialCases(first: 1) { kind } }" }))
         .send()

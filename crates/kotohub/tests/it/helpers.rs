@@ -424,13 +424,28 @@ impl Hub {
         self.subgraph_shutdowns.insert(subgraph, own);
     }
 
-    /// `router` counting the operations it receives into [`Hub::gateway_requests`], for a
-    /// test that runs a gateway of its own on this hub's access log.
-    pub fn counting(
+    /// Starts another gateway with `settings` in front of the subgraphs at `urls` (by
+    /// name; usually [`Hub::subgraph_urls`]), writing to this hub's access log and counted
+    /// like the hub's own gateway. Returns its base URL (`http://addr`) and its stop handle.
+    pub async fn extra_gateway(
         &self,
-        router: kotohub_subgraph::serve::Router,
-    ) -> kotohub_subgraph::serve::Router {
-        counting(router, self.gateway_requests.clone())
+        urls: &HashMap<String, String>,
+        settings: &services::GatewaySettings,
+    ) -> (String, Shutdown) {
+        let router = services::gateway_router(
+            services::SUPERGRAPH,
+            urls,
+            settings,
+            Some(test_access()),
+            Some(self.audit_log.clone()),
+        )
+        .unwrap();
+        let router = counting(router, self.gateway_requests.clone());
+        let shutdown = Shutdown::new();
+        let gateway = services::start("gateway", "127.0.0.1:0".parse().unwrap(), router, &shutdown)
+            .await
+            .unwrap();
+        (format!("http://{}", gateway.addr), shutdown)
     }
 
     pub async fn stop(self) {

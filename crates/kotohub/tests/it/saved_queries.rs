@@ -5,12 +5,12 @@
 
 use std::collections::BTreeSet;
 
-use kotohub::services::{self, GatewaySettings, Shutdown};
+use kotohub::services::GatewaySettings;
 use kotohub_auth::{Principal, Role};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, Hub, principal, test_access};
+use crate::helpers::{Backend, Hub, principal};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -702,44 +702,27 @@ async fn unknown_names_and_wrong_variables_get_clear_errors(backend: Backend) {
         let body: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(code(&body)[0], *expected, "{path}: {body}");
     }
-    // Through GraphQL: the same refusals, as GraphQL errors.
-    let wrong = hub
-        .query_as(
-            "gateway",
-            &ohjaamo,
+    // Through GraphQL: the same refusals, as GraphQL errors and no data.
+    let graphql_cases = [
+        (
             "{ runSavedQuery(name: \"ohjaamo-events-in-other-languages\", variables: {first: \"many\"}) }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(code(&wrong)[0], "BAD_VARIABLE_VALUES", "{wrong}");
-    assert!(wrong["data"].is_null());
-    let unknown = hub
-        .query_as(
-            "gateway",
-            &ohjaamo,
-            "{ runSavedQuery(name: \"nope\") }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(code(&unknown)[0], "SAVED_QUERY_NOT_FOUND", "{unknown}");
-    let mixed = hub
-        .query_as(
-            "gateway",
-            &ohjaamo,
+            "BAD_VARIABLE_VALUES",
+        ),
+        ("{ runSavedQuery(name: \"nope\") }", "SAVED_QUERY_NOT_FOUND"),
+        (
             "{ themes { id } runSavedQuery(name: \"ohjaamo-events-in-other-languages\") }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(code(&mixed)[0], "SAVED_QUERY_RUN_NOT_ALONE", "{mixed}");
-    let not_object = hub
-        .query_as(
-            "gateway",
-            &ohjaamo,
+            "SAVED_QUERY_RUN_NOT_ALONE",
+        ),
+        (
             "{ runSavedQuery(name: \"ohjaamo-events-in-other-languages\", variables: [1]) }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(code(&not_object)[0], "BAD_VARIABLE_VALUES", "{not_object}");
+            "BAD_VARIABLE_VALUES",
+        ),
+    ];
+    for (query, expected) in graphql_cases {
+        let body = hub.query_as("gateway", &ohjaamo, query, json!({})).await;
+        assert_eq!(code(&body)[0], expected, "{query}: {body}");
+        assert!(body["data"].is_null(), "{query}: {body}");
+    }
     hub.stop().await;
 }
 
@@ -852,24 +835,7 @@ async fn safelist_mode_runs_only_saved_and_persisted_operations(backend: Backend
         persisted: std::collections::HashMap::from([(id.clone(), persisted.to_owned())]),
         ..GatewaySettings::default()
     };
-    let router = services::gateway_router(
-        services::SUPERGRAPH,
-        &hub.subgraph_urls(),
-        &settings,
-        Some(test_access()),
-        Some(hub.audit_log.clone()),
-    )
-    .unwrap();
-    let shutdown = Shutdown::new();
-    let gateway = services::start(
-        "gateway",
-        "127.0.0.1:0".parse().unwrap(),
-        hub.counting(router),
-        &shutdown,
-    )
-    .await
-    .unwrap();
-    let base = format!("http://{}", gateway.addr);
+    let (base, shutdown) = hub.extra_gateway(&hub.subgraph_urls(), &settings).await;
     let post = |who: &Principal, body: Value| {
         let request = reqwest::Client::new()
             .post(format!("{base}/graphql"))

@@ -194,8 +194,12 @@ pub struct Subgraph {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Log {
+    /// Which events are logged.
     pub filter: String,
     pub format: LogFormat,
+    /// Which spans and events go into traces, when traces are exported (the standard
+    /// `OTEL_EXPORTER_OTLP_*` variables) or logs are JSON.
+    pub trace_filter: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

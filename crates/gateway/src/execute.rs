@@ -20,6 +20,7 @@ use hive_router_query_planner::planner::plan_nodes::{
 };
 use reqwest::header::HeaderMap;
 use serde_json::{Map, Value, json};
+use tracing::Instrument;
 
 use crate::errors::GraphQLError;
 use crate::project::{PathElement, merge_objects};
@@ -76,7 +77,16 @@ impl Subgraphs {
         headers: &HeaderMap,
     ) -> Result<(Value, Vec<Value>, Reported), GraphQLError> {
         let started = std::time::Instant::now();
-        let answer = self.post_untimed(service, body, headers).await;
+        let span = tracing::info_span!(
+            "fetch",
+            otel.name = %format_args!("fetch {service}"),
+            otel.kind = "client",
+            kotohub.subgraph = service,
+        );
+        let answer = self
+            .post_untimed(service, body, headers)
+            .instrument(span)
+            .await;
         self.metrics
             .fetch(service, started.elapsed(), answer.is_err());
         answer
@@ -104,11 +114,14 @@ impl Subgraphs {
             )
             .from_service(service)
         };
+        let mut headers = headers.clone();
+        // The subgraph's spans continue this fetch's.
+        kotohub_telemetry::propagation::inject(&mut headers);
         let response = self
             .http
             .post(&endpoint.url)
             .timeout(endpoint.timeout)
-            .headers(headers.clone())
+            .headers(headers)
             .json(body)
             .send()
             .await

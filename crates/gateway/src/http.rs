@@ -7,6 +7,10 @@
 //! the counters, and every request passes the rate limits (per address, then per
 //! principal) before anything else is read.
 //!
+//! Each request is one span ([`request_span`]) continuing the client's W3C trace, with a
+//! child per pipeline step: authenticate, parse, validate, authorize, plan, execute (a
+//! fetch per subgraph call), merge and audit.
+//!
 //! With an access log, every request to `/graphql` — answered, refused or failed — is
 //! recorded before its answer leaves; when the record cannot be stored, the caller gets
 //! `503` and no data instead.
@@ -25,6 +29,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 use kotohub_audit::{Decision, Event};
 use kotohub_auth::{AuthError, Principal};
@@ -227,7 +232,9 @@ async fn admit(
             return Err(refusal);
         }
     }
-    let principal = authenticate(http, headers, id).await?;
+    let principal = authenticate(http, headers, id)
+        .instrument(tracing::info_span!("authenticate"))
+        .await?;
     // Known from here on, so that a refusal below is logged against the caller.
     seen.principal = principal.clone();
     if let (Some(limits), Some(principal)) = (limits, &principal)
@@ -290,12 +297,33 @@ async fn post_graphql(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let started = Instant::now();
-    let id = request_id(&headers);
-    let mut seen = Seen::default();
-    let address = peer.as_ref().map(|Extension(ConnectInfo(addr))| *addr);
-    let response = post_inner(&http, address, &headers, body, &id, &mut seen).await;
-    audited(&http, response, seen, peer, &headers, &id, started).await
+    let span = request_span("POST /graphql", &headers);
+    async move {
+        let started = Instant::now();
+        let id = request_id(&headers);
+        let mut seen = Seen::default();
+        let address = peer.as_ref().map(|Extension(ConnectInfo(addr))| *addr);
+        let response = post_inner(&http, address, &headers, body, &id, &mut seen).await;
+        audited(&http, response, seen, peer, &headers, &id, started).await
+    }
+    .instrument(span)
+    .await
+}
+
+/// The span of one request to the gateway: the root of its trace, or a child of the
+/// client's when the client sent `traceparent`.
+fn request_span(route: &'static str, headers: &HeaderMap) -> tracing::Span {
+    let span = tracing::info_span!(
+        "gateway.request",
+        otel.name = route,
+        otel.kind = "server",
+        http.route = route,
+        graphql.operation.name = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+        kotohub.outcome = tracing::field::Empty,
+    );
+    kotohub_telemetry::propagation::continue_trace(&span, headers);
+    span
 }
 
 async fn post_inner(
@@ -496,12 +524,17 @@ async fn get_graphql(
         // The page reads no data: it is not an operation to log.
         return Html(GRAPHIQL).into_response();
     }
-    let started = Instant::now();
-    let id = request_id(&headers);
-    let mut seen = Seen::default();
-    let address = peer.as_ref().map(|Extension(ConnectInfo(addr))| *addr);
-    let response = get_inner(&http, address, &headers, &params, &id, &mut seen).await;
-    audited(&http, response, seen, peer, &headers, &id, started).await
+    let span = request_span("GET /graphql", &headers);
+    async move {
+        let started = Instant::now();
+        let id = request_id(&headers);
+        let mut seen = Seen::default();
+        let address = peer.as_ref().map(|Extension(ConnectInfo(addr))| *addr);
+        let response = get_inner(&http, address, &headers, &params, &id, &mut seen).await;
+        audited(&http, response, seen, peer, &headers, &id, started).await
+    }
+    .instrument(span)
+    .await
 }
 
 async fn get_inner(
@@ -596,9 +629,21 @@ fn observe(http: &Http, response: &Response, seen: &Seen, started: Instant) {
         .operation
         .as_ref()
         .and_then(|ran| ran.facts.operation_name.as_deref());
-    http.gateway
-        .metrics()
-        .request(operation, outcome, started.elapsed());
+    let elapsed = started.elapsed();
+    http.gateway.metrics().request(operation, outcome, elapsed);
+    let span = tracing::Span::current();
+    span.record("http.response.status_code", status.as_u16());
+    span.record("kotohub.outcome", outcome);
+    if let Some(operation) = operation {
+        span.record("graphql.operation.name", operation);
+    }
+    tracing::debug!(
+        operation,
+        outcome,
+        status = status.as_u16(),
+        elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+        "answered"
+    );
 }
 
 /// Records the request in the access log, if there is one, and lets the answer go only
@@ -625,12 +670,16 @@ async fn audited(
     let forbidden = error_codes.iter().any(|code| code == FORBIDDEN);
     let mut event = Event {
         request_id: id.to_owned(),
-        trace_id: headers
-            .get("traceparent")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split('-').nth(1))
-            .filter(|v| v.len() == 32 && v.chars().all(|c| c.is_ascii_hexdigit()))
-            .map(str::to_owned),
+        // The request's trace when the gateway traces, so that an auditor can find its
+        // spans; else the one the client named.
+        trace_id: kotohub_telemetry::propagation::current_trace_id().or_else(|| {
+            headers
+                .get("traceparent")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split('-').nth(1))
+                .filter(|v| v.len() == 32 && v.chars().all(|c| c.is_ascii_hexdigit()))
+                .map(str::to_owned)
+        }),
         client_address: peer.map(|Extension(ConnectInfo(addr))| addr.ip().to_string()),
         status: status.as_u16(),
         duration: started.elapsed(),
@@ -672,7 +721,11 @@ async fn audited(
         }
     };
     event.error_codes = error_codes;
-    match log.record(event).await {
+    match log
+        .record(event)
+        .instrument(tracing::info_span!("audit"))
+        .await
+    {
         Ok(()) => response,
         Err(error) => {
             tracing::error!(request_id = id, %error, "answer withheld: the access log is not written");
@@ -699,13 +752,18 @@ async fn get_saved_query(
     headers: HeaderMap,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
-    let started = Instant::now();
-    let id = request_id(&headers);
-    let mut seen = Seen::default();
-    let address = peer.as_ref().map(|Extension(ConnectInfo(addr))| *addr);
-    let response =
-        saved_query_inner(&http, address, &name, &params, &headers, &id, &mut seen).await;
-    audited(&http, response, seen, peer, &headers, &id, started).await
+    let span = request_span("GET /q/{name}", &headers);
+    async move {
+        let started = Instant::now();
+        let id = request_id(&headers);
+        let mut seen = Seen::default();
+        let address = peer.as_ref().map(|Extension(ConnectInfo(addr))| *addr);
+        let response =
+            saved_query_inner(&http, address, &name, &params, &headers, &id, &mut seen).await;
+        audited(&http, response, seen, peer, &headers, &id, started).await
+    }
+    .instrument(span)
+    .await
 }
 
 /// How `GET /q/{name}` answers.

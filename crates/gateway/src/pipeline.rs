@@ -21,6 +21,7 @@ use apollo_compiler::{Name, ast};
 use kotohub_auth::Principal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use tracing::Instrument;
 
 use crate::authorize::{Access, authorize};
 use crate::errors::GraphQLError;
@@ -664,13 +665,15 @@ impl Gateway {
                 )
                 .with_facts(&facts);
             };
-            authorized = authorize(
-                schema,
-                &operation.document,
-                operation.operation_name.as_deref(),
-                &access.policy,
-                principal,
-            );
+            authorized = tracing::info_span!("authorize").in_scope(|| {
+                authorize(
+                    schema,
+                    &operation.document,
+                    operation.operation_name.as_deref(),
+                    &access.policy,
+                    principal,
+                )
+            });
             errors.extend(authorized.denied.iter().map(|denied| denied.to_error()));
             facts.fields = std::mem::take(&mut authorized.fields);
             facts.policies = std::mem::take(&mut authorized.policies);
@@ -764,16 +767,29 @@ impl Gateway {
         }
         if concrete {
             let name = operation.operation_name.clone();
-            let plan = match self.planner.cached(&normalized, name.as_deref()) {
-                Some(plan) => Ok(plan),
-                None => match self.shared_plan(&normalized, name.as_deref()).await {
-                    Some(plan) => Ok(plan),
+            let planning = tracing::info_span!("plan", cached = tracing::field::Empty);
+            let plan = match planning.in_scope(|| self.planner.cached(&normalized, name.as_deref()))
+            {
+                Some(plan) => {
+                    planning.record("cached", "process");
+                    Ok(plan)
+                }
+                None => match self
+                    .shared_plan(&normalized, name.as_deref())
+                    .instrument(planning.clone())
+                    .await
+                {
+                    Some(plan) => {
+                        planning.record("cached", "shared");
+                        Ok(plan)
+                    }
                     None => {
                         // Planning is CPU work: keep it off the workers that serve requests.
                         let planner = self.planner.clone();
                         let (document, operation) = (normalized.clone(), name.clone());
+                        let in_span = planning.clone();
                         let planned = tokio::task::spawn_blocking(move || {
-                            planner.plan(&document, operation.as_deref())
+                            in_span.in_scope(|| planner.plan(&document, operation.as_deref()))
                         })
                         .await
                         .unwrap_or_else(|_| {
@@ -782,7 +798,9 @@ impl Gateway {
                             ))
                         });
                         if let Ok(plan) = &planned {
-                            self.share_plan(&normalized, name.as_deref(), plan).await;
+                            self.share_plan(&normalized, name.as_deref(), plan)
+                                .instrument(planning.clone())
+                                .await;
                         }
                         planned
                     }
@@ -798,7 +816,9 @@ impl Gateway {
                     .with_facts(&facts);
                 }
             };
-            let executed = execute(&self.subgraphs, &plan, &variables, &forwarded).await;
+            let executed = execute(&self.subgraphs, &plan, &variables, &forwarded)
+                .instrument(tracing::info_span!("execute"))
+                .await;
             if let (Value::Object(target), Value::Object(part)) = (&mut data, executed.data) {
                 merge_objects(target, part);
             }
@@ -812,7 +832,8 @@ impl Gateway {
             document,
             variables: &variables,
         };
-        let projected = projection.project_root(&selected.selection_set, &data, &mut errors);
+        let projected = tracing::info_span!("merge")
+            .in_scope(|| projection.project_root(&selected.selection_set, &data, &mut errors));
         if let (Some(cache), Some(key)) = (&self.response_cache, &cache_key)
             && errors.len() == errors_before_execution
             && facts.clients.is_empty()

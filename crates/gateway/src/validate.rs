@@ -92,11 +92,14 @@ pub fn validate(
     operation_name: Option<&str>,
     limits: &Limits,
 ) -> Result<ValidOperation, Vec<RequestError>> {
-    let ast = Parser::new()
-        .token_limit(limits.max_tokens)
-        .recursion_limit(limits.max_recursion)
-        .parse_ast(source, "operation.graphql")
-        .map_err(|with_errors| diagnostics(&with_errors.errors, code::PARSE_FAILED))?;
+    let ast = tracing::info_span!("parse").in_scope(|| {
+        Parser::new()
+            .token_limit(limits.max_tokens)
+            .recursion_limit(limits.max_recursion)
+            .parse_ast(source, "operation.graphql")
+            .map_err(|with_errors| diagnostics(&with_errors.errors, code::PARSE_FAILED))
+    })?;
+    let _validating = tracing::info_span!("validate").entered();
     let document = ast
         .to_executable_validate(schema)
         .map_err(|with_errors| diagnostics(&with_errors.errors, code::VALIDATION_FAILED))?;

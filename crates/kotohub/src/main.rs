@@ -182,8 +182,14 @@ enum AuditCommand {
 async fn main() -> Result<()> {
     let cli = Cli::parse();
     let config = Config::load(cli.config.as_deref())?;
-    init_logging(&config)?;
-    match cli.command {
+    let telemetry = init_telemetry(&config, &cli.command)?;
+    let result = run(config, cli.command).await;
+    telemetry.shutdown();
+    result
+}
+
+async fn run(config: Config, command: Command) -> Result<()> {
+    match command {
         Command::Serve { data_dir, listen } => serve(config, data_dir, listen).await,
         Command::Subgraph {
             name,
@@ -287,17 +293,21 @@ async fn main() -> Result<()> {
     }
 }
 
-fn init_logging(config: &Config) -> Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.filter)
-        .with_context(|| format!("log.filter {:?} is not a valid filter", config.log.filter))?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match config.log.format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
-    Ok(())
+/// Logs and traces for this process; spans are named after what it runs.
+fn init_telemetry(config: &Config, command: &Command) -> Result<kotohub_telemetry::Telemetry> {
+    let service_name = match command {
+        Command::Serve { .. } => "kotohub".to_owned(),
+        Command::Gateway { .. } => "kotohub-gateway".to_owned(),
+        Command::Subgraph { name, .. } => format!("kotohub-{name}"),
+        _ => "kotohub-cli".to_owned(),
+    };
+    let telemetry = kotohub_telemetry::init(&kotohub_telemetry::Settings {
+        log_filter: &config.log.filter,
+        json: config.log.format == LogFormat::Json,
+        trace_filter: &config.log.trace_filter,
+        service_name: &service_name,
+    })?;
+    Ok(telemetry)
 }
 
 /// The URL a subgraph uses: the configured one, else SQLite under `data_dir`.

@@ -24,6 +24,7 @@ use serde_json::json;
 
 use crate::access::RowAccess;
 use tokio::net::TcpListener;
+use tracing::Instrument;
 
 /// Largest request body a subgraph accepts. Operations come from the gateway, which has
 /// its own limits; this only stops a runaway client that reaches the port directly.
@@ -42,6 +43,7 @@ pub fn with_limits<Q: ObjectType + 'static, M: ObjectType + 'static>(
         .limit_recursive_depth(32)
         .limit_directives(8)
         .limit_complexity(20_000)
+        .extension(crate::spans::Spans)
 }
 
 /// A Federation v2 schema builder for `query`, with the subgraph limits applied.
@@ -128,6 +130,22 @@ pub fn router<Q: ObjectType + 'static, M: ObjectType + 'static>(
 async fn graphql<Q: ObjectType + 'static, M: ObjectType + 'static>(
     State(service): State<Arc<Service<Q, M>>>,
     headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    // The gateway's fetch is this request's parent: one trace from client to SQL.
+    let span = tracing::info_span!(
+        "subgraph.request",
+        otel.name = %format_args!("{} graphql", service.name),
+        otel.kind = "server",
+        kotohub.subgraph = service.name,
+    );
+    kotohub_telemetry::propagation::continue_trace(&span, &headers);
+    answer(&service, &headers, body).instrument(span).await
+}
+
+async fn answer<Q: ObjectType + 'static, M: ObjectType + 'static>(
+    service: &Service<Q, M>,
+    headers: &HeaderMap,
     body: Bytes,
 ) -> Response {
     let signed = headers

@@ -22,7 +22,7 @@ fn free_port_env() -> Vec<(String, String)> {
 }
 
 /// A running `kotohub serve`, killed and reaped if a test fails before stopping it.
-struct Serve(std::process::Child);
+pub(crate) struct Serve(std::process::Child);
 
 impl Drop for Serve {
     fn drop(&mut self) {
@@ -33,18 +33,40 @@ impl Drop for Serve {
     }
 }
 
+/// What `kotohub serve` logs, line by line, as it runs.
+pub(crate) type Log = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
 /// Runs `kotohub serve` until it prints its ready line; returns it and what it printed.
 fn start_serve(data_dir: &std::path::Path) -> (Serve, Vec<String>) {
+    let (serve, lines, _) = start_serve_with(data_dir, &[]);
+    (serve, lines)
+}
+
+/// Runs `kotohub serve` with `env` added until it prints its ready line; returns it,
+/// what it printed and what it goes on logging.
+pub(crate) fn start_serve_with(
+    data_dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (Serve, Vec<String>, Log) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kotohub"))
         .args(["serve", "--data-dir"])
         .arg(data_dir)
         .envs(free_port_env())
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
     let child = Serve(child);
+    let log = Log::default();
+    let kept = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            kept.lock().unwrap().push(line);
+        }
+    });
     let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -61,12 +83,34 @@ fn start_serve(data_dir: &std::path::Path) -> (Serve, Vec<String>) {
         let ready = line.starts_with("Press Ctrl-C");
         lines.push(line);
         if ready {
-            return (child, lines);
+            return (child, lines, log);
         }
     }
 }
 
-fn stop(mut serve: Serve) {
+/// The URL `serve` printed after `name` (`GraphQL`, `programme`, …).
+pub(crate) fn printed_url(lines: &[String], name: &str) -> String {
+    lines
+        .iter()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix(name)
+                .and_then(|rest| rest.split_whitespace().next())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| panic!("the {name} URL is printed: {lines:?}"))
+}
+
+/// The token `serve` printed for `role`: one per role, each on the line after its role.
+pub(crate) fn printed_token(lines: &[String], role: &str) -> String {
+    let at = lines
+        .iter()
+        .position(|l| l.trim().starts_with(role))
+        .unwrap_or_else(|| panic!("a {role} token is printed: {lines:?}"));
+    lines[at + 1].trim().to_owned()
+}
+
+pub(crate) fn stop(mut serve: Serve) {
     let child = &mut serve.0;
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -95,27 +139,10 @@ async fn serve_seeds_once_answers_and_stops_cleanly() {
             .any(|l| l.starts_with("Seeding 300 synthetic clients")),
         "{lines:?}"
     );
-    let url_of = |name: &str| {
-        lines
-            .iter()
-            .find_map(|l| {
-                l.trim()
-                    .strip_prefix(name)
-                    .map(|rest| rest.trim().to_owned())
-            })
-            .unwrap_or_else(|| panic!("the {name} URL is printed: {lines:?}"))
-    };
+    let url_of = |name: &str| printed_url(&lines, name);
     let gateway = url_of("GraphQL");
-    let gateway = gateway.split_whitespace().next().unwrap().to_owned();
     let programme = url_of("programme");
-    // One ready-to-paste token per role, each on the line after its role.
-    let token_of = |role: &str| {
-        let at = lines
-            .iter()
-            .position(|l| l.trim().starts_with(role))
-            .unwrap_or_else(|| panic!("a {role} token is printed: {lines:?}"));
-        lines[at + 1].trim().to_owned()
-    };
+    let token_of = |role: &str| printed_token(&lines, role);
     let http = reqwest::Client::new();
     let catalog =
         serde_json::json!({ "query": "{ measures { id } measureSets { id } themes { id } }" });

@@ -19,3 +19,4 @@ mod saved_queries;
 mod schema_files;
 mod seeding;
 mod statistics;
+mod telemetry;

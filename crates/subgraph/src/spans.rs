@@ -1,8 +1,9 @@
 //! Spans of a subgraph's GraphQL work, below the request span that [`crate::serve`] opens:
 //! parse, validate, execute, and one per resolver that returns an object or a list of
 //! them — the resolvers that read the database, whose SQL statements (sea-orm's spans)
-//! nest below. Leaf fields get none: they only copy a value, and a span each would
-//! multiply a thousand-client answer into tens of thousands of spans.
+//! nest below. Leaf fields and list elements get none: no resolver of ours runs there,
+//! and a span each would multiply a thousand-client answer into tens of thousands of
+//! spans.
 //!
 //! async-graphql's own `Tracing` extension is not used because its parse span records
 //! the operation with its variables written in, and a subgraph's variables are the
@@ -82,7 +83,10 @@ impl Extension for Spans {
                 .get(MetaTypeName::concrete_typename(info.return_type))
                 .is_none_or(|ty| ty.is_leaf())
         };
-        if !traced || leaf() {
+        // async-graphql also calls this hook once per element of a list (the "parent" is
+        // the list type): no resolver runs there, so no span.
+        let element = info.parent_type.starts_with('[');
+        if !traced || element || leaf() {
             return next.run(ctx, info).await;
         }
         let span = tracing::info_span!(

@@ -21,6 +21,8 @@ pub mod export;
 mod json;
 pub mod propagation;
 
+use std::io::IsTerminal;
+
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
@@ -97,7 +99,9 @@ pub fn init(settings: &Settings<'_>) -> Result<Telemetry, TelemetryError> {
             .with_writer(std::io::stderr)
             .boxed()
     } else {
+        // Colours only for a terminal: a file or a journal would get escape codes.
         tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::stderr().is_terminal())
             .with_writer(std::io::stderr)
             .boxed()
     }
@@ -161,7 +165,7 @@ fn is_transport(target: &str) -> bool {
         .iter()
         .any(|prefix| {
             target.strip_prefix(prefix).is_some_and(|rest| {
-                rest.is_empty() || rest.starts_with("::") || rest.starts_with('_')
+                rest.is_empty() || rest.starts_with("::") || rest.starts_with(['_', '-'])
             })
         })
 }
@@ -175,6 +179,7 @@ mod tests {
         assert!(is_transport("hyper_util::client"));
         assert!(is_transport("h2"));
         assert!(is_transport("opentelemetry_sdk"));
+        assert!(is_transport("opentelemetry-otlp"));
         assert!(!is_transport("kotohub_gateway::pipeline"));
         assert!(!is_transport("sea_orm::database"));
         assert!(!is_transport("hypertext"));

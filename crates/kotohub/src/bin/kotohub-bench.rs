@@ -45,6 +45,11 @@ struct Args {
     /// (`redis://127.0.0.1:6379`).
     #[arg(long)]
     redis: Option<String>,
+    /// Trace every request as a deployment with a collector would (every span built
+    /// and sampled); spans go to the OTLP collector that `OTEL_EXPORTER_OTLP_*` names,
+    /// else nowhere.
+    #[arg(long)]
+    traced: bool,
 }
 
 /// Fills a fresh SQLite access log with `count` events and times writing and verifying.
@@ -244,6 +249,27 @@ fn peak_rss_mib() -> Option<f64> {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    // Without --traced nothing subscribes, as in the embedded default, where text logs
+    // leave every span unbuilt.
+    let telemetry = if args.traced {
+        Some(kotohub_telemetry::init(&kotohub_telemetry::Settings {
+            log_filter: "warn",
+            // JSON logs are what turn spans on without a collector.
+            json: true,
+            trace_filter: "info",
+            service_name: "kotohub-bench",
+        })?)
+    } else {
+        None
+    };
+    let result = bench(args).await;
+    if let Some(telemetry) = telemetry {
+        telemetry.shutdown();
+    }
+    result
+}
+
+async fn bench(args: Args) -> Result<()> {
     let dir = std::env::temp_dir().join(format!("kotohub-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     if let Some(count) = args.audit_events {

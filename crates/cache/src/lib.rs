@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 use redis::aio::MultiplexedConnection;
 use redis::cluster_async::ClusterConnection;
 
+/// An outage this long is logged when it ends even if its start was not.
+const NOTABLE_OUTAGE: Duration = Duration::from_secs(3);
 /// How often a Redis that failed is probed until it answers again.
 const PROBE_EVERY: Duration = Duration::from_secs(1);
 /// How long connecting (or reconnecting) may take; only probes wait for it, never requests.
@@ -91,6 +93,9 @@ struct Health {
     up: bool,
     probing: bool,
     last_warning: Option<Instant>,
+    /// When the current outage began, and whether it has been warned about.
+    down_since: Option<Instant>,
+    warned: bool,
 }
 
 /// The shared store behind every named cache: Redis when configured, with its health.
@@ -186,11 +191,13 @@ impl Redis {
         };
         let now = Instant::now();
         health.up = false;
+        health.down_since.get_or_insert(now);
         if health
             .last_warning
             .is_none_or(|last| now.duration_since(last) >= WARN_EVERY)
         {
             health.last_warning = Some(now);
+            health.warned = true;
             tracing::warn!(
                 error,
                 "Redis is unavailable: caches answer from process memory until it is back"
@@ -199,8 +206,17 @@ impl Redis {
     }
 
     async fn probe_until_up(&self) {
-        while !self.probe().await {
+        // A wait before the first probe too: a Redis that just missed the timeout under
+        // load would answer a probe at once, and requests would pay the timeout again
+        // and again; a second's pause lets the load pass.
+        loop {
             tokio::time::sleep(PROBE_EVERY).await;
+            if self.probe().await {
+                break;
+            }
+            // Requests leave Redis alone while it is away, so the probe is what keeps
+            // warning once per interval for as long as the outage lasts.
+            self.failed("Redis does not answer");
         }
         if let Ok(mut health) = self.health.lock() {
             health.probing = false;
@@ -222,8 +238,17 @@ impl Redis {
             }
         }
         if let Ok(mut health) = self.health.lock() {
-            if answered && !health.up && health.last_warning.is_some() {
-                tracing::info!("Redis is back: caches are shared again");
+            if answered && let Some(since) = health.down_since.take() {
+                // Each outage the log warned of is closed once; so is a long one that
+                // began too soon after another's warning to get its own. The short
+                // misses of a loaded Redis pass unlogged after the first warning.
+                let away = since.elapsed();
+                if std::mem::take(&mut health.warned) || away >= NOTABLE_OUTAGE {
+                    tracing::info!(
+                        away_seconds = away.as_secs(),
+                        "Redis is back: caches are shared again"
+                    );
+                }
             }
             health.up = answered;
         }

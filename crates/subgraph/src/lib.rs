@@ -2,8 +2,7 @@
 //! differ only in their domain: how a subgraph connects to its own database, how list
 //! fields page, how a batch of clients' records is loaded in one query, how internal
 //! errors are masked before they reach a client, the spans a request leaves in traces, and
-//! the HTTP service (`POST /graphql`,
-//! `GET /health`) that the gateway calls.
+//! the HTTP service (`POST /graphql`, `GET /health`) that the gateway calls.
 //!
 //! A subgraph crate builds its async-graphql schema and hands it to [`serve::router`];
 //! nothing here knows any particular subgraph.

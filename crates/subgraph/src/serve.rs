@@ -34,7 +34,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// data its callers change (saved queries); never subscriptions.
 pub type SubgraphSchema<Q, M = EmptyMutation> = Schema<Q, M, EmptySubscription>;
 
-/// Applies the operation bounds every subgraph enforces, whatever the gateway does.
+/// Applies the operation bounds every subgraph enforces, whatever the gateway does, and
+/// the spans every subgraph leaves in traces.
 pub fn with_limits<Q: ObjectType + 'static, M: ObjectType + 'static>(
     builder: SchemaBuilder<Q, M, EmptySubscription>,
 ) -> SchemaBuilder<Q, M, EmptySubscription> {
@@ -143,6 +144,7 @@ async fn graphql<Q: ObjectType + 'static, M: ObjectType + 'static>(
     answer(&service, &headers, body).instrument(span).await
 }
 
+/// Checks the gateway's signature, reads the request and runs it as the signed principal.
 async fn answer<Q: ObjectType + 'static, M: ObjectType + 'static>(
     service: &Service<Q, M>,
     headers: &HeaderMap,

@@ -1,8 +1,9 @@
 //! Traces and logs of a running `kotohub serve`, configured only by the standard
 //! `OTEL_EXPORTER_OTLP_*` variables: a cross-subgraph query leaves one trace that runs
 //! from the client's `traceparent` through the gateway's steps to the subgraphs and their
-//! SQL, sent by OTLP to a receiver in this test; JSON log lines carry its trace id; and
-//! no client's name or id appears in any exported span or any log line.
+//! SQL, sent by OTLP (HTTP with protobuf or JSON, or gRPC) to a receiver in this test;
+//! JSON log lines carry its trace id; and no client's name or id appears in any exported
+//! span or any log line.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -12,14 +13,19 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::routing::post;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use prost::Message;
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
 
-use super::cli::{printed_token, printed_url, start_serve_with, stop};
+use super::cli::{Log, Serve, printed_token, printed_url, start_serve_with, stop};
 
 /// One exported span, as much of it as the assertions need.
 #[derive(Debug, Clone)]
@@ -68,50 +74,120 @@ fn attributes(pairs: &[KeyValue]) -> BTreeMap<String, String> {
         .collect()
 }
 
-async fn receive(
-    State(collector): State<Collector>,
-    body: Bytes,
-) -> impl axum::response::IntoResponse {
-    let Ok(request) = ExportTraceServiceRequest::decode(body.as_ref()) else {
-        return (StatusCode::BAD_REQUEST, Vec::new());
-    };
-    collector
-        .text
-        .lock()
-        .unwrap()
-        .push_str(&format!("{request:?}\n"));
-    let mut spans = collector.spans.lock().unwrap();
-    for resource in &request.resource_spans {
-        for scope in &resource.scope_spans {
-            for span in &scope.spans {
-                spans.push(Exported {
-                    trace_id: hex::encode(&span.trace_id),
-                    span_id: hex::encode(&span.span_id),
-                    parent_id: hex::encode(&span.parent_span_id),
-                    name: span.name.clone(),
-                    kind: span.kind(),
-                    attributes: attributes(&span.attributes),
-                });
+impl Collector {
+    fn record(&self, request: &ExportTraceServiceRequest) {
+        self.text
+            .lock()
+            .unwrap()
+            .push_str(&format!("{request:?}\n"));
+        let mut spans = self.spans.lock().unwrap();
+        for resource in &request.resource_spans {
+            for scope in &resource.scope_spans {
+                for span in &scope.spans {
+                    spans.push(Exported {
+                        trace_id: hex::encode(&span.trace_id),
+                        span_id: hex::encode(&span.span_id),
+                        parent_id: hex::encode(&span.parent_span_id),
+                        name: span.name.clone(),
+                        kind: span.kind(),
+                        attributes: attributes(&span.attributes),
+                    });
+                }
             }
         }
     }
+
+    /// The spans of `trace_id` once the gateway's request and the requests of at least
+    /// `subgraphs` subgraphs and the audit step are in (spans arrive in batches), or
+    /// what there is after 30 seconds.
+    async fn trace(&self, trace_id: &str, subgraphs: usize) -> Vec<Exported> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let trace: Vec<Exported> = self
+                .spans
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|span| span.trace_id == trace_id)
+                .cloned()
+                .collect();
+            let served: BTreeSet<&str> = trace
+                .iter()
+                .filter_map(|span| span.subgraph(SpanKind::Server))
+                .collect();
+            let complete = trace.iter().any(Exported::is_gateway_request)
+                && served.len() >= subgraphs
+                && trace.iter().any(|span| span.name == "audit");
+            if complete || std::time::Instant::now() > deadline {
+                return trace;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// OTLP/HTTP: protobuf or, for `http/json`, JSON.
+async fn receive(
+    State(collector): State<Collector>,
+    headers: header::HeaderMap,
+    body: Bytes,
+) -> impl axum::response::IntoResponse {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let request = if json {
+        serde_json::from_slice::<ExportTraceServiceRequest>(&body).ok()
+    } else {
+        ExportTraceServiceRequest::decode(body.as_ref()).ok()
+    };
+    let Some(request) = request else {
+        return (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "text/plain")],
+            Vec::new(),
+        );
+    };
+    collector.record(&request);
     // An empty ExportTraceServiceResponse: everything accepted.
-    (StatusCode::OK, Vec::new())
+    let (content_type, body) = if json {
+        ("application/json", b"{}".to_vec())
+    } else {
+        ("application/x-protobuf", Vec::new())
+    };
+    (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body)
+}
+
+/// OTLP over gRPC.
+#[tonic::async_trait]
+impl TraceService for Collector {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.record(request.get_ref());
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+async fn start_grpc_collector() -> (String, Collector) {
+    let collector = Collector::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let service = TraceServiceServer::new(collector.clone());
+    tokio::spawn(async move {
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
+            .await
+    });
+    (format!("http://{address}"), collector)
 }
 
 async fn start_collector() -> (String, Collector) {
     let collector = Collector::default();
     let app = axum::Router::new()
         .route("/v1/traces", post(receive))
-        .layer(axum::middleware::map_response(
-            |mut response: axum::response::Response| async move {
-                response.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    header::HeaderValue::from_static("application/x-protobuf"),
-                );
-                response
-            },
-        ))
         .with_state(collector.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -143,33 +219,36 @@ async fn clients(data_dir: &std::path::Path) -> Vec<(String, String)> {
         .collect()
 }
 
-// Several workers: the receiver must take exports while the test waits on the process.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_trace_runs_from_client_to_sql_and_holds_no_personal_data() {
-    let (endpoint, collector) = start_collector().await;
-    let data_dir = std::env::temp_dir().join(format!("kotohub-telemetry-{}", std::process::id()));
+/// `kotohub serve` on a fresh data directory, exporting to `endpoint` over `protocol`.
+async fn start_traced_serve(
+    name: &str,
+    endpoint: &str,
+    protocol: &str,
+    env: &[(&str, &str)],
+) -> (std::path::PathBuf, Serve, Vec<String>, Log) {
+    let data_dir =
+        std::env::temp_dir().join(format!("kotohub-telemetry-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
-    let started = {
-        let data_dir = data_dir.clone();
-        tokio::task::spawn_blocking(move || {
-            start_serve_with(
-                &data_dir,
-                &[
-                    ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
-                    ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-                    ("OTEL_BSP_SCHEDULE_DELAY", "100"),
-                    ("KOTOHUB__LOG__FORMAT", "json"),
-                    // As much as there is to log and trace: the scan below reads it all.
-                    ("KOTOHUB__LOG__FILTER", "debug"),
-                    ("KOTOHUB__LOG__TRACE_FILTER", "debug"),
-                ],
-            )
-        })
-    };
-    let (serve, lines, log) = started.await.unwrap();
-    let gateway = printed_url(&lines, "GraphQL");
-    let http = reqwest::Client::new();
+    let mut env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    env.push(("OTEL_EXPORTER_OTLP_ENDPOINT".into(), endpoint.to_owned()));
+    env.push(("OTEL_EXPORTER_OTLP_PROTOCOL".into(), protocol.to_owned()));
+    env.push(("OTEL_BSP_SCHEDULE_DELAY".into(), "100".into()));
+    let dir = data_dir.clone();
+    // Waiting for the ready line blocks: off the workers that receive the exports.
+    let (serve, lines, log) = tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        start_serve_with(&dir, &env)
+    })
+    .await
+    .unwrap();
+    (data_dir, serve, lines, log)
+}
 
+/// A token for an officer of the bodies whose records the cross-subgraph query reads.
+fn officer_token(data_dir: &std::path::Path) -> String {
     let minted = std::process::Command::new(env!("CARGO_BIN_EXE_kotohub"))
         .args([
             "token",
@@ -183,23 +262,28 @@ async fn one_trace_runs_from_client_to_sql_and_holds_no_personal_data() {
             "helsinki-skill-center",
             "--data-dir",
         ])
-        .arg(&data_dir)
+        .arg(data_dir)
         .output()
         .unwrap();
     assert!(minted.status.success(), "{minted:?}");
-    let officer = String::from_utf8(minted.stdout).unwrap().trim().to_owned();
+    String::from_utf8(minted.stdout).unwrap().trim().to_owned()
+}
 
-    // The README's cross-subgraph query: education, programme, employment and culture.
+/// The client's span that the gateway's request span must continue.
+const CLIENT_SPAN: &str = "00f067aa0ba902b7";
+
+/// Sends the README's cross-subgraph query (education, programme, employment, culture)
+/// as part of a new trace; returns the trace id and the answer.
+async fn send_cross_subgraph(gateway: &str, officer: &str) -> (String, Value) {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos();
     let trace_id = format!("{:032x}", nanos ^ u128::from(std::process::id()));
-    let client_span = "00f067aa0ba902b7";
-    let answer: Value = http
-        .post(&gateway)
-        .bearer_auth(&officer)
-        .header("traceparent", format!("00-{trace_id}-{client_span}-01"))
+    let answer: Value = reqwest::Client::new()
+        .post(gateway)
+        .bearer_auth(officer)
+        .header("traceparent", format!("00-{trace_id}-{CLIENT_SPAN}-01"))
         .json(&json!({ "query": "query Enrolled { measure(id: \"4.4\") { summary enrolments(first: 5) { programme client { id name district employmentOutcomes { kind occurredOn } participations { activity } } } } }" }))
         .send()
         .await
@@ -208,6 +292,69 @@ async fn one_trace_runs_from_client_to_sql_and_holds_no_personal_data() {
         .await
         .unwrap();
     assert!(answer.get("errors").is_none(), "{answer}");
+    (trace_id, answer)
+}
+
+/// Checks that `trace` runs from the client's span through the gateway to the four
+/// subgraphs, each subgraph's request the child of the gateway's fetch of it — so the
+/// context crossed HTTP.
+fn assert_one_trace(trace: &[Exported]) {
+    let names: BTreeSet<&str> = trace.iter().map(|span| span.name.as_str()).collect();
+    let by_id: BTreeMap<&str, &Exported> = trace
+        .iter()
+        .map(|span| (span.span_id.as_str(), span))
+        .collect();
+    let request = trace
+        .iter()
+        .find(|span| span.is_gateway_request())
+        .unwrap_or_else(|| panic!("the gateway's request span is exported: {names:?}"));
+    assert_eq!(request.parent_id, CLIENT_SPAN);
+    assert_eq!(request.name, "POST /graphql");
+    assert_eq!(request.attributes["graphql.operation.name"], "Enrolled");
+    let mut served = BTreeSet::new();
+    for span in trace {
+        let Some(subgraph) = span.subgraph(SpanKind::Server) else {
+            continue;
+        };
+        let parent = by_id
+            .get(span.parent_id.as_str())
+            .unwrap_or_else(|| panic!("the {subgraph} request's parent is in the trace"));
+        assert_eq!(
+            parent.subgraph(SpanKind::Client),
+            Some(subgraph),
+            "{parent:?}"
+        );
+        served.insert(subgraph.to_owned());
+    }
+    for subgraph in ["programme", "education", "employment", "culture"] {
+        assert!(
+            served.contains(subgraph),
+            "{subgraph} missing from {served:?}"
+        );
+    }
+}
+
+// Several workers: the receiver must take exports while the test waits on the process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_trace_runs_from_client_to_sql_and_holds_no_personal_data() {
+    let (endpoint, collector) = start_collector().await;
+    let (data_dir, serve, lines, log) = start_traced_serve(
+        "protobuf",
+        &endpoint,
+        "http/protobuf",
+        &[
+            ("KOTOHUB__LOG__FORMAT", "json"),
+            // As much as there is to log and trace: the scan below reads it all.
+            ("KOTOHUB__LOG__FILTER", "debug"),
+            ("KOTOHUB__LOG__TRACE_FILTER", "debug"),
+        ],
+    )
+    .await;
+    let gateway = printed_url(&lines, "GraphQL");
+    let http = reqwest::Client::new();
+    let officer = officer_token(&data_dir);
+
+    let (trace_id, answer) = send_cross_subgraph(&gateway, &officer).await;
     let returned: Vec<&str> = answer["data"]["measure"]["enrolments"]
         .as_array()
         .unwrap()
@@ -215,7 +362,6 @@ async fn one_trace_runs_from_client_to_sql_and_holds_no_personal_data() {
         .map(|e| e["client"]["name"].as_str().unwrap())
         .collect();
     assert_eq!(returned.len(), 5, "{answer}");
-
     // More person-level traffic for the scan: a list of clients, a refused look at a
     // client by id, a saved query, and an auditor asking about a client by id.
     let more = [
@@ -250,43 +396,14 @@ async fn one_trace_runs_from_client_to_sql_and_holds_no_personal_data() {
         .unwrap();
     assert!(saved.status().is_success());
 
-    // The trace arrives in batches: wait until the subgraphs' parts are in.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let trace = loop {
-        let trace: Vec<Exported> = collector
-            .spans
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|span| span.trace_id == trace_id)
-            .cloned()
-            .collect();
-        let subgraphs: BTreeSet<&str> = trace
-            .iter()
-            .filter_map(|span| span.subgraph(SpanKind::Server))
-            .collect();
-        let complete = trace.iter().any(Exported::is_gateway_request)
-            && subgraphs.len() >= 4
-            && trace.iter().any(|span| span.name == "audit");
-        if complete || std::time::Instant::now() > deadline {
-            break trace;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let trace = collector.trace(&trace_id, 4).await;
+    assert_one_trace(&trace);
+    // Every step of the gateway's pipeline has its span.
     let names: BTreeSet<&str> = trace.iter().map(|span| span.name.as_str()).collect();
     let by_id: BTreeMap<&str, &Exported> = trace
         .iter()
         .map(|span| (span.span_id.as_str(), span))
         .collect();
-
-    // The gateway continued the client's trace...
-    let request = trace
-        .iter()
-        .find(|span| span.is_gateway_request())
-        .unwrap_or_else(|| panic!("the gateway's request span is exported: {names:?}"));
-    assert_eq!(request.parent_id, client_span);
-    assert_eq!(request.name, "POST /graphql");
-    assert_eq!(request.attributes["graphql.operation.name"], "Enrolled");
     for step in [
         "authenticate",
         "parse",
@@ -306,28 +423,6 @@ async fn one_trace_runs_from_client_to_sql_and_holds_no_personal_data() {
                     .is_some_and(|rest| rest.starts_with(' '))
         });
         assert!(found, "no {step} span in {names:?}");
-    }
-    // ...and each subgraph continued the gateway's fetch of it, over HTTP.
-    let mut served = BTreeSet::new();
-    for span in &trace {
-        let Some(subgraph) = span.subgraph(SpanKind::Server) else {
-            continue;
-        };
-        let parent = by_id
-            .get(span.parent_id.as_str())
-            .unwrap_or_else(|| panic!("the {subgraph} request's parent is in the trace"));
-        assert_eq!(
-            parent.subgraph(SpanKind::Client),
-            Some(subgraph),
-            "{parent:?}"
-        );
-        served.insert(subgraph.to_owned());
-    }
-    for subgraph in ["programme", "education", "employment", "culture"] {
-        assert!(
-            served.contains(subgraph),
-            "{subgraph} missing from {served:?}"
-        );
     }
     // Below the subgraphs: their resolvers and SQL statements, in the same trace.
     let under_subgraph = |span: &Exported| {
@@ -393,4 +488,24 @@ async fn one_trace_runs_from_client_to_sql_and_holds_no_personal_data() {
         );
     }
     let _ = std::fs::remove_dir_all(&data_dir);
+}
+
+/// The other two transports the standard variables choose: gRPC and OTLP/JSON over HTTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traces_go_out_by_grpc_and_by_http_json_as_the_variables_say() {
+    for protocol in ["grpc", "http/json"] {
+        let (endpoint, collector) = if protocol == "grpc" {
+            start_grpc_collector().await
+        } else {
+            start_collector().await
+        };
+        let name = protocol.replace('/', "-");
+        let (data_dir, serve, lines, _) = start_traced_serve(&name, &endpoint, protocol, &[]).await;
+        let gateway = printed_url(&lines, "GraphQL");
+        let (trace_id, _) = send_cross_subgraph(&gateway, &officer_token(&data_dir)).await;
+        let trace = collector.trace(&trace_id, 4).await;
+        assert_one_trace(&trace);
+        stop(serve);
+        let _ = std::fs::remove_dir_all(&data_dir);
+    }
 }

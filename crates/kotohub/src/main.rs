@@ -13,6 +13,7 @@ use kotohub::services::{self, Shutdown};
 use kotohub::{access, sdl, seed};
 use kotohub_auth::{Policy, Principal, Role};
 use kotohub_config::{AuthMode, Config, LogFormat};
+use kotohub_telemetry::Export;
 
 #[derive(Parser)]
 #[command(
@@ -183,14 +184,14 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     let config = Config::load(cli.config.as_deref())?;
     let telemetry = init_telemetry(&config, &cli.command)?;
-    let result = run(config, cli.command).await;
+    let result = run(config, cli.command, telemetry.export()).await;
     telemetry.shutdown();
     result
 }
 
-async fn run(config: Config, command: Command) -> Result<()> {
+async fn run(config: Config, command: Command, traces: Export) -> Result<()> {
     match command {
-        Command::Serve { data_dir, listen } => serve(config, data_dir, listen).await,
+        Command::Serve { data_dir, listen } => serve(config, data_dir, listen, traces).await,
         Command::Subgraph {
             name,
             listen,
@@ -373,6 +374,7 @@ async fn serve(
     config: Config,
     data_dir: Option<PathBuf>,
     listen: Option<SocketAddr>,
+    traces: Export,
 ) -> Result<()> {
     let data_dir = data_dir.unwrap_or_else(|| config.serve.data_dir.clone());
     let gateway = listen.unwrap_or(config.serve.listen);
@@ -483,6 +485,12 @@ async fn serve(
         gateway.addr
     );
     println!("  Caches      {caches}");
+    match traces {
+        Export::Off => {
+            println!("  Traces      not exported (set OTEL_EXPORTER_OTLP_ENDPOINT to send them)")
+        }
+        Export::Otlp(protocol) => println!("  Traces      exported by OTLP ({protocol})"),
+    }
     println!("Subgraphs (GraphQL over POST, health at /health):");
     for service in &running {
         println!("  {:<11} http://{}/graphql", service.name, service.addr);

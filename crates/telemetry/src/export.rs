@@ -31,6 +31,17 @@ pub enum Protocol {
     HttpJson,
 }
 
+/// The transport as the variables name it.
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Grpc => "grpc",
+            Self::HttpProtobuf => "http/protobuf",
+            Self::HttpJson => "http/json",
+        })
+    }
+}
+
 /// Why the OTLP settings cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {

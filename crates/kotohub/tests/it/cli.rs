@@ -139,6 +139,13 @@ async fn serve_seeds_once_answers_and_stops_cleanly() {
             .any(|l| l.starts_with("Seeding 300 synthetic clients")),
         "{lines:?}"
     );
+    // The embedded default sends no traces, and says how to.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.trim().starts_with("Traces      not exported")),
+        "{lines:?}"
+    );
     let url_of = |name: &str| printed_url(&lines, name);
     let gateway = url_of("GraphQL");
     let programme = url_of("programme");

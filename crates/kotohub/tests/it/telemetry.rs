@@ -501,6 +501,8 @@ async fn traces_go_out_by_grpc_and_by_http_json_as_the_variables_say() {
         };
         let name = protocol.replace('/', "-");
         let (data_dir, serve, lines, _) = start_traced_serve(&name, &endpoint, protocol, &[]).await;
+        let announced = format!("Traces      exported by OTLP ({protocol})");
+        assert!(lines.iter().any(|l| l.trim() == announced), "{lines:?}");
         let gateway = printed_url(&lines, "GraphQL");
         let (trace_id, _) = send_cross_subgraph(&gateway, &officer_token(&data_dir)).await;
         let trace = collector.trace(&trace_id, 4).await;

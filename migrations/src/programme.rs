@@ -5,6 +5,7 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
 use crate::columns::{create_with_indexes, drop_all};
 use crate::security::{RowLevelSecurity, Visible};
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
                     ("event_facts", Visible::ByDivision),
                 ],
             }),
+            Box::new(AddRecordKeys),
         ]
     }
 }
@@ -272,5 +274,77 @@ impl MigrationTrait for CreateStatisticsRegister {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         drop_all(manager, &["client_facts", "event_facts"]).await
+    }
+}
+
+/// The statistics register's record keys: a fixed random number per client (the same on
+/// every row of the client) and per event, which the disclosure control sums per cell to
+/// pick each cell's noise. Rows already in the register get keys drawn by the database's
+/// own random generator, one per client.
+struct AddRecordKeys;
+
+impl MigrationName for AddRecordKeys {
+    fn name(&self) -> &str {
+        "m20261207_000001_add_record_keys"
+    }
+}
+
+/// Keys are below 2^31, so that sums over a million clients stay within 64 bits.
+const RECORD_KEYS_SQLITE: &str = "
+    CREATE TEMP TABLE new_record_keys (client_id TEXT PRIMARY KEY, record_key INTEGER NOT NULL);
+    INSERT INTO new_record_keys
+        SELECT client_id, abs(random() % 2147483648) FROM client_facts GROUP BY client_id;
+    UPDATE client_facts SET record_key =
+        (SELECT k.record_key FROM new_record_keys k WHERE k.client_id = client_facts.client_id);
+    DROP TABLE new_record_keys;
+    UPDATE event_facts SET record_key = abs(random() % 2147483648);";
+
+/// The register's read policies would hide every row from the update: the owner lifts
+/// them for the length of this transaction.
+const RECORD_KEYS_POSTGRES: &str = "
+    ALTER TABLE client_facts NO FORCE ROW LEVEL SECURITY;
+    ALTER TABLE event_facts NO FORCE ROW LEVEL SECURITY;
+    UPDATE client_facts f SET record_key = k.record_key
+        FROM (SELECT client_id, floor(random() * 2147483648)::bigint AS record_key
+              FROM client_facts GROUP BY client_id) k
+        WHERE f.client_id = k.client_id;
+    UPDATE event_facts SET record_key = floor(random() * 2147483648)::bigint;
+    ALTER TABLE client_facts FORCE ROW LEVEL SECURITY;
+    ALTER TABLE event_facts FORCE ROW LEVEL SECURITY;";
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddRecordKeys {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in ["client_facts", "event_facts"] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(table)
+                        .add_column(big_integer("record_key").default(0))
+                        .to_owned(),
+                )
+                .await?;
+        }
+        let db = manager.get_connection();
+        let backfill = match db.get_database_backend() {
+            DbBackend::Postgres => RECORD_KEYS_POSTGRES,
+            _ => RECORD_KEYS_SQLITE,
+        };
+        db.execute_unprepared(backfill).await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in ["client_facts", "event_facts"] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(table)
+                        .drop_column("record_key")
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 }

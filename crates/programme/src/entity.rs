@@ -470,6 +470,9 @@ pub mod client_fact {
         pub background: Background,
         /// The outcome, when the record is one.
         pub outcome: Option<RecordedOutcome>,
+        /// The client's fixed random key, the same on every row of the client; the
+        /// disclosure control sums them per cell (`crate::disclosure`).
+        pub record_key: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -531,6 +534,8 @@ pub mod event_fact {
         pub district: District,
         pub languages: EventLanguages,
         pub participants: i32,
+        /// The event's fixed random key (`crate::disclosure`).
+        pub record_key: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,14 +6,14 @@
 //! The catalog is small and changes only when the programme does, so it is read from the
 //! database once when the subgraph starts and served from memory; clients are read per
 //! request through a batching loader. Its statistics register answers dashboards'
-//! aggregates, with small cells suppressed. In the request flow it sits behind the
+//! aggregates, with disclosure control. In the request flow it sits behind the
 //! gateway.
 
 pub mod catalog;
+pub mod disclosure;
 pub mod entity;
 mod schema;
 pub mod statistics;
-pub mod suppression;
 
 pub use schema::{Query, Snapshot};
 

@@ -313,8 +313,9 @@ impl Query {
     /// Distinct clients with records of the divisions your grant covers, broken down by
     /// up to three dimensions; optionally of one measure, division or year. With
     /// `outcomes`, also how many of them had one of those outcomes and the share they
-    /// make (measure 1.2's share continuing to education or employment, say). Cells of
-    /// 1–4 clients, and cells that would give one away, are suppressed.
+    /// make (measure 1.2's share continuing to education or employment, say). Every count
+    /// carries a small fixed noise, the same for the same clients in every table; a cell
+    /// counting 1–4 is suppressed.
     #[allow(clippy::too_many_arguments)]
     async fn client_statistics(
         &self,
@@ -335,8 +336,9 @@ impl Query {
 
     /// Events of the divisions your grant covers, broken down by up to three dimensions
     /// (measure 1.3's events in languages other than Finnish or Swedish, 10.2's events in
-    /// the regional focal areas); optionally of one measure, division or year. Cells of
-    /// 1–4 events, and cells that would give one away, are suppressed.
+    /// the regional focal areas); optionally of one measure, division or year. Every count
+    /// carries a small fixed noise, the same for the same events in every table; a cell
+    /// counting 1–4 is suppressed.
     async fn event_statistics(
         &self,
         ctx: &Context<'_>,

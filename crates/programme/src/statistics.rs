@@ -1,19 +1,18 @@
 //! Aggregates for division dashboards: counts of clients and of events from the
-//! statistics register, broken down by fixed dimensions, with small cells suppressed
-//! ([`crate::suppression`]) before they leave the subgraph.
+//! statistics register, broken down by fixed dimensions, each cell published under the
+//! disclosure rules ([`crate::disclosure`]) before it leaves the subgraph.
 //!
 //! In the request flow these are root fields of the programme subgraph. The gateway lets
 //! only principals the policy allows read them (analysts); here the principal's aggregate
 //! scope picks the divisions whose records are counted, and on PostgreSQL row-level
 //! security applies the same scope to the register's tables.
 //!
-//! A filter (one measure, division or year) is a slice of a bigger table, and a caller
-//! can ask for the bigger table too. Were the two suppressed apart, the slice could show
-//! a cell the bigger table hides as a complement, and the two answers together would
-//! give a small cell away. So a filter is counted as a dimension of its own, and every
-//! answer about the same cells hides the same ones (see [`table`]).
+//! Every cell is published on its own: what it shows depends only on who is counted in
+//! it, never on the table around it. So a filtered slice, the same cells in a bigger
+//! table, a margin asked separately and the total all agree cell for cell, and no
+//! combination of answers says more about a cell than the cell itself does.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use async_graphql::{Context, Enum, ID, Result, SimpleObject};
 use kotohub_auth::AggregateScope;
@@ -21,13 +20,13 @@ use kotohub_subgraph::access::{ScopedConnection, row_access};
 use kotohub_subgraph::vocab::District;
 use kotohub_subgraph::{bad_input, forbidden, internal};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement};
-use sea_orm::{ActiveEnum, ConnectionTrait};
+use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend};
 
+use crate::disclosure::{Counted, publish};
 use crate::entity::client::{Background, Gender};
 use crate::entity::client_fact::{AgeGroup, MotherTongueGroup, RecordedOutcome};
 use crate::entity::event_fact::EventLanguages;
 use crate::schema::Snapshot;
-use crate::suppression::{Unprotectable, suppress};
 
 /// At most this many dimensions per table: more would cut the population into cells
 /// too small to show anything.
@@ -67,12 +66,6 @@ pub enum EventDimension {
 /// A dimension's columns in the register.
 trait Dimension: Copy + PartialEq + std::fmt::Debug {
     fn columns(self) -> &'static [&'static str];
-
-    /// Whether the dimension cuts the records into slices (a measure, a division, a
-    /// period) rather than breaking a population down by who the clients are.
-    fn slices(self) -> bool {
-        matches!(self.columns()[0], "measure_id" | "division_id" | "year")
-    }
 }
 
 /// The dimension that names the same thing as a filter, for each filter.
@@ -116,7 +109,8 @@ impl Dimension for EventDimension {
 pub struct ClientStatistics {
     /// The dimensions the cells are broken down by, in the order asked.
     by: Vec<ClientDimension>,
-    /// The whole population the filters select.
+    /// The whole population the filters select, counted as a cell of its own: with
+    /// the noise, it is close to the sum of the cells but seldom equal to it.
     total: ClientStatisticsCell,
     /// One cell per combination of the values the dimensions take, zeros included.
     cells: Vec<ClientStatisticsCell>,
@@ -162,15 +156,16 @@ pub struct ClientStatisticsCell {
     age_group: Option<AgeGroup>,
     gender: Option<Gender>,
     background: Option<Background>,
-    /// Distinct clients with a record in the cell; null when suppressed.
+    /// Distinct clients with a record in the cell, with the cell's noise; null when
+    /// suppressed.
     clients: Option<i32>,
     /// Of them, those with one of the asked outcomes recorded in the cell; null when
     /// suppressed or when no outcomes were asked.
     with_outcome: Option<i32>,
     /// `withOutcome / clients`; null when either is null or there are no clients.
     share: Option<f64>,
-    /// True when the cell counts 1–4 of anything, or when showing it would let a
-    /// suppressed cell be worked out; its counts are then null.
+    /// True when the cell counts 1–4 of anything, or would be shown as fewer than five
+    /// with its noise; its counts are then null.
     suppressed: bool,
 }
 
@@ -189,9 +184,10 @@ pub struct EventStatisticsCell {
     #[graphql(flatten)]
     place: Place,
     languages: Option<EventLanguages>,
-    /// Events held; null when suppressed.
+    /// Events held, with the cell's noise; null when suppressed.
     events: Option<i32>,
-    /// Participants counted at those events; null when suppressed.
+    /// Participants counted at those events, with noise of its own; null when
+    /// suppressed.
     participants: Option<i32>,
     suppressed: bool,
 }
@@ -211,20 +207,29 @@ enum Value {
     Quarter(i32, i32),
 }
 
-/// A counted cell: its value in each dimension, and its counts.
-type Cell = (Vec<Value>, Vec<i64>);
+/// A counted cell: its value in each dimension, and for each measure its true count and
+/// the sum of its contributors' record keys.
+type Cell = (Vec<Value>, Vec<(i64, i64)>);
 
-/// A table as the suppression reads it: every cell's key, and every cell's counts.
-type Grid = (Vec<Vec<Value>>, Vec<Vec<i64>>);
+/// A whole table: every cell's value in each dimension, and every cell's counts and keys.
+type Grid = (Vec<Vec<Value>>, Vec<Vec<(i64, i64)>>);
 
 /// Most cells a table may have before suppression; a finer one is refused.
 pub const MAX_CELLS: usize = 20_000;
 
-/// A suppressed table, cut to the slice the filters ask for.
+/// A published table: each cell's value in each asked dimension and its published counts
+/// (`None` where suppressed), and the total's.
 struct Slice {
-    /// Each cell's value in each asked dimension, its counts, and whether it is hidden.
-    cells: Vec<(Vec<Value>, Vec<i64>, bool)>,
-    total: (Vec<i64>, bool),
+    cells: Vec<(Vec<Value>, Vec<Option<i64>>)>,
+    total: Vec<Option<i64>>,
+}
+
+/// One count of a table: how SQL counts it, how it sums its contributors' record keys,
+/// and what it counts.
+struct Measure {
+    count: Expr,
+    key: Expr,
+    counted: Counted,
 }
 
 pub async fn clients(
@@ -248,17 +253,30 @@ pub async fn clients(
         .into_iter()
         .collect();
     let asked_outcomes = !outcomes.is_empty();
-    let client = || Expr::col(Alias::new("client_id"));
+    let column = |name: &str| Expr::col(Alias::new(name));
+    let backend = row_access(ctx)?.db().get_database_backend();
     let with_outcome = if asked_outcomes {
-        Func::count_distinct(Expr::case(
-            Expr::col(Alias::new("outcome")).is_in(outcomes),
-            client(),
-        ))
+        Expr::col(Alias::new("outcome")).is_in(outcomes)
     } else {
         // Counts nothing, so the cell's second count is always zero.
-        Func::count_distinct(Expr::case(Expr::val(1).eq(Expr::val(0)), client()))
+        Expr::val(1).eq(Expr::val(0))
     };
-    let measures = vec![Func::count_distinct(client()).into(), with_outcome.into()];
+    let measures = [
+        Measure {
+            count: Func::count_distinct(column("client_id")).into(),
+            key: key_sum(sum_distinct(backend, column("record_key"))),
+            counted: Counted::Clients,
+        },
+        Measure {
+            count: Func::count_distinct(Expr::case(with_outcome.clone(), column("client_id")))
+                .into(),
+            key: key_sum(sum_distinct(
+                backend,
+                Expr::case(with_outcome, column("record_key")),
+            )),
+            counted: Counted::Clients,
+        },
+    ];
     let slice = table(
         ctx,
         catalog,
@@ -266,12 +284,12 @@ pub async fn clients(
         &by,
         &fixed,
         &filters,
-        measures,
+        &measures,
     )
     .await?;
-    let cell = |key: &[Value], counts: &[i64], suppressed: bool| {
+    let cell = |key: &[Value], counts: Option<&[i64]>| {
         let mut cell = ClientStatisticsCell {
-            suppressed,
+            suppressed: counts.is_none(),
             ..Default::default()
         };
         for (dimension, value) in by.iter().zip(key) {
@@ -286,11 +304,13 @@ pub async fn clients(
                 _ => {}
             }
         }
-        if !suppressed {
+        if let Some(counts) = counts {
             let clients = to_int(counts[0]);
             cell.clients = Some(clients);
             if asked_outcomes {
-                let with = to_int(counts[1]);
+                // Each count carries noise of its own; those with an outcome are never
+                // shown as more than all of them.
+                let with = Ord::min(to_int(counts[1]), clients);
                 cell.with_outcome = Some(with);
                 cell.share = (clients > 0).then(|| f64::from(with) / f64::from(clients));
             }
@@ -318,18 +338,32 @@ pub async fn events(
         division: D::Division,
         year: [D::Year, D::Quarter],
     };
-    let measures = vec![
-        Func::count(Expr::col(Alias::new("id"))).into(),
-        Func::coalesce([
-            Func::sum(Expr::col(Alias::new("participants"))).into(),
-            Expr::val(0),
-        ])
-        .into(),
+    let column = |name: &str| Expr::col(Alias::new(name));
+    let measures = [
+        Measure {
+            count: Func::count(column("id")).into(),
+            key: key_sum(Func::sum(column("record_key"))),
+            counted: Counted::Events,
+        },
+        Measure {
+            count: Func::coalesce([Func::sum(column("participants")).into(), Expr::val(0)]).into(),
+            key: key_sum(Func::sum(column("record_key"))),
+            counted: Counted::Participants,
+        },
     ];
-    let slice = table(ctx, catalog, "event_facts", &by, &fixed, &filters, measures).await?;
-    let cell = |key: &[Value], counts: &[i64], suppressed: bool| {
+    let slice = table(
+        ctx,
+        catalog,
+        "event_facts",
+        &by,
+        &fixed,
+        &filters,
+        &measures,
+    )
+    .await?;
+    let cell = |key: &[Value], counts: Option<&[i64]>| {
         let mut cell = EventStatisticsCell {
-            suppressed,
+            suppressed: counts.is_none(),
             ..Default::default()
         };
         for (dimension, value) in by.iter().zip(key) {
@@ -339,7 +373,7 @@ pub async fn events(
                 cell.languages = stored(v);
             }
         }
-        if !suppressed {
+        if let Some(counts) = counts {
             cell.events = Some(to_int(counts[0]));
             cell.participants = Some(to_int(counts[1]));
         }
@@ -425,16 +459,10 @@ fn dimensions<D: Dimension>(
     Ok(sliced)
 }
 
-/// Counts `table` in the caller's aggregate scope, suppresses, and cuts out what the
-/// filters ask for.
-///
-/// Three tables are counted: the filters' dimensions alone (whose cell is the answer's
-/// total), those and the asked slicing dimensions (measure, division, year, quarter),
-/// and all of them with the breakdown dimensions. The first two are suppressed whole.
-/// The breakdown is suppressed slice by slice: a person can be counted in several
-/// measures, divisions or periods, so sums across slices are no equation a caller
-/// holds, and each slice comes out the same whichever way it is asked for — on its own
-/// through a filter, or beside the others.
+/// Counts `table` in the caller's aggregate scope, restricted by the filters and grouped
+/// by the asked dimensions, and publishes each cell under the disclosure rules. The total
+/// is counted apart, as one more cell: a count of distinct people is not the sum of its
+/// parts, and the published total is what [`publish`] makes of the true one.
 async fn table<D: Dimension>(
     ctx: &Context<'_>,
     catalog: &Snapshot,
@@ -442,25 +470,12 @@ async fn table<D: Dimension>(
     by: &[D],
     fixed: &Fixed<D>,
     filters: &Filters,
-    measures: Vec<Expr>,
+    measures: &[Measure],
 ) -> Result<Slice> {
     let sliced = dimensions(by, fixed, catalog, filters)?;
     let rows = row_access(ctx)?;
     let divisions = divisions_in_scope(rows.aggregates(), filters)?;
-    let slicing: Vec<usize> = (0..by.len()).filter(|&i| by[i].slices()).collect();
-    let breakdown: Vec<usize> = (0..by.len()).filter(|&i| !by[i].slices()).collect();
-    let cut: Vec<&'static [&'static str]> = sliced.iter().map(|(columns, _)| *columns).collect();
-    let slices: Vec<&'static [&'static str]> = cut
-        .iter()
-        .copied()
-        .chain(slicing.iter().map(|&i| by[i].columns()))
-        .collect();
-    let full: Vec<&'static [&'static str]> = slices
-        .iter()
-        .copied()
-        .chain(breakdown.iter().map(|&i| by[i].columns()))
-        .collect();
-    let asked: Vec<Value> = sliced.into_iter().map(|(_, value)| value).collect();
+    let grouping: Vec<&'static [&'static str]> = by.iter().map(|d| d.columns()).collect();
     let db = rows.db();
     let select = |grouping: &[&'static [&'static str]]| {
         let mut select = Query::select();
@@ -468,8 +483,17 @@ async fn table<D: Dimension>(
         if let Some(divisions) = &divisions {
             select.and_where(Expr::col(Alias::new("division_id")).is_in(divisions.clone()));
         }
-        for (index, expr) in measures.iter().enumerate() {
-            select.expr_as(expr.clone(), Alias::new(format!("count_{index}")));
+        for (columns, value) in &sliced {
+            let column = Expr::col(Alias::new(columns[0]));
+            select.and_where(match value {
+                Value::Text(text) => column.eq(text.as_str()),
+                Value::Number(number) => column.eq(*number),
+                Value::Quarter(year, _) => column.eq(*year),
+            });
+        }
+        for (index, measure) in measures.iter().enumerate() {
+            select.expr_as(measure.count.clone(), Alias::new(format!("count_{index}")));
+            select.expr_as(measure.key.clone(), Alias::new(format!("key_{index}")));
         }
         for column in grouping.iter().flat_map(|columns| columns.iter()) {
             select.column(Alias::new(*column));
@@ -477,63 +501,59 @@ async fn table<D: Dimension>(
         }
         select
     };
-    let suppressed = |cells: Vec<Cell>, dimensions: usize| {
-        let (keys, counts) = full_grid(cells, dimensions, measures.len())?;
-        let hidden = suppress(&keys, &counts).map_err(too_fine)?;
-        Ok::<_, async_graphql::Error>((keys, counts, hidden))
+    let published = |counts: &[(i64, i64)]| -> Vec<Option<i64>> {
+        counts
+            .iter()
+            .zip(measures)
+            .map(|(&(count, key), measure)| publish(count, key, measure.counted))
+            .collect()
     };
-    let (keys, counts, hidden) = suppressed(
-        counted(db, &select(&cut), &cut, measures.len()).await?,
-        cut.len(),
-    )?;
-    let total = keys.iter().position(|key| *key == asked).map_or_else(
-        || (vec![0; measures.len()], false),
-        |at| (counts[at].clone(), hidden[at]),
-    );
+    let total = counted(db, &select(&[]), &[], measures.len())
+        .await?
+        .into_iter()
+        .next()
+        .map_or_else(
+            || vec![Some(0); measures.len()],
+            |(_, counts)| published(&counts),
+        );
     if by.is_empty() {
         return Ok(Slice {
             cells: Vec::new(),
             total,
         });
     }
-    // Keys come out as (slicing dimensions, breakdown dimensions); answers list them in
-    // the order asked.
-    let order: Vec<usize> = slicing.iter().chain(&breakdown).copied().collect();
-    let in_asked_order = |key: &[Value]| {
-        let mut ordered = vec![Value::Number(0); key.len()];
-        for (position, value) in order.iter().zip(key) {
-            ordered[*position] = value.clone();
-        }
-        ordered
-    };
-    let mut cells = Vec::new();
-    if breakdown.is_empty() {
-        let (keys, counts, hidden) = suppressed(
-            counted(db, &select(&slices), &slices, measures.len()).await?,
-            slices.len(),
-        )?;
-        for ((key, counts), hidden) in keys.into_iter().zip(counts).zip(hidden) {
-            if key[..asked.len()] == asked[..] {
-                cells.push((in_asked_order(&key[asked.len()..]), counts, hidden));
-            }
-        }
-        return Ok(Slice { cells, total });
-    }
-    let mut by_slice: BTreeMap<Vec<Value>, Vec<Cell>> = BTreeMap::new();
-    for (mut key, counts) in counted(db, &select(&full), &full, measures.len()).await? {
-        let rest = key.split_off(slices.len());
-        if key[..asked.len()] == asked[..] {
-            by_slice.entry(key).or_default().push((rest, counts));
-        }
-    }
-    for (slice, found) in by_slice {
-        let (keys, counts, hidden) = suppressed(found, breakdown.len())?;
-        for ((rest, counts), hidden) in keys.into_iter().zip(counts).zip(hidden) {
-            let key: Vec<Value> = slice[asked.len()..].iter().cloned().chain(rest).collect();
-            cells.push((in_asked_order(&key), counts, hidden));
-        }
-    }
+    let (keys, counts) = full_grid(
+        counted(db, &select(&grouping), &grouping, measures.len()).await?,
+        grouping.len(),
+        measures.len(),
+    )?;
+    let cells = keys
+        .into_iter()
+        .zip(counts)
+        .map(|(key, counts)| (key, published(&counts)))
+        .collect();
     Ok(Slice { cells, total })
+}
+
+/// `SUM(DISTINCT expr)`: each client's key once, however many records the client has in
+/// the cell. sea-query has no distinct sum, and its custom expressions mark where the
+/// argument goes with the backend's own placeholder.
+fn sum_distinct(backend: DbBackend, expr: impl Into<Expr>) -> Expr {
+    let template = match backend {
+        DbBackend::Postgres => "SUM(DISTINCT $1)",
+        _ => "SUM(DISTINCT ?)",
+    };
+    Expr::cust_with_expr(template, expr)
+}
+
+/// The sum of record keys `sum` adds up, as a 64-bit integer on both backends (PostgreSQL
+/// sums `bigint`s into `numeric`), zero for an empty cell.
+fn key_sum(sum: impl Into<Expr>) -> Expr {
+    Func::coalesce([
+        Func::cast_as(sum.into(), Alias::new("BIGINT")).into(),
+        Expr::val(0),
+    ])
+    .into()
 }
 
 /// Runs a grouped count: each row's value in each dimension, and its counts.
@@ -565,12 +585,16 @@ async fn counted(
         }
         let counts = (0..measures)
             .map(|index| {
-                row.try_get::<i64>("", &format!("count_{index}"))
-                    .map_err(internal)
+                Ok((
+                    row.try_get::<i64>("", &format!("count_{index}"))
+                        .map_err(internal)?,
+                    row.try_get::<i64>("", &format!("key_{index}"))
+                        .map_err(internal)?,
+                ))
             })
-            .collect::<Result<Vec<i64>>>()?;
+            .collect::<Result<Vec<(i64, i64)>>>()?;
         // A table with no dimensions still has its one row when nothing matched.
-        if !dimensions.is_empty() || counts.iter().any(|&c| c > 0) {
+        if !dimensions.is_empty() || counts.iter().any(|&(c, _)| c > 0) {
             cells.push((key, counts));
         }
     }
@@ -595,11 +619,11 @@ fn full_grid(cells: Vec<Cell>, dimensions: usize, measures: usize) -> Result<Gri
         .iter()
         .try_fold(1usize, |size, list| size.checked_mul(list.len().max(1)))
         .filter(|&size| size <= MAX_CELLS)
-        .ok_or_else(|| too_fine(Unprotectable::TooFine))?;
+        .ok_or_else(too_fine)?;
     if cells.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let found: HashMap<Vec<Value>, Vec<i64>> = cells.into_iter().collect();
+    let found: HashMap<Vec<Value>, Vec<(i64, i64)>> = cells.into_iter().collect();
     let mut keys = Vec::with_capacity(size);
     let mut counts = Vec::with_capacity(size);
     let mut at = vec![0usize; dimensions];
@@ -613,7 +637,7 @@ fn full_grid(cells: Vec<Cell>, dimensions: usize, measures: usize) -> Result<Gri
             found
                 .get(&key)
                 .cloned()
-                .unwrap_or_else(|| vec![0; measures]),
+                .unwrap_or_else(|| vec![(0, 0); measures]),
         );
         keys.push(key);
         // Advance the last dimension first, so keys come out sorted.
@@ -632,10 +656,10 @@ fn full_grid(cells: Vec<Cell>, dimensions: usize, measures: usize) -> Result<Gri
     }
 }
 
-fn too_fine(reason: Unprotectable) -> async_graphql::Error {
+fn too_fine() -> async_graphql::Error {
     bad_input(format!(
-        "this table cannot be shown without giving a small cell away ({reason}): ask with \
-         fewer dimensions or without a filter"
+        "this table would have more than {MAX_CELLS} cells: ask with fewer dimensions or a \
+         filter"
     ))
 }
 
@@ -666,19 +690,26 @@ fn to_int(count: i64) -> i32 {
 
 impl Slice {
     /// The answer's total, its cells and how many of those are hidden, each cell made by
-    /// `cell`; tells the access log how many cells the answer hides, the total included.
+    /// `cell` from its published counts; tells the access log how many cells the answer
+    /// hides, the total included. A cell with any count suppressed is hidden whole.
     fn answer<C>(
         &self,
         ctx: &Context<'_>,
-        cell: impl Fn(&[Value], &[i64], bool) -> C,
+        cell: impl Fn(&[Value], Option<&[i64]>) -> C,
     ) -> Result<(C, Vec<C>, i32)> {
-        let hidden = to_int(self.cells.iter().filter(|(_, _, hidden)| *hidden).count() as i64);
-        row_access(ctx)?.suppressed(i64::from(hidden) + i64::from(self.total.1));
+        let shown = |counts: &[Option<i64>]| counts.iter().copied().collect::<Option<Vec<i64>>>();
+        let total = shown(&self.total);
+        let mut hidden = 0;
         let cells = self
             .cells
             .iter()
-            .map(|(key, counts, hidden)| cell(key, counts, *hidden))
+            .map(|(key, counts)| {
+                let counts = shown(counts);
+                hidden += i32::from(counts.is_none());
+                cell(key, counts.as_deref())
+            })
             .collect();
-        Ok((cell(&[], &self.total.0, self.total.1), cells, hidden))
+        row_access(ctx)?.suppressed(i64::from(hidden) + i64::from(total.is_none()));
+        Ok((cell(&[], total.as_deref()), cells, hidden))
     }
 }

@@ -85,7 +85,7 @@ pub async fn seed(dbs: &Databases, clients: u32, seed: u64) -> Result<Summary, S
         social::seed(&dbs.social, &people, seed),
         culture::seed(&dbs.culture, &people, seed),
     )?;
-    let reported = register::report(dbs, &catalog, &people).await?;
+    let reported = register::report(dbs, &catalog, &people, seed).await?;
     Ok(Summary {
         clients,
         rows: programme + employment + education + social + culture + reported,

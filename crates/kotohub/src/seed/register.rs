@@ -17,6 +17,7 @@ use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{ActiveEnum, ConnectionTrait, DbErr, QueryResult, Statement};
 
 use super::population::Person;
+use super::rng::Rng;
 use super::{Databases, insert_rows, unrestricted};
 
 /// When a client record happened, as its table stores it.
@@ -53,7 +54,12 @@ const RECORDS: &[(&str, Happened, bool)] = &[
 
 /// Writes the service relations and the statistics register from the divisions'
 /// records; returns how many rows it wrote.
-pub async fn report(dbs: &Databases, catalog: &Catalog, people: &[Person]) -> Result<u64, DbErr> {
+pub async fn report(
+    dbs: &Databases,
+    catalog: &Catalog,
+    people: &[Person],
+    seed: u64,
+) -> Result<u64, DbErr> {
     let division_of: HashMap<&str, &str> = catalog
         .bodies
         .iter()
@@ -113,6 +119,7 @@ pub async fn report(dbs: &Databases, catalog: &Catalog, people: &[Person]) -> Re
                         gender: Set(who.gender),
                         background: Set(who.background),
                         outcome: Set(outcome),
+                        record_key: Set(record_key(seed, &client_id)),
                     });
                 }
                 served.insert((client_id, body_id));
@@ -122,7 +129,7 @@ pub async fn report(dbs: &Databases, catalog: &Catalog, people: &[Person]) -> Re
             .query_all_raw(Statement::from_string(
                 db.get_database_backend(),
                 format!(
-                    "SELECT measure_id, body_id, held_on, district, languages, \
+                    "SELECT id, measure_id, body_id, held_on, district, languages, \
                      participant_count FROM {events}"
                 ),
             ))
@@ -149,6 +156,10 @@ pub async fn report(dbs: &Databases, catalog: &Catalog, people: &[Person]) -> Re
                 district: Set(district),
                 languages: Set(EventLanguages::of(codes.iter().map(String::as_str))),
                 participants: Set(row.try_get("", "participant_count")?),
+                record_key: Set(record_key(
+                    seed,
+                    &format!("{events}:{}", row.try_get::<i64>("", "id")?),
+                )),
             });
         }
         txn.commit().await?;
@@ -166,6 +177,14 @@ pub async fn report(dbs: &Databases, catalog: &Catalog, people: &[Person]) -> Re
         + insert_rows(&txn, event_facts).await?;
     txn.commit().await?;
     Ok(written)
+}
+
+/// A record's key in the register (see `kotohub_programme::disclosure`): random-looking
+/// and fixed for the same seed, like the rest of the demo data, and the same on every row
+/// of one client. Imports draw theirs at random.
+fn record_key(seed: u64, record: &str) -> i64 {
+    let drawn = Rng::new(seed, &format!("record key {record}")).next_u64();
+    (drawn % kotohub_programme::disclosure::RECORD_KEY_RANGE as u64) as i64
 }
 
 fn period(row: &QueryResult, happened: Happened) -> Result<(i32, i32), DbErr> {

@@ -12,6 +12,7 @@ mod bad_input;
 mod caching;
 mod catalog;
 mod cli;
+mod disclosure;
 mod entities;
 mod gateway;
 mod records;

@@ -1,7 +1,9 @@
 //! The internal principal header: how the gateway tells a subgraph who an operation runs
 //! as. The gateway signs the principal (HS256, a key shared with the subgraphs only, a
-//! one-minute lifetime) into `x-kotohub-principal`; a subgraph runs nothing without a
-//! header that verifies, so reaching a subgraph's port directly gives nothing.
+//! one-minute lifetime) into `x-kotohub-principal`, for one subgraph (the audience names
+//! it) and one request (its id is signed in); a subgraph runs nothing without a header
+//! that verifies for itself, so reaching a subgraph's port directly gives nothing, and a
+//! subgraph that kept a header it was sent cannot use it at another.
 
 use std::time::Duration;
 
@@ -22,7 +24,11 @@ pub const CLIENTS_EXTENSION: &str = "kotohubClients";
 pub const SUPPRESSED_EXTENSION: &str = "kotohubSuppressedCells";
 
 const ISSUER: &str = "kotohub-gateway";
-const AUDIENCE: &str = "kotohub-subgraph";
+
+/// The audience of a header meant for the subgraph `name`.
+fn audience(name: &str) -> String {
+    format!("kotohub-subgraph:{name}")
+}
 
 /// How long a signed principal is accepted: long enough for one operation's fetches.
 pub const LIFETIME: Duration = Duration::from_secs(60);
@@ -33,7 +39,16 @@ struct Signed {
     aud: String,
     exp: u64,
     iat: u64,
+    /// The gateway's id of the request the header was signed for.
+    rid: String,
     principal: Principal,
+}
+
+/// A verified header: who the operation runs as, and for which request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    pub principal: Principal,
+    pub request_id: String,
 }
 
 /// Signs principals (the gateway) and verifies them (the subgraphs).
@@ -50,30 +65,36 @@ impl InternalKey {
         }
     }
 
-    /// The header value for `principal`.
-    pub fn sign(&self, principal: &Principal) -> String {
+    /// The header value that runs request `request_id` as `principal` at the subgraph
+    /// called `subgraph`, and nowhere else.
+    pub fn sign(&self, principal: &Principal, subgraph: &str, request_id: &str) -> String {
         let now = jsonwebtoken::get_current_timestamp();
         let signed = Signed {
             iss: ISSUER.to_owned(),
-            aud: AUDIENCE.to_owned(),
+            aud: audience(subgraph),
             iat: now,
             exp: now.saturating_add(LIFETIME.as_secs()),
+            rid: request_id.to_owned(),
             principal: principal.clone(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &signed, &self.encoding)
             .expect("HS256 signing of serialisable claims cannot fail")
     }
 
-    /// The principal in a header value, if it was signed with this key and is current.
-    pub fn verify(&self, value: Option<&str>) -> Result<Principal, AuthError> {
+    /// The principal and request in a header value, if it was signed with this key for
+    /// the subgraph called `subgraph` and is current.
+    pub fn verify(&self, value: Option<&str>, subgraph: &str) -> Result<Verified, AuthError> {
         let value = value.filter(|v| !v.is_empty()).ok_or(AuthError::Missing)?;
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = LEEWAY_SECS;
         validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
+        validation.set_audience(&[audience(subgraph)]);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         jsonwebtoken::decode::<Signed>(value, &self.decoding, &validation)
-            .map(|data| data.claims.principal)
+            .map(|data| Verified {
+                principal: data.claims.principal,
+                request_id: data.claims.rid,
+            })
             .map_err(|error| match error.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
                 _ => AuthError::Invalid("the internal principal header does not verify".into()),
@@ -90,12 +111,32 @@ mod tests {
     fn a_signed_principal_verifies_only_with_the_same_key() {
         let principal = Principal::new("a", [Role::Analyst], [], Some("culture".into()));
         let key = InternalKey::new("k1k1k1k1k1k1k1k1k1k1k1k1k1k1k1k1");
-        let signed = key.sign(&principal);
-        assert_eq!(key.verify(Some(&signed)), Ok(principal));
+        let signed = key.sign(&principal, "culture", "r-1");
+        assert_eq!(
+            key.verify(Some(&signed), "culture"),
+            Ok(Verified {
+                principal,
+                request_id: "r-1".to_owned()
+            })
+        );
         let other = InternalKey::new("k2k2k2k2k2k2k2k2k2k2k2k2k2k2k2k2");
-        assert!(other.verify(Some(&signed)).is_err());
-        assert_eq!(key.verify(None), Err(AuthError::Missing));
-        assert!(key.verify(Some("not.a.token")).is_err());
+        assert!(other.verify(Some(&signed), "culture").is_err());
+        assert_eq!(key.verify(None, "culture"), Err(AuthError::Missing));
+        assert!(key.verify(Some("not.a.token"), "culture").is_err());
+    }
+
+    #[test]
+    fn a_header_signed_for_one_subgraph_does_not_verify_at_another() {
+        let principal = Principal::new("a", [Role::Officer], ["ohjaamo".into()], None);
+        let key = InternalKey::new("k1k1k1k1k1k1k1k1k1k1k1k1k1k1k1k1");
+        let signed = key.sign(&principal, "employment", "r-2");
+        assert!(key.verify(Some(&signed), "employment").is_ok());
+        for elsewhere in ["programme", "social", "audit", "employment2", ""] {
+            assert!(
+                key.verify(Some(&signed), elsewhere).is_err(),
+                "replayed at {elsewhere:?}"
+            );
+        }
     }
 
     #[test]
@@ -106,6 +147,10 @@ mod tests {
         let principal = Principal::new("a", [Role::Admin], [], None);
         let user_token = crate::token::DevIssuer::new(secret, "kotohub-dev", "kotohub")
             .mint(&principal, Duration::from_secs(60));
-        assert!(InternalKey::new(secret).verify(Some(&user_token)).is_err());
+        assert!(
+            InternalKey::new(secret)
+                .verify(Some(&user_token), "kotohub")
+                .is_err()
+        );
     }
 }

@@ -18,7 +18,7 @@ use hive_router_query_planner::planner::plan_nodes::{
     BatchFetchNode, FetchNode, FetchNodePathSegment, FetchRewrite, FlattenNodePathSegment,
     PlanNode, QueryPlan,
 };
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{Map, Value, json};
 use tracing::Instrument;
 
@@ -74,7 +74,7 @@ impl Subgraphs {
         &self,
         service: &str,
         body: &Value,
-        headers: &HeaderMap,
+        forward: &Forward<'_>,
     ) -> Result<(Value, Vec<Value>, Reported), GraphQLError> {
         let started = std::time::Instant::now();
         let span = tracing::info_span!(
@@ -84,7 +84,7 @@ impl Subgraphs {
             kotohub.subgraph = service,
         );
         let answer = self
-            .post_untimed(service, body, headers)
+            .post_untimed(service, body, forward)
             .instrument(span)
             .await;
         self.metrics
@@ -98,7 +98,7 @@ impl Subgraphs {
         &self,
         service: &str,
         body: &Value,
-        headers: &HeaderMap,
+        forward: &Forward<'_>,
     ) -> Result<(Value, Vec<Value>, Reported), GraphQLError> {
         let Some(endpoint) = self.endpoints.get(service) else {
             return Err(GraphQLError::new(
@@ -114,7 +114,18 @@ impl Subgraphs {
             )
             .from_service(service)
         };
-        let mut headers = headers.clone();
+        let mut headers = forward.headers.clone();
+        if let Some(caller) = &forward.caller {
+            headers.insert(
+                kotohub_auth::internal::HEADER,
+                HeaderValue::from_str(&caller.key.sign(
+                    caller.principal,
+                    service,
+                    caller.request_id,
+                ))
+                .expect("a signed JWT is printable ASCII"),
+            );
+        }
         // The subgraph's spans continue this fetch's.
         kotohub_telemetry::propagation::inject(&mut headers);
         let response = self
@@ -191,8 +202,8 @@ struct Reported {
 pub struct Execution<'a> {
     subgraphs: &'a Subgraphs,
     variables: &'a Map<String, Value>,
-    /// Sent with every fetch: the caller's signed principal.
-    headers: &'a HeaderMap,
+    /// Sent with every fetch.
+    forward: &'a Forward<'a>,
     data: Mutex<Value>,
     errors: Mutex<Vec<GraphQLError>>,
     called: Mutex<BTreeSet<String>>,
@@ -212,17 +223,32 @@ pub struct Executed {
     pub suppressed_cells: i64,
 }
 
-/// Runs `plan` with the operation's coerced `variables`, sending `headers` with each fetch.
+/// What every fetch of one operation carries: headers, and who the operation runs as.
+pub struct Forward<'a> {
+    pub headers: HeaderMap,
+    pub caller: Option<SignedCaller<'a>>,
+}
+
+/// The principal an operation runs as and its request, signed afresh for each subgraph a
+/// fetch goes to, so that no subgraph holds a header another would accept.
+pub struct SignedCaller<'a> {
+    pub key: &'a kotohub_auth::internal::InternalKey,
+    pub principal: &'a kotohub_auth::Principal,
+    pub request_id: &'a str,
+}
+
+/// Runs `plan` with the operation's coerced `variables`, sending what `forward` says
+/// with each fetch.
 pub async fn execute(
     subgraphs: &Subgraphs,
     plan: &QueryPlan,
     variables: &Map<String, Value>,
-    headers: &HeaderMap,
+    forward: &Forward<'_>,
 ) -> Executed {
     let execution = Execution {
         subgraphs,
         variables,
-        headers,
+        forward,
         data: Mutex::new(Value::Object(Map::new())),
         errors: Mutex::new(Vec::new()),
         called: Mutex::new(BTreeSet::new()),
@@ -378,7 +404,7 @@ impl Execution<'_> {
         let body = json!({ "query": fetch.operation.document_str, "variables": self.usages(fetch.variable_usages.as_ref()) });
         match self
             .subgraphs
-            .post(&fetch.service_name, &body, self.headers)
+            .post(&fetch.service_name, &body, self.forward)
             .await
         {
             Ok((data, errors, reported)) => {
@@ -451,7 +477,7 @@ impl Execution<'_> {
                 .map(PathElement::to_json)
                 .collect::<Vec<_>>()
         };
-        match self.subgraphs.post(service, &body, self.headers).await {
+        match self.subgraphs.post(service, &body, self.forward).await {
             Ok((mut data, errors, reported)) => {
                 self.returned(reported);
                 {

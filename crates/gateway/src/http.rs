@@ -24,7 +24,7 @@ use std::time::Instant;
 use apollo_compiler::executable::OperationType;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
@@ -36,7 +36,9 @@ use kotohub_auth::{AuthError, Principal};
 
 use crate::authorize::FORBIDDEN;
 use crate::errors::GraphQLError;
-use crate::pipeline::{Facts, Gateway, GraphQLRequest, GraphQLResponse, Outcome, SavedVariables};
+use crate::pipeline::{
+    Caller, Facts, Gateway, GraphQLRequest, GraphQLResponse, Outcome, SavedVariables,
+};
 
 /// Largest request body accepted by default.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -56,7 +58,10 @@ pub fn router(gateway: Arc<Gateway>, max_body_bytes: usize) -> Router {
         max_body_bytes,
     });
     Router::new()
-        .route("/graphql", get(get_graphql).post(post_graphql))
+        .route(
+            "/graphql",
+            get(get_graphql).post(post_graphql).fallback(other_method),
+        )
         .route("/q/{name}", get(get_saved_query))
         .route(
             "/metrics",
@@ -310,6 +315,46 @@ async fn post_graphql(
     .await
 }
 
+/// Any other method on `/graphql`: `405` with `Allow`, a GraphQL error saying which
+/// methods serve GraphQL, and an access-log event like every request to the endpoint,
+/// against the caller when the token says who that is.
+async fn other_method(
+    State(http): State<Arc<Http>>,
+    peer: Peer,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    let span = request_span("/graphql", &headers);
+    async move {
+        let started = Instant::now();
+        let id = request_id(&headers);
+        let mut seen = Seen::default();
+        let address = peer.as_ref().map(|Extension(ConnectInfo(addr))| *addr);
+        let response = match admit(&http, address, &headers, &id, &mut seen).await {
+            Err(refusal) => refusal,
+            Ok(_) => {
+                let mut response = unreadable(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    format!(
+                        "{method} is not a GraphQL request method: send operations with POST, \
+                         or queries with GET"
+                    ),
+                    "METHOD_NOT_ALLOWED",
+                    &headers,
+                    &id,
+                );
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+                response
+            }
+        };
+        audited(&http, response, seen, peer, &headers, &id, started).await
+    }
+    .instrument(span)
+    .await
+}
+
 /// The span of one request to the gateway: the root of its trace, or a child of the
 /// client's when the client sent `traceparent`.
 fn request_span(route: &'static str, headers: &HeaderMap) -> tracing::Span {
@@ -433,7 +478,11 @@ async fn run(
             id,
         );
     }
-    let run = std::panic::AssertUnwindSafe(http.gateway.run(request, allow_mutations, principal));
+    let caller = Caller {
+        principal,
+        request_id: id,
+    };
+    let run = std::panic::AssertUnwindSafe(http.gateway.run(request, allow_mutations, caller));
     match futures_util::FutureExt::catch_unwind(run).await {
         Ok(mut outcome) => {
             seen.ran(http, &mut outcome);
@@ -818,7 +867,10 @@ async fn saved_query_inner(
         name,
         version,
         SavedVariables::Text(&variables),
-        principal.as_ref(),
+        Caller {
+            principal: principal.as_ref(),
+            request_id: id,
+        },
     ));
     let (mut outcome, definition) = match futures_util::FutureExt::catch_unwind(run).await {
         Ok(ran) => ran,

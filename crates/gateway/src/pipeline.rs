@@ -25,7 +25,7 @@ use tracing::Instrument;
 
 use crate::authorize::{Access, authorize};
 use crate::errors::GraphQLError;
-use crate::execute::{Subgraphs, execute};
+use crate::execute::{Forward, SignedCaller, Subgraphs, execute};
 use crate::plan::{PlanError, QueryPlanner};
 use crate::project::{Projection, merge_objects};
 use crate::saved;
@@ -64,6 +64,14 @@ pub struct GraphQLResponse {
     pub data: Option<Value>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<GraphQLError>,
+}
+
+/// Who an operation runs as (when the gateway checks callers) and the request it belongs
+/// to: the subgraphs get both, signed for each of them.
+#[derive(Clone, Copy)]
+pub struct Caller<'a> {
+    pub principal: Option<&'a Principal>,
+    pub request_id: &'a str,
 }
 
 /// What the HTTP layer needs to know besides the response.
@@ -509,8 +517,9 @@ impl Gateway {
         &self,
         request: &GraphQLRequest,
         allow_mutations: bool,
-        principal: Option<&Principal>,
+        caller: Caller<'_>,
     ) -> Outcome {
+        let principal = caller.principal;
         let document = match self.document(request) {
             Ok(document) => document,
             Err(error) => return Outcome::refused(vec![*error], None),
@@ -549,7 +558,7 @@ impl Gateway {
             .any(|field| field.name == saved::RUN_FIELD);
         if runs_saved {
             return self
-                .run_saved_field(&operation, raw_variables, principal)
+                .run_saved_field(&operation, raw_variables, caller)
                 .await;
         }
         let admin = principal.is_some_and(|p| p.has_role(kotohub_auth::Role::Admin));
@@ -560,8 +569,7 @@ impl Gateway {
                 Some(operation.kind),
             );
         }
-        self.run_validated(&operation, raw_variables, principal)
-            .await
+        self.run_validated(&operation, raw_variables, caller).await
     }
 
     /// Validates and runs `query` as `principal`, with no safelist: for the documents the
@@ -570,7 +578,7 @@ impl Gateway {
         &self,
         query: &str,
         raw_variables: &Map<String, Value>,
-        principal: Option<&Principal>,
+        caller: Caller<'_>,
     ) -> Outcome {
         let operation = match validate(self.supergraph.api_schema(), query, None, &self.limits) {
             Ok(operation) => operation,
@@ -590,8 +598,7 @@ impl Gateway {
                 Some(operation.kind),
             );
         }
-        self.run_validated(&operation, raw_variables, principal)
-            .await
+        self.run_validated(&operation, raw_variables, caller).await
     }
 
     /// Runs a validated operation as `principal`: the field rules, then planning and
@@ -600,8 +607,9 @@ impl Gateway {
         &self,
         operation: &ValidOperation,
         raw_variables: &Map<String, Value>,
-        principal: Option<&Principal>,
+        caller: Caller<'_>,
     ) -> Outcome {
+        let principal = caller.principal;
         let schema = self.supergraph.api_schema();
         let kind = Some(operation.kind);
         // Hashing costs a serialisation of the operation: only for the access log.
@@ -651,7 +659,10 @@ impl Gateway {
         };
 
         let mut errors = Vec::new();
-        let mut forwarded = reqwest::header::HeaderMap::new();
+        let mut forwarded = Forward {
+            headers: reqwest::header::HeaderMap::new(),
+            caller: None,
+        };
         let mut document = &operation.document;
         let mut authorized;
         if let Some(access) = &self.access {
@@ -693,12 +704,11 @@ impl Gateway {
             if let Some(pruned) = &authorized.document {
                 document = pruned;
             }
-            let signed = access.internal.sign(principal);
-            forwarded.insert(
-                kotohub_auth::internal::HEADER,
-                reqwest::header::HeaderValue::from_str(&signed)
-                    .expect("a signed JWT is printable ASCII"),
-            );
+            forwarded.caller = Some(SignedCaller {
+                key: &access.internal,
+                principal,
+                request_id: caller.request_id,
+            });
         }
         let selected = document
             .operations
@@ -867,14 +877,14 @@ impl Gateway {
         name: &str,
         version: Option<i32>,
         variables: SavedVariables<'_>,
-        principal: Option<&Principal>,
+        caller: Caller<'_>,
     ) -> (Outcome, Option<saved::Definition>) {
         let mut asked = Map::new();
         asked.insert("name".to_owned(), Value::String(name.to_owned()));
         if let Some(version) = version {
             asked.insert("version".to_owned(), Value::from(version));
         }
-        let fetched = Box::pin(self.run_document(saved::DEFINITION_QUERY, &asked, principal)).await;
+        let fetched = Box::pin(self.run_document(saved::DEFINITION_QUERY, &asked, caller)).await;
         let facts = fetched.facts.clone();
         let refuse = |message: String, code: &str, facts: &Facts| {
             Outcome::refused(
@@ -942,7 +952,7 @@ impl Gateway {
             }
         };
         let mut outcome =
-            Box::pin(self.run_document(&definition.document, &variables, principal)).await;
+            Box::pin(self.run_document(&definition.document, &variables, caller)).await;
         outcome.facts.fields.extend(facts.fields);
         outcome.facts.policies.extend(facts.policies);
         outcome.facts.saved_query = facts.saved_query;
@@ -956,7 +966,7 @@ impl Gateway {
         &self,
         operation: &ValidOperation,
         raw_variables: &Map<String, Value>,
-        principal: Option<&Principal>,
+        caller: Caller<'_>,
     ) -> Outcome {
         let kind = Some(operation.kind);
         let selected = operation.operation();
@@ -1021,7 +1031,7 @@ impl Gateway {
             return Outcome::refused(vec![GraphQLError::new(message, code::BAD_VARIABLES)], kind);
         };
         let (mut outcome, _) = self
-            .run_saved(name, version, SavedVariables::Json(&variables), principal)
+            .run_saved(name, version, SavedVariables::Json(&variables), caller)
             .await;
         let key = field.response_key().to_string();
         for error in &mut outcome.response.errors {

@@ -139,6 +139,7 @@ async fn graphql<Q: ObjectType + 'static, M: ObjectType + 'static>(
         otel.name = %format_args!("{} graphql", service.name),
         otel.kind = "server",
         kotohub.subgraph = service.name,
+        kotohub.request_id = tracing::field::Empty,
     );
     kotohub_telemetry::propagation::continue_trace(&span, &headers);
     answer(&service, &headers, body).instrument(span).await
@@ -153,8 +154,12 @@ async fn answer<Q: ObjectType + 'static, M: ObjectType + 'static>(
     let signed = headers
         .get(internal::HEADER)
         .and_then(|value| value.to_str().ok());
-    let principal = match service.guard.key.verify(signed) {
-        Ok(principal) => principal,
+    // Signed for this subgraph only: a header another subgraph was sent is refused here.
+    let principal = match service.guard.key.verify(signed, service.name) {
+        Ok(verified) => {
+            tracing::Span::current().record("kotohub.request_id", verified.request_id.as_str());
+            verified.principal
+        }
         Err(_) => {
             return error_response(
                 StatusCode::UNAUTHORIZED,

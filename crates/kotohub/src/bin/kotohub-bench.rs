@@ -452,8 +452,12 @@ async fn bench(args: Args) -> Result<()> {
         } else if scenario.target.starts_with("gateway") {
             ("authorization", format!("Bearer {token}"))
         } else {
-            // Signed per scenario: a signed principal lives a minute.
-            (internal::HEADER, internal_key.sign(&officer))
+            // Signed per scenario (a signed principal lives a minute) for the subgraph
+            // the scenario calls directly.
+            (
+                internal::HEADER,
+                internal_key.sign(&officer, scenario.target, "kotohub-bench"),
+            )
         };
         // Warm the connection pools and the plan cache.
         drive(url, &credential, scenario.query, 4, 1).await;

@@ -583,15 +583,32 @@ async fn subgraphs_refuse_requests_without_a_valid_principal(backend: Backend) {
         return;
     };
     let officer = principal(Role::Officer, &["ohjaamo"]);
-    let forged = kotohub_auth::internal::InternalKey::new("not-the-gateways-key-not-the-gateways")
-        .sign(&officer);
+    let forger = kotohub_auth::internal::InternalKey::new("not-the-gateways-key-not-the-gateways");
     let bearer = format!("Bearer {}", hub.token(&officer));
     for subgraph in kotohub::SUBGRAPHS {
+        let forged = forger.sign(&officer, subgraph, "forged-request");
+        // The gateway's own signature, but for another subgraph: what a subgraph that
+        // kept a header it was sent would try elsewhere.
+        let elsewhere = if subgraph == "programme" {
+            "culture"
+        } else {
+            "programme"
+        };
+        let replayed = hub.credential(elsewhere, &officer);
+        let (status, body) = hub
+            .post_with(
+                elsewhere,
+                r#"{"query":"{ __typename }"}"#,
+                std::slice::from_ref(&replayed),
+            )
+            .await;
+        assert_eq!(status, 200, "{elsewhere}: {body}");
         for headers in [
             vec![],
-            vec![(kotohub_auth::internal::HEADER, forged.clone())],
+            vec![(kotohub_auth::internal::HEADER, forged)],
             // A user's token is not the gateway's signature.
             vec![("authorization", bearer.clone())],
+            vec![replayed],
         ] {
             let (status, body) = hub
                 .post_with(subgraph, r#"{"query":"{ __typename }"}"#, &headers)

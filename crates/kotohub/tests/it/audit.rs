@@ -164,6 +164,38 @@ async fn every_request_is_one_event(backend: Backend) {
     let refused = event_of(&hub, "audit-case-3").await;
     assert!(refused["subject"].is_null(), "{refused}");
 
+    // Any other method is refused with a GraphQL error, and is an event too, against
+    // the caller its token names.
+    let http = reqwest::Client::new();
+    let before = events(&hub).await;
+    for method in ["PUT", "DELETE", "PATCH", "OPTIONS"] {
+        let id = format!("audit-method-{method}");
+        let response = http
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                hub.url("gateway", "/graphql"),
+            )
+            .header("authorization", bearer(&officer))
+            .header("x-request-id", &id)
+            .body(r#"{"query":"{ themes { id } }"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 405, "{method}");
+        assert_eq!(response.headers()["allow"], "GET, POST", "{method}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "METHOD_NOT_ALLOWED",
+            "{method}: {body}"
+        );
+        assert!(body.get("data").is_none_or(Value::is_null), "{body}");
+        let event = event_of(&hub, &id).await;
+        assert_eq!(event["decision"], "refused", "{method}: {event}");
+        assert_eq!(event["status"], 405, "{method}: {event}");
+        assert_eq!(event["subject"], "test-officer", "{method}: {event}");
+    }
+    assert_eq!(events(&hub).await, before + 4);
+
     // An aggregate's event counts the cells it hid, as the answer shows them.
     let city = kotohub_auth::Principal::new(
         "test-city-analyst",

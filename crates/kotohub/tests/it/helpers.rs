@@ -301,7 +301,10 @@ impl Hub {
         if target == "gateway" {
             ("authorization", format!("Bearer {}", self.token(principal)))
         } else {
-            (internal::HEADER, self.internal.sign(principal))
+            (
+                internal::HEADER,
+                self.internal.sign(principal, target, "test-request"),
+            )
         }
     }
 

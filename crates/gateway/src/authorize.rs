@@ -7,7 +7,11 @@
 //!
 //! Decisions depend only on the field and the principal, not on where the field sits, so
 //! a fragment is pruned once for all the places it is spread; paths are collected by
-//! walking the operation through its spreads.
+//! walking the operation through its spreads. The answer still has the shape the client
+//! asked for: projection walks the client's own operation and puts `null` where a denied
+//! field was ([`Authorized::denied_fields`]), and a field left with nothing readable
+//! below it is still fetched, for its `__typename` only, so that it is an object (or
+//! null) as it would have been.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -62,6 +66,8 @@ pub struct Authorized {
     pub fields: BTreeSet<String>,
     /// Ids of the policy rules that allowed what was left.
     pub policies: BTreeSet<String>,
+    /// (parent type, field) of every denied field: projection answers them with `null`.
+    pub denied_fields: HashSet<(Name, Name)>,
 }
 
 /// Asks the policy about each (type, field) once per request.
@@ -157,6 +163,7 @@ pub fn authorize(
             empty: false,
             fields,
             policies: rules.policies,
+            denied_fields: HashSet::new(),
         };
     }
 
@@ -191,14 +198,22 @@ pub fn authorize(
         .expect("the operation was chosen when validated");
     prune(&mut operation.selection_set, &mut rules, &empty_fragments);
     let empty = operation.selection_set.selections.is_empty();
+    let denied_fields = rules
+        .answers
+        .iter()
+        .filter(|(_, allowed)| !**allowed)
+        .map(|(coordinate, _)| coordinate.clone())
+        .collect();
     Authorized {
         // Removing selections from a valid document leaves it valid: no selection set is
-        // left empty, and every remaining field, argument and spread was already checked.
+        // left empty (a field's emptied one holds `__typename`), and every remaining
+        // field, argument and spread was already checked.
         document: Some(Valid::assume_valid(pruned)),
         denied,
         empty,
         fields,
         policies: rules.policies,
+        denied_fields,
     }
 }
 
@@ -250,7 +265,8 @@ fn collect(
     }
 }
 
-/// Removes denied fields from `set`, then selections left empty.
+/// Removes denied fields from `set`, then fragments left empty. An allowed field left
+/// with nothing below it keeps `__typename`, so that it is still fetched.
 fn prune(set: &mut SelectionSet, rules: &mut Rules<'_>, empty_fragments: &HashSet<Name>) {
     let parent = set.ty.clone();
     set.selections.retain_mut(|selection| match selection {
@@ -263,7 +279,17 @@ fn prune(set: &mut SelectionSet, rules: &mut Rules<'_>, empty_fragments: &HashSe
             }
             let field = field.make_mut();
             prune(&mut field.selection_set, rules, empty_fragments);
-            !field.selection_set.selections.is_empty()
+            if field.selection_set.selections.is_empty() {
+                // Every type has `__typename`; were it somehow missing, the field goes.
+                match field
+                    .selection_set
+                    .new_field(rules.schema, apollo_compiler::name!("__typename"))
+                {
+                    Ok(typename) => field.selection_set.push(typename),
+                    Err(_) => return false,
+                }
+            }
+            true
         }
         Selection::InlineFragment(inline) => {
             let inline = inline.make_mut();

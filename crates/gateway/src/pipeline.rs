@@ -665,6 +665,15 @@ impl Gateway {
         };
         let mut document = &operation.document;
         let mut authorized;
+        let no_denials = std::collections::HashSet::new();
+        let mut denied_fields = &no_denials;
+        // The answer is projected onto the operation the client sent, with denied fields
+        // as nulls, whatever the field rules cut from what is planned.
+        let asked = operation
+            .document
+            .operations
+            .get(operation.operation_name.as_deref())
+            .expect("the operation was chosen when validated");
         if let Some(access) = &self.access {
             let Some(principal) = principal else {
                 return Outcome::refused(
@@ -689,10 +698,18 @@ impl Gateway {
             facts.fields = std::mem::take(&mut authorized.fields);
             facts.policies = std::mem::take(&mut authorized.policies);
             facts.denied = authorized.denied.len();
+            denied_fields = &authorized.denied_fields;
             if authorized.empty {
+                let projection = Projection {
+                    schema,
+                    document: &operation.document,
+                    variables: &variables,
+                    denied: denied_fields,
+                };
+                let data = projection.project_root(&asked.selection_set, &Value::Null, &mut errors);
                 return Outcome {
                     response: GraphQLResponse {
-                        data: Some(Value::Null),
+                        data: Some(data),
                         errors,
                     },
                     refused: false,
@@ -839,11 +856,12 @@ impl Gateway {
         }
         let projection = Projection {
             schema,
-            document,
+            document: &operation.document,
             variables: &variables,
+            denied: denied_fields,
         };
         let projected = tracing::info_span!("merge")
-            .in_scope(|| projection.project_root(&selected.selection_set, &data, &mut errors));
+            .in_scope(|| projection.project_root(&asked.selection_set, &data, &mut errors));
         if let (Some(cache), Some(key)) = (&self.response_cache, &cache_key)
             && errors.len() == errors_before_execution
             && facts.clients.is_empty()

@@ -5,6 +5,8 @@
 //! fragments applied by concrete type, `@skip`/`@include` honoured, and a null in a
 //! non-null position propagated to the nearest nullable parent with an error at its path.
 
+use std::collections::HashSet;
+
 use apollo_compiler::ast::Type;
 use apollo_compiler::executable::{ExecutableDocument, Selection, SelectionSet};
 use apollo_compiler::schema::ExtendedType;
@@ -33,8 +35,12 @@ impl PathElement {
 /// What the projection reads besides the data.
 pub struct Projection<'a> {
     pub schema: &'a Valid<Schema>,
+    /// The client's own operation, as it asked it.
     pub document: &'a ExecutableDocument,
     pub variables: &'a Map<String, Value>,
+    /// (parent type, field) of the fields the field rules denied: `null` in the answer,
+    /// their `FORBIDDEN` errors already reported.
+    pub denied: &'a HashSet<(Name, Name)>,
 }
 
 /// A non-null position held null: the parent must become null in turn.
@@ -90,6 +96,18 @@ impl Projection<'_> {
                     let key = field.response_key().as_str();
                     if field.name == "__typename" {
                         out.insert(key.to_owned(), Value::String(concrete_type.to_owned()));
+                        continue;
+                    }
+                    if self
+                        .denied
+                        .contains(&(selection.ty.clone(), field.name.clone()))
+                    {
+                        // A field error, like any other: null, and a null in a non-null
+                        // position takes its parent with it.
+                        if field.definition.ty.is_non_null() {
+                            return Err(NullBubble);
+                        }
+                        out.insert(key.to_owned(), Value::Null);
                         continue;
                     }
                     path.push(PathElement::Key(key.to_owned()));
@@ -278,4 +296,93 @@ fn describe(path: &[PathElement]) -> String {
         })
         .collect::<Vec<_>>()
         .join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCHEMA: &str = r#"
+        type Query { measure: Measure  themes: [Theme!]! }
+        type Measure { summary: String  secret: String  records: [Record!]! }
+        type Record { id: ID! }
+        type Theme { id: ID! }
+    "#;
+
+    /// Projects `query` over `data` with `denied` coordinates; the answer and its errors.
+    fn project(query: &str, data: Value, denied: &[(&str, &str)]) -> (Value, usize) {
+        let schema = Schema::parse_and_validate(SCHEMA, "schema.graphql").unwrap();
+        let document =
+            ExecutableDocument::parse_and_validate(&schema, query, "query.graphql").unwrap();
+        let denied: HashSet<(Name, Name)> = denied
+            .iter()
+            .map(|(ty, field)| (Name::new(ty).unwrap(), Name::new(field).unwrap()))
+            .collect();
+        let variables = Map::new();
+        let projection = Projection {
+            schema: &schema,
+            document: &document,
+            variables: &variables,
+            denied: &denied,
+        };
+        let operation = document.operations.get(None).unwrap();
+        let mut errors = Vec::new();
+        let answer = projection.project_root(&operation.selection_set, &data, &mut errors);
+        (answer, errors.len())
+    }
+
+    #[test]
+    fn a_denied_nullable_field_is_null_at_its_place_in_the_order_asked() {
+        let (answer, errors) = project(
+            "{ measure { secret summary } }",
+            json!({ "measure": { "summary": "S" } }),
+            &[("Measure", "secret")],
+        );
+        assert_eq!(
+            answer,
+            json!({ "measure": { "secret": null, "summary": "S" } })
+        );
+        assert_eq!(
+            serde_json::to_string(&answer).unwrap(),
+            r#"{"measure":{"secret":null,"summary":"S"}}"#
+        );
+        // Its FORBIDDEN error is the field rules'; projection adds none.
+        assert_eq!(errors, 0);
+    }
+
+    #[test]
+    fn a_denied_non_null_field_takes_its_nullable_parent_with_it() {
+        let (answer, _) = project(
+            "{ measure { summary records { id } } themes { id } }",
+            json!({ "measure": { "summary": "S" }, "themes": [{ "id": "1" }] }),
+            &[("Measure", "records")],
+        );
+        assert_eq!(
+            answer,
+            json!({ "measure": null, "themes": [{ "id": "1" }] })
+        );
+    }
+
+    #[test]
+    fn a_denied_non_null_root_field_nulls_the_data() {
+        let (answer, _) = project(
+            "{ t: themes { id } measure { summary } }",
+            json!({ "measure": { "summary": "S" } }),
+            &[("Query", "themes")],
+        );
+        assert_eq!(answer, Value::Null);
+    }
+
+    #[test]
+    fn denials_apply_inside_fragments_by_the_type_they_are_on() {
+        let (answer, _) = project(
+            "{ measure { ...M ... on Measure { summary } } } fragment M on Measure { secret }",
+            json!({ "measure": { "summary": "S" } }),
+            &[("Measure", "secret")],
+        );
+        assert_eq!(
+            answer,
+            json!({ "measure": { "secret": null, "summary": "S" } })
+        );
+    }
 }

@@ -116,11 +116,7 @@ async fn run(args: Args) -> Result<()> {
     std::fs::create_dir_all(&work)?;
     let supergraph = work.join("supergraph.graphql");
     std::fs::write(&supergraph, SUPERGRAPH)?;
-    tokio::spawn(async {
-        if let Err(error) = subgraphs::serve(FIRST_SUBGRAPH_PORT).await {
-            eprintln!("the subgraphs stopped: {error:#}");
-        }
-    });
+    subgraphs::serve(FIRST_SUBGRAPH_PORT).await?;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.connections)
         .build()?;
@@ -269,11 +265,20 @@ impl Gateway {
             child,
             url: url.to_owned(),
         };
-        if let Err(error) = wait_for(http, url, QUERY).await {
-            gateway.stop();
-            return Err(error);
+        let ready = wait_for(http, url, QUERY).await;
+        // An answer from a process that is not ours (a port taken by another run) would
+        // measure that process: the one started must still be running.
+        let exited = gateway.child.try_wait().ok().flatten();
+        match (ready, exited) {
+            (Ok(()), None) => Ok(gateway),
+            (_, Some(status)) => {
+                bail!("the gateway for {url} exited ({status}): is its port taken?")
+            }
+            (Err(error), None) => {
+                gateway.stop();
+                Err(error)
+            }
         }
-        Ok(gateway)
     }
 
     /// The process's peak resident memory (taskset execs the gateway in its place).

@@ -317,10 +317,10 @@ pub fn sdl(name: &str) -> Option<String> {
     Subgraph::named(name).map(|subgraph| subgraph.sdl())
 }
 
-/// Serves the four subgraphs on `first_port` and the three ports after it, until the
-/// process is stopped.
+/// Serves the four subgraphs on `first_port` and the three ports after it, in tasks of
+/// their own; fails at once when a port is taken (by another run, say).
 pub async fn serve(first_port: u16) -> anyhow::Result<()> {
-    let mut tasks = Vec::new();
+    let mut servers = Vec::new();
     for (offset, name) in NAMES.iter().enumerate() {
         let subgraph = Subgraph::named(name).expect("every listed subgraph exists");
         let app = Router::new().route(
@@ -340,14 +340,19 @@ pub async fn serve(first_port: u16) -> anyhow::Result<()> {
             }),
         );
         let port = first_port + offset as u16;
-        let listener =
-            tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
-        tasks.push(tokio::spawn(
-            async move { axum::serve(listener, app).await },
-        ));
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("the {name} subgraph cannot listen on port {port}: {e}")
+            })?;
+        servers.push(axum::serve(listener, app));
     }
-    for task in tasks {
-        task.await??;
+    for server in servers {
+        tokio::spawn(async move {
+            if let Err(error) = server.await {
+                eprintln!("a subgraph stopped: {error}");
+            }
+        });
     }
     Ok(())
 }

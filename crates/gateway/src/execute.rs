@@ -492,16 +492,33 @@ impl Execution<'_> {
                                 apply_rewrite(entity, rewrite);
                             }
                         }
-                        for (location, index) in
+                        // An answer that fills several objects is copied into all but the
+                        // last, which takes it.
+                        let mut uses = vec![0usize; entities.len()];
+                        for &index in &found.representation_of {
+                            if let Some(count) = uses.get_mut(index) {
+                                *count += 1;
+                            }
+                        }
+                        for (location, &index) in
                             found.locations.iter().zip(&found.representation_of)
                         {
-                            let (Some(index), Some(Value::Object(target))) =
-                                (index, value_at_mut(&mut merged, location))
+                            let Some(Value::Object(target)) =
+                                location.resolve_mut(&mut merged, &group.paths)
                             else {
                                 continue;
                             };
-                            if let Some(Value::Object(entity)) = entities.get(*index) {
-                                merge_objects(target, entity.clone());
+                            let Some(count) = uses.get_mut(index) else {
+                                continue;
+                            };
+                            *count -= 1;
+                            let entity = if *count == 0 {
+                                entities[index].take()
+                            } else {
+                                entities[index].clone()
+                            };
+                            if let Value::Object(entity) = entity {
+                                merge_objects(target, entity);
                             }
                         }
                     }
@@ -516,21 +533,24 @@ impl Execution<'_> {
                         .and_then(Value::as_u64)
                         .map(|n| n as usize);
                     let group = groups.iter().position(|g| Some(g.response_key) == key);
-                    let targets: Vec<&Vec<PathElement>> = match (group, index) {
+                    let targets: Vec<Vec<PathElement>> = match (group, index) {
                         (Some(g), Some(n)) => gathered[g]
                             .locations
                             .iter()
                             .zip(&gathered[g].representation_of)
-                            .filter(|(_, i)| **i == Some(n))
-                            .map(|(l, _)| l)
+                            .filter(|(_, i)| **i == n)
+                            .map(|(l, _)| l.path(&groups[g].paths))
                             .collect(),
-                        _ => gathered
+                        _ => groups
                             .iter()
-                            .flat_map(|g| g.locations.first())
-                            .take(1)
+                            .zip(&gathered)
+                            .find_map(|(g, found)| {
+                                found.locations.first().map(|l| l.path(&g.paths))
+                            })
+                            .into_iter()
                             .collect(),
                     };
-                    for target in targets {
+                    for target in &targets {
                         let mut path = at(target);
                         path.extend(rest.into_iter().flatten().skip(2).cloned());
                         self.fail(subgraph_error(service, &error, Some(path)));
@@ -538,10 +558,11 @@ impl Execution<'_> {
                 }
             }
             Err(error) => {
-                let path = gathered
+                let path = groups
                     .iter()
-                    .find_map(|g| g.locations.first())
-                    .map(|location| at(location));
+                    .zip(&gathered)
+                    .find_map(|(g, found)| found.locations.first().map(|l| l.path(&g.paths)))
+                    .map(|location| at(&location));
                 self.fail(GraphQLError { path, ..error });
             }
         }
@@ -562,42 +583,103 @@ struct EntityGroup<'p> {
 
 /// The objects an entity group fills and their de-duplicated representations.
 struct Gathered {
-    locations: Vec<Vec<PathElement>>,
+    locations: Vec<Location>,
     representations: Vec<Value>,
     /// For each location, the index of its representation.
-    representation_of: Vec<Option<usize>>,
+    representation_of: Vec<usize>,
+}
+
+/// Where an object an entity group fills lies: which of the group's flatten paths led to
+/// it, and the list index taken at each list on the way. The keys are the plan's own, so
+/// recording an object copies no strings, and finding it again compares no keys it need
+/// not.
+struct Location {
+    path: usize,
+    indices: Vec<usize>,
+}
+
+impl Location {
+    /// The object in `data`, walked the way it was found.
+    fn resolve_mut<'v>(
+        &self,
+        data: &'v mut Value,
+        paths: &[&[FlattenNodePathSegment]],
+    ) -> Option<&'v mut Value> {
+        let mut indices = self.indices.iter();
+        let mut value = data;
+        for segment in paths.get(self.path)?.iter() {
+            value = match segment {
+                FlattenNodePathSegment::Field(key) => value.get_mut(key.as_str())?,
+                FlattenNodePathSegment::List => value.get_mut(*indices.next()?)?,
+                FlattenNodePathSegment::TypeCondition(_) => value,
+            };
+        }
+        // A list where the path ends holds the objects themselves.
+        for &index in indices {
+            value = value.get_mut(index)?;
+        }
+        Some(value)
+    }
+
+    /// The response path of the object, for errors.
+    fn path(&self, paths: &[&[FlattenNodePathSegment]]) -> Vec<PathElement> {
+        let mut indices = self.indices.iter();
+        let mut path = Vec::new();
+        for segment in paths.get(self.path).copied().unwrap_or_default() {
+            match segment {
+                FlattenNodePathSegment::Field(key) => path.push(PathElement::Key(key.clone())),
+                FlattenNodePathSegment::List => {
+                    if let Some(&index) = indices.next() {
+                        path.push(PathElement::Index(index));
+                    }
+                }
+                FlattenNodePathSegment::TypeCondition(_) => {}
+            }
+        }
+        path.extend(indices.map(|&index| PathElement::Index(index)));
+        path
+    }
 }
 
 impl EntityGroup<'_> {
+    /// Walks `data` once along the group's paths, building each object's representation
+    /// where it is found.
     fn gather(&self, data: &Value) -> Gathered {
-        let mut locations = Vec::new();
-        for path in &self.paths {
-            gather(data, path, &mut Vec::new(), &mut locations);
-        }
-        let mut representations = Vec::new();
+        let mut gathered = Gathered {
+            locations: Vec::new(),
+            representations: Vec::new(),
+            representation_of: Vec::new(),
+        };
+        // Representations are told apart by their JSON text, written into one buffer.
         let mut index_of: HashMap<String, usize> = HashMap::new();
-        let mut representation_of = Vec::with_capacity(locations.len());
-        for location in &locations {
-            let Some(object) = value_at(data, location).and_then(Value::as_object) else {
-                representation_of.push(None);
-                continue;
+        let mut text = String::new();
+        for (path_index, path) in self.paths.iter().enumerate() {
+            let mut visit = |object: &Map<String, Value>, indices: &[usize]| {
+                let mut representation = Value::Object(select(object, self.requires));
+                for rewrite in self.input_rewrites.into_iter().flatten() {
+                    apply_rewrite(&mut representation, rewrite);
+                }
+                text.clear();
+                // Writing a `Value` into a `String` cannot fail.
+                let _ = std::fmt::Write::write_fmt(&mut text, format_args!("{representation}"));
+                let index = match index_of.get(text.as_str()) {
+                    Some(&index) => index,
+                    None => {
+                        let index = gathered.representations.len();
+                        index_of.insert(text.clone(), index);
+                        gathered.representations.push(representation);
+                        index
+                    }
+                };
+                gathered.locations.push(Location {
+                    path: path_index,
+                    indices: indices.to_vec(),
+                });
+                gathered.representation_of.push(index);
             };
-            let mut representation = Value::Object(select(object, self.requires));
-            for rewrite in self.input_rewrites.into_iter().flatten() {
-                apply_rewrite(&mut representation, rewrite);
-            }
-            let next = representations.len();
-            let index = *index_of.entry(representation.to_string()).or_insert(next);
-            if index == next {
-                representations.push(representation);
-            }
-            representation_of.push(Some(index));
+            gather(data, path, &mut Vec::new(), &mut visit);
         }
-        Gathered {
-            locations,
-            representations,
-            representation_of,
-        }
+        gathered
     }
 }
 
@@ -627,35 +709,34 @@ fn subgraph_error(service: &str, error: &Value, path: Option<Vec<Value>>) -> Gra
     converted
 }
 
-/// Collects the paths of the objects at `path` below `value` (`@` steps into every list item).
+/// Visits every object at `path` below `value` (`@` steps into every list item) with the
+/// list indices taken to reach it.
 fn gather(
     value: &Value,
     path: &[FlattenNodePathSegment],
-    at: &mut Vec<PathElement>,
-    found: &mut Vec<Vec<PathElement>>,
+    indices: &mut Vec<usize>,
+    visit: &mut impl FnMut(&Map<String, Value>, &[usize]),
 ) {
     match (path.first(), value) {
         (_, Value::Null) => {}
-        (None, Value::Object(_)) => found.push(at.clone()),
+        (None, Value::Object(object)) => visit(object, indices),
         (None, Value::Array(items)) => {
             for (index, item) in items.iter().enumerate() {
-                at.push(PathElement::Index(index));
-                gather(item, path, at, found);
-                at.pop();
+                indices.push(index);
+                gather(item, path, indices, visit);
+                indices.pop();
             }
         }
         (Some(FlattenNodePathSegment::List), Value::Array(items)) => {
             for (index, item) in items.iter().enumerate() {
-                at.push(PathElement::Index(index));
-                gather(item, &path[1..], at, found);
-                at.pop();
+                indices.push(index);
+                gather(item, &path[1..], indices, visit);
+                indices.pop();
             }
         }
         (Some(FlattenNodePathSegment::Field(key)), Value::Object(object)) => {
-            if let Some(child) = object.get(key) {
-                at.push(PathElement::Key(key.clone()));
-                gather(child, &path[1..], at, found);
-                at.pop();
+            if let Some(child) = object.get(key.as_str()) {
+                gather(child, &path[1..], indices, visit);
             }
         }
         (Some(FlattenNodePathSegment::TypeCondition(types)), Value::Object(object)) => {
@@ -664,25 +745,11 @@ fn gather(
                 .and_then(Value::as_str)
                 .is_some_and(|t| types.contains(t));
             if matches {
-                gather(value, &path[1..], at, found);
+                gather(value, &path[1..], indices, visit);
             }
         }
         _ => {}
     }
-}
-
-fn value_at<'v>(value: &'v Value, path: &[PathElement]) -> Option<&'v Value> {
-    path.iter().try_fold(value, |value, element| match element {
-        PathElement::Key(key) => value.get(key),
-        PathElement::Index(index) => value.get(index),
-    })
-}
-
-fn value_at_mut<'v>(value: &'v mut Value, path: &[PathElement]) -> Option<&'v mut Value> {
-    path.iter().try_fold(value, |value, element| match element {
-        PathElement::Key(key) => value.get_mut(key),
-        PathElement::Index(index) => value.get_mut(index),
-    })
 }
 
 /// The fields of `object` that `selection` names (a representation built from `requires`).

@@ -214,7 +214,7 @@ type Cell = (Vec<Value>, Vec<(i64, i64)>);
 /// A whole table: every cell's value in each dimension, and every cell's counts and keys.
 type Grid = (Vec<Vec<Value>>, Vec<Vec<(i64, i64)>>);
 
-/// Most cells a table may have before suppression; a finer one is refused.
+/// Most cells a table may have; a finer one is refused rather than shown in part.
 pub const MAX_CELLS: usize = 20_000;
 
 /// A published table: each cell's value in each asked dimension and its published counts

@@ -994,3 +994,165 @@ const GRAPHIQL: &str = r#"<!doctype html>
 </body>
 </html>
 "#;
+
+#[cfg(test)]
+mod tests {
+    //! The HTTP rules, one per test, through the router alone: no socket, no database,
+    //! no subgraph (every request here is answered before anything is fetched).
+
+    use axum::body::Body;
+    use axum::http::{Method, Request, StatusCode, header};
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::execute::Subgraphs;
+    use crate::plan::{HivePlanner, PlannerSettings};
+    use crate::supergraph::Supergraph;
+    use crate::validate::Limits;
+
+    const SUPERGRAPH: &str = include_str!("../../../schema/bench/supergraph.graphql");
+    const MAX_BODY: usize = 4096;
+
+    fn app() -> Router {
+        let supergraph = Arc::new(Supergraph::parse(SUPERGRAPH).expect("the bench supergraph"));
+        let planner = Arc::new(HivePlanner::new(
+            supergraph.clone(),
+            PlannerSettings::default(),
+        ));
+        let gateway = Gateway::new(
+            supergraph,
+            planner,
+            Subgraphs::new(std::collections::HashMap::new()),
+            Limits::default(),
+        );
+        router(Arc::new(gateway), MAX_BODY)
+    }
+
+    /// Sends `request` and returns the status, the headers and the JSON body.
+    async fn send(request: Request<Body>) -> (StatusCode, HeaderMap, Value) {
+        let response = app().oneshot(request).await.expect("the router answers");
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .expect("the body is read");
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (parts.status, parts.headers, json)
+    }
+
+    /// A JSON POST to `/graphql`, its body still to be given.
+    fn post() -> axum::http::request::Builder {
+        Request::post("/graphql").header(header::CONTENT_TYPE, "application/json")
+    }
+
+    fn code(body: &Value) -> &str {
+        body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn other_methods_get_405_with_allow_and_a_graphql_error() {
+        for method in [Method::PUT, Method::DELETE, Method::PATCH] {
+            let request = Request::builder()
+                .method(method.clone())
+                .uri("/graphql")
+                .body(Body::empty())
+                .expect("a request");
+            let (status, headers, body) = send(request).await;
+            assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
+            assert_eq!(headers[header::ALLOW], "GET, POST", "{method}");
+            assert_eq!(code(&body), "METHOD_NOT_ALLOWED", "{method}: {body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_mutation_over_get_is_405_allowing_post() {
+        let request = Request::get("/graphql?query=mutation%20%7B%20x%20%7D")
+            .body(Body::empty())
+            .expect("a request");
+        let (status, headers, body) = send(request).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(headers[header::ALLOW], "POST");
+        assert_eq!(code(&body), "METHOD_NOT_ALLOWED", "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_refused() {
+        let text = r#"[{"query":"{ me { id } }"},{"query":"{ me { id } }"}]"#;
+        let request = post().body(Body::from(text)).expect("a request");
+        let (status, _, body) = send(request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(code(&body), "BATCH_NOT_ACCEPTED", "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_413() {
+        let text = format!(r#"{{"query":"{}"}}"#, " ".repeat(MAX_BODY));
+        let request = post().body(Body::from(text)).expect("a request");
+        let (status, _, body) = send(request).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(code(&body), "REQUEST_TOO_LARGE", "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_body_that_is_not_json_is_400() {
+        let request = post().body(Body::from("{")).expect("a request");
+        let (status, _, body) = send(request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(code(&body), "BAD_REQUEST", "{body}");
+    }
+
+    #[tokio::test]
+    async fn another_media_type_is_415() {
+        let request = Request::post("/graphql")
+            .header(header::CONTENT_TYPE, "text/plain")
+            .body(Body::from("{ me { id } }"))
+            .expect("a request");
+        let (status, _, body) = send(request).await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(code(&body), "UNSUPPORTED_MEDIA_TYPE", "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_request_without_a_query_is_400_whatever_the_media_type() {
+        for accept in [GRAPHQL_RESPONSE_JSON, "application/json"] {
+            let text = r#"{"variables":{}}"#;
+            let request = post()
+                .header(header::ACCEPT, accept)
+                .body(Body::from(text))
+                .expect("a request");
+            let (status, headers, body) = send(request).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{accept}");
+            assert_eq!(headers[header::CONTENT_TYPE], accept, "{accept}");
+            assert_eq!(code(&body), "MISSING_QUERY", "{body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_invalid_operation_is_400_for_graphql_response_clients_and_200_for_json_ones() {
+        for (accept, expected) in [
+            (GRAPHQL_RESPONSE_JSON, StatusCode::BAD_REQUEST),
+            ("application/json", StatusCode::OK),
+        ] {
+            let text = r#"{"query":"{ nothing }"}"#;
+            let request = post()
+                .header(header::ACCEPT, accept)
+                .body(Body::from(text))
+                .expect("a request");
+            let (status, _, body) = send(request).await;
+            assert_eq!(status, expected, "{accept}: {body}");
+            assert!(body["data"].is_null(), "{body}");
+            assert!(!body["errors"][0]["message"].is_null(), "{body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn every_answer_carries_the_request_id_it_was_given() {
+        let request = Request::get("/graphql?query=%7B%20nothing%20%7D")
+            .header("x-request-id", "abc-123")
+            .body(Body::empty())
+            .expect("a request");
+        let (_, headers, _) = send(request).await;
+        assert_eq!(headers["x-request-id"], "abc-123");
+    }
+}

@@ -116,15 +116,7 @@ impl Subgraphs {
         };
         let mut headers = forward.headers.clone();
         if let Some(caller) = &forward.caller {
-            headers.insert(
-                kotohub_auth::internal::HEADER,
-                HeaderValue::from_str(&caller.key.sign(
-                    caller.principal,
-                    service,
-                    caller.request_id,
-                ))
-                .expect("a signed JWT is printable ASCII"),
-            );
+            headers.insert(kotohub_auth::internal::HEADER, caller.header_for(service));
         }
         // The subgraph's spans continue this fetch's.
         kotohub_telemetry::propagation::inject(&mut headers);
@@ -229,12 +221,41 @@ pub struct Forward<'a> {
     pub caller: Option<SignedCaller<'a>>,
 }
 
-/// The principal an operation runs as and its request, signed afresh for each subgraph a
-/// fetch goes to, so that no subgraph holds a header another would accept.
+/// The principal an operation runs as and its request, signed for each subgraph a fetch
+/// goes to, so that no subgraph holds a header another would accept.
 pub struct SignedCaller<'a> {
-    pub key: &'a kotohub_auth::internal::InternalKey,
-    pub principal: &'a kotohub_auth::Principal,
-    pub request_id: &'a str,
+    key: &'a kotohub_auth::internal::InternalKey,
+    principal: &'a kotohub_auth::Principal,
+    request_id: &'a str,
+    /// Headers already signed in this request: a plan fetches from one subgraph several
+    /// times, and one signature serves them all.
+    signed: Mutex<HashMap<String, HeaderValue>>,
+}
+
+impl<'a> SignedCaller<'a> {
+    pub fn new(
+        key: &'a kotohub_auth::internal::InternalKey,
+        principal: &'a kotohub_auth::Principal,
+        request_id: &'a str,
+    ) -> Self {
+        Self {
+            key,
+            principal,
+            request_id,
+            signed: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn header_for(&self, service: &str) -> HeaderValue {
+        let mut signed = self.signed.lock().unwrap_or_else(|e| e.into_inner());
+        signed
+            .entry(service.to_owned())
+            .or_insert_with(|| {
+                HeaderValue::from_str(&self.key.sign(self.principal, service, self.request_id))
+                    .expect("a signed JWT is printable ASCII")
+            })
+            .clone()
+    }
 }
 
 /// Runs `plan` with the operation's coerced `variables`, sending what `forward` says

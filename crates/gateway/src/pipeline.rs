@@ -721,11 +721,11 @@ impl Gateway {
             if let Some(pruned) = &authorized.document {
                 document = pruned;
             }
-            forwarded.caller = Some(SignedCaller {
-                key: &access.internal,
+            forwarded.caller = Some(SignedCaller::new(
+                &access.internal,
                 principal,
-                request_id: caller.request_id,
-            });
+                caller.request_id,
+            ));
         }
         let selected = document
             .operations

@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use kotohub_auth::{Principal, Role};
+use kotohub_auth::Principal;
 use kotohub_programme::disclosure::{Counted, MAX_NOISE, RECORD_KEY_RANGE, publish};
 use kotohub_programme::entity::client::{Background, Gender};
 use kotohub_programme::entity::client_fact::{self, AgeGroup, MotherTongueGroup, RecordedOutcome};
@@ -31,12 +31,7 @@ use crate::helpers::{Backend, Hub};
 crate::on_both_backends!(the_issues_differencing_examples_work_out_nothing);
 
 fn analyst(division: &str) -> Principal {
-    Principal::new(
-        format!("test-analyst-{division}"),
-        [Role::Analyst],
-        [],
-        Some(division.to_owned()),
-    )
+    crate::statistics::analyst(Some(division))
 }
 
 /// The division whose bodies record each measure the tests use.
@@ -692,28 +687,16 @@ async fn an_analyst_asking_every_table_pins_down_no_small_cell() {
 
     let mut asked = 0;
     for events_table in [false, true] {
-        let dimensions: &[&'static str] = if events_table {
-            &[
-                "MEASURE",
-                "DIVISION",
-                "YEAR",
-                "QUARTER",
-                "DISTRICT",
-                "LANGUAGES",
-            ]
+        // Every dimension but BACKGROUND, which this register holds one value of.
+        let dimensions: Vec<&'static str> = if events_table {
+            crate::statistics::EVENT_DIMENSIONS.to_vec()
         } else {
-            &[
-                "MEASURE",
-                "DIVISION",
-                "YEAR",
-                "QUARTER",
-                "DISTRICT",
-                "MOTHER_TONGUE_GROUP",
-                "AGE_GROUP",
-                "GENDER",
-            ]
+            crate::statistics::CLIENT_DIMENSIONS
+                .into_iter()
+                .filter(|d| *d != "BACKGROUND")
+                .collect()
         };
-        for by in tables(dimensions) {
+        for by in tables(&dimensions) {
             for filters in filters_for(&by) {
                 let query = if events_table {
                     format!(

@@ -20,7 +20,7 @@ crate::on_both_backends!(
     indicators_come_out_of_the_statistics,
 );
 
-fn analyst(division: Option<&str>) -> Principal {
+pub(crate) fn analyst(division: Option<&str>) -> Principal {
     Principal::new(
         format!("test-analyst-{}", division.unwrap_or("none")),
         [Role::Analyst],
@@ -29,7 +29,7 @@ fn analyst(division: Option<&str>) -> Principal {
     )
 }
 
-const CLIENT_DIMENSIONS: [&str; 9] = [
+pub(crate) const CLIENT_DIMENSIONS: [&str; 9] = [
     "MEASURE",
     "DIVISION",
     "YEAR",
@@ -40,7 +40,7 @@ const CLIENT_DIMENSIONS: [&str; 9] = [
     "GENDER",
     "BACKGROUND",
 ];
-const EVENT_DIMENSIONS: [&str; 6] = [
+pub(crate) const EVENT_DIMENSIONS: [&str; 6] = [
     "MEASURE",
     "DIVISION",
     "YEAR",

@@ -8,7 +8,7 @@
 //! still runs.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::future::{BoxFuture, join_all};
@@ -19,11 +19,12 @@ use hive_router_query_planner::planner::plan_nodes::{
     PlanNode, QueryPlan,
 };
 use reqwest::header::{HeaderMap, HeaderValue};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tracing::Instrument;
 
+use crate::answer::{self, Answers, Node, Object, write_string};
 use crate::errors::GraphQLError;
-use crate::project::{PathElement, merge_objects};
+use crate::project::PathElement;
 use kotohub_auth::internal::{CLIENTS_EXTENSION, SUPPRESSED_EXTENSION};
 
 /// Error codes of this step.
@@ -69,13 +70,13 @@ impl Subgraphs {
         &self.metrics
     }
 
-    /// Posts a GraphQL request to `service`, timing it for the metrics.
+    /// Posts a GraphQL request (`body`, JSON) to `service`, timing it for the metrics.
     async fn post(
         &self,
         service: &str,
-        body: &Value,
+        body: Vec<u8>,
         forward: &Forward<'_>,
-    ) -> Result<(Value, Vec<Value>, Reported), GraphQLError> {
+    ) -> Result<SubgraphAnswer, GraphQLError> {
         let started = std::time::Instant::now();
         let span = tracing::info_span!(
             "fetch",
@@ -97,9 +98,9 @@ impl Subgraphs {
     async fn post_untimed(
         &self,
         service: &str,
-        body: &Value,
+        body: Vec<u8>,
         forward: &Forward<'_>,
-    ) -> Result<(Value, Vec<Value>, Reported), GraphQLError> {
+    ) -> Result<SubgraphAnswer, GraphQLError> {
         let Some(endpoint) = self.endpoints.get(service) else {
             return Err(GraphQLError::new(
                 format!("the plan names an unknown service {service:?}"),
@@ -115,6 +116,10 @@ impl Subgraphs {
             .from_service(service)
         };
         let mut headers = forward.headers.clone();
+        headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         if let Some(caller) = &forward.caller {
             headers.insert(kotohub_auth::internal::HEADER, caller.header_for(service));
         }
@@ -125,7 +130,7 @@ impl Subgraphs {
             .post(&endpoint.url)
             .timeout(endpoint.timeout)
             .headers(headers)
-            .json(body)
+            .body(body)
             .send()
             .await
             .map_err(|e| {
@@ -148,19 +153,10 @@ impl Subgraphs {
             )
             .from_service(service)
         };
-        let mut answer: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-        let Some(answer) = answer.as_object_mut() else {
-            return Err(bad());
-        };
-        let data = answer.remove("data").unwrap_or(Value::Null);
-        let errors = match answer.remove("errors") {
-            Some(Value::Array(errors)) => errors,
-            Some(Value::Null) | None => Vec::new(),
-            Some(_) => return Err(bad()),
-        };
+        let answer: WireAnswer = serde_json::from_slice(&bytes).map_err(|_| bad())?;
         // Kotohub's subgraphs list the clients whose data they returned, for the access
         // log; other subgraphs list none.
-        let extensions = answer.get("extensions");
+        let extensions = answer.extensions.as_ref();
         let reported = Reported {
             clients: extensions
                 .and_then(|extensions| extensions.get(CLIENTS_EXTENSION))
@@ -177,8 +173,30 @@ impl Subgraphs {
                 .and_then(Value::as_i64)
                 .unwrap_or(0),
         };
-        Ok((data, errors, reported))
+        Ok(SubgraphAnswer {
+            data: answer.data,
+            errors: answer.errors.unwrap_or_default(),
+            reported,
+        })
     }
+}
+
+/// A subgraph's answer as it comes over the wire; anything else in it is ignored.
+#[derive(serde::Deserialize)]
+struct WireAnswer {
+    #[serde(default)]
+    data: Node,
+    #[serde(default)]
+    errors: Option<Vec<Value>>,
+    #[serde(default)]
+    extensions: Option<Map<String, Value>>,
+}
+
+/// A subgraph's answer, parsed.
+struct SubgraphAnswer {
+    data: Node,
+    errors: Vec<Value>,
+    reported: Reported,
 }
 
 /// What a subgraph reports of its answer for the access log.
@@ -196,7 +214,7 @@ pub struct Execution<'a> {
     variables: &'a Map<String, Value>,
     /// Sent with every fetch.
     forward: &'a Forward<'a>,
-    data: Mutex<Value>,
+    answers: Mutex<Answers>,
     errors: Mutex<Vec<GraphQLError>>,
     called: Mutex<BTreeSet<String>>,
     clients: Mutex<BTreeSet<String>>,
@@ -205,7 +223,7 @@ pub struct Execution<'a> {
 
 /// What executing a plan produced, before projection.
 pub struct Executed {
-    pub data: Value,
+    pub answers: Answers,
     pub errors: Vec<GraphQLError>,
     /// The subgraphs the plan called.
     pub subgraphs: BTreeSet<String>,
@@ -259,18 +277,19 @@ impl<'a> SignedCaller<'a> {
 }
 
 /// Runs `plan` with the operation's coerced `variables`, sending what `forward` says
-/// with each fetch.
+/// with each fetch, on top of `answers` (introspection's, when the operation has some).
 pub async fn execute(
     subgraphs: &Subgraphs,
     plan: &QueryPlan,
     variables: &Map<String, Value>,
     forward: &Forward<'_>,
+    answers: Answers,
 ) -> Executed {
     let execution = Execution {
         subgraphs,
         variables,
         forward,
-        data: Mutex::new(Value::Object(Map::new())),
+        answers: Mutex::new(answers),
         errors: Mutex::new(Vec::new()),
         called: Mutex::new(BTreeSet::new()),
         clients: Mutex::new(BTreeSet::new()),
@@ -280,8 +299,8 @@ pub async fn execute(
         execution.run(node).await;
     }
     Executed {
-        data: execution
-            .data
+        answers: execution
+            .answers
             .into_inner()
             .unwrap_or_else(|e| e.into_inner()),
         errors: execution
@@ -411,31 +430,55 @@ impl Execution<'_> {
         .await
     }
 
-    fn usages(&self, names: Option<&BTreeSet<String>>) -> Map<String, Value> {
-        let mut variables = Map::new();
-        for name in names.into_iter().flatten() {
+    /// The request body of a fetch: its document and the variables it uses, then
+    /// `more` variables already written as `"name":value` pairs.
+    fn body(&self, document: &str, usages: Option<&BTreeSet<String>>, more: &[u8]) -> Vec<u8> {
+        let mut body = Vec::with_capacity(document.len() + more.len() + 64);
+        body.extend_from_slice(br#"{"query":"#);
+        write_string(document, &mut body);
+        body.extend_from_slice(br#","variables":{"#);
+        let mut first = true;
+        for name in usages.into_iter().flatten() {
             if let Some(value) = self.variables.get(name) {
-                variables.insert(name.clone(), value.clone());
+                if !first {
+                    body.push(b',');
+                }
+                first = false;
+                write_string(name, &mut body);
+                body.push(b':');
+                // Writing a value into a Vec cannot fail.
+                let _ = serde_json::to_writer(&mut body, value);
             }
         }
-        variables
+        if !more.is_empty() {
+            if !first {
+                body.push(b',');
+            }
+            body.extend_from_slice(more);
+        }
+        body.extend_from_slice(b"}}");
+        body
     }
 
     async fn root_fetch(&self, fetch: &FetchNode) {
-        let body = json!({ "query": fetch.operation.document_str, "variables": self.usages(fetch.variable_usages.as_ref()) });
+        let body = self.body(
+            &fetch.operation.document_str,
+            fetch.variable_usages.as_ref(),
+            b"",
+        );
         match self
             .subgraphs
-            .post(&fetch.service_name, &body, self.forward)
+            .post(&fetch.service_name, body, self.forward)
             .await
         {
-            Ok((data, errors, reported)) => {
-                self.returned(reported);
-                let mut merged = self.data.lock().unwrap_or_else(|e| e.into_inner());
-                if let (Value::Object(target), Value::Object(data)) = (&mut *merged, data) {
-                    merge_objects(target, data);
+            Ok(answer) => {
+                self.returned(answer.reported);
+                {
+                    let mut answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+                    let kept = answers.keep(Arc::new(answer.data));
+                    answers.extend_root(kept);
                 }
-                drop(merged);
-                for error in errors {
+                for error in answer.errors {
                     self.fail(subgraph_error(
                         &fetch.service_name,
                         &error,
@@ -478,73 +521,48 @@ impl Execution<'_> {
         groups: &[EntityGroup<'_>],
     ) {
         let gathered: Vec<Gathered> = {
-            let data = self.data.lock().unwrap_or_else(|e| e.into_inner());
-            groups.iter().map(|group| group.gather(&data)).collect()
+            let answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+            groups.iter().map(|group| group.gather(&answers)).collect()
         };
-        if gathered.iter().all(|g| g.representations.is_empty()) {
+        if gathered.iter().all(|g| g.count == 0) {
             return;
         }
-        let mut variables = self.usages(usages);
+        let mut representations = Vec::new();
         for (group, found) in groups.iter().zip(&gathered) {
-            variables.insert(
-                group.variable.to_owned(),
-                Value::Array(found.representations.clone()),
-            );
+            if !representations.is_empty() {
+                representations.push(b',');
+            }
+            write_string(group.variable, &mut representations);
+            representations.extend_from_slice(b":[");
+            representations.extend_from_slice(&found.text);
+            representations.push(b']');
         }
-        let body = json!({ "query": document, "variables": variables });
+        let body = self.body(document, usages, &representations);
         let at = |location: &[PathElement]| {
             location
                 .iter()
                 .map(PathElement::to_json)
                 .collect::<Vec<_>>()
         };
-        match self.subgraphs.post(service, &body, self.forward).await {
-            Ok((mut data, errors, reported)) => {
-                self.returned(reported);
+        match self.subgraphs.post(service, body, self.forward).await {
+            Ok(answer) => {
+                self.returned(answer.reported);
+                let mut data = answer.data;
+                if groups.iter().any(|group| group.output_rewrites.is_some()) {
+                    data = rewritten(data, groups);
+                }
                 {
-                    let mut merged = self.data.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+                    let kept = answers.keep(Arc::new(data));
                     for (group, found) in groups.iter().zip(&gathered) {
-                        let mut entities = match data.get_mut(group.response_key).map(Value::take) {
-                            Some(Value::Array(entities)) => entities,
-                            _ => Vec::new(),
-                        };
-                        for entity in &mut entities {
-                            for rewrite in group.output_rewrites.into_iter().flatten() {
-                                apply_rewrite(entity, rewrite);
-                            }
-                        }
-                        // An answer that fills several objects is copied into all but the
-                        // last, which takes it.
-                        let mut uses = vec![0usize; entities.len()];
-                        for &index in &found.representation_of {
-                            if let Some(count) = uses.get_mut(index) {
-                                *count += 1;
-                            }
-                        }
                         for (location, &index) in
                             found.locations.iter().zip(&found.representation_of)
                         {
-                            let Some(Value::Object(target)) =
-                                location.resolve_mut(&mut merged, &group.paths)
-                            else {
-                                continue;
-                            };
-                            let Some(count) = uses.get_mut(index) else {
-                                continue;
-                            };
-                            *count -= 1;
-                            let entity = if *count == 0 {
-                                entities[index].take()
-                            } else {
-                                entities[index].clone()
-                            };
-                            if let Value::Object(entity) = entity {
-                                merge_objects(target, entity);
-                            }
+                            answers.extend(location.identity, kept, group.response_key, index);
                         }
                     }
                 }
-                for error in errors {
+                for error in answer.errors {
                     // An entity error's path starts with [alias, n]: re-path it onto every
                     // object that representation n of that alias stands for.
                     let rest = error.get("path").and_then(Value::as_array);
@@ -560,13 +578,13 @@ impl Execution<'_> {
                             .iter()
                             .zip(&gathered[g].representation_of)
                             .filter(|(_, i)| **i == n)
-                            .map(|(l, _)| l.path(&groups[g].paths))
+                            .map(|(l, _)| gathered[g].path_of(l, &groups[g].paths))
                             .collect(),
                         _ => groups
                             .iter()
                             .zip(&gathered)
                             .find_map(|(g, found)| {
-                                found.locations.first().map(|l| l.path(&g.paths))
+                                found.locations.first().map(|l| found.path_of(l, &g.paths))
                             })
                             .into_iter()
                             .collect(),
@@ -582,12 +600,30 @@ impl Execution<'_> {
                 let path = groups
                     .iter()
                     .zip(&gathered)
-                    .find_map(|(g, found)| found.locations.first().map(|l| l.path(&g.paths)))
+                    .find_map(|(g, found)| {
+                        found.locations.first().map(|l| found.path_of(l, &g.paths))
+                    })
                     .map(|location| at(&location));
                 self.fail(GraphQLError { path, ..error });
             }
         }
     }
+}
+
+/// An entity answer with the planner's output rewrites applied to each group's entities
+/// (`@interfaceObject` answers only, so the detour through `serde_json` is rare).
+fn rewritten(data: Node, groups: &[EntityGroup<'_>]) -> Node {
+    let mut value = data.to_value();
+    for group in groups {
+        if let Some(Value::Array(entities)) = value.get_mut(group.response_key) {
+            for entity in entities {
+                for rewrite in group.output_rewrites.into_iter().flatten() {
+                    apply_rewrite(entity, rewrite);
+                }
+            }
+        }
+    }
+    Node::from_value(value)
 }
 
 /// One `_entities` call of a request: the objects it fills and how to represent them.
@@ -605,100 +641,116 @@ struct EntityGroup<'p> {
 /// The objects an entity group fills and their de-duplicated representations.
 struct Gathered {
     locations: Vec<Location>,
-    representations: Vec<Value>,
+    /// The list indices of every location, one after another.
+    indices: Vec<u32>,
+    /// The representations as JSON, comma-separated, ready for the request body.
+    text: Vec<u8>,
+    /// How many representations `text` holds.
+    count: usize,
     /// For each location, the index of its representation.
     representation_of: Vec<usize>,
 }
 
-/// Where an object an entity group fills lies: which of the group's flatten paths led to
-/// it, and the list index taken at each list on the way. The keys are the plan's own, so
-/// recording an object copies no strings, and finding it again compares no keys it need
-/// not.
+/// An object an entity group fills: its identity in the answers, and for errors where it
+/// lies — which of the group's flatten paths led to it and the list indices taken on the
+/// way (a range of [`Gathered::indices`]).
 struct Location {
+    identity: usize,
     path: usize,
-    indices: Vec<usize>,
+    indices: std::ops::Range<usize>,
 }
 
-impl Location {
-    /// The object in `data`, walked the way it was found.
-    fn resolve_mut<'v>(
+impl Gathered {
+    /// The response path of a location, for errors.
+    fn path_of(
         &self,
-        data: &'v mut Value,
+        location: &Location,
         paths: &[&[FlattenNodePathSegment]],
-    ) -> Option<&'v mut Value> {
-        let mut indices = self.indices.iter();
-        let mut value = data;
-        for segment in paths.get(self.path)?.iter() {
-            value = match segment {
-                FlattenNodePathSegment::Field(key) => value.get_mut(key.as_str())?,
-                FlattenNodePathSegment::List => value.get_mut(*indices.next()?)?,
-                FlattenNodePathSegment::TypeCondition(_) => value,
-            };
-        }
-        // A list where the path ends holds the objects themselves.
-        for &index in indices {
-            value = value.get_mut(index)?;
-        }
-        Some(value)
-    }
-
-    /// The response path of the object, for errors.
-    fn path(&self, paths: &[&[FlattenNodePathSegment]]) -> Vec<PathElement> {
-        let mut indices = self.indices.iter();
+    ) -> Vec<PathElement> {
+        let mut indices = self
+            .indices
+            .get(location.indices.clone())
+            .unwrap_or_default()
+            .iter();
         let mut path = Vec::new();
-        for segment in paths.get(self.path).copied().unwrap_or_default() {
+        for segment in paths.get(location.path).copied().unwrap_or_default() {
             match segment {
                 FlattenNodePathSegment::Field(key) => path.push(PathElement::Key(key.clone())),
                 FlattenNodePathSegment::List => {
                     if let Some(&index) = indices.next() {
-                        path.push(PathElement::Index(index));
+                        path.push(PathElement::Index(index as usize));
                     }
                 }
                 FlattenNodePathSegment::TypeCondition(_) => {}
             }
         }
-        path.extend(indices.map(|&index| PathElement::Index(index)));
+        path.extend(indices.map(|&index| PathElement::Index(index as usize)));
         path
     }
 }
 
 impl EntityGroup<'_> {
-    /// Walks `data` once along the group's paths, building each object's representation
-    /// where it is found.
-    fn gather(&self, data: &Value) -> Gathered {
+    /// Walks the answers once along the group's paths, writing each object's
+    /// representation where it is found.
+    fn gather(&self, answers: &Answers) -> Gathered {
         let mut gathered = Gathered {
             locations: Vec::new(),
-            representations: Vec::new(),
+            indices: Vec::new(),
+            text: Vec::new(),
+            count: 0,
             representation_of: Vec::new(),
         };
-        // Representations are told apart by their JSON text, written into one buffer.
-        let mut index_of: HashMap<String, usize> = HashMap::new();
-        let mut text = String::new();
+        // Representations are told apart by their JSON text: its hash, then the text.
+        let mut index_of: HashMap<u64, (usize, std::ops::Range<usize>)> = HashMap::new();
+        let mut representation = Vec::new();
+        let root = answers.root();
         for (path_index, path) in self.paths.iter().enumerate() {
-            let mut visit = |object: &Map<String, Value>, indices: &[usize]| {
-                let mut representation = Value::Object(select(object, self.requires));
-                for rewrite in self.input_rewrites.into_iter().flatten() {
-                    apply_rewrite(&mut representation, rewrite);
+            let mut visit = |view: &[&Object], indices: &[u32]| {
+                let Some(identity) = answer::identity(view) else {
+                    return;
+                };
+                representation.clear();
+                write_selection(answers, view, self.requires, &mut representation);
+                if let Some(rewrites) = self.input_rewrites.filter(|r| !r.is_empty()) {
+                    representation = rewrite_representation(&representation, rewrites);
                 }
-                text.clear();
-                // Writing a `Value` into a `String` cannot fail.
-                let _ = std::fmt::Write::write_fmt(&mut text, format_args!("{representation}"));
-                let index = match index_of.get(text.as_str()) {
-                    Some(&index) => index,
+                let hash = {
+                    let mut hasher = std::hash::DefaultHasher::new();
+                    std::hash::Hasher::write(&mut hasher, &representation);
+                    std::hash::Hasher::finish(&hasher)
+                };
+                let known = index_of
+                    .get(&hash)
+                    .filter(|(_, range)| {
+                        gathered.text.get(range.clone()) == Some(&representation[..])
+                    })
+                    .map(|(index, _)| *index);
+                let index = match known {
+                    Some(index) => index,
                     None => {
-                        let index = gathered.representations.len();
-                        index_of.insert(text.clone(), index);
-                        gathered.representations.push(representation);
+                        if gathered.count > 0 {
+                            gathered.text.push(b',');
+                        }
+                        let start = gathered.text.len();
+                        gathered.text.extend_from_slice(&representation);
+                        let index = gathered.count;
+                        gathered.count += 1;
+                        index_of
+                            .entry(hash)
+                            .or_insert((index, start..gathered.text.len()));
                         index
                     }
                 };
+                let start = gathered.indices.len();
+                gathered.indices.extend_from_slice(indices);
                 gathered.locations.push(Location {
+                    identity,
                     path: path_index,
-                    indices: indices.to_vec(),
+                    indices: start..gathered.indices.len(),
                 });
                 gathered.representation_of.push(index);
             };
-            gather(data, path, &mut Vec::new(), &mut visit);
+            walk_view(answers, &root, path, &mut Vec::new(), &mut visit);
         }
         gathered
     }
@@ -730,89 +782,157 @@ fn subgraph_error(service: &str, error: &Value, path: Option<Vec<Value>>) -> Gra
     converted
 }
 
-/// Visits every object at `path` below `value` (`@` steps into every list item) with the
-/// list indices taken to reach it.
-fn gather(
-    value: &Value,
+/// Visits every object at `path` below the object `view` (`@` steps into every list
+/// item) with the list indices taken to reach it.
+fn walk_view<'a>(
+    answers: &'a Answers,
+    view: &[&'a Object],
     path: &[FlattenNodePathSegment],
-    indices: &mut Vec<usize>,
-    visit: &mut impl FnMut(&Map<String, Value>, &[usize]),
+    indices: &mut Vec<u32>,
+    visit: &mut impl FnMut(&[&'a Object], &[u32]),
 ) {
-    match (path.first(), value) {
-        (_, Value::Null) => {}
-        (None, Value::Object(object)) => visit(object, indices),
-        (None, Value::Array(items)) => {
-            for (index, item) in items.iter().enumerate() {
-                indices.push(index);
-                gather(item, path, indices, visit);
+    match path.first() {
+        None => visit(view, indices),
+        Some(FlattenNodePathSegment::Field(key)) => {
+            let mut found = Vec::new();
+            answer::lookup(view, key, &mut found);
+            walk(answers, &found, &path[1..], indices, visit);
+        }
+        Some(FlattenNodePathSegment::TypeCondition(types)) => {
+            if answer::typename(view).is_some_and(|t| types.contains(t)) {
+                walk_view(answers, view, &path[1..], indices, visit);
+            }
+        }
+        Some(FlattenNodePathSegment::List) => {}
+    }
+}
+
+/// [`walk_view`] from a position's values rather than an object.
+fn walk<'a>(
+    answers: &'a Answers,
+    candidates: &[&'a Node],
+    path: &[FlattenNodePathSegment],
+    indices: &mut Vec<u32>,
+    visit: &mut impl FnMut(&[&'a Object], &[u32]),
+) {
+    match answer::settled(candidates) {
+        Some(Node::Object(_)) => {
+            let view = answers.view_of(candidates);
+            walk_view(answers, &view, path, indices, visit);
+        }
+        Some(Node::List(_)) => {
+            // A list where the path ends holds the objects themselves.
+            let rest = match path.first() {
+                Some(FlattenNodePathSegment::List) => &path[1..],
+                None => path,
+                _ => return,
+            };
+            let Some((len, lists)) = answer::list_items(candidates) else {
+                return;
+            };
+            let mut items = Vec::with_capacity(lists.len());
+            for index in 0..len {
+                items.clear();
+                items.extend(lists.iter().filter_map(|list| list.get(index)));
+                indices.push(index as u32);
+                walk(answers, &items, rest, indices, visit);
                 indices.pop();
-            }
-        }
-        (Some(FlattenNodePathSegment::List), Value::Array(items)) => {
-            for (index, item) in items.iter().enumerate() {
-                indices.push(index);
-                gather(item, &path[1..], indices, visit);
-                indices.pop();
-            }
-        }
-        (Some(FlattenNodePathSegment::Field(key)), Value::Object(object)) => {
-            if let Some(child) = object.get(key.as_str()) {
-                gather(child, &path[1..], indices, visit);
-            }
-        }
-        (Some(FlattenNodePathSegment::TypeCondition(types)), Value::Object(object)) => {
-            let matches = object
-                .get("__typename")
-                .and_then(Value::as_str)
-                .is_some_and(|t| types.contains(t));
-            if matches {
-                gather(value, &path[1..], indices, visit);
             }
         }
         _ => {}
     }
 }
 
-/// The fields of `object` that `selection` names (a representation built from `requires`).
-fn select(object: &Map<String, Value>, selection: &SelectionSet) -> Map<String, Value> {
-    let mut out = Map::new();
+/// Writes the fields of the object `view` that `selection` names: a representation
+/// built from `requires`, keyed by field name.
+fn write_selection(
+    answers: &Answers,
+    view: &[&Object],
+    selection: &SelectionSet,
+    out: &mut Vec<u8>,
+) {
+    out.push(b'{');
+    let mut written: Vec<&str> = Vec::new();
+    write_fields(answers, view, selection, out, &mut written);
+    out.push(b'}');
+}
+
+fn write_fields<'s>(
+    answers: &Answers,
+    view: &[&Object],
+    selection: &'s SelectionSet,
+    out: &mut Vec<u8>,
+    written: &mut Vec<&'s str>,
+) {
+    let mut found = Vec::new();
     for item in &selection.items {
         match item {
             SelectionItem::Field(field) => {
                 let key = field.alias.as_deref().unwrap_or(&field.name);
-                let Some(value) = object.get(key) else {
+                answer::lookup(view, key, &mut found);
+                if found.is_empty() || written.contains(&field.name.as_str()) {
                     continue;
-                };
-                let value = if field.selections.items.is_empty() {
-                    value.clone()
-                } else {
-                    select_value(value, &field.selections)
-                };
-                out.insert(field.name.clone(), value);
+                }
+                if !written.is_empty() {
+                    out.push(b',');
+                }
+                written.push(&field.name);
+                write_string(&field.name, out);
+                out.push(b':');
+                write_selected(answers, &found, &field.selections, out);
             }
             SelectionItem::InlineFragment(fragment) => {
-                let typename = object.get("__typename").and_then(Value::as_str);
+                let typename = answer::typename(view);
                 if typename.is_none_or(|t| t == fragment.type_condition) {
-                    merge_objects(&mut out, select(object, &fragment.selections));
+                    write_fields(answers, view, &fragment.selections, out, written);
                 }
             }
             SelectionItem::FragmentSpread(_) => {}
         }
     }
-    out
 }
 
-fn select_value(value: &Value, selection: &SelectionSet) -> Value {
-    match value {
-        Value::Object(object) => Value::Object(select(object, selection)),
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|item| select_value(item, selection))
-                .collect(),
-        ),
-        other => other.clone(),
+/// Writes one position's value, selecting from objects when `selection` has fields.
+fn write_selected(
+    answers: &Answers,
+    candidates: &[&Node],
+    selection: &SelectionSet,
+    out: &mut Vec<u8>,
+) {
+    match answer::settled(candidates) {
+        None => out.extend_from_slice(b"null"),
+        Some(Node::Object(_)) if !selection.items.is_empty() => {
+            write_selection(answers, &answers.view_of(candidates), selection, out)
+        }
+        Some(Node::List(_)) if !selection.items.is_empty() => {
+            let Some((len, lists)) = answer::list_items(candidates) else {
+                return out.extend_from_slice(b"null");
+            };
+            out.push(b'[');
+            let mut items = Vec::with_capacity(lists.len());
+            for index in 0..len {
+                if index > 0 {
+                    out.push(b',');
+                }
+                items.clear();
+                items.extend(lists.iter().filter_map(|list| list.get(index)));
+                write_selected(answers, &items, selection, out);
+            }
+            out.push(b']');
+        }
+        Some(leaf) => leaf.write_json(out),
     }
+}
+
+/// A representation with the planner's input rewrites applied (`@interfaceObject`).
+fn rewrite_representation(text: &[u8], rewrites: &[FetchRewrite]) -> Vec<u8> {
+    let Ok(mut value) = serde_json::from_slice::<Value>(text) else {
+        return text.to_vec();
+    };
+    for rewrite in rewrites {
+        apply_rewrite(&mut value, rewrite);
+    }
+    serde_json::to_vec(&value).unwrap_or_else(|_| text.to_vec())
 }
 
 /// Applies a planner rewrite (typename setters and key renames for `@interfaceObject`).

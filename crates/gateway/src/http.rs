@@ -39,6 +39,7 @@ use crate::errors::GraphQLError;
 use crate::pipeline::{
     Caller, Facts, Gateway, GraphQLRequest, GraphQLResponse, Outcome, SavedVariables,
 };
+use crate::project::Data;
 
 /// Largest request body accepted by default.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -120,9 +121,7 @@ fn reply(status: StatusCode, body: &GraphQLResponse, graphql_response: bool, id:
     } else {
         "application/json"
     };
-    let text = serde_json::to_vec(body).unwrap_or_else(|_| {
-        br#"{"errors":[{"message":"the response could not be encoded"}]}"#.to_vec()
-    });
+    let text = encode(body);
     let mut response = (status, [(header::CONTENT_TYPE, media)], text).into_response();
     if let Ok(value) = HeaderValue::from_str(id) {
         response.headers_mut().insert(REQUEST_ID, value);
@@ -134,6 +133,28 @@ fn reply(status: StatusCode, body: &GraphQLResponse, graphql_response: bool, id:
         .collect();
     response.extensions_mut().insert(ErrorCodes(codes));
     response
+}
+
+/// The response as JSON: the data goes out as projection wrote it.
+fn encode(body: &GraphQLResponse) -> Vec<u8> {
+    let data = body.data.as_ref().map(Data::json);
+    let mut text = Vec::with_capacity(data.map_or(0, str::len) + 32);
+    text.push(b'{');
+    if let Some(data) = data {
+        text.extend_from_slice(b"\"data\":");
+        text.extend_from_slice(data.as_bytes());
+    }
+    if !body.errors.is_empty() {
+        if data.is_some() {
+            text.push(b',');
+        }
+        text.extend_from_slice(b"\"errors\":");
+        if serde_json::to_writer(&mut text, &body.errors).is_err() {
+            return br#"{"errors":[{"message":"the response could not be encoded"}]}"#.to_vec();
+        }
+    }
+    text.push(b'}');
+    text
 }
 
 /// A request the gateway could not even read: 400 (or `status`) with one error.
@@ -503,7 +524,7 @@ impl Seen {
             facts: std::mem::take(&mut outcome.facts),
             subgraphs: std::mem::take(&mut outcome.subgraphs),
             rows: if audited {
-                outcome.response.data.as_ref().map_or(0, rows)
+                outcome.response.data.as_ref().map_or(0, Data::rows)
             } else {
                 0
             },
@@ -638,21 +659,6 @@ async fn get_inner(
         extensions,
     };
     run(http, &request, false, principal.as_ref(), headers, id, seen).await
-}
-
-/// Objects in an answer's data below its root: the rows it returned.
-fn rows(data: &Value) -> i64 {
-    fn count(value: &Value) -> i64 {
-        match value {
-            Value::Object(map) => 1 + map.values().map(count).sum::<i64>(),
-            Value::Array(items) => items.iter().map(count).sum(),
-            _ => 0,
-        }
-    }
-    match data {
-        Value::Object(root) => root.values().map(count).sum(),
-        _ => 0,
-    }
 }
 
 /// Counts the request for the metrics: its operation and how it ended.
@@ -880,8 +886,12 @@ async fn saved_query_inner(
     let csv = match (format, &definition) {
         (Format::Csv { bom }, Some(definition)) if outcome.response.errors.is_empty() => {
             let columns = http.gateway.csv_columns(&definition.document);
-            let data = outcome.response.data.as_ref().unwrap_or(&Value::Null);
-            match crate::csv::to_csv(data, &columns, bom) {
+            let data = outcome
+                .response
+                .data
+                .as_ref()
+                .map_or(Value::Null, Data::to_value);
+            match crate::csv::to_csv(&data, &columns, bom) {
                 Ok(text) => Some(text),
                 Err(too_many) => {
                     return unreadable(

@@ -4,6 +4,7 @@
 //! gateway knows no subgraph crate and no database: only a composed supergraph SDL and the
 //! subgraphs' URLs in it, so it runs any valid Federation v2 supergraph.
 
+pub mod answer;
 pub mod authorize;
 pub mod csv;
 pub mod errors;

@@ -23,11 +23,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tracing::Instrument;
 
+use crate::answer::{Answers, Node};
 use crate::authorize::{Access, authorize};
 use crate::errors::GraphQLError;
 use crate::execute::{Forward, SignedCaller, Subgraphs, execute};
 use crate::plan::{PlanError, QueryPlanner};
-use crate::project::{Projection, merge_objects};
+use crate::project::{Data, Projection};
 use crate::saved;
 use crate::supergraph::Supergraph;
 use crate::validate::{Limits, ValidOperation, validate};
@@ -61,7 +62,7 @@ pub struct GraphQLRequest {
 #[derive(Debug, Clone, Serialize)]
 pub struct GraphQLResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub data: Option<Value>,
+    pub data: Option<Data>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<GraphQLError>,
 }
@@ -184,7 +185,9 @@ impl RateLimits {
 /// An answer kept in the response cache: what the caller and the access log need.
 #[derive(Serialize, Deserialize)]
 struct CachedAnswer {
-    data: Value,
+    /// The data as written.
+    data: String,
+    rows: i64,
     suppressed_cells: i64,
 }
 
@@ -706,7 +709,8 @@ impl Gateway {
                     variables: &variables,
                     denied: denied_fields,
                 };
-                let data = projection.project_root(&asked.selection_set, &Value::Null, &mut errors);
+                let nothing = Answers::default();
+                let data = projection.project_root(&asked.selection_set, &nothing, &mut errors);
                 return Outcome {
                     response: GraphQLResponse {
                         data: Some(data),
@@ -745,7 +749,7 @@ impl Gateway {
             facts.suppressed_cells = cached.suppressed_cells;
             return Outcome {
                 response: GraphQLResponse {
-                    data: Some(cached.data),
+                    data: Some(Data::from_parts(cached.data, cached.rows)),
                     errors,
                 },
                 refused: false,
@@ -765,7 +769,7 @@ impl Gateway {
             .any(|name| matches!(*name, "__schema" | "__type"));
         let concrete = root_fields.iter().any(|name| !name.starts_with("__"));
 
-        let mut data = Value::Object(Map::new());
+        let mut answers = Answers::default();
         let mut subgraphs = BTreeSet::new();
         if introspects {
             match apollo_compiler::introspection::partial_execute(
@@ -776,10 +780,9 @@ impl Gateway {
                 &coerced,
             ) {
                 Ok(response) => {
-                    if let (Value::Object(target), Some(Ok(Value::Object(part)))) =
-                        (&mut data, response.data.map(serde_json::to_value))
-                    {
-                        merge_objects(target, part);
+                    if let Some(Ok(part)) = response.data.map(serde_json::to_value) {
+                        let kept = answers.keep(Arc::new(Node::from_value(part)));
+                        answers.extend_root(kept);
                     }
                 }
                 Err(error) => {
@@ -843,12 +846,10 @@ impl Gateway {
                     .with_facts(&facts);
                 }
             };
-            let executed = execute(&self.subgraphs, &plan, &variables, &forwarded)
+            let executed = execute(&self.subgraphs, &plan, &variables, &forwarded, answers)
                 .instrument(tracing::info_span!("execute"))
                 .await;
-            if let (Value::Object(target), Value::Object(part)) = (&mut data, executed.data) {
-                merge_objects(target, part);
-            }
+            answers = executed.answers;
             errors.extend(executed.errors);
             subgraphs = executed.subgraphs;
             facts.clients = executed.clients;
@@ -861,13 +862,14 @@ impl Gateway {
             denied: denied_fields,
         };
         let projected = tracing::info_span!("merge")
-            .in_scope(|| projection.project_root(&asked.selection_set, &data, &mut errors));
+            .in_scope(|| projection.project_root(&asked.selection_set, &answers, &mut errors));
         if let (Some(cache), Some(key)) = (&self.response_cache, &cache_key)
             && errors.len() == errors_before_execution
             && facts.clients.is_empty()
         {
             let cached = CachedAnswer {
-                data: projected.clone(),
+                data: projected.json().to_owned(),
+                rows: projected.rows(),
                 suppressed_cells: facts.suppressed_cells,
             };
             if let Ok(bytes) = serde_json::to_vec(&cached) {
@@ -929,11 +931,10 @@ impl Gateway {
             .response
             .data
             .as_ref()
-            .and_then(|data| data.get("savedQuery"))
+            .map(Data::to_value)
+            .and_then(|mut data| data.get_mut("savedQuery").map(Value::take))
             .filter(|definition| !definition.is_null())
-            .and_then(|definition| {
-                serde_json::from_value::<saved::Definition>(definition.clone()).ok()
-            });
+            .and_then(|definition| serde_json::from_value::<saved::Definition>(definition).ok());
         let Some(definition) = found else {
             if !fetched.response.errors.is_empty() {
                 // The definition could not be read (a subgraph failed): say so as it was said.
@@ -1062,9 +1063,12 @@ impl Gateway {
         if outcome.refused {
             return outcome;
         }
-        let mut data = Map::new();
-        data.insert(key, outcome.response.data.take().unwrap_or(Value::Null));
-        outcome.response.data = Some(Value::Object(data));
+        let data = outcome
+            .response
+            .data
+            .take()
+            .unwrap_or_else(|| Data::from_value(&Value::Null));
+        outcome.response.data = Some(data.nested_under(&key));
         outcome
     }
 }

@@ -1,11 +1,16 @@
-//! Projection, the last step of execution: the merged subgraph answers hold more than the
+//! Projection, the last step of execution: the subgraph answers hold more than the
 //! client asked for (keys and `__typename`s the plan needed for its joins) and in the
-//! subgraphs' order. Walking the client's own operation over them gives the response the
-//! GraphQL spec defines: only the requested response keys, in the operation's order,
-//! fragments applied by concrete type, `@skip`/`@include` honoured, and a null in a
-//! non-null position propagated to the nearest nullable parent with an error at its path.
+//! subgraphs' order. Walking the client's own operation over them writes the response
+//! `data` the GraphQL spec defines straight into one buffer: only the requested response
+//! keys, in the operation's order, fragments applied by concrete type, `@skip`/`@include`
+//! honoured, a field the field rules denied as `null`, and a null in a non-null position
+//! propagated to the nearest nullable parent with an error at its path. The fields that
+//! apply to a selection on a concrete type are collected once per request and reused for
+//! every object of that shape.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
+use std::rc::Rc;
 
 use apollo_compiler::ast::Type;
 use apollo_compiler::executable::{ExecutableDocument, Selection, SelectionSet};
@@ -14,6 +19,7 @@ use apollo_compiler::validation::Valid;
 use apollo_compiler::{Name, Schema};
 use serde_json::{Map, Value, json};
 
+use crate::answer::{self, Answers, IdentityHasher, Node, Object, write_string};
 use crate::errors::GraphQLError;
 
 /// One element of a response path.
@@ -32,6 +38,73 @@ impl PathElement {
     }
 }
 
+/// A response's `data`, already written as JSON, and how many objects it holds below the
+/// root (the rows the access log records).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Data {
+    json: String,
+    rows: i64,
+}
+
+impl Data {
+    pub fn from_value(value: &Value) -> Self {
+        fn count(value: &Value) -> i64 {
+            match value {
+                Value::Object(map) => 1 + map.values().map(count).sum::<i64>(),
+                Value::Array(items) => items.iter().map(count).sum(),
+                _ => 0,
+            }
+        }
+        let rows = match value {
+            Value::Object(root) => root.values().map(count).sum(),
+            _ => 0,
+        };
+        Self {
+            json: value.to_string(),
+            rows,
+        }
+    }
+
+    /// Data kept earlier (in the response cache) as written.
+    pub fn from_parts(json: String, rows: i64) -> Self {
+        Self { json, rows }
+    }
+
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+
+    pub fn rows(&self) -> i64 {
+        self.rows
+    }
+
+    /// The data as a `serde_json` value, for the few readers that need one (CSV, saved
+    /// query definitions); the response itself goes out as written.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(&self.json).unwrap_or(Value::Null)
+    }
+
+    /// This data under `key` of a new root object.
+    pub fn nested_under(self, key: &str) -> Self {
+        let mut json = Vec::with_capacity(self.json.len() + key.len() + 4);
+        json.push(b'{');
+        write_string(key, &mut json);
+        json.push(b':');
+        json.extend_from_slice(self.json.as_bytes());
+        json.push(b'}');
+        Self {
+            json: String::from_utf8(json).unwrap_or_else(|_| "null".to_owned()),
+            rows: self.rows + i64::from(self.json != "null"),
+        }
+    }
+}
+
+impl serde::Serialize for Data {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_value().serialize(serializer)
+    }
+}
+
 /// What the projection reads besides the data.
 pub struct Projection<'a> {
     pub schema: &'a Valid<Schema>,
@@ -46,47 +119,108 @@ pub struct Projection<'a> {
 /// A non-null position held null: the parent must become null in turn.
 struct NullBubble;
 
-impl Projection<'_> {
-    /// The response `data` for `selection` (the operation's root selection set) over the
-    /// merged `data`, adding an error for every null that reached a non-null position.
+/// What a collected field writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FieldKind {
+    Typename,
+    Denied,
+    Value,
+}
+
+/// One response key of an object: the fields selected under it (more than one when the
+/// operation selects the key in several fragments), collected for one concrete type.
+struct Collected<'a> {
+    key: &'a str,
+    /// `"key":`, ready to write.
+    prefix: Vec<u8>,
+    kind: FieldKind,
+    ty: &'a Type,
+    /// The selection sets of every field under this key, merged for its value.
+    selections: Vec<&'a SelectionSet>,
+    /// Its type is an interface or union: the concrete type comes from `__typename`.
+    is_abstract: bool,
+    is_leaf: bool,
+}
+
+/// Collected fields by the selection sets they came from (their addresses) and the
+/// concrete type they apply to.
+type Collections<'a> =
+    HashMap<Vec<usize>, Vec<(&'a str, Rc<[Collected<'a>]>)>, BuildHasherDefault<IdentityHasher>>;
+
+/// The state of one projection.
+struct Writer<'p, 'a> {
+    projection: &'p Projection<'a>,
+    answers: &'a Answers,
+    out: Vec<u8>,
+    rows: i64,
+    path: Vec<Step<'a>>,
+    errors: &'p mut Vec<GraphQLError>,
+    collections: Collections<'a>,
+    key: Vec<usize>,
+    /// Buffers of field values and views, reused down the tree.
+    values: Vec<Vec<&'a Node>>,
+    views: Vec<Vec<&'a Object>>,
+}
+
+/// A response path step borrowed from the operation.
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+impl<'a> Projection<'a> {
+    /// The response `data` for `selection` (the operation's root selection set) over
+    /// `answers`, adding an error for every null that reached a non-null position.
     pub fn project_root(
         &self,
-        selection: &SelectionSet,
-        data: &Value,
+        selection: &'a SelectionSet,
+        answers: &'a Answers,
         errors: &mut Vec<GraphQLError>,
-    ) -> Value {
-        let empty = Map::new();
-        let source = data.as_object().unwrap_or(&empty);
-        let mut path = Vec::new();
-        match self.object(selection, source, selection.ty.as_str(), &mut path, errors) {
-            Ok(object) => Value::Object(object),
-            Err(NullBubble) => Value::Null,
+    ) -> Data {
+        let mut writer = Writer {
+            projection: self,
+            answers,
+            out: Vec::with_capacity(1024),
+            rows: 0,
+            path: Vec::new(),
+            errors,
+            collections: HashMap::default(),
+            key: Vec::new(),
+            values: Vec::new(),
+            views: Vec::new(),
+        };
+        let root = answers.root();
+        if writer
+            .object(&[selection], &root, selection.ty.as_str())
+            .is_err()
+        {
+            writer.out.clear();
+            writer.out.extend_from_slice(b"null");
+            writer.rows = 0;
+        }
+        Data {
+            json: String::from_utf8(writer.out).unwrap_or_else(|_| "null".to_owned()),
+            rows: writer.rows,
         }
     }
 
-    fn object(
-        &self,
-        selection: &SelectionSet,
-        source: &Map<String, Value>,
-        concrete_type: &str,
-        path: &mut Vec<PathElement>,
-        errors: &mut Vec<GraphQLError>,
-    ) -> Result<Map<String, Value>, NullBubble> {
-        let mut out = Map::new();
-        self.collect(selection, source, concrete_type, path, errors, &mut out)?;
-        Ok(out)
+    /// The fields of `selections` that apply to `concrete_type`, grouped by response key
+    /// in the order the operation asks them.
+    fn collect(&self, selections: &[&'a SelectionSet], concrete_type: &str) -> Vec<Collected<'a>> {
+        let mut out = Vec::new();
+        for selection in selections {
+            self.collect_into(selection, concrete_type, &mut out);
+        }
+        out
     }
 
-    /// Adds the fields of `selection` that apply to `concrete_type` to `out`.
-    fn collect(
+    fn collect_into(
         &self,
-        selection: &SelectionSet,
-        source: &Map<String, Value>,
+        selection: &'a SelectionSet,
         concrete_type: &str,
-        path: &mut Vec<PathElement>,
-        errors: &mut Vec<GraphQLError>,
-        out: &mut Map<String, Value>,
-    ) -> Result<(), NullBubble> {
+        out: &mut Vec<Collected<'a>>,
+    ) {
         for item in &selection.selections {
             match item {
                 Selection::Field(field) => {
@@ -94,61 +228,45 @@ impl Projection<'_> {
                         continue;
                     }
                     let key = field.response_key().as_str();
-                    if field.name == "__typename" {
-                        out.insert(key.to_owned(), Value::String(concrete_type.to_owned()));
+                    if let Some(existing) = out.iter_mut().find(|c| c.key == key) {
+                        existing.selections.push(&field.selection_set);
                         continue;
                     }
-                    if self
-                        .denied
-                        .contains(&(selection.ty.clone(), field.name.clone()))
+                    let kind = if field.name == "__typename" {
+                        FieldKind::Typename
+                    } else if !self.denied.is_empty()
+                        && self
+                            .denied
+                            .contains(&(selection.ty.clone(), field.name.clone()))
                     {
-                        // A field error, like any other: null, and a null in a non-null
-                        // position takes its parent with it.
-                        if field.definition.ty.is_non_null() {
-                            return Err(NullBubble);
-                        }
-                        out.insert(key.to_owned(), Value::Null);
-                        continue;
-                    }
-                    path.push(PathElement::Key(key.to_owned()));
-                    let value = source.get(key).unwrap_or(&Value::Null);
-                    let completed = self.complete(
-                        &field.definition.ty,
-                        &field.selection_set,
-                        value,
-                        path,
-                        errors,
-                    );
-                    path.pop();
-                    let completed = completed?;
-                    match (out.get_mut(key), completed) {
-                        // The same response key selected twice (directly and in a fragment):
-                        // both selections' fields belong in the one object.
-                        (Some(Value::Object(existing)), Value::Object(more)) => {
-                            merge_objects(existing, more)
-                        }
-                        (_, completed) => {
-                            out.insert(key.to_owned(), completed);
-                        }
-                    }
+                        FieldKind::Denied
+                    } else {
+                        FieldKind::Value
+                    };
+                    let mut prefix = Vec::with_capacity(key.len() + 3);
+                    write_string(key, &mut prefix);
+                    prefix.push(b':');
+                    let ty = &field.definition.ty;
+                    out.push(Collected {
+                        key,
+                        prefix,
+                        kind,
+                        ty,
+                        selections: vec![&field.selection_set],
+                        is_abstract: matches!(
+                            self.schema.types.get(ty.inner_named_type()),
+                            Some(ExtendedType::Interface(_) | ExtendedType::Union(_))
+                        ),
+                        is_leaf: field.selection_set.selections.is_empty(),
+                    });
                 }
                 Selection::InlineFragment(inline) => {
-                    if !self.included(&inline.directives) {
-                        continue;
-                    }
                     let applies = inline
                         .type_condition
                         .as_ref()
                         .is_none_or(|t| self.applies(t, concrete_type));
-                    if applies {
-                        self.collect(
-                            &inline.selection_set,
-                            source,
-                            concrete_type,
-                            path,
-                            errors,
-                            out,
-                        )?;
+                    if applies && self.included(&inline.directives) {
+                        self.collect_into(&inline.selection_set, concrete_type, out);
                     }
                 }
                 Selection::FragmentSpread(spread) => {
@@ -158,87 +276,11 @@ impl Projection<'_> {
                     if let Some(fragment) = self.document.fragments.get(&spread.fragment_name)
                         && self.applies(fragment.type_condition(), concrete_type)
                     {
-                        self.collect(
-                            &fragment.selection_set,
-                            source,
-                            concrete_type,
-                            path,
-                            errors,
-                            out,
-                        )?;
+                        self.collect_into(&fragment.selection_set, concrete_type, out);
                     }
                 }
             }
         }
-        Ok(())
-    }
-
-    /// Completes `value` as a value of type `ty`, per the spec's CompleteValue.
-    fn complete(
-        &self,
-        ty: &Type,
-        selection: &SelectionSet,
-        value: &Value,
-        path: &mut Vec<PathElement>,
-        errors: &mut Vec<GraphQLError>,
-    ) -> Result<Value, NullBubble> {
-        match ty {
-            Type::NonNullNamed(_) | Type::NonNullList(_) => {
-                let inner = ty.clone().nullable();
-                match self.complete(&inner, selection, value, path, errors) {
-                    Ok(Value::Null) | Err(NullBubble) => {
-                        // Report only where the null appeared, not at every parent it bubbles through.
-                        if value.is_null() {
-                            errors.push(GraphQLError::at_path(
-                                format!("a non-null field has no value: {}", describe(path)),
-                                "NULL_IN_NON_NULL_FIELD",
-                                path.iter().map(PathElement::to_json).collect(),
-                            ));
-                        }
-                        Err(NullBubble)
-                    }
-                    Ok(completed) => Ok(completed),
-                }
-            }
-            Type::List(item_type) => match value {
-                Value::Null => Ok(Value::Null),
-                Value::Array(items) => {
-                    let mut completed = Vec::with_capacity(items.len());
-                    for (index, item) in items.iter().enumerate() {
-                        path.push(PathElement::Index(index));
-                        let result = self.complete(item_type, selection, item, path, errors);
-                        path.pop();
-                        // A null bubbling out of an item nulls the list (the item was non-null).
-                        completed.push(result?);
-                    }
-                    Ok(Value::Array(completed))
-                }
-                _ => Ok(Value::Null),
-            },
-            Type::Named(name) => match value {
-                Value::Null => Ok(Value::Null),
-                Value::Object(source) => {
-                    let concrete = source
-                        .get("__typename")
-                        .and_then(Value::as_str)
-                        .unwrap_or(name.as_str())
-                        .to_owned();
-                    match self.object(selection, source, &concrete, path, errors) {
-                        Ok(object) => Ok(Value::Object(object)),
-                        Err(NullBubble) => Ok(Value::Null),
-                    }
-                }
-                leaf if self.is_leaf(name) => Ok(leaf.clone()),
-                _ => Ok(Value::Null),
-            },
-        }
-    }
-
-    fn is_leaf(&self, name: &Name) -> bool {
-        matches!(
-            self.schema.types.get(name),
-            Some(ExtendedType::Scalar(_) | ExtendedType::Enum(_))
-        )
     }
 
     /// Whether a fragment on `condition` applies to an object of `concrete_type`.
@@ -248,6 +290,9 @@ impl Projection<'_> {
 
     /// `@skip(if:)` and `@include(if:)` with literal or variable conditions.
     fn included(&self, directives: &apollo_compiler::ast::DirectiveList) -> bool {
+        if directives.is_empty() {
+            return true;
+        }
         let condition = |name: &str| {
             directives
                 .get(name)
@@ -266,36 +311,225 @@ impl Projection<'_> {
     }
 }
 
-/// Merges `more` into `existing`, recursing into objects held under the same key.
-pub fn merge_objects(existing: &mut Map<String, Value>, more: Map<String, Value>) {
-    for (key, value) in more {
-        match (existing.get_mut(&key), value) {
-            (Some(Value::Object(a)), Value::Object(b)) => merge_objects(a, b),
-            (Some(Value::Array(a)), Value::Array(b)) if a.len() == b.len() => {
-                for (left, right) in a.iter_mut().zip(b) {
-                    match (left, right) {
-                        (Value::Object(l), Value::Object(r)) => merge_objects(l, r),
-                        (left, right) => *left = right,
+impl<'a> Writer<'_, 'a> {
+    /// The collected fields of `selections` on `concrete_type`, collected on first use.
+    fn collected(
+        &mut self,
+        selections: &[&'a SelectionSet],
+        concrete_type: &str,
+    ) -> Rc<[Collected<'a>]> {
+        self.key.clear();
+        self.key
+            .extend(selections.iter().map(|s| std::ptr::from_ref(*s) as usize));
+        if let Some(found) = self
+            .collections
+            .get(self.key.as_slice())
+            .and_then(|by_type| by_type.iter().find(|(t, _)| *t == concrete_type))
+        {
+            return found.1.clone();
+        }
+        let collected: Rc<[Collected<'a>]> =
+            self.projection.collect(selections, concrete_type).into();
+        // The type's name as the schema spells it, so the entry borrows nothing of the data.
+        let name = self
+            .projection
+            .schema
+            .types
+            .get_key_value(concrete_type)
+            .map_or("", |(name, _)| name.as_str());
+        self.collections
+            .entry(self.key.clone())
+            .or_default()
+            .push((name, collected.clone()));
+        collected
+    }
+
+    /// Writes the object `view` as `selections` on `concrete_type` select it.
+    fn object(
+        &mut self,
+        selections: &[&'a SelectionSet],
+        view: &[&'a Object],
+        concrete_type: &str,
+    ) -> Result<(), NullBubble> {
+        let fields = self.collected(selections, concrete_type);
+        self.out.push(b'{');
+        let mut values = self.values.pop().unwrap_or_default();
+        let mut result = Ok(());
+        for (index, field) in fields.iter().enumerate() {
+            if index > 0 {
+                self.out.push(b',');
+            }
+            self.out.extend_from_slice(&field.prefix);
+            match field.kind {
+                FieldKind::Typename => write_string(concrete_type, &mut self.out),
+                FieldKind::Denied => {
+                    // A field error, like any other: null, and a null in a non-null
+                    // position takes its parent with it.
+                    if field.ty.is_non_null() {
+                        result = Err(NullBubble);
+                        break;
+                    }
+                    self.out.extend_from_slice(b"null");
+                }
+                FieldKind::Value => {
+                    answer::lookup(view, field.key, &mut values);
+                    self.path.push(Step::Key(field.key));
+                    let completed = self.complete(field, field.ty, &values);
+                    self.path.pop();
+                    if completed.is_err() {
+                        result = Err(NullBubble);
+                        break;
                     }
                 }
             }
-            (Some(slot), value) if !value.is_null() || slot.is_null() => *slot = value,
-            (Some(_), _) => {}
-            (None, value) => {
-                existing.insert(key, value);
+        }
+        values.clear();
+        self.values.push(values);
+        self.out.push(b'}');
+        result
+    }
+
+    /// Writes `candidates` (one position's values) as a value of type `ty`, per the
+    /// spec's CompleteValue; `Ok(true)` when it wrote null.
+    fn complete(
+        &mut self,
+        field: &Collected<'a>,
+        ty: &Type,
+        candidates: &[&'a Node],
+    ) -> Result<bool, NullBubble> {
+        let wrote_null = match ty {
+            Type::Named(name) => return Ok(self.complete_named(field, name, candidates)),
+            Type::List(item) => return Ok(self.complete_list(field, item, candidates)),
+            Type::NonNullNamed(name) => self.complete_named(field, name, candidates),
+            Type::NonNullList(item) => self.complete_list(field, item, candidates),
+        };
+        if !wrote_null {
+            return Ok(false);
+        }
+        // Report only where the null appeared, not at every parent it bubbles through.
+        if answer::settled(candidates).is_none_or(Node::is_null) {
+            self.errors.push(GraphQLError::at_path(
+                format!("a non-null field has no value: {}", self.describe()),
+                "NULL_IN_NON_NULL_FIELD",
+                self.path_json(),
+            ));
+        }
+        Err(NullBubble)
+    }
+
+    /// Writes a list; true when it wrote null (a non-null item held null).
+    fn complete_list(
+        &mut self,
+        field: &Collected<'a>,
+        item_type: &Type,
+        candidates: &[&'a Node],
+    ) -> bool {
+        let Some((len, lists)) = answer::list_items(candidates) else {
+            self.out.extend_from_slice(b"null");
+            return true;
+        };
+        let (start, rows) = (self.out.len(), self.rows);
+        self.out.push(b'[');
+        let mut items = self.values.pop().unwrap_or_default();
+        let mut bubbled = false;
+        for index in 0..len {
+            if index > 0 {
+                self.out.push(b',');
+            }
+            items.clear();
+            items.extend(lists.iter().filter_map(|list| list.get(index)));
+            self.path.push(Step::Index(index));
+            let completed = self.complete(field, item_type, &items);
+            self.path.pop();
+            if completed.is_err() {
+                bubbled = true;
+                break;
+            }
+        }
+        items.clear();
+        self.values.push(items);
+        if bubbled {
+            self.out.truncate(start);
+            self.rows = rows;
+            self.out.extend_from_slice(b"null");
+            return true;
+        }
+        self.out.push(b']');
+        false
+    }
+
+    /// Writes a leaf or an object; true when it wrote null.
+    fn complete_named(
+        &mut self,
+        field: &Collected<'a>,
+        name: &Name,
+        candidates: &[&'a Node],
+    ) -> bool {
+        match answer::settled(candidates) {
+            None | Some(Node::Null) => {
+                self.out.extend_from_slice(b"null");
+                true
+            }
+            Some(leaf) if field.is_leaf => {
+                leaf.write_json(&mut self.out);
+                false
+            }
+            Some(Node::Object(_)) => {
+                let mut view = self.views.pop().unwrap_or_default();
+                view.clear();
+                for candidate in candidates {
+                    if let Node::Object(object) = candidate {
+                        self.answers.expand(object, &mut view);
+                    }
+                }
+                let concrete: &str = if field.is_abstract {
+                    answer::typename(&view).unwrap_or(name.as_str())
+                } else {
+                    name.as_str()
+                };
+                let (start, rows) = (self.out.len(), self.rows);
+                self.rows += 1;
+                let written = self.object(&field.selections, &view, concrete);
+                view.clear();
+                self.views.push(view);
+                if written.is_err() {
+                    // A non-null field inside was null: this object, nullable here, is
+                    // null instead.
+                    self.out.truncate(start);
+                    self.rows = rows;
+                    self.out.extend_from_slice(b"null");
+                    return true;
+                }
+                false
+            }
+            Some(_) => {
+                // A list or scalar where an object belongs is no value of the type.
+                self.out.extend_from_slice(b"null");
+                true
             }
         }
     }
-}
 
-fn describe(path: &[PathElement]) -> String {
-    path.iter()
-        .map(|element| match element {
-            PathElement::Key(key) => key.clone(),
-            PathElement::Index(index) => index.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(".")
+    fn path_json(&self) -> Vec<Value> {
+        self.path
+            .iter()
+            .map(|step| match step {
+                Step::Key(key) => Value::String((*key).to_owned()),
+                Step::Index(index) => json!(index),
+            })
+            .collect()
+    }
+
+    fn describe(&self) -> String {
+        self.path
+            .iter()
+            .map(|step| match step {
+                Step::Key(key) => (*key).to_owned(),
+                Step::Index(index) => index.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(".")
+    }
 }
 
 #[cfg(test)]
@@ -326,9 +560,14 @@ mod tests {
             denied: &denied,
         };
         let operation = document.operations.get(None).unwrap();
+        let mut answers = Answers::default();
+        let kept = answers.keep(std::sync::Arc::new(Node::from_value(data)));
+        answers.extend_root(kept);
         let mut errors = Vec::new();
-        let answer = projection.project_root(&operation.selection_set, &data, &mut errors);
-        (answer, errors.len())
+        let answer = projection.project_root(&operation.selection_set, &answers, &mut errors);
+        let written: Value = serde_json::from_str(answer.json()).unwrap();
+        assert_eq!(written, answer.to_value());
+        (written, errors.len())
     }
 
     #[test]

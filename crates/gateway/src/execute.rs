@@ -48,7 +48,22 @@ pub struct Subgraphs {
     http: reqwest::Client,
     endpoints: HashMap<String, Endpoint>,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// Query fetches on their way, by what makes two of them the same: one request
+    /// answers every identical fetch that starts before it ends.
+    in_flight: Mutex<HashMap<Arc<FetchKey>, Arc<InFlight>>>,
 }
+
+/// Two fetches are the same when they go to the same subgraph with the same body for
+/// the same principal: the subgraph would give both the same answer.
+#[derive(PartialEq, Eq, Hash)]
+struct FetchKey {
+    service: String,
+    body: Vec<u8>,
+    principal: Option<kotohub_auth::Principal>,
+}
+
+/// A fetch's answer, as every fetch that waited for it gets it.
+type InFlight = tokio::sync::OnceCell<Result<Arc<SubgraphAnswer>, GraphQLError>>;
 
 impl Subgraphs {
     pub fn new(endpoints: HashMap<String, Endpoint>) -> Self {
@@ -62,7 +77,44 @@ impl Subgraphs {
             http,
             endpoints,
             metrics: Default::default(),
+            in_flight: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Posts `body` to `service`, or waits for an identical query fetch already on its
+    /// way. Only reads are shared: a mutation's fetch always goes out on its own.
+    async fn fetch(
+        &self,
+        service: &str,
+        body: Vec<u8>,
+        forward: &Forward<'_>,
+    ) -> Result<Arc<SubgraphAnswer>, GraphQLError> {
+        if !forward.share_reads || !forward.headers.is_empty() {
+            return self.post(service, body, forward).await.map(Arc::new);
+        }
+        let key = Arc::new(FetchKey {
+            service: service.to_owned(),
+            body: body.clone(),
+            principal: forward.caller.as_ref().map(|c| c.principal.clone()),
+        });
+        let cell = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        // The first fetch to get here sends the request; should it be dropped halfway
+        // (its client went away), the next one waiting sends its own.
+        let answer = cell
+            .get_or_init(|| async { self.post(service, body, forward).await.map(Arc::new) })
+            .await
+            .clone();
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        if in_flight.get(&*key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+            in_flight.remove(&*key);
+        }
+        answer
     }
 
     /// What the gateway counts, fetches included.
@@ -174,7 +226,7 @@ impl Subgraphs {
                 .unwrap_or(0),
         };
         Ok(SubgraphAnswer {
-            data: answer.data,
+            data: Arc::new(answer.data),
             errors: answer.errors.unwrap_or_default(),
             reported,
         })
@@ -194,7 +246,7 @@ struct WireAnswer {
 
 /// A subgraph's answer, parsed.
 struct SubgraphAnswer {
-    data: Node,
+    data: Arc<Node>,
     errors: Vec<Value>,
     reported: Reported,
 }
@@ -237,6 +289,9 @@ pub struct Executed {
 pub struct Forward<'a> {
     pub headers: HeaderMap,
     pub caller: Option<SignedCaller<'a>>,
+    /// The operation only reads (a query): its fetches may share an identical fetch's
+    /// answer that is already on its way.
+    pub share_reads: bool,
 }
 
 /// The principal an operation runs as and its request, signed for each subgraph a fetch
@@ -320,12 +375,12 @@ pub async fn execute(
 }
 
 impl Execution<'_> {
-    fn returned(&self, reported: Reported) {
+    fn returned(&self, reported: &Reported) {
         if !reported.clients.is_empty() {
             self.clients
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .extend(reported.clients);
+                .extend(reported.clients.iter().cloned());
         }
         self.suppressed
             .fetch_add(reported.suppressed, std::sync::atomic::Ordering::Relaxed);
@@ -468,17 +523,17 @@ impl Execution<'_> {
         );
         match self
             .subgraphs
-            .post(&fetch.service_name, body, self.forward)
+            .fetch(&fetch.service_name, body, self.forward)
             .await
         {
             Ok(answer) => {
-                self.returned(answer.reported);
+                self.returned(&answer.reported);
                 {
                     let mut answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
-                    let kept = answers.keep(Arc::new(answer.data));
+                    let kept = answers.keep(answer.data.clone());
                     answers.extend_root(kept);
                 }
-                for error in answer.errors {
+                for error in &answer.errors {
                     self.fail(subgraph_error(
                         &fetch.service_name,
                         &error,
@@ -544,16 +599,16 @@ impl Execution<'_> {
                 .map(PathElement::to_json)
                 .collect::<Vec<_>>()
         };
-        match self.subgraphs.post(service, body, self.forward).await {
+        match self.subgraphs.fetch(service, body, self.forward).await {
             Ok(answer) => {
-                self.returned(answer.reported);
-                let mut data = answer.data;
+                self.returned(&answer.reported);
+                let mut data = answer.data.clone();
                 if groups.iter().any(|group| group.output_rewrites.is_some()) {
-                    data = rewritten(data, groups);
+                    data = Arc::new(rewritten(&data, groups));
                 }
                 {
                     let mut answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
-                    let kept = answers.keep(Arc::new(data));
+                    let kept = answers.keep(data);
                     for (group, found) in groups.iter().zip(&gathered) {
                         for (location, &index) in
                             found.locations.iter().zip(&found.representation_of)
@@ -562,7 +617,7 @@ impl Execution<'_> {
                         }
                     }
                 }
-                for error in answer.errors {
+                for error in &answer.errors {
                     // An entity error's path starts with [alias, n]: re-path it onto every
                     // object that representation n of that alias stands for.
                     let rest = error.get("path").and_then(Value::as_array);
@@ -592,7 +647,7 @@ impl Execution<'_> {
                     for target in &targets {
                         let mut path = at(target);
                         path.extend(rest.into_iter().flatten().skip(2).cloned());
-                        self.fail(subgraph_error(service, &error, Some(path)));
+                        self.fail(subgraph_error(service, error, Some(path)));
                     }
                 }
             }
@@ -612,7 +667,7 @@ impl Execution<'_> {
 
 /// An entity answer with the planner's output rewrites applied to each group's entities
 /// (`@interfaceObject` answers only, so the detour through `serde_json` is rare).
-fn rewritten(data: Node, groups: &[EntityGroup<'_>]) -> Node {
+fn rewritten(data: &Node, groups: &[EntityGroup<'_>]) -> Node {
     let mut value = data.to_value();
     for group in groups {
         if let Some(Value::Array(entities)) = value.get_mut(group.response_key) {

@@ -665,6 +665,7 @@ impl Gateway {
         let mut forwarded = Forward {
             headers: reqwest::header::HeaderMap::new(),
             caller: None,
+            share_reads: operation.kind == OperationType::Query,
         };
         let mut document = &operation.document;
         let mut authorized;

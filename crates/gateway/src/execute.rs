@@ -536,7 +536,7 @@ impl Execution<'_> {
                 for error in &answer.errors {
                     self.fail(subgraph_error(
                         &fetch.service_name,
-                        &error,
+                        error,
                         error.get("path").and_then(Value::as_array).cloned(),
                     ));
                 }

@@ -17,6 +17,7 @@ crate::on_both_backends!(
     aliases_fragments_variables_and_conditions,
     a_subgraph_down_gives_partial_data_and_recovers,
     http_rules_of_the_gateway,
+    identical_reads_in_flight_share_one_subgraph_request,
 );
 
 /// What `subgraph` says about `field` of each client, asked directly with `_entities`.
@@ -619,5 +620,106 @@ async fn a_subgraph_past_its_timeout_is_reported(backend: Backend) {
             .contains("no answer within 200ms"),
         "{from_social}"
     );
+    hub.stop().await;
+}
+
+/// A stand-in for a subgraph that counts the requests it gets and answers each only
+/// after `delay`, by passing it on to the real subgraph at `upstream`.
+async fn slow_counting_proxy(
+    upstream: String,
+    delay: std::time::Duration,
+) -> (
+    String,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    tokio::task::JoinHandle<()>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = count.clone();
+    let http = reqwest::Client::new();
+    let router = axum::Router::new().route(
+        "/graphql",
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let (http, upstream, counted) = (http.clone(), upstream.clone(), counted.clone());
+                async move {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(delay).await;
+                    let mut request = http.post(&upstream).body(body);
+                    for (name, value) in &headers {
+                        if name != "host" && name != "content-length" {
+                            request = request.header(name, value);
+                        }
+                    }
+                    let answer = request.send().await.unwrap();
+                    (
+                        [("content-type", "application/json")],
+                        answer.bytes().await.unwrap(),
+                    )
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/graphql", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    (url, count, server)
+}
+
+async fn identical_reads_in_flight_share_one_subgraph_request(backend: Backend) {
+    use kotohub::services::GatewaySettings;
+    use std::sync::atomic::Ordering;
+    let Some(hub) = Hub::start_with(backend, 50).await else {
+        return;
+    };
+    let mut urls = hub.subgraph_urls();
+    let (proxy, requests, server) = slow_counting_proxy(
+        urls["social"].clone(),
+        std::time::Duration::from_millis(300),
+    )
+    .await;
+    urls.insert("social".to_owned(), proxy);
+    let (base, shutdown) = hub.extra_gateway(&urls, &GatewaySettings::default()).await;
+    let http = reqwest::Client::new();
+    let ask = |token: String| {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            http.post(format!("{base}/graphql"))
+                .header("authorization", format!("Bearer {token}"))
+                .json(&json!({ "query": "{ socialCases(first: 3) { kind } }" }))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let officer = crate::helpers::officer_of_all_bodies();
+    let answers = futures_util::future::join_all((0..5).map(|_| ask(hub.token(&officer)))).await;
+    assert!(
+        answers[0]["data"]["socialCases"].is_array(),
+        "{}",
+        answers[0]
+    );
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+    assert_eq!(
+        requests.swap(0, Ordering::SeqCst),
+        1,
+        "five identical reads at once reach the subgraph once"
+    );
+
+    // Another principal's read is never answered with someone else's answer.
+    let other = crate::helpers::principal(kotohub_auth::Role::Officer, &["ohjaamo"]);
+    futures_util::future::join(ask(hub.token(&officer)), ask(hub.token(&other))).await;
+    assert_eq!(requests.swap(0, Ordering::SeqCst), 2);
+
+    // Nothing is kept once answered: the next read goes to the subgraph again.
+    ask(hub.token(&officer)).await;
+    assert_eq!(requests.load(Ordering::SeqCst), 1);
+    shutdown.trigger();
+    server.abort();
     hub.stop().await;
 }

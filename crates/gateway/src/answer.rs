@@ -208,10 +208,21 @@ impl Node {
     }
 }
 
-/// Writes `text` as a JSON string.
+/// Writes `text` as a JSON string. Most text in answers needs no escaping, and is
+/// copied as it is.
 pub fn write_string(text: &str, out: &mut Vec<u8>) {
-    // Writing into a Vec cannot fail, and a str always serialises.
-    let _ = serde_json::to_writer(&mut *out, text);
+    if text
+        .bytes()
+        .all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\')
+    {
+        out.reserve(text.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing into a Vec cannot fail, and a str always serialises.
+        let _ = serde_json::to_writer(&mut *out, text);
+    }
 }
 
 fn write_number(number: &Number, out: &mut Vec<u8>) {
@@ -302,31 +313,55 @@ impl<'de> Deserialize<'de> for KeySeed {
     }
 }
 
-/// Hashes an object's identity, an address: already as good as random.
+/// A fast hasher for keys no client chooses: the addresses of objects, and texts that
+/// are compared in full after their hashes match.
 #[derive(Default)]
-pub struct IdentityHasher(u64);
+pub struct FastHasher(u64);
 
-impl Hasher for IdentityHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0 << 8 | u64::from(byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_usize(&mut self, n: usize) {
-        // Addresses share their low bits (alignment): mix them into the high ones.
-        self.0 = (n as u64)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .rotate_left(29);
+const MIX: u64 = 0x9E37_79B9_7F4A_7C15;
+
+impl FastHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(MIX);
     }
 }
 
-type ByIdentity<V> = HashMap<usize, V, BuildHasherDefault<IdentityHasher>>;
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        // A product's high bits are its best mixed; hash tables index by the low ones.
+        self.0.rotate_left(26)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            self.add(u64::from_le_bytes(
+                word.try_into().expect("chunks_exact gives eight bytes"),
+            ));
+        }
+        for &byte in words.remainder() {
+            self.add(u64::from(byte));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+    fn write_usize(&mut self, n: usize) {
+        // Addresses share their low bits (alignment): the multiplication spreads them.
+        self.add(n as u64);
+    }
+}
+
+/// Hashes `bytes` with [`FastHasher`].
+pub fn fast_hash(bytes: &[u8]) -> u64 {
+    let mut hasher = FastHasher::default();
+    hasher.write(bytes);
+    hasher.finish()
+}
+
+type ByIdentity<V> = HashMap<usize, V, BuildHasherDefault<FastHasher>>;
 
 /// Where an object extending another lies: in which answer, and where in it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Slot {
     /// The `data` of a root fetch (or introspection): it extends the root.
     Root { answer: u32 },
@@ -378,7 +413,11 @@ impl Answers {
         if let Some(Node::Object(object)) = self.resolve(slot)
             && !object.is_empty()
         {
-            self.extensions.entry(target).or_default().push(slot);
+            // An object reached along several paths is extended once.
+            let slots = self.extensions.entry(target).or_default();
+            if !slots.contains(&slot) {
+                slots.push(slot);
+            }
         }
     }
 
@@ -520,6 +559,22 @@ mod tests {
         let mut out = Vec::new();
         parse(text).write_json(&mut out);
         assert_eq!(String::from_utf8(out).unwrap(), text);
+    }
+
+    #[test]
+    fn text_that_needs_escaping_is_escaped() {
+        for text in [
+            "plain",
+            "a \"quote\"",
+            "back\\slash",
+            "new\nline",
+            "\u{1}",
+            "åäö €",
+        ] {
+            let mut out = Vec::new();
+            write_string(text, &mut out);
+            assert_eq!(out, serde_json::to_vec(text).unwrap(), "{text:?}");
+        }
     }
 
     #[test]

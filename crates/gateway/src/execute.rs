@@ -756,24 +756,43 @@ impl EntityGroup<'_> {
             representation_of: Vec::new(),
         };
         // Representations are told apart by their JSON text: its hash, then the text.
-        let mut index_of: HashMap<u64, (usize, std::ops::Range<usize>)> = HashMap::new();
+        let mut index_of: HashMap<
+            u64,
+            (usize, std::ops::Range<usize>),
+            std::hash::BuildHasherDefault<answer::FastHasher>,
+        > = HashMap::default();
+        let mut by_identity: HashMap<
+            usize,
+            usize,
+            std::hash::BuildHasherDefault<answer::FastHasher>,
+        > = HashMap::default();
         let mut representation = Vec::new();
         let root = answers.root();
+        let mut walker = Walker::new(answers);
         for (path_index, path) in self.paths.iter().enumerate() {
             let mut visit = |view: &[&Object], indices: &[u32]| {
                 let Some(identity) = answer::identity(view) else {
                     return;
                 };
+                // One object reached along several paths (an entity answer shared by
+                // equal representations) is represented once.
+                if let Some(&index) = by_identity.get(&identity) {
+                    let start = gathered.indices.len();
+                    gathered.indices.extend_from_slice(indices);
+                    gathered.locations.push(Location {
+                        identity,
+                        path: path_index,
+                        indices: start..gathered.indices.len(),
+                    });
+                    gathered.representation_of.push(index);
+                    return;
+                }
                 representation.clear();
                 write_selection(answers, view, self.requires, &mut representation);
                 if let Some(rewrites) = self.input_rewrites.filter(|r| !r.is_empty()) {
                     representation = rewrite_representation(&representation, rewrites);
                 }
-                let hash = {
-                    let mut hasher = std::hash::DefaultHasher::new();
-                    std::hash::Hasher::write(&mut hasher, &representation);
-                    std::hash::Hasher::finish(&hasher)
-                };
+                let hash = answer::fast_hash(&representation);
                 let known = index_of
                     .get(&hash)
                     .filter(|(_, range)| {
@@ -796,6 +815,7 @@ impl EntityGroup<'_> {
                         index
                     }
                 };
+                by_identity.insert(identity, index);
                 let start = gathered.indices.len();
                 gathered.indices.extend_from_slice(indices);
                 gathered.locations.push(Location {
@@ -805,7 +825,7 @@ impl EntityGroup<'_> {
                 });
                 gathered.representation_of.push(index);
             };
-            walk_view(answers, &root, path, &mut Vec::new(), &mut visit);
+            walker.walk_view(&root, path, &mut visit);
         }
         gathered
     }
@@ -837,64 +857,94 @@ fn subgraph_error(service: &str, error: &Value, path: Option<Vec<Value>>) -> Gra
     converted
 }
 
-/// Visits every object at `path` below the object `view` (`@` steps into every list
-/// item) with the list indices taken to reach it.
-fn walk_view<'a>(
+/// Walks the answers along a flatten path, reusing its buffers of values and views
+/// down the tree instead of allocating for every object.
+struct Walker<'a> {
     answers: &'a Answers,
-    view: &[&'a Object],
-    path: &[FlattenNodePathSegment],
-    indices: &mut Vec<u32>,
-    visit: &mut impl FnMut(&[&'a Object], &[u32]),
-) {
-    match path.first() {
-        None => visit(view, indices),
-        Some(FlattenNodePathSegment::Field(key)) => {
-            let mut found = Vec::new();
-            answer::lookup(view, key, &mut found);
-            walk(answers, &found, &path[1..], indices, visit);
-        }
-        Some(FlattenNodePathSegment::TypeCondition(types)) => {
-            if answer::typename(view).is_some_and(|t| types.contains(t)) {
-                walk_view(answers, view, &path[1..], indices, visit);
-            }
-        }
-        Some(FlattenNodePathSegment::List) => {}
-    }
+    indices: Vec<u32>,
+    values: Vec<Vec<&'a Node>>,
+    views: Vec<Vec<&'a Object>>,
 }
 
-/// [`walk_view`] from a position's values rather than an object.
-fn walk<'a>(
-    answers: &'a Answers,
-    candidates: &[&'a Node],
-    path: &[FlattenNodePathSegment],
-    indices: &mut Vec<u32>,
-    visit: &mut impl FnMut(&[&'a Object], &[u32]),
-) {
-    match answer::settled(candidates) {
-        Some(Node::Object(_)) => {
-            let view = answers.view_of(candidates);
-            walk_view(answers, &view, path, indices, visit);
+impl<'a> Walker<'a> {
+    fn new(answers: &'a Answers) -> Self {
+        Self {
+            answers,
+            indices: Vec::new(),
+            values: Vec::new(),
+            views: Vec::new(),
         }
-        Some(Node::List(_)) => {
-            // A list where the path ends holds the objects themselves.
-            let rest = match path.first() {
-                Some(FlattenNodePathSegment::List) => &path[1..],
-                None => path,
-                _ => return,
-            };
-            let Some((len, lists)) = answer::list_items(candidates) else {
-                return;
-            };
-            let mut items = Vec::with_capacity(lists.len());
-            for index in 0..len {
-                items.clear();
-                items.extend(lists.iter().filter_map(|list| list.get(index)));
-                indices.push(index as u32);
-                walk(answers, &items, rest, indices, visit);
-                indices.pop();
+    }
+
+    /// Visits every object at `path` below the object `view` (`@` steps into every list
+    /// item) with the list indices taken to reach it.
+    fn walk_view(
+        &mut self,
+        view: &[&'a Object],
+        path: &[FlattenNodePathSegment],
+        visit: &mut impl FnMut(&[&'a Object], &[u32]),
+    ) {
+        match path.first() {
+            None => visit(view, &self.indices),
+            Some(FlattenNodePathSegment::Field(key)) => {
+                let mut found = self.values.pop().unwrap_or_default();
+                answer::lookup(view, key, &mut found);
+                self.walk(&found, &path[1..], visit);
+                found.clear();
+                self.values.push(found);
             }
+            Some(FlattenNodePathSegment::TypeCondition(types)) => {
+                if answer::typename(view).is_some_and(|t| types.contains(t)) {
+                    self.walk_view(view, &path[1..], visit);
+                }
+            }
+            Some(FlattenNodePathSegment::List) => {}
         }
-        _ => {}
+    }
+
+    /// [`Walker::walk_view`] from a position's values rather than an object.
+    fn walk(
+        &mut self,
+        candidates: &[&'a Node],
+        path: &[FlattenNodePathSegment],
+        visit: &mut impl FnMut(&[&'a Object], &[u32]),
+    ) {
+        match answer::settled(candidates) {
+            Some(Node::Object(_)) => {
+                let mut view = self.views.pop().unwrap_or_default();
+                view.clear();
+                for candidate in candidates {
+                    if let Node::Object(object) = candidate {
+                        self.answers.expand(object, &mut view);
+                    }
+                }
+                self.walk_view(&view, path, visit);
+                view.clear();
+                self.views.push(view);
+            }
+            Some(Node::List(_)) => {
+                // A list where the path ends holds the objects themselves.
+                let rest = match path.first() {
+                    Some(FlattenNodePathSegment::List) => &path[1..],
+                    None => path,
+                    _ => return,
+                };
+                let Some((len, lists)) = answer::list_items(candidates) else {
+                    return;
+                };
+                let mut items = self.values.pop().unwrap_or_default();
+                for index in 0..len {
+                    items.clear();
+                    items.extend(lists.iter().filter_map(|list| list.get(index)));
+                    self.indices.push(index as u32);
+                    self.walk(&items, rest, visit);
+                    self.indices.pop();
+                }
+                items.clear();
+                self.values.push(items);
+            }
+            _ => {}
+        }
     }
 }
 

@@ -146,6 +146,21 @@ pub struct Gateway {
     /// Plans shared with the other replicas.
     plan_cache: Option<kotohub_cache::Cache>,
     rate_limits: Option<RateLimits>,
+    /// Operations validated before, by text and operation name.
+    prepared: moka::sync::Cache<(Arc<str>, Option<Arc<str>>), Arc<Prepared>>,
+}
+
+/// Operations kept validated; as many as plans are kept.
+const PREPARED_CAPACITY: u64 = 1_000;
+
+/// An operation validated once and kept: its validation, its printed form and that
+/// form's hash are the same for every request that sends the same text.
+pub struct Prepared {
+    pub operation: ValidOperation,
+    /// The document as apollo-compiler prints it, what plans and answers are cached by.
+    normalized: String,
+    /// SHA-256 of `normalized`, for the access log.
+    document_hash: String,
 }
 
 /// A plan as replicas share it: with the operation it was made for, compared in full on
@@ -241,7 +256,41 @@ impl Gateway {
             response_cache: None,
             plan_cache: None,
             rate_limits: None,
+            prepared: moka::sync::Cache::new(PREPARED_CAPACITY),
         }
+    }
+
+    /// The operation `query` names, validated now or taken from the operations validated
+    /// before: validation depends only on the text, the name and the schema.
+    fn prepare(
+        &self,
+        query: &str,
+        operation_name: Option<&str>,
+    ) -> Result<Arc<Prepared>, Vec<GraphQLError>> {
+        let key = (Arc::from(query), operation_name.map(Arc::from));
+        if let Some(prepared) = self.prepared.get(&key) {
+            return Ok(prepared);
+        }
+        let operation = validate(
+            self.supergraph.api_schema(),
+            query,
+            operation_name,
+            &self.limits,
+        )
+        .map_err(|errors| {
+            errors
+                .into_iter()
+                .map(GraphQLError::from)
+                .collect::<Vec<_>>()
+        })?;
+        let normalized = operation.document.serialize().no_indent().to_string();
+        let prepared = Arc::new(Prepared {
+            document_hash: kotohub_audit::chain::sha256_hex(normalized.as_bytes()),
+            normalized,
+            operation,
+        });
+        self.prepared.insert(key, prepared.clone());
+        Ok(prepared)
     }
 
     /// Shares plans with the other replicas through `cache` (Redis): a replica that has
@@ -528,7 +577,6 @@ impl Gateway {
             Err(error) => return Outcome::refused(vec![*error], None),
         };
         let query = document.text;
-        let schema = self.supergraph.api_schema();
         if !allow_mutations
             && let Some(kind) = self.non_query_kind(query, request.operation_name.as_deref())
         {
@@ -539,20 +587,11 @@ impl Gateway {
                 Some(kind),
             );
         }
-        let operation = match validate(
-            schema,
-            query,
-            request.operation_name.as_deref(),
-            &self.limits,
-        ) {
-            Ok(operation) => operation,
-            Err(errors) => {
-                return Outcome::refused(
-                    errors.into_iter().map(GraphQLError::from).collect(),
-                    None,
-                );
-            }
+        let prepared = match self.prepare(query, request.operation_name.as_deref()) {
+            Ok(prepared) => prepared,
+            Err(errors) => return Outcome::refused(errors, None),
         };
+        let operation = &prepared.operation;
         let empty = Map::new();
         let raw_variables = request.variables.as_ref().unwrap_or(&empty);
         let runs_saved = operation
@@ -560,9 +599,7 @@ impl Gateway {
             .root_fields(&operation.document)
             .any(|field| field.name == saved::RUN_FIELD);
         if runs_saved {
-            return self
-                .run_saved_field(&operation, raw_variables, caller)
-                .await;
+            return self.run_saved_field(operation, raw_variables, caller).await;
         }
         let admin = principal.is_some_and(|p| p.has_role(kotohub_auth::Role::Admin));
         if self.safelist && !admin && !document.registered {
@@ -572,7 +609,7 @@ impl Gateway {
                 Some(operation.kind),
             );
         }
-        self.run_validated(&operation, raw_variables, caller).await
+        self.run_validated(&prepared, raw_variables, caller).await
     }
 
     /// Validates and runs `query` as `principal`, with no safelist: for the documents the
@@ -583,35 +620,31 @@ impl Gateway {
         raw_variables: &Map<String, Value>,
         caller: Caller<'_>,
     ) -> Outcome {
-        let operation = match validate(self.supergraph.api_schema(), query, None, &self.limits) {
-            Ok(operation) => operation,
-            Err(errors) => {
-                return Outcome::refused(
-                    errors.into_iter().map(GraphQLError::from).collect(),
-                    None,
-                );
-            }
+        let prepared = match self.prepare(query, None) {
+            Ok(prepared) => prepared,
+            Err(errors) => return Outcome::refused(errors, None),
         };
-        if operation.kind != OperationType::Query {
+        if prepared.operation.kind != OperationType::Query {
             return Outcome::refused(
                 vec![GraphQLError::new(
                     "a saved query must be a query",
                     saved::code::UNAVAILABLE,
                 )],
-                Some(operation.kind),
+                Some(prepared.operation.kind),
             );
         }
-        self.run_validated(&operation, raw_variables, caller).await
+        self.run_validated(&prepared, raw_variables, caller).await
     }
 
     /// Runs a validated operation as `principal`: the field rules, then planning and
     /// execution.
     async fn run_validated(
         &self,
-        operation: &ValidOperation,
+        prepared: &Prepared,
         raw_variables: &Map<String, Value>,
         caller: Caller<'_>,
     ) -> Outcome {
+        let operation = &prepared.operation;
         let principal = caller.principal;
         let schema = self.supergraph.api_schema();
         let kind = Some(operation.kind);
@@ -619,16 +652,7 @@ impl Gateway {
         let audited = self.audit.is_some();
         let mut facts = Facts {
             operation_name: operation.operation_name.as_ref().map(|n| n.to_string()),
-            document_hash: audited.then(|| {
-                kotohub_audit::chain::sha256_hex(
-                    operation
-                        .document
-                        .serialize()
-                        .no_indent()
-                        .to_string()
-                        .as_bytes(),
-                )
-            }),
+            document_hash: audited.then(|| prepared.document_hash.clone()),
             variables_hash: (audited && !raw_variables.is_empty()).then(|| {
                 kotohub_audit::chain::sha256_hex(
                     Value::Object(raw_variables.clone()).to_string().as_bytes(),
@@ -739,7 +763,13 @@ impl Gateway {
         // Planned from the operation as apollo-compiler prints it, so that the same
         // operation written with other spacing or comments hits the same cached plan (and
         // the same cached answer).
-        let normalized = document.serialize().no_indent().to_string();
+        let pruned_text;
+        let normalized: &String = if std::ptr::eq(document, &operation.document) {
+            &prepared.normalized
+        } else {
+            pruned_text = document.serialize().no_indent().to_string();
+            &pruned_text
+        };
         let cache_key = (operation.kind == OperationType::Query)
             .then(|| self.response_cache_key(principal, &normalized, &variables))
             .flatten();

@@ -19,7 +19,7 @@ use apollo_compiler::validation::Valid;
 use apollo_compiler::{Name, Schema};
 use serde_json::{Map, Value, json};
 
-use crate::answer::{self, Answers, IdentityHasher, Node, Object, write_string};
+use crate::answer::{self, Answers, FastHasher, Node, Object, write_string};
 use crate::errors::GraphQLError;
 
 /// One element of a response path.
@@ -145,7 +145,7 @@ struct Collected<'a> {
 /// Collected fields by the selection sets they came from (their addresses) and the
 /// concrete type they apply to.
 type Collections<'a> =
-    HashMap<Vec<usize>, Vec<(&'a str, Rc<[Collected<'a>]>)>, BuildHasherDefault<IdentityHasher>>;
+    HashMap<Vec<usize>, Vec<(&'a str, Rc<[Collected<'a>]>)>, BuildHasherDefault<FastHasher>>;
 
 /// The state of one projection.
 struct Writer<'p, 'a> {

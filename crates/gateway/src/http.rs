@@ -115,46 +115,34 @@ fn wants_graphql_response(headers: &HeaderMap) -> bool {
 #[derive(Clone)]
 struct ErrorCodes(Vec<String>);
 
-fn reply(status: StatusCode, body: &GraphQLResponse, graphql_response: bool, id: &str) -> Response {
+fn reply(status: StatusCode, body: GraphQLResponse, graphql_response: bool, id: &str) -> Response {
     let media = if graphql_response {
         GRAPHQL_RESPONSE_JSON
     } else {
         "application/json"
     };
-    let text = encode(body);
-    let mut response = (status, [(header::CONTENT_TYPE, media)], text).into_response();
-    if let Ok(value) = HeaderValue::from_str(id) {
-        response.headers_mut().insert(REQUEST_ID, value);
-    }
     let codes = body
         .errors
         .iter()
         .filter_map(|e| e.code().map(str::to_owned))
         .collect();
+    let text = encode(body);
+    let mut response = (status, [(header::CONTENT_TYPE, media)], text).into_response();
+    if let Ok(value) = HeaderValue::from_str(id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
     response.extensions_mut().insert(ErrorCodes(codes));
     response
 }
 
 /// The response as JSON: the data goes out as projection wrote it.
-fn encode(body: &GraphQLResponse) -> Vec<u8> {
-    let data = body.data.as_ref().map(Data::json);
-    let mut text = Vec::with_capacity(data.map_or(0, str::len) + 32);
-    text.push(b'{');
-    if let Some(data) = data {
-        text.extend_from_slice(b"\"data\":");
-        text.extend_from_slice(data.as_bytes());
+fn encode(body: GraphQLResponse) -> Vec<u8> {
+    match body.data {
+        Some(data) => data.into_response(&body.errors),
+        None => serde_json::to_vec(&body).unwrap_or_else(|_| {
+            br#"{"errors":[{"message":"the response could not be encoded"}]}"#.to_vec()
+        }),
     }
-    if !body.errors.is_empty() {
-        if data.is_some() {
-            text.push(b',');
-        }
-        text.extend_from_slice(b"\"errors\":");
-        if serde_json::to_writer(&mut text, &body.errors).is_err() {
-            return br#"{"errors":[{"message":"the response could not be encoded"}]}"#.to_vec();
-        }
-    }
-    text.push(b'}');
-    text
 }
 
 /// A request the gateway could not even read: 400 (or `status`) with one error.
@@ -169,7 +157,7 @@ fn unreadable(
         data: None,
         errors: vec![GraphQLError::new(message, code)],
     };
-    reply(status, &body, wants_graphql_response(headers), id)
+    reply(status, body, wants_graphql_response(headers), id)
 }
 
 fn answer(outcome: Outcome, headers: &HeaderMap, id: &str) -> Response {
@@ -190,7 +178,7 @@ fn answer(outcome: Outcome, headers: &HeaderMap, id: &str) -> Response {
         // application/json clients get request errors with 200, as the spec says they expect.
         StatusCode::OK
     };
-    let mut response = reply(status, &outcome.response, graphql_response, id);
+    let mut response = reply(status, outcome.response, graphql_response, id);
     if status == StatusCode::METHOD_NOT_ALLOWED {
         response
             .headers_mut()
@@ -932,7 +920,7 @@ async fn saved_query_inner(
             let status = saved_query_status(&outcome, format);
             reply(
                 status,
-                &outcome.response,
+                outcome.response,
                 wants_graphql_response(headers),
                 id,
             )

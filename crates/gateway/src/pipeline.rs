@@ -147,8 +147,11 @@ pub struct Gateway {
     plan_cache: Option<kotohub_cache::Cache>,
     rate_limits: Option<RateLimits>,
     /// Operations validated before, by text and operation name.
-    prepared: moka::sync::Cache<(Arc<str>, Option<Arc<str>>), Arc<Prepared>>,
+    prepared: moka::sync::Cache<OperationKey, Arc<Prepared>>,
 }
+
+/// An operation's text and the name of the operation chosen in it.
+type OperationKey = (Arc<str>, Option<Arc<str>>);
 
 /// Operations kept validated; as many as plans are kept.
 const PREPARED_CAPACITY: u64 = 1_000;
@@ -161,6 +164,8 @@ pub struct Prepared {
     normalized: String,
     /// SHA-256 of `normalized`, for the access log.
     document_hash: String,
+    /// How long its data was last time: the next answer's buffer is allocated that long.
+    data_size: std::sync::atomic::AtomicUsize,
 }
 
 /// A plan as replicas share it: with the operation it was made for, compared in full on
@@ -288,6 +293,7 @@ impl Gateway {
             document_hash: kotohub_audit::chain::sha256_hex(normalized.as_bytes()),
             normalized,
             operation,
+            data_size: Default::default(),
         });
         self.prepared.insert(key, prepared.clone());
         Ok(prepared)
@@ -733,6 +739,7 @@ impl Gateway {
                     document: &operation.document,
                     variables: &variables,
                     denied: denied_fields,
+                    size_hint: 0,
                 };
                 let nothing = Answers::default();
                 let data = projection.project_root(&asked.selection_set, &nothing, &mut errors);
@@ -771,7 +778,7 @@ impl Gateway {
             &pruned_text
         };
         let cache_key = (operation.kind == OperationType::Query)
-            .then(|| self.response_cache_key(principal, &normalized, &variables))
+            .then(|| self.response_cache_key(principal, normalized, &variables))
             .flatten();
         if let (Some(cache), Some(key)) = (&self.response_cache, &cache_key)
             && let Some(bytes) = cache.get(key).await
@@ -780,7 +787,7 @@ impl Gateway {
             facts.suppressed_cells = cached.suppressed_cells;
             return Outcome {
                 response: GraphQLResponse {
-                    data: Some(Data::from_parts(cached.data, cached.rows)),
+                    data: Some(Data::from_parts(&cached.data, cached.rows)),
                     errors,
                 },
                 refused: false,
@@ -829,14 +836,14 @@ impl Gateway {
         if concrete {
             let name = operation.operation_name.clone();
             let planning = tracing::info_span!("plan", cached = tracing::field::Empty);
-            let plan = match planning.in_scope(|| self.planner.cached(&normalized, name.as_deref()))
+            let plan = match planning.in_scope(|| self.planner.cached(normalized, name.as_deref()))
             {
                 Some(plan) => {
                     planning.record("cached", "process");
                     Ok(plan)
                 }
                 None => match self
-                    .shared_plan(&normalized, name.as_deref())
+                    .shared_plan(normalized, name.as_deref())
                     .instrument(planning.clone())
                     .await
                 {
@@ -859,7 +866,7 @@ impl Gateway {
                             ))
                         });
                         if let Ok(plan) = &planned {
-                            self.share_plan(&normalized, name.as_deref(), plan)
+                            self.share_plan(normalized, name.as_deref(), plan)
                                 .instrument(planning.clone())
                                 .await;
                         }
@@ -891,9 +898,16 @@ impl Gateway {
             document: &operation.document,
             variables: &variables,
             denied: denied_fields,
+            size_hint: prepared
+                .data_size
+                .load(std::sync::atomic::Ordering::Relaxed),
         };
         let projected = tracing::info_span!("merge")
             .in_scope(|| projection.project_root(&asked.selection_set, &answers, &mut errors));
+        prepared.data_size.store(
+            projected.json().len() + 16,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         if let (Some(cache), Some(key)) = (&self.response_cache, &cache_key)
             && errors.len() == errors_before_execution
             && facts.clients.is_empty()

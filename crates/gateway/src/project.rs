@@ -39,12 +39,16 @@ impl PathElement {
 }
 
 /// A response's `data`, already written as JSON, and how many objects it holds below the
-/// root (the rows the access log records).
+/// root (the rows the access log records). The text starts with the response's own
+/// opening, `{"data":`, so that the response is finished in place, without a copy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Data {
-    json: String,
+    text: String,
     rows: i64,
 }
+
+/// What a response body starts with when it has data.
+const OPENING: &str = r#"{"data":"#;
 
 impl Data {
     pub fn from_value(value: &Value) -> Self {
@@ -59,19 +63,19 @@ impl Data {
             Value::Object(root) => root.values().map(count).sum(),
             _ => 0,
         };
+        Self::from_parts(&value.to_string(), rows)
+    }
+
+    /// Data kept earlier (in the response cache) as written.
+    pub fn from_parts(json: &str, rows: i64) -> Self {
         Self {
-            json: value.to_string(),
+            text: format!("{OPENING}{json}"),
             rows,
         }
     }
 
-    /// Data kept earlier (in the response cache) as written.
-    pub fn from_parts(json: String, rows: i64) -> Self {
-        Self { json, rows }
-    }
-
     pub fn json(&self) -> &str {
-        &self.json
+        &self.text[OPENING.len()..]
     }
 
     pub fn rows(&self) -> i64 {
@@ -81,21 +85,32 @@ impl Data {
     /// The data as a `serde_json` value, for the few readers that need one (CSV, saved
     /// query definitions); the response itself goes out as written.
     pub fn to_value(&self) -> Value {
-        serde_json::from_str(&self.json).unwrap_or(Value::Null)
+        serde_json::from_str(self.json()).unwrap_or(Value::Null)
     }
 
     /// This data under `key` of a new root object.
     pub fn nested_under(self, key: &str) -> Self {
-        let mut json = Vec::with_capacity(self.json.len() + key.len() + 4);
+        let mut json = Vec::with_capacity(self.text.len() + key.len() + 4);
         json.push(b'{');
         write_string(key, &mut json);
         json.push(b':');
-        json.extend_from_slice(self.json.as_bytes());
+        json.extend_from_slice(self.json().as_bytes());
         json.push(b'}');
-        Self {
-            json: String::from_utf8(json).unwrap_or_else(|_| "null".to_owned()),
-            rows: self.rows + i64::from(self.json != "null"),
+        let rows = self.rows + i64::from(self.json() != "null");
+        Self::from_parts(std::str::from_utf8(&json).unwrap_or("null"), rows)
+    }
+
+    /// The response body: this data and `errors`, written after it.
+    pub fn into_response(self, errors: &[GraphQLError]) -> Vec<u8> {
+        let mut body = self.text.into_bytes();
+        if !errors.is_empty() {
+            body.extend_from_slice(br#","errors":"#);
+            if serde_json::to_writer(&mut body, errors).is_err() {
+                return br#"{"errors":[{"message":"the response could not be encoded"}]}"#.to_vec();
+            }
         }
+        body.push(b'}');
+        body
     }
 }
 
@@ -114,6 +129,9 @@ pub struct Projection<'a> {
     /// (parent type, field) of the fields the field rules denied: `null` in the answer,
     /// their `FORBIDDEN` errors already reported.
     pub denied: &'a HashSet<(Name, Name)>,
+    /// How long the data is likely to be (as long as last time), so that its buffer is
+    /// allocated once.
+    pub size_hint: usize,
 }
 
 /// A non-null position held null: the parent must become null in turn.
@@ -178,10 +196,12 @@ impl<'a> Projection<'a> {
         answers: &'a Answers,
         errors: &mut Vec<GraphQLError>,
     ) -> Data {
+        let mut out = Vec::with_capacity(self.size_hint.max(1024));
+        out.extend_from_slice(OPENING.as_bytes());
         let mut writer = Writer {
             projection: self,
             answers,
-            out: Vec::with_capacity(1024),
+            out,
             rows: 0,
             path: Vec::new(),
             errors,
@@ -195,12 +215,13 @@ impl<'a> Projection<'a> {
             .object(&[selection], &root, selection.ty.as_str())
             .is_err()
         {
-            writer.out.clear();
+            writer.out.truncate(OPENING.len());
             writer.out.extend_from_slice(b"null");
             writer.rows = 0;
         }
         Data {
-            json: String::from_utf8(writer.out).unwrap_or_else(|_| "null".to_owned()),
+            // Written from text and JSON punctuation only.
+            text: String::from_utf8(writer.out).unwrap_or_else(|_| format!("{OPENING}null")),
             rows: writer.rows,
         }
     }
@@ -558,6 +579,7 @@ mod tests {
             document: &document,
             variables: &variables,
             denied: &denied,
+            size_hint: 0,
         };
         let operation = document.operations.get(None).unwrap();
         let mut answers = Answers::default();

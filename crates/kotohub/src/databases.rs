@@ -40,7 +40,16 @@ pub fn ensure_data_dir(data_dir: &Path) -> Result<(), DatabaseError> {
 
 /// Opens the database of `subgraph` at `url`.
 pub async fn open(subgraph: &str, url: &str) -> Result<DatabaseConnection, DatabaseError> {
-    db::connect(url, subgraph)
+    open_with(subgraph, url, None).await
+}
+
+/// [`open`] with at most `connections` in the pool.
+pub async fn open_with(
+    subgraph: &str,
+    url: &str,
+    connections: Option<u32>,
+) -> Result<DatabaseConnection, DatabaseError> {
+    db::connect_with(url, subgraph, connections)
         .await
         .map_err(|source| DatabaseError::Open {
             subgraph: subgraph.to_owned(),

@@ -332,8 +332,10 @@ fn audit_url(config: &Config, data_dir: &Path) -> String {
 async fn open_audit(
     config: &Config,
     data_dir: &Path,
+    connections: Option<u32>,
 ) -> Result<(sea_orm::DatabaseConnection, kotohub_audit::AuditLog)> {
-    let db = databases::open(kotohub::AUDIT, &audit_url(config, data_dir)).await?;
+    let db =
+        databases::open_with(kotohub::AUDIT, &audit_url(config, data_dir), connections).await?;
     databases::migrate(kotohub::AUDIT, &db).await?;
     let log = kotohub_audit::AuditLog::start(db.clone())
         .await
@@ -395,7 +397,7 @@ async fn serve(
         services::jwks_cache(&store),
     )?;
     let dbs = databases::open_all(|name| url_of(&config, &data_dir, name), true).await?;
-    let (audit_db, audit) = open_audit(&config, &data_dir).await?;
+    let (audit_db, audit) = open_audit(&config, &data_dir, None).await?;
     let queries_db = example_queries(&url_of(&config, &data_dir, kotohub::QUERIES)).await?;
     if !seed::has_clients(&dbs.programme).await? {
         let clients = config.serve.seed_clients;
@@ -751,7 +753,9 @@ async fn gateway_command(
         services::jwks_cache(&store),
     )?;
     ensure_data_dir(&config.serve.data_dir)?;
-    let (_, audit) = open_audit(config, &config.serve.data_dir).await?;
+    // The gateway only appends to the log, from one task: two connections are its
+    // writer and a spare for reading the chain's head back after a failed commit.
+    let (_, audit) = open_audit(config, &config.serve.data_dir, Some(2)).await?;
     if gateway_access.is_none() {
         if !listen.ip().is_loopback() {
             bail!(

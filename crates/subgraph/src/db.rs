@@ -21,9 +21,24 @@ pub enum ConnectError {
     Db(#[from] DbErr),
 }
 
+/// Connections a subgraph's pool opens at most: on SQLite each is a thread with its own
+/// page cache, on PostgreSQL a server process.
+const SQLITE_CONNECTIONS: u32 = 8;
+const POSTGRES_CONNECTIONS: u32 = 16;
+
 /// Opens the database at `url`. On PostgreSQL, `schema` is created if missing and becomes
 /// the connection's search path, so the subgraph's unqualified table names land there.
 pub async fn connect(url: &str, schema: &str) -> Result<DatabaseConnection, ConnectError> {
+    connect_with(url, schema, None).await
+}
+
+/// [`connect`] with at most `connections` in the pool, for a process that needs few (the
+/// gateway writes its access log from one task) instead of a subgraph's many readers.
+pub async fn connect_with(
+    url: &str,
+    schema: &str,
+    connections: Option<u32>,
+) -> Result<DatabaseConnection, ConnectError> {
     if !is_identifier(schema) {
         return Err(ConnectError::BadSchemaName(schema.to_owned()));
     }
@@ -40,10 +55,12 @@ pub async fn connect(url: &str, schema: &str) -> Result<DatabaseConnection, Conn
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
             })
-            .max_connections(8);
+            .max_connections(connections.unwrap_or(SQLITE_CONNECTIONS));
         Ok(Database::connect(options).await?)
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        options.set_schema_search_path(schema).max_connections(16);
+        options
+            .set_schema_search_path(schema)
+            .max_connections(connections.unwrap_or(POSTGRES_CONNECTIONS));
         let db = Database::connect(options).await?;
         db.execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
             .await?;

@@ -558,7 +558,7 @@ mod tests {
     use super::*;
 
     const SCHEMA: &str = r#"
-        type Query { measure: Measure  themes: [Theme!]! }
+        type Query { measure: Measure  themes: [Theme!]!  maybeThemes: [Theme!] }
         type Measure { summary: String  secret: String  records: [Record!]! }
         type Record { id: ID! }
         type Theme { id: ID! }
@@ -644,6 +644,33 @@ mod tests {
         assert_eq!(
             answer,
             json!({ "measure": { "secret": null, "summary": "S" } })
+        );
+    }
+
+    #[test]
+    fn a_null_item_of_a_nullable_list_nulls_the_list_and_not_its_parent() {
+        let (answer, errors) = project(
+            "{ maybeThemes { id } measure { summary } }",
+            json!({ "maybeThemes": [{ "id": "1" }, null], "measure": { "summary": "S" } }),
+            &[],
+        );
+        assert_eq!(
+            answer,
+            json!({ "maybeThemes": null, "measure": { "summary": "S" } })
+        );
+        assert_eq!(errors, 1, "one error where the null appeared");
+    }
+
+    #[test]
+    fn the_same_key_selected_twice_merges_both_selections() {
+        let (answer, _) = project(
+            "{ measure { records { id } } ... on Query { measure { summary records { id } } } }",
+            json!({ "measure": { "summary": "S", "records": [{ "id": "r" }] } }),
+            &[],
+        );
+        assert_eq!(
+            serde_json::to_string(&answer).unwrap(),
+            r#"{"measure":{"records":[{"id":"r"}],"summary":"S"}}"#
         );
     }
 }

@@ -1,11 +1,12 @@
 //! Execution, the step after planning: runs a query plan against the subgraphs over HTTP
-//! and merges their answers into one response tree. Sequences run in order and parallel
-//! nodes concurrently; an entity fetch gathers the objects at its flatten path, sends
-//! their de-duplicated representations in one `_entities` call, and merges each answer
-//! back into every object it represents. The tree sits behind a mutex that is never held
-//! across a network call. A subgraph that fails, times out or answers garbage leaves its
-//! fields empty and adds errors naming the service and the path; the rest of the plan
-//! still runs.
+//! and keeps their answers for projection. Sequences run in order and parallel nodes
+//! concurrently; an entity fetch gathers the objects at its flatten path, sends their
+//! de-duplicated representations in one `_entities` call, and attaches each answer to
+//! every object it represents ([`crate::answer::Answers`]: nothing is merged or copied).
+//! The answers sit behind a mutex that is never held across a network call. A query's
+//! fetch identical to one already on its way shares that one's answer. A subgraph that
+//! fails, times out or answers garbage leaves its fields empty and adds errors naming the
+//! service and the path; the rest of the plan still runs.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};

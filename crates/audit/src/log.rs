@@ -24,61 +24,7 @@ pub const BATCH: usize = 512;
 /// "unavailable" instead.
 pub const WAIT: Duration = Duration::from_secs(5);
 
-/// What became of an operation, for the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Decision {
-    /// Answered in full.
-    #[default]
-    Allowed,
-    /// Answered without the fields the policy denied.
-    Partial,
-    /// Not run: unauthenticated, invalid, or nothing in it readable.
-    Refused,
-    /// Run, but a part of it failed (a subgraph error, a timeout).
-    Failed,
-}
-
-impl Decision {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Allowed => "allowed",
-            Decision::Partial => "partial",
-            Decision::Refused => "refused",
-            Decision::Failed => "failed",
-        }
-    }
-}
-
-/// One operation as the gateway saw it. Lists are stored sorted and without repeats.
-#[derive(Debug, Clone, Default)]
-pub struct Event {
-    pub request_id: String,
-    pub trace_id: Option<String>,
-    pub subject: Option<String>,
-    pub roles: Vec<String>,
-    pub bodies: Vec<String>,
-    pub client_address: Option<String>,
-    pub operation_type: Option<String>,
-    pub operation_name: Option<String>,
-    pub document_hash: Option<String>,
-    pub saved_query: Option<(String, i32)>,
-    pub variables_hash: Option<String>,
-    pub subgraphs: Vec<String>,
-    pub fields: Vec<String>,
-    pub client_ids: Vec<String>,
-    pub row_count: i64,
-    pub suppressed_cells: i64,
-    pub decision: Decision,
-    pub policies: Vec<String>,
-    pub status: u16,
-    pub error_codes: Vec<String>,
-    pub duration: Duration,
-}
-
-/// The log could not store an event; the operation's answer must not be sent.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("the access log cannot be written")]
-pub struct Unavailable;
+pub use kotohub_gateway::audit::{Decision, Event, Unavailable};
 
 struct Pending {
     row: Model,
@@ -265,5 +211,15 @@ fn row_of(event: Event) -> Model {
         duration_us: i64::try_from(event.duration.as_micros()).unwrap_or(i64::MAX),
         prev_hash: String::new(),
         hash: String::new(),
+    }
+}
+
+impl kotohub_gateway::audit::AuditSink for AuditLog {
+    fn record(&self, event: Event) -> futures_util::future::BoxFuture<'_, Result<(), Unavailable>> {
+        Box::pin(AuditLog::record(self, event))
+    }
+
+    fn queue_depth(&self) -> usize {
+        AuditLog::queue_depth(self)
     }
 }

@@ -31,7 +31,7 @@ use axum::{Extension, Router};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
-use kotohub_audit::{Decision, Event};
+use crate::audit::{Decision, Event};
 use kotohub_auth::{AuthError, Principal};
 
 use crate::authorize::FORBIDDEN;

@@ -5,6 +5,7 @@
 //! subgraphs' URLs in it, so it runs any valid Federation v2 supergraph.
 
 pub mod answer;
+pub mod audit;
 pub mod authorize;
 pub mod csv;
 pub mod errors;

@@ -26,7 +26,7 @@ pub fn from_manifest(text: &str) -> Result<HashMap<String, String>, String> {
     let mut operations = HashMap::new();
     for operation in manifest.operations {
         let id = operation.id.to_ascii_lowercase();
-        let hash = kotohub_audit::chain::sha256_hex(operation.body.as_bytes());
+        let hash = crate::audit::sha256_hex(operation.body.as_bytes());
         if id != hash {
             return Err(format!(
                 "the persisted operation {id} is not the SHA-256 of its body ({hash})"
@@ -44,7 +44,7 @@ mod tests {
     #[test]
     fn ids_must_be_the_hash_of_their_body() {
         let body = "{ themes { id } }";
-        let id = kotohub_audit::chain::sha256_hex(body.as_bytes());
+        let id = crate::audit::sha256_hex(body.as_bytes());
         let good = serde_json::json!({ "operations": [{ "id": id, "body": body }] });
         let parsed = from_manifest(&good.to_string()).expect("a valid manifest");
         assert_eq!(parsed.get(&id).map(String::as_str), Some(body));

@@ -136,7 +136,7 @@ pub struct Gateway {
     limits: Limits,
     implementers: HashMap<Name, Implementers>,
     access: Option<Access>,
-    audit: Option<kotohub_audit::AuditLog>,
+    audit: Option<Arc<dyn crate::audit::AuditSink>>,
     /// Registered persisted operations: document by SHA-256 (hex) of its text.
     persisted: std::collections::HashMap<String, Arc<str>>,
     /// Only saved queries and persisted operations run, except for admins.
@@ -290,7 +290,7 @@ impl Gateway {
         })?;
         let normalized = operation.document.serialize().no_indent().to_string();
         let prepared = Arc::new(Prepared {
-            document_hash: kotohub_audit::chain::sha256_hex(normalized.as_bytes()),
+            document_hash: crate::audit::sha256_hex(normalized.as_bytes()),
             normalized,
             operation,
             data_size: Default::default(),
@@ -312,7 +312,7 @@ impl Gateway {
             self.supergraph.fingerprint(),
             operation_name.unwrap_or("")
         );
-        kotohub_audit::chain::sha256_hex(keyed.as_bytes())
+        crate::audit::sha256_hex(keyed.as_bytes())
     }
 
     /// The plan another replica made for this operation, if it shared one.
@@ -467,7 +467,7 @@ impl Gateway {
             roles.join(","),
             Value::Object(variables.clone())
         );
-        Some(kotohub_audit::chain::sha256_hex(keyed.as_bytes()))
+        Some(crate::audit::sha256_hex(keyed.as_bytes()))
     }
 
     /// Registers persisted operations (document by the SHA-256 of its text), which
@@ -515,7 +515,7 @@ impl Gateway {
                 ))),
             },
             (Some(id), Some(text)) => {
-                if kotohub_audit::chain::sha256_hex(text.as_bytes()) != id {
+                if crate::audit::sha256_hex(text.as_bytes()) != id {
                     return Err(Box::new(GraphQLError::new(
                         "the query's SHA-256 is not the persisted id sent with it",
                         code::PERSISTED_MISMATCH,
@@ -530,7 +530,7 @@ impl Gateway {
                 registered: !self.persisted.is_empty()
                     && self
                         .persisted
-                        .contains_key(&kotohub_audit::chain::sha256_hex(text.as_bytes())),
+                        .contains_key(&crate::audit::sha256_hex(text.as_bytes())),
                 text,
             }),
             (None, None) => Err(Box::new(GraphQLError::new(
@@ -559,14 +559,14 @@ impl Gateway {
 
     /// Records every operation in `log` before answering it; an operation whose record
     /// cannot be stored is answered with no data.
-    pub fn with_audit(mut self, log: kotohub_audit::AuditLog) -> Self {
+    pub fn with_audit(mut self, log: Arc<dyn crate::audit::AuditSink>) -> Self {
         self.audit = Some(log);
         self
     }
 
     /// The access log, when operations are recorded.
-    pub fn audit(&self) -> Option<&kotohub_audit::AuditLog> {
-        self.audit.as_ref()
+    pub fn audit(&self) -> Option<&dyn crate::audit::AuditSink> {
+        self.audit.as_deref()
     }
 
     /// Runs `request` as `principal`, who must be given when the gateway has [`Access`].
@@ -660,7 +660,7 @@ impl Gateway {
             operation_name: operation.operation_name.as_ref().map(|n| n.to_string()),
             document_hash: audited.then(|| prepared.document_hash.clone()),
             variables_hash: (audited && !raw_variables.is_empty()).then(|| {
-                kotohub_audit::chain::sha256_hex(
+                crate::audit::sha256_hex(
                     Value::Object(raw_variables.clone()).to_string().as_bytes(),
                 )
             }),

@@ -50,7 +50,7 @@ impl Supergraph {
             planner,
             api_schema,
             subgraph_urls,
-            fingerprint: kotohub_audit::chain::sha256_hex(sdl.as_bytes()),
+            fingerprint: crate::audit::sha256_hex(sdl.as_bytes()),
         })
     }
 

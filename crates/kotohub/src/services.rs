@@ -252,7 +252,7 @@ pub fn gateway_router(
         gateway = gateway.with_access(access);
     }
     if let Some(audit) = audit {
-        gateway = gateway.with_audit(audit);
+        gateway = gateway.with_audit(std::sync::Arc::new(audit));
     }
     gateway = gateway
         .with_safelist(settings.safelist)

@@ -58,12 +58,20 @@ pub fn router(gateway: Arc<Gateway>, max_body_bytes: usize) -> Router {
         gateway,
         max_body_bytes,
     });
-    Router::new()
+    // Every request to a GraphQL route starts and ends the same way (its span, id, time
+    // and address; its access-log event), whichever handler serves it.
+    let operations = Router::new()
         .route(
             "/graphql",
             get(get_graphql).post(post_graphql).fallback(other_method),
         )
         .route("/q/{name}", get(get_saved_query))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            logged_request,
+        ));
+    Router::new()
+        .merge(operations)
         .route(
             "/metrics",
             get(|State(http): State<Arc<Http>>| async move {
@@ -287,14 +295,16 @@ fn throttled(
     Some(response)
 }
 
-/// What the access log learns of a request while it is handled.
-#[derive(Default)]
+/// What the access log learns of a request while it is handled; its handler leaves it
+/// on the response for [`logged_request`].
+#[derive(Default, Clone)]
 struct Seen {
     principal: Option<Principal>,
     operation: Option<Ran>,
 }
 
 /// An operation the gateway ran (or refused after reading it).
+#[derive(Clone)]
 struct Ran {
     kind: Option<OperationType>,
     refused: bool,
@@ -307,17 +317,72 @@ type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
 
 async fn post_graphql(
     State(http): State<Arc<Http>>,
-    peer: Peer,
+    Extension(start): Extension<RequestStart>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let span = request_span("POST /graphql", &headers);
+    let mut seen = Seen::default();
+    let response = post_inner(&http, start.address, &headers, body, &start.id, &mut seen).await;
+    with_seen(response, seen)
+}
+
+/// What every request to a GraphQL route starts with, for its handler.
+#[derive(Clone)]
+struct RequestStart {
+    /// The request id, echoed in `x-request-id` and recorded in the access log.
+    id: String,
+    address: Option<SocketAddr>,
+}
+
+/// Leaves what the access log is to learn of the request on its response.
+fn with_seen(mut response: Response, seen: Seen) -> Response {
+    response.extensions_mut().insert(seen);
+    response
+}
+
+/// The page GraphiQL is served as: it reads no data, so it is not an operation to log.
+#[derive(Clone)]
+struct NotAnOperation;
+
+/// The shared start and end of every request to a GraphQL route: its span (continuing
+/// the client's trace), its id, time and address for the handler, then the metrics and
+/// the access-log event from what the handler saw.
+async fn logged_request(
+    State(http): State<Arc<Http>>,
+    peer: Peer,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    // The route, not the path: a saved query's name stays out of span names.
+    let path = if request.uri().path().starts_with("/q/") {
+        "/q/{name}"
+    } else {
+        "/graphql"
+    };
+    let method = request.method();
+    let route = if method == Method::GET || method == Method::POST {
+        format!("{method} {path}")
+    } else {
+        path.to_owned()
+    };
+    let headers = request.headers().clone();
+    let span = request_span(&route, path, &headers);
     async move {
         let started = Instant::now();
         let id = request_id(&headers);
-        let mut seen = Seen::default();
         let address = peer.as_ref().map(|Extension(ConnectInfo(addr))| *addr);
-        let response = post_inner(&http, address, &headers, body, &id, &mut seen).await;
+        request.extensions_mut().insert(RequestStart {
+            id: id.clone(),
+            address,
+        });
+        let mut response = next.run(request).await;
+        if response.extensions().get::<NotAnOperation>().is_some() {
+            return response;
+        }
+        let seen = response
+            .extensions_mut()
+            .remove::<Seen>()
+            .unwrap_or_default();
         audited(&http, response, seen, peer, &headers, &id, started).await
     }
     .instrument(span)
@@ -329,47 +394,39 @@ async fn post_graphql(
 /// against the caller when the token says who that is.
 async fn other_method(
     State(http): State<Arc<Http>>,
-    peer: Peer,
+    Extension(start): Extension<RequestStart>,
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    let span = request_span("/graphql", &headers);
-    async move {
-        let started = Instant::now();
-        let id = request_id(&headers);
-        let mut seen = Seen::default();
-        let address = peer.as_ref().map(|Extension(ConnectInfo(addr))| *addr);
-        let response = match admit(&http, address, &headers, &id, &mut seen).await {
-            Err(refusal) => refusal,
-            Ok(_) => {
-                let mut response = unreadable(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    format!(
-                        "{method} is not a GraphQL request method: send operations with POST, \
-                         or queries with GET"
-                    ),
-                    "METHOD_NOT_ALLOWED",
-                    &headers,
-                    &id,
-                );
-                response
-                    .headers_mut()
-                    .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
-                response
-            }
-        };
-        audited(&http, response, seen, peer, &headers, &id, started).await
-    }
-    .instrument(span)
-    .await
+    let mut seen = Seen::default();
+    let response = match admit(&http, start.address, &headers, &start.id, &mut seen).await {
+        Err(refusal) => refusal,
+        Ok(_) => {
+            let mut response = unreadable(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!(
+                    "{method} is not a GraphQL request method: send operations with POST, \
+                     or queries with GET"
+                ),
+                "METHOD_NOT_ALLOWED",
+                &headers,
+                &start.id,
+            );
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+            response
+        }
+    };
+    with_seen(response, seen)
 }
 
 /// The span of one request to the gateway: the root of its trace, or a child of the
 /// client's when the client sent `traceparent`.
-fn request_span(route: &'static str, headers: &HeaderMap) -> tracing::Span {
+fn request_span(name: &str, route: &str, headers: &HeaderMap) -> tracing::Span {
     let span = tracing::info_span!(
         "gateway.request",
-        otel.name = route,
+        otel.name = name,
         otel.kind = "server",
         http.route = route,
         graphql.operation.name = tracing::field::Empty,
@@ -570,7 +627,7 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyError> {
 
 async fn get_graphql(
     State(http): State<Arc<Http>>,
-    peer: Peer,
+    Extension(start): Extension<RequestStart>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
@@ -579,20 +636,21 @@ async fn get_graphql(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
     if browser && !params.contains_key("query") {
-        // The page reads no data: it is not an operation to log.
-        return Html(GRAPHIQL).into_response();
+        let mut page = Html(GRAPHIQL).into_response();
+        page.extensions_mut().insert(NotAnOperation);
+        return page;
     }
-    let span = request_span("GET /graphql", &headers);
-    async move {
-        let started = Instant::now();
-        let id = request_id(&headers);
-        let mut seen = Seen::default();
-        let address = peer.as_ref().map(|Extension(ConnectInfo(addr))| *addr);
-        let response = get_inner(&http, address, &headers, &params, &id, &mut seen).await;
-        audited(&http, response, seen, peer, &headers, &id, started).await
-    }
-    .instrument(span)
-    .await
+    let mut seen = Seen::default();
+    let response = get_inner(
+        &http,
+        start.address,
+        &headers,
+        &params,
+        &start.id,
+        &mut seen,
+    )
+    .await;
+    with_seen(response, seen)
 }
 
 async fn get_inner(
@@ -790,23 +848,23 @@ async fn audited(
 /// status, so a spreadsheet never holds a silently partial table.
 async fn get_saved_query(
     State(http): State<Arc<Http>>,
-    peer: Peer,
+    Extension(start): Extension<RequestStart>,
     Path(name): Path<String>,
     headers: HeaderMap,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
-    let span = request_span("GET /q/{name}", &headers);
-    async move {
-        let started = Instant::now();
-        let id = request_id(&headers);
-        let mut seen = Seen::default();
-        let address = peer.as_ref().map(|Extension(ConnectInfo(addr))| *addr);
-        let response =
-            saved_query_inner(&http, address, &name, &params, &headers, &id, &mut seen).await;
-        audited(&http, response, seen, peer, &headers, &id, started).await
-    }
-    .instrument(span)
-    .await
+    let mut seen = Seen::default();
+    let response = saved_query_inner(
+        &http,
+        start.address,
+        &name,
+        &params,
+        &headers,
+        &start.id,
+        &mut seen,
+    )
+    .await;
+    with_seen(response, seen)
 }
 
 /// How `GET /q/{name}` answers.

@@ -172,6 +172,13 @@ fn answer(outcome: Outcome, headers: &HeaderMap, id: &str) -> Response {
     let graphql_response = wants_graphql_response(headers);
     let status = if !outcome.refused {
         StatusCode::OK
+    } else if outcome
+        .response
+        .errors
+        .iter()
+        .any(|e| e.code() == Some(crate::pipeline::code::INTERNAL))
+    {
+        StatusCode::INTERNAL_SERVER_ERROR
     } else if outcome.kind.is_some_and(|k| k != OperationType::Query)
         && outcome
             .response
@@ -810,7 +817,13 @@ async fn audited(
             event.suppressed_cells = ran.facts.suppressed_cells;
             event.saved_query = ran.facts.saved_query.clone();
             event.row_count = ran.rows;
-            if ran.refused || !status.is_success() || (ran.facts.fields.is_empty() && forbidden) {
+            if status.is_server_error() {
+                // The gateway failed, not the request.
+                Decision::Failed
+            } else if ran.refused
+                || !status.is_success()
+                || (ran.facts.fields.is_empty() && forbidden)
+            {
                 Decision::Refused
             } else if forbidden {
                 Decision::Partial
@@ -1062,7 +1075,7 @@ mod tests {
 
     use super::*;
     use crate::execute::Subgraphs;
-    use crate::plan::{HivePlanner, PlannerSettings};
+    use crate::plan::{HivePlanner, PlanError, PlannerSettings, QueryPlanner};
     use crate::supergraph::Supergraph;
     use crate::validate::Limits;
 
@@ -1075,6 +1088,10 @@ mod tests {
             supergraph.clone(),
             PlannerSettings::default(),
         ));
+        app_with(supergraph, planner)
+    }
+
+    fn app_with(supergraph: Arc<Supergraph>, planner: Arc<dyn QueryPlanner>) -> Router {
         let gateway = Gateway::new(
             supergraph,
             planner,
@@ -1104,6 +1121,42 @@ mod tests {
         body["errors"][0]["extensions"]["code"]
             .as_str()
             .unwrap_or_default()
+    }
+
+    /// A planner that fails every operation with a detail no client may see.
+    struct BrokenPlanner;
+
+    impl QueryPlanner for BrokenPlanner {
+        fn cached(&self, _: &str, _: Option<&str>) -> Option<Arc<crate::plan::QueryPlan>> {
+            None
+        }
+        fn plan(&self, _: &str, _: Option<&str>) -> Result<Arc<crate::plan::QueryPlan>, PlanError> {
+            Err(PlanError::Failed("join__Graph INTERNAL_DETAIL".to_owned()))
+        }
+        fn adopt(&self, _: &str, _: Option<&str>, _: Arc<crate::plan::QueryPlan>) {}
+    }
+
+    #[tokio::test]
+    async fn a_planner_failure_is_a_500_with_its_detail_kept_in_the_log() {
+        let supergraph = Arc::new(Supergraph::parse(SUPERGRAPH).expect("the bench supergraph"));
+        let response = app_with(supergraph, Arc::new(BrokenPlanner))
+            .oneshot(
+                post()
+                    .body(Body::from(r#"{"query":"{ topProducts { upc } }"}"#))
+                    .expect("a request"),
+            )
+            .await
+            .expect("the router answers");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("the body is read");
+        let body: Value = serde_json::from_slice(&bytes).expect("a GraphQL response");
+        assert_eq!(code(&body), "INTERNAL_SERVER_ERROR");
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("INTERNAL_DETAIL"),
+            "{body}"
+        );
     }
 
     #[tokio::test]

@@ -38,6 +38,8 @@ pub mod code {
     pub const MISSING_QUERY: &str = "MISSING_QUERY";
     pub const BAD_VARIABLES: &str = "BAD_VARIABLE_VALUES";
     pub const PLANNING_FAILED: &str = "PLANNING_FAILED";
+    /// The gateway failed, not the request: answered with status 500.
+    pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
     pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
     pub const PERSISTED_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
     pub const PERSISTED_MISMATCH: &str = "PERSISTED_QUERY_HASH_MISMATCH";
@@ -876,9 +878,26 @@ impl Gateway {
             };
             let plan = match plan {
                 Ok(plan) => plan,
-                Err(error) => {
+                // An operation too complex to plan in time is the client's to change.
+                Err(timed_out @ PlanError::TimedOut(_)) => {
                     return Outcome::refused(
-                        vec![GraphQLError::new(error.to_string(), code::PLANNING_FAILED)],
+                        vec![GraphQLError::new(
+                            timed_out.to_string(),
+                            code::PLANNING_FAILED,
+                        )],
+                        kind,
+                    )
+                    .with_facts(&facts);
+                }
+                // A valid operation the planner cannot plan is the gateway's failure: its
+                // detail (the supergraph's internals) stays in the log.
+                Err(PlanError::Failed(detail)) => {
+                    tracing::error!(%detail, "a valid operation could not be planned");
+                    return Outcome::refused(
+                        vec![GraphQLError::new(
+                            "internal error; the details are in the gateway's log",
+                            code::INTERNAL,
+                        )],
                         kind,
                     )
                     .with_facts(&facts);

@@ -153,45 +153,51 @@ fn encode(body: GraphQLResponse) -> Vec<u8> {
     }
 }
 
-/// A request the gateway could not even read: 400 (or `status`) with one error.
-fn unreadable(
-    status: StatusCode,
-    message: String,
-    code: &str,
-    headers: &HeaderMap,
-    id: &str,
-) -> Response {
+/// The one table from an error code to the HTTP status of a request refused with it.
+/// Codes not listed are request errors the GraphQL-over-HTTP spec answers with 400
+/// (200 for `application/json` clients, in [`answer`]).
+fn status_of(code: &str) -> StatusCode {
+    match code {
+        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
+        "METHOD_NOT_ALLOWED" => StatusCode::METHOD_NOT_ALLOWED,
+        "REQUEST_TOO_LARGE" => StatusCode::PAYLOAD_TOO_LARGE,
+        "UNSUPPORTED_MEDIA_TYPE" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "CSV_TOO_LARGE" => StatusCode::UNPROCESSABLE_ENTITY,
+        "RATE_LIMITED" => StatusCode::TOO_MANY_REQUESTS,
+        "AUTHENTICATION_UNAVAILABLE" | "AUDIT_UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
+        crate::pipeline::code::INTERNAL => StatusCode::INTERNAL_SERVER_ERROR,
+        FORBIDDEN => StatusCode::FORBIDDEN,
+        crate::saved::code::NOT_FOUND => StatusCode::NOT_FOUND,
+        crate::saved::code::ARCHIVED => StatusCode::GONE,
+        crate::saved::code::UNAVAILABLE => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// A request the gateway could not even read or serve: one error, with the status its
+/// code has in [`status_of`].
+fn unreadable(message: String, code: &str, headers: &HeaderMap, id: &str) -> Response {
     let body = GraphQLResponse {
         data: None,
         errors: vec![GraphQLError::new(message, code)],
     };
-    reply(status, body, wants_graphql_response(headers), id)
+    reply(status_of(code), body, wants_graphql_response(headers), id)
 }
 
 fn answer(outcome: Outcome, headers: &HeaderMap, id: &str) -> Response {
     let graphql_response = wants_graphql_response(headers);
     let status = if !outcome.refused {
         StatusCode::OK
-    } else if outcome
-        .response
-        .errors
-        .iter()
-        .any(|e| e.code() == Some(crate::pipeline::code::INTERNAL))
-    {
-        StatusCode::INTERNAL_SERVER_ERROR
-    } else if outcome.kind.is_some_and(|k| k != OperationType::Query)
-        && outcome
-            .response
-            .errors
-            .iter()
-            .any(|e| e.code() == Some("METHOD_NOT_ALLOWED"))
-    {
-        StatusCode::METHOD_NOT_ALLOWED
-    } else if graphql_response {
-        StatusCode::BAD_REQUEST
     } else {
-        // application/json clients get request errors with 200, as the spec says they expect.
-        StatusCode::OK
+        let status = refusal_status(&outcome);
+        if status.is_client_error() && status != StatusCode::METHOD_NOT_ALLOWED && !graphql_response
+        {
+            // application/json clients get request errors with 200, as the spec says
+            // they expect.
+            StatusCode::OK
+        } else {
+            status
+        }
     };
     let mut response = reply(status, outcome.response, graphql_response, id);
     if status == StatusCode::METHOD_NOT_ALLOWED {
@@ -218,22 +224,12 @@ async fn authenticate(
     match access.authenticator.authenticate(authorization).await {
         Ok(principal) => Ok(Some(principal)),
         Err(error) => {
-            let status = if error == AuthError::KeysUnavailable {
-                StatusCode::SERVICE_UNAVAILABLE
+            let code = if error == AuthError::KeysUnavailable {
+                "AUTHENTICATION_UNAVAILABLE"
             } else {
-                StatusCode::UNAUTHORIZED
+                "UNAUTHENTICATED"
             };
-            let mut response = unreadable(
-                status,
-                error.to_string(),
-                if status == StatusCode::UNAUTHORIZED {
-                    "UNAUTHENTICATED"
-                } else {
-                    "AUTHENTICATION_UNAVAILABLE"
-                },
-                headers,
-                id,
-            );
+            let mut response = unreadable(error.to_string(), code, headers, id);
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"kotohub\""),
@@ -289,7 +285,6 @@ fn throttled(
     // Whole seconds, rounded up, as the header takes them.
     let seconds = retry_after.as_millis().div_ceil(1000).max(1);
     let mut response = unreadable(
-        StatusCode::TOO_MANY_REQUESTS,
         format!("too many requests; try again in {seconds} s"),
         "RATE_LIMITED",
         headers,
@@ -410,7 +405,6 @@ async fn other_method(
         Err(refusal) => refusal,
         Ok(_) => {
             let mut response = unreadable(
-                StatusCode::METHOD_NOT_ALLOWED,
                 format!(
                     "{method} is not a GraphQL request method: send operations with POST, \
                      or queries with GET"
@@ -464,17 +458,11 @@ async fn post_inner(
                 "the request body is larger than {} bytes",
                 http.max_body_bytes
             );
-            return unreadable(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                message,
-                "REQUEST_TOO_LARGE",
-                headers,
-                id,
-            );
+            return unreadable(message, "REQUEST_TOO_LARGE", headers, id);
         }
         Err(BodyError::Broken) => {
             let message = "the request body was cut off".to_owned();
-            return unreadable(StatusCode::BAD_REQUEST, message, "BAD_REQUEST", headers, id);
+            return unreadable(message, "BAD_REQUEST", headers, id);
         }
     };
     let content_type = headers
@@ -483,31 +471,18 @@ async fn post_inner(
         .unwrap_or("application/json");
     if !content_type.starts_with("application/json") {
         let message = format!("send the request as application/json, not {content_type}");
-        return unreadable(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            message,
-            "UNSUPPORTED_MEDIA_TYPE",
-            headers,
-            id,
-        );
+        return unreadable(message, "UNSUPPORTED_MEDIA_TYPE", headers, id);
     }
     let request: GraphQLRequest = match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Array(_)) => {
             let message =
                 "batched requests are not accepted: send one operation per request".to_owned();
-            return unreadable(
-                StatusCode::BAD_REQUEST,
-                message,
-                "BATCH_NOT_ACCEPTED",
-                headers,
-                id,
-            );
+            return unreadable(message, "BATCH_NOT_ACCEPTED", headers, id);
         }
         Ok(value) => match serde_json::from_value(value) {
             Ok(request) => request,
             Err(e) => {
                 return unreadable(
-                    StatusCode::BAD_REQUEST,
                     format!("the body is not a GraphQL request: {e}"),
                     "BAD_REQUEST",
                     headers,
@@ -517,7 +492,6 @@ async fn post_inner(
         },
         Err(e) => {
             return unreadable(
-                StatusCode::BAD_REQUEST,
                 format!("the body is not valid JSON: {e}"),
                 "BAD_REQUEST",
                 headers,
@@ -544,7 +518,6 @@ async fn run(
         .is_some_and(|extensions| extensions.contains_key("persistedQuery"));
     if request.query.as_deref().is_none_or(str::is_empty) && !persisted {
         return unreadable(
-            StatusCode::BAD_REQUEST,
             "the request has no query".to_owned(),
             "MISSING_QUERY",
             headers,
@@ -592,13 +565,7 @@ fn panicked(headers: &HeaderMap, id: &str) -> Response {
         "the gateway panicked while running a request"
     );
     let message = "internal error; the details are in the gateway's log".to_owned();
-    unreadable(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        message,
-        "INTERNAL_SERVER_ERROR",
-        headers,
-        id,
-    )
+    unreadable(message, "INTERNAL_SERVER_ERROR", headers, id)
 }
 
 /// How much of an oversized body the gateway reads and discards so that the client, still
@@ -681,7 +648,6 @@ async fn get_inner(
         Some(Ok(Value::Null)) => None,
         Some(_) => {
             return unreadable(
-                StatusCode::BAD_REQUEST,
                 "`variables` must be a JSON object".to_owned(),
                 "BAD_REQUEST",
                 headers,
@@ -697,7 +663,6 @@ async fn get_inner(
         Some(Ok(Value::Object(map))) => Some(map),
         Some(_) => {
             return unreadable(
-                StatusCode::BAD_REQUEST,
                 "`extensions` must be a JSON object".to_owned(),
                 "BAD_REQUEST",
                 headers,
@@ -844,7 +809,6 @@ async fn audited(
         Err(error) => {
             tracing::error!(request_id = id, %error, "answer withheld: the access log is not written");
             unreadable(
-                StatusCode::SERVICE_UNAVAILABLE,
                 "the access log cannot be written, so no data is returned; try again later"
                     .to_owned(),
                 "AUDIT_UNAVAILABLE",
@@ -906,8 +870,7 @@ async fn saved_query_inner(
             .find(|(name, _)| name == key)
             .map(|(_, value)| value.as_str())
     };
-    let bad =
-        |message: String| unreadable(StatusCode::BAD_REQUEST, message, "BAD_REQUEST", headers, id);
+    let bad = |message: String| unreadable(message, "BAD_REQUEST", headers, id);
     let bom = match setting("bom") {
         None | Some("false") => false,
         Some("true") => true,
@@ -953,13 +916,7 @@ async fn saved_query_inner(
             match crate::csv::to_csv(&data, &columns, bom) {
                 Ok(text) => Some(text),
                 Err(too_many) => {
-                    return unreadable(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        too_many.to_string(),
-                        "CSV_TOO_LARGE",
-                        headers,
-                        id,
-                    );
+                    return unreadable(too_many.to_string(), "CSV_TOO_LARGE", headers, id);
                 }
             }
         }
@@ -1002,29 +959,32 @@ async fn saved_query_inner(
 /// The status of a saved-query answer sent as JSON. A CSV request that got errors
 /// instead of a table always gets an error status.
 fn saved_query_status(outcome: &Outcome, format: Format) -> StatusCode {
-    let codes: Vec<&str> = outcome
-        .response
-        .errors
-        .iter()
-        .filter_map(|e| e.code())
-        .collect();
-    let first = codes.first().copied();
-    if codes.is_empty() {
+    if outcome.response.errors.is_empty() {
         return StatusCode::OK;
     }
     if !outcome.refused && format == Format::Json {
         // Data with errors, as GraphQL answers it.
         return StatusCode::OK;
     }
-    match first {
-        Some(crate::saved::code::NOT_FOUND) => StatusCode::NOT_FOUND,
-        Some(FORBIDDEN) => StatusCode::FORBIDDEN,
-        Some(crate::saved::code::ARCHIVED) => StatusCode::GONE,
-        Some(crate::saved::code::UNAVAILABLE) => StatusCode::SERVICE_UNAVAILABLE,
-        _ if outcome.refused => StatusCode::BAD_REQUEST,
-        // Errors while the data was fetched: the export could not be made whole.
-        _ => StatusCode::BAD_GATEWAY,
+    match refusal_status(outcome) {
+        StatusCode::BAD_REQUEST if !outcome.refused => {
+            // Errors while the data was fetched: the export could not be made whole.
+            StatusCode::BAD_GATEWAY
+        }
+        status => status,
     }
+}
+
+/// The status of the first error whose code has its own in [`status_of`], else 400.
+fn refusal_status(outcome: &Outcome) -> StatusCode {
+    outcome
+        .response
+        .errors
+        .iter()
+        .filter_map(|e| e.code())
+        .map(status_of)
+        .find(|status| *status != StatusCode::BAD_REQUEST)
+        .unwrap_or(StatusCode::BAD_REQUEST)
 }
 
 impl Gateway {

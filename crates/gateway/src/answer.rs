@@ -5,7 +5,7 @@
 //! shared by every request waiting on the same fetch. Objects are small vectors of
 //! fields with keys stored inline, so finding a field compares a few short byte strings
 //! instead of hashing; projection and the gathering of representations read the tree
-//! through [`Answers::view`], the object together with everything that extends it.
+//! through a [`View`], the object together with everything that extends it.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -396,7 +396,7 @@ impl Answers {
     }
 
     /// Attaches item `index` of the list under `response_key` in `answer` to the object
-    /// `target` (an identity from a [`Found`]).
+    /// `target` (an [`identity`] of a view).
     pub fn extend(&mut self, target: usize, answer: u32, response_key: &str, index: usize) {
         let Some(field) = self
             .answer(answer)

@@ -1,8 +1,10 @@
 //! The federated gateway: one GraphQL endpoint in front of the subgraphs. A request
 //! flows through its steps in order — [`validate`] the operation against the API schema,
-//! [`plan`] it over the subgraphs, then execute the plan and merge the answers. The
-//! gateway knows no subgraph crate and no database: only a composed supergraph SDL and the
-//! subgraphs' URLs in it, so it runs any valid Federation v2 supergraph.
+//! [`plan`] it over the subgraphs, [`execute`] the plan into [`answer`] trees, and
+//! [`project`] them onto the client's operation. The gateway knows no subgraph crate and
+//! no database: only a composed supergraph SDL and the subgraphs' URLs in it, so it runs
+//! any valid Federation v2 supergraph; the access log is an [`audit::AuditSink`] it is
+//! given.
 
 pub mod answer;
 pub mod audit;

@@ -55,13 +55,20 @@ impl Denied {
     }
 }
 
-/// The operation with what the principal may not read removed, and what was removed.
-pub struct Authorized {
-    /// `None` when nothing was removed: the validated document can be used as it is.
-    pub document: Option<Valid<ExecutableDocument>>,
-    pub denied: Vec<Denied>,
+/// What of an operation the principal may read.
+pub enum Verdict {
+    /// All of it: the validated document runs as it is.
+    Everything,
+    /// What is left in this document once the denied fields are removed.
+    Part(Valid<ExecutableDocument>),
     /// Nothing readable is left: the operation must not run.
-    pub empty: bool,
+    Nothing,
+}
+
+/// The authorization step's decision on an operation, and what it was based on.
+pub struct Authorized {
+    pub verdict: Verdict,
+    pub denied: Vec<Denied>,
     /// `Type.field` of every field left in the operation, for the access log.
     pub fields: BTreeSet<String>,
     /// Ids of the policy rules that allowed what was left.
@@ -158,9 +165,8 @@ pub fn authorize(
     let Walk { denied, fields, .. } = walk;
     if denied.is_empty() {
         return Authorized {
-            document: None,
+            verdict: Verdict::Everything,
             denied,
-            empty: false,
             fields,
             policies: rules.policies,
             denied_fields: HashSet::new(),
@@ -197,7 +203,7 @@ pub fn authorize(
         .get_mut(operation_name)
         .expect("the operation was chosen when validated");
     prune(&mut operation.selection_set, &mut rules, &empty_fragments);
-    let empty = operation.selection_set.selections.is_empty();
+    let nothing_left = operation.selection_set.selections.is_empty();
     let denied_fields = rules
         .answers
         .iter()
@@ -205,12 +211,15 @@ pub fn authorize(
         .map(|(coordinate, _)| coordinate.clone())
         .collect();
     Authorized {
-        // Removing selections from a valid document leaves it valid: no selection set is
-        // left empty (a field's emptied one holds `__typename`), and every remaining
-        // field, argument and spread was already checked.
-        document: Some(Valid::assume_valid(pruned)),
+        verdict: if nothing_left {
+            Verdict::Nothing
+        } else {
+            // Removing selections from a valid document leaves it valid: no selection set
+            // is left empty (a field's emptied one holds `__typename`), and every
+            // remaining field, argument and spread was already checked.
+            Verdict::Part(Valid::assume_valid(pruned))
+        },
         denied,
-        empty,
         fields,
         policies: rules.policies,
         denied_fields,

@@ -21,6 +21,7 @@ pub mod project;
 pub mod saved;
 pub mod supergraph;
 pub mod validate;
+pub mod variables;
 
 pub use pipeline::{Gateway, GraphQLRequest, GraphQLResponse};
 pub use supergraph::{Supergraph, SupergraphError};

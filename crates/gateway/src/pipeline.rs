@@ -24,7 +24,7 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use crate::answer::{Answers, Node};
-use crate::authorize::{Access, authorize};
+use crate::authorize::{Access, Verdict, authorize};
 use crate::errors::GraphQLError;
 use crate::execute::{Forward, SignedCaller, Subgraphs, execute};
 use crate::plan::{PlanError, QueryPlanner};
@@ -668,30 +668,12 @@ impl Gateway {
             }),
             ..Facts::default()
         };
-        let as_bytes = match serde_json_bytes::Value::from(Value::Object(raw_variables.clone())) {
-            serde_json_bytes::Value::Object(map) => map,
-            _ => Default::default(),
-        };
-        let coerced = match apollo_compiler::request::coerce_variable_values(
-            schema,
-            operation.operation(),
-            &as_bytes,
-        ) {
-            Ok(coerced) => coerced,
-            Err(error) => {
-                let json = error.to_graphql_error(&operation.document.sources);
-                return Outcome::refused(
-                    vec![GraphQLError::new(json.message, code::BAD_VARIABLES)],
-                    kind,
-                )
-                .with_facts(&facts);
-            }
-        };
-        let variables: Map<String, Value> = match serde_json::to_value(coerced.clone().into_inner())
-        {
-            Ok(Value::Object(map)) => map,
-            _ => Map::new(),
-        };
+        let (coerced, variables) =
+            match crate::variables::coerce(schema, operation, operation.operation(), raw_variables)
+            {
+                Ok(coerced) => (coerced.apollo, coerced.json),
+                Err(error) => return Outcome::refused(vec![error], kind).with_facts(&facts),
+            };
 
         let mut errors = Vec::new();
         let mut forwarded = Forward {
@@ -735,7 +717,7 @@ impl Gateway {
             facts.policies = std::mem::take(&mut authorized.policies);
             facts.denied = authorized.denied.len();
             denied_fields = &authorized.denied_fields;
-            if authorized.empty {
+            if matches!(authorized.verdict, Verdict::Nothing) {
                 let projection = Projection {
                     schema,
                     document: &operation.document,
@@ -756,7 +738,7 @@ impl Gateway {
                     facts,
                 };
             }
-            if let Some(pruned) = &authorized.document {
+            if let Verdict::Part(pruned) = &authorized.verdict {
                 document = pruned;
             }
             forwarded.caller = Some(SignedCaller::new(
@@ -1065,25 +1047,15 @@ impl Gateway {
             let message = format!("{} is a query field", saved::RUN_FIELD);
             return Outcome::refused(vec![GraphQLError::new(message, saved::code::ALONE)], kind);
         }
-        let as_bytes = match serde_json_bytes::Value::from(Value::Object(raw_variables.clone())) {
-            serde_json_bytes::Value::Object(map) => map,
-            _ => Default::default(),
-        };
-        let coerced = match apollo_compiler::request::coerce_variable_values(
+        let coerced = match crate::variables::coerce(
             self.supergraph.api_schema(),
+            operation,
             selected,
-            &as_bytes,
+            raw_variables,
         ) {
-            Ok(coerced) => serde_json::to_value(coerced.into_inner()).unwrap_or_default(),
-            Err(error) => {
-                let json = error.to_graphql_error(&operation.document.sources);
-                return Outcome::refused(
-                    vec![GraphQLError::new(json.message, code::BAD_VARIABLES)],
-                    kind,
-                );
-            }
+            Ok(coerced) => coerced.json,
+            Err(error) => return Outcome::refused(vec![error], kind),
         };
-        let coerced = coerced.as_object().cloned().unwrap_or_default();
         let argument = |name: &str| {
             field
                 .arguments

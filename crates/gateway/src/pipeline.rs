@@ -672,7 +672,7 @@ impl Gateway {
             match crate::variables::coerce(schema, operation, operation.operation(), raw_variables)
             {
                 Ok(coerced) => (coerced.apollo, coerced.json),
-                Err(error) => return Outcome::refused(vec![error], kind).with_facts(&facts),
+                Err(error) => return Outcome::refused(vec![*error], kind).with_facts(&facts),
             };
 
         let mut errors = Vec::new();
@@ -1054,7 +1054,7 @@ impl Gateway {
             raw_variables,
         ) {
             Ok(coerced) => coerced.json,
-            Err(error) => return Outcome::refused(vec![error], kind),
+            Err(error) => return Outcome::refused(vec![*error], kind),
         };
         let argument = |name: &str| {
             field

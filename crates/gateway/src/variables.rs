@@ -24,7 +24,7 @@ pub fn coerce(
     valid: &ValidOperation,
     operation: &Node<Operation>,
     raw: &Map<String, Value>,
-) -> Result<Coerced, GraphQLError> {
+) -> Result<Coerced, Box<GraphQLError>> {
     let as_bytes = match serde_json_bytes::Value::from(Value::Object(raw.clone())) {
         serde_json_bytes::Value::Object(map) => map,
         _ => Default::default(),
@@ -50,7 +50,7 @@ mod tests {
     const SUPERGRAPH: &str = include_str!("../../../schema/bench/supergraph.graphql");
     const QUERY: &str = "query Top($first: Int = 5) { topProducts(first: $first) { upc } }";
 
-    fn coerce_raw(raw: Value) -> Result<Coerced, GraphQLError> {
+    fn coerce_raw(raw: Value) -> Result<Coerced, Box<GraphQLError>> {
         let supergraph = Supergraph::parse(SUPERGRAPH).expect("the bench supergraph");
         let schema = supergraph.api_schema();
         let valid = validate(schema, QUERY, None, &Limits::default()).expect("a valid query");

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod persisted;
 pub mod pipeline;
 pub mod plan;
+pub mod planning;
 pub mod project;
 pub mod saved;
 pub mod supergraph;

@@ -170,17 +170,6 @@ pub struct Prepared {
     data_size: std::sync::atomic::AtomicUsize,
 }
 
-/// A plan as replicas share it: with the operation it was made for, compared in full on
-/// reading, so that even a hash collision could not run one operation with another's plan.
-/// The plan is shared as its root node: the plan type itself only reads from text that
-/// lives forever.
-#[derive(Serialize, Deserialize)]
-struct SharedPlan {
-    document: String,
-    operation_name: Option<String>,
-    node: Option<crate::plan::PlanNode>,
-}
-
 /// How many requests callers may make: per client address, and per principal by role.
 #[derive(Clone)]
 pub struct RateLimits {
@@ -306,57 +295,6 @@ impl Gateway {
     pub fn with_plan_cache(mut self, cache: kotohub_cache::Cache) -> Self {
         self.plan_cache = Some(cache);
         self
-    }
-
-    fn plan_key(&self, document: &str, operation_name: Option<&str>) -> String {
-        let keyed = format!(
-            "{}\n{}\n{document}",
-            self.supergraph.fingerprint(),
-            operation_name.unwrap_or("")
-        );
-        crate::audit::sha256_hex(keyed.as_bytes())
-    }
-
-    /// The plan another replica made for this operation, if it shared one.
-    async fn shared_plan(
-        &self,
-        document: &str,
-        operation_name: Option<&str>,
-    ) -> Option<Arc<crate::plan::QueryPlan>> {
-        let cache = self.plan_cache.as_ref()?;
-        let bytes = cache.get(&self.plan_key(document, operation_name)).await?;
-        let shared: SharedPlan = serde_json::from_slice(&bytes).ok()?;
-        if shared.document != document || shared.operation_name.as_deref() != operation_name {
-            return None;
-        }
-        let plan = Arc::new(crate::plan::QueryPlan {
-            kind: "QueryPlan",
-            node: shared.node,
-        });
-        self.planner.adopt(document, operation_name, plan.clone());
-        Some(plan)
-    }
-
-    /// Offers a plan made here to the other replicas.
-    async fn share_plan(
-        &self,
-        document: &str,
-        operation_name: Option<&str>,
-        plan: &crate::plan::QueryPlan,
-    ) {
-        let Some(cache) = &self.plan_cache else {
-            return;
-        };
-        let shared = SharedPlan {
-            document: document.to_owned(),
-            operation_name: operation_name.map(str::to_owned),
-            node: plan.node.clone(),
-        };
-        if let Ok(bytes) = serde_json::to_vec(&shared) {
-            cache
-                .set(&self.plan_key(document, operation_name), Arc::from(bytes))
-                .await;
-        }
     }
 
     /// Limits how many requests each client address and each principal may make.
@@ -819,45 +757,12 @@ impl Gateway {
         }
         if concrete {
             let name = operation.operation_name.clone();
-            let planning = tracing::info_span!("plan", cached = tracing::field::Empty);
-            let plan = match planning.in_scope(|| self.planner.cached(normalized, name.as_deref()))
-            {
-                Some(plan) => {
-                    planning.record("cached", "process");
-                    Ok(plan)
-                }
-                None => match self
-                    .shared_plan(normalized, name.as_deref())
-                    .instrument(planning.clone())
-                    .await
-                {
-                    Some(plan) => {
-                        planning.record("cached", "shared");
-                        Ok(plan)
-                    }
-                    None => {
-                        // Planning is CPU work: keep it off the workers that serve requests.
-                        let planner = self.planner.clone();
-                        let (document, operation) = (normalized.clone(), name.clone());
-                        let in_span = planning.clone();
-                        let planned = tokio::task::spawn_blocking(move || {
-                            in_span.in_scope(|| planner.plan(&document, operation.as_deref()))
-                        })
-                        .await
-                        .unwrap_or_else(|_| {
-                            Err(PlanError::Failed(
-                                "the planner stopped unexpectedly".to_owned(),
-                            ))
-                        });
-                        if let Ok(plan) = &planned {
-                            self.share_plan(normalized, name.as_deref(), plan)
-                                .instrument(planning.clone())
-                                .await;
-                        }
-                        planned
-                    }
-                },
+            let planning = crate::planning::Planning {
+                planner: &self.planner,
+                shared: self.plan_cache.as_ref(),
+                fingerprint: self.supergraph.fingerprint(),
             };
+            let plan = planning.plan(normalized, name.as_deref()).await;
             let plan = match plan {
                 Ok(plan) => plan,
                 // An operation too complex to plan in time is the client's to change.

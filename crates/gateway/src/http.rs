@@ -36,10 +36,9 @@ use kotohub_auth::{AuthError, Principal};
 
 use crate::authorize::FORBIDDEN;
 use crate::errors::GraphQLError;
-use crate::pipeline::{
-    Caller, Facts, Gateway, GraphQLRequest, GraphQLResponse, Outcome, SavedVariables,
-};
+use crate::pipeline::{Caller, Facts, Gateway, GraphQLRequest, GraphQLResponse, Outcome};
 use crate::project::Data;
+use crate::saved::SavedVariables;
 
 /// Largest request body accepted by default.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;

@@ -114,7 +114,7 @@ pub struct Facts {
 }
 
 impl Outcome {
-    fn refused(errors: Vec<GraphQLError>, kind: Option<OperationType>) -> Self {
+    pub(crate) fn refused(errors: Vec<GraphQLError>, kind: Option<OperationType>) -> Self {
         Self {
             response: GraphQLResponse { data: None, errors },
             refused: true,
@@ -124,7 +124,7 @@ impl Outcome {
         }
     }
 
-    fn with_facts(mut self, facts: &Facts) -> Self {
+    pub(crate) fn with_facts(mut self, facts: &Facts) -> Self {
         self.facts = facts.clone();
         self
     }
@@ -560,7 +560,7 @@ impl Gateway {
 
     /// Validates and runs `query` as `principal`, with no safelist: for the documents the
     /// gateway itself runs (saved queries and their definitions). Only queries run.
-    async fn run_document(
+    pub(crate) async fn run_document(
         &self,
         query: &str,
         raw_variables: &Map<String, Value>,
@@ -838,185 +838,4 @@ impl Gateway {
             facts,
         }
     }
-
-    /// Runs the saved query `name` (at `version`, the latest when `None`) as `principal`:
-    /// reads its definition as the runner — so only a query the runner may see runs —
-    /// then runs its document under the runner's own rules. Also returns the definition
-    /// when it was found.
-    pub async fn run_saved(
-        &self,
-        name: &str,
-        version: Option<i32>,
-        variables: SavedVariables<'_>,
-        caller: Caller<'_>,
-    ) -> (Outcome, Option<saved::Definition>) {
-        let mut asked = Map::new();
-        asked.insert("name".to_owned(), Value::String(name.to_owned()));
-        if let Some(version) = version {
-            asked.insert("version".to_owned(), Value::from(version));
-        }
-        let fetched = Box::pin(self.run_document(saved::DEFINITION_QUERY, &asked, caller)).await;
-        let facts = fetched.facts.clone();
-        let refuse = |message: String, code: &str, facts: &Facts| {
-            Outcome::refused(
-                vec![GraphQLError::new(message, code)],
-                Some(OperationType::Query),
-            )
-            .with_facts(facts)
-        };
-        if fetched.refused {
-            tracing::warn!(errors = ?fetched.response.errors, "the supergraph cannot give saved-query definitions");
-            let message = "saved queries are not available from this gateway".to_owned();
-            return (refuse(message, saved::code::UNAVAILABLE, &facts), None);
-        }
-        if fetched
-            .response
-            .errors
-            .iter()
-            .any(|e| e.code() == Some(crate::authorize::FORBIDDEN))
-        {
-            let message = "you may not run saved queries".to_owned();
-            return (refuse(message, crate::authorize::FORBIDDEN, &facts), None);
-        }
-        let found = fetched
-            .response
-            .data
-            .as_ref()
-            .map(Data::to_value)
-            .and_then(|mut data| data.get_mut("savedQuery").map(Value::take))
-            .filter(|definition| !definition.is_null())
-            .and_then(|definition| serde_json::from_value::<saved::Definition>(definition).ok());
-        let Some(definition) = found else {
-            if !fetched.response.errors.is_empty() {
-                // The definition could not be read (a subgraph failed): say so as it was said.
-                let mut outcome =
-                    Outcome::refused(fetched.response.errors, Some(OperationType::Query));
-                outcome.facts = facts;
-                return (outcome, None);
-            }
-            let which = version.map_or_else(String::new, |v| format!(" at version {v}"));
-            let message = format!("there is no saved query {name:?}{which} that you may run");
-            return (refuse(message, saved::code::NOT_FOUND, &facts), None);
-        };
-        let mut facts = facts;
-        facts.saved_query = Some((definition.id.clone(), definition.version));
-        if definition.archived {
-            let message = format!("the saved query {name:?} is archived and no longer runs");
-            return (
-                refuse(message, saved::code::ARCHIVED, &facts),
-                Some(definition),
-            );
-        }
-        let variables = match variables {
-            SavedVariables::Json(map) => map.clone(),
-            SavedVariables::Text(parameters) => {
-                match saved::variables_from_text(&definition.variables, parameters) {
-                    Ok(map) => map,
-                    Err(problems) => {
-                        return (
-                            refuse(problems.join("; "), code::BAD_VARIABLES, &facts),
-                            Some(definition),
-                        );
-                    }
-                }
-            }
-        };
-        let mut outcome =
-            Box::pin(self.run_document(&definition.document, &variables, caller)).await;
-        outcome.facts.fields.extend(facts.fields);
-        outcome.facts.policies.extend(facts.policies);
-        outcome.facts.saved_query = facts.saved_query;
-        outcome.subgraphs.extend(fetched.subgraphs);
-        (outcome, Some(definition))
-    }
-
-    /// Answers an operation whose root field is `runSavedQuery`: the saved query's data
-    /// goes under the field's response key.
-    async fn run_saved_field(
-        &self,
-        operation: &ValidOperation,
-        raw_variables: &Map<String, Value>,
-        caller: Caller<'_>,
-    ) -> Outcome {
-        let kind = Some(operation.kind);
-        let selected = operation.operation();
-        let fields: Vec<_> = selected.root_fields(&operation.document).collect();
-        let [field] = fields.as_slice() else {
-            let message = format!(
-                "{} must be the only field of its operation",
-                saved::RUN_FIELD
-            );
-            return Outcome::refused(vec![GraphQLError::new(message, saved::code::ALONE)], kind);
-        };
-        if operation.kind != OperationType::Query {
-            let message = format!("{} is a query field", saved::RUN_FIELD);
-            return Outcome::refused(vec![GraphQLError::new(message, saved::code::ALONE)], kind);
-        }
-        let coerced = match crate::variables::coerce(
-            self.supergraph.api_schema(),
-            operation,
-            selected,
-            raw_variables,
-        ) {
-            Ok(coerced) => coerced.json,
-            Err(error) => return Outcome::refused(vec![*error], kind),
-        };
-        let argument = |name: &str| {
-            field
-                .arguments
-                .iter()
-                .find(|argument| argument.name == name)
-                .map(|argument| saved::value_to_json(&argument.value, &coerced))
-                .unwrap_or(Value::Null)
-        };
-        let name = argument("name");
-        let version = argument("version");
-        let variables = argument("variables");
-        let (Some(name), Some(version), Some(variables)) = (
-            name.as_str(),
-            match &version {
-                Value::Null => Some(None),
-                other => other.as_i64().and_then(|v| i32::try_from(v).ok()).map(Some),
-            },
-            match &variables {
-                Value::Null => Some(Map::new()),
-                Value::Object(map) => Some(map.clone()),
-                _ => None,
-            },
-        ) else {
-            let message = format!(
-                "{} takes a name, an optional version number and variables as a JSON object",
-                saved::RUN_FIELD
-            );
-            return Outcome::refused(vec![GraphQLError::new(message, code::BAD_VARIABLES)], kind);
-        };
-        let (mut outcome, _) = self
-            .run_saved(name, version, SavedVariables::Json(&variables), caller)
-            .await;
-        let key = field.response_key().to_string();
-        for error in &mut outcome.response.errors {
-            match &mut error.path {
-                Some(path) => path.insert(0, Value::String(key.clone())),
-                // A refusal of the run itself is the field's.
-                None => error.path = Some(vec![Value::String(key.clone())]),
-            }
-        }
-        if outcome.refused {
-            return outcome;
-        }
-        let data = outcome
-            .response
-            .data
-            .take()
-            .unwrap_or_else(|| Data::from_value(&Value::Null));
-        outcome.response.data = Some(data.nested_under(&key));
-        outcome
-    }
-}
-
-/// Variables of a saved-query run: JSON from a GraphQL request, or text from `GET /q`,
-/// converted by the types the saved query declares.
-pub enum SavedVariables<'a> {
-    Json(&'a Map<String, Value>),
-    Text(&'a [(String, String)]),
 }

@@ -7,6 +7,7 @@
 //! given.
 
 pub mod answer;
+pub mod answers_cache;
 pub mod audit;
 pub mod authorize;
 pub mod csv;

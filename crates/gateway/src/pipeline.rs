@@ -193,15 +193,6 @@ impl RateLimits {
     }
 }
 
-/// An answer kept in the response cache: what the caller and the access log need.
-#[derive(Serialize, Deserialize)]
-struct CachedAnswer {
-    /// The data as written.
-    data: String,
-    rows: i64,
-    suppressed_cells: i64,
-}
-
 /// A document a request carries, or names by its persisted id.
 struct Document<'a> {
     /// Borrowed from the request or the registry: never copied.
@@ -379,35 +370,6 @@ impl Gateway {
     pub fn with_response_cache(mut self, cache: kotohub_cache::Cache) -> Self {
         self.response_cache = Some(cache);
         self
-    }
-
-    /// The response cache key of `normalized` with `variables` for `principal`, when the
-    /// principal's answers may be cached at all.
-    fn response_cache_key(
-        &self,
-        principal: Option<&Principal>,
-        normalized: &str,
-        variables: &Map<String, Value>,
-    ) -> Option<String> {
-        use kotohub_auth::{AggregateScope, RowScope};
-        self.response_cache.as_ref()?;
-        let (access, principal) = (self.access.as_ref()?, principal?);
-        if access.policy.row_scope(principal) != RowScope::Nothing {
-            return None;
-        }
-        let scope = match access.policy.aggregate_scope(principal) {
-            AggregateScope::Nothing => return None,
-            AggregateScope::CityWide => "city".to_owned(),
-            AggregateScope::Divisions(divisions) => format!("divisions:{}", divisions.join(",")),
-        };
-        let mut roles: Vec<&str> = principal.roles.iter().map(|r| r.as_str()).collect();
-        roles.sort_unstable();
-        let keyed = format!(
-            "{scope}\n{}\n{normalized}\n{}",
-            roles.join(","),
-            Value::Object(variables.clone())
-        );
-        Some(crate::audit::sha256_hex(keyed.as_bytes()))
     }
 
     /// Registers persisted operations (document by the SHA-256 of its text), which
@@ -699,17 +661,24 @@ impl Gateway {
             pruned_text = document.serialize().no_indent().to_string();
             &pruned_text
         };
-        let cache_key = (operation.kind == OperationType::Query)
-            .then(|| self.response_cache_key(principal, normalized, &variables))
+        let cache_slot = (operation.kind == OperationType::Query)
+            .then(|| {
+                crate::answers_cache::slot(
+                    self.response_cache.as_ref(),
+                    self.access.as_ref(),
+                    principal,
+                    normalized,
+                    &variables,
+                )
+            })
             .flatten();
-        if let (Some(cache), Some(key)) = (&self.response_cache, &cache_key)
-            && let Some(bytes) = cache.get(key).await
-            && let Ok(cached) = serde_json::from_slice::<CachedAnswer>(&bytes)
+        if let Some(slot) = &cache_slot
+            && let Some(cached) = slot.get().await
         {
             facts.suppressed_cells = cached.suppressed_cells;
             return Outcome {
                 response: GraphQLResponse {
-                    data: Some(Data::from_parts(&cached.data, cached.rows)),
+                    data: Some(cached.data),
                     errors,
                 },
                 refused: false,
@@ -814,18 +783,11 @@ impl Gateway {
             projected.json().len() + 16,
             std::sync::atomic::Ordering::Relaxed,
         );
-        if let (Some(cache), Some(key)) = (&self.response_cache, &cache_key)
+        if let Some(slot) = &cache_slot
             && errors.len() == errors_before_execution
             && facts.clients.is_empty()
         {
-            let cached = CachedAnswer {
-                data: projected.json().to_owned(),
-                rows: projected.rows(),
-                suppressed_cells: facts.suppressed_cells,
-            };
-            if let Ok(bytes) = serde_json::to_vec(&cached) {
-                cache.set(key, Arc::from(bytes)).await;
-            }
+            slot.set(&projected, facts.suppressed_cells).await;
         }
         Outcome {
             response: GraphQLResponse {

@@ -7,7 +7,6 @@
 //! given.
 
 pub mod answer;
-pub mod answers_cache;
 pub mod audit;
 pub mod authorize;
 pub mod csv;
@@ -20,6 +19,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod planning;
 pub mod project;
+pub mod response_cache;
 pub mod saved;
 pub mod supergraph;
 pub mod validate;

@@ -663,7 +663,7 @@ impl Gateway {
         };
         let cache_slot = (operation.kind == OperationType::Query)
             .then(|| {
-                crate::answers_cache::slot(
+                crate::response_cache::slot(
                     self.response_cache.as_ref(),
                     self.access.as_ref(),
                     principal,

@@ -190,6 +190,66 @@ pub struct Family {
     pub samples: Vec<(String, u64)>,
 }
 
+/// The gateway's whole `/metrics` text.
+impl crate::pipeline::Gateway {
+    /// What the gateway counts, as `GET /metrics` serves it: its own counters, its
+    /// caches', its rate limits' and the access log's queue.
+    pub fn metrics_text(&self) -> String {
+        let mut extra = Vec::new();
+        if let Some(cache) = self.response_cache() {
+            let label = format!("cache=\"{}\"", cache.name());
+            let stats = cache.stats();
+            for (name, help, value) in [
+                (
+                    "kotohub_cache_hits_total",
+                    "Answers found in a cache.",
+                    &stats.hits,
+                ),
+                (
+                    "kotohub_cache_misses_total",
+                    "Answers not found in a cache.",
+                    &stats.misses,
+                ),
+                (
+                    "kotohub_cache_fallbacks_total",
+                    "Cache reads and writes served in process because Redis was unavailable.",
+                    &stats.fallbacks,
+                ),
+            ] {
+                extra.push(Family {
+                    name,
+                    help,
+                    kind: "counter",
+                    samples: vec![(label.clone(), value.load(Ordering::Relaxed))],
+                });
+            }
+            extra.push(Family {
+                name: "kotohub_cache_redis_up",
+                help: "Whether the caches' Redis answers (1) or they run in process (0).",
+                kind: "gauge",
+                samples: vec![(String::new(), u64::from(cache.store().redis_up()))],
+            });
+        }
+        if let Some(limits) = self.rate_limits() {
+            extra.push(Family {
+                name: "kotohub_rate_limited_total",
+                help: "Requests refused with 429 by a rate limit.",
+                kind: "counter",
+                samples: vec![(String::new(), limits.limiter.refusals())],
+            });
+        }
+        if let Some(log) = self.audit() {
+            extra.push(Family {
+                name: "kotohub_audit_queue_depth",
+                help: "Access-log events waiting to be written.",
+                kind: "gauge",
+                samples: vec![(String::new(), log.queue_depth() as u64)],
+            });
+        }
+        self.metrics().render(&extra)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

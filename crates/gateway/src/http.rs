@@ -11,9 +11,11 @@
 //! child per pipeline step: authenticate, parse, validate, authorize, plan, execute (a
 //! fetch per subgraph call), merge and audit.
 //!
-//! With an access log, every request to `/graphql` — answered, refused or failed — is
-//! recorded before its answer leaves; when the record cannot be stored, the caller gets
-//! `503` and no data instead.
+//! Every request to a GraphQL route starts and ends in one middleware
+//! ([`logged_request`]): its span, id, time and address, then its metrics and, with an
+//! access log, its record — answered, refused or failed — stored before its answer
+//! leaves; when the record cannot be stored, the caller gets `503` and no data instead.
+//! Each refusal's status comes from one code-to-status table ([`status_of`]).
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;

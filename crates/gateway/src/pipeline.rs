@@ -1,14 +1,16 @@
-//! One request through the gateway's steps, in order: validate the operation, coerce its
-//! variables, cut what the caller may not read ([`crate::authorize`]), answer
-//! introspection from the API schema, plan the rest, execute the plan with the caller's
-//! signed principal, and project the merged answers onto the operation. Each step can
-//! stop the request with errors; only the field rules and execution produce partial data.
+//! One request through the gateway's steps, in order, each in a module of its own:
+//! validate the operation (kept validated by text, [`crate::validate`]), coerce its
+//! variables ([`crate::variables`]), decide what the caller may read
+//! ([`crate::authorize`], a [`Verdict`]), take a kept answer ([`crate::response_cache`]),
+//! answer introspection from the API schema, plan the rest ([`crate::planning`]), execute
+//! the plan with the caller's signed principal ([`crate::execute`]), and project the
+//! answers onto the operation ([`crate::project`]). Each step can stop the request with
+//! errors; only the field rules and execution produce partial data.
 //!
 //! Around those steps: a persisted operation is looked up by its id first, safelist mode
-//! refuses anything but saved and persisted operations, `runSavedQuery` reads the saved
-//! query's definition as the caller and runs it through the same steps ([`crate::saved`]),
-//! an analyst's answer may come from the response cache once the field rules have run,
-//! and plans may come from the other replicas.
+//! refuses anything but saved and persisted operations, and `runSavedQuery` reads the
+//! saved query's definition as the caller and runs it through the same steps
+//! ([`crate::saved`]).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -43,10 +43,64 @@ pub struct Endpoint {
     pub timeout: Duration,
 }
 
-/// The subgraphs and one pooled HTTP client for all of them: connections are kept alive
-/// and reused across requests, never created per request.
+/// Why a fetch got no answer from its subgraph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportError {
+    /// No answer within the endpoint's timeout.
+    TimedOut,
+    /// No connection, or it broke before an answer began.
+    Failed,
+    /// The answer began but was cut off.
+    CutOff,
+}
+
+/// How fetches reach the subgraphs: HTTP in the gateway, canned answers in the
+/// executor's unit tests.
+pub trait Transport: Send + Sync {
+    /// Posts `body` (JSON) with `headers` to `endpoint`; the answer's bytes.
+    fn post<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+        headers: HeaderMap,
+        body: Vec<u8>,
+    ) -> BoxFuture<'a, Result<axum::body::Bytes, TransportError>>;
+}
+
+/// HTTP with one pooled client for every subgraph: connections are kept alive and
+/// reused across requests, never created per request.
+struct HttpTransport(reqwest::Client);
+
+impl Transport for HttpTransport {
+    fn post<'a>(
+        &'a self,
+        endpoint: &'a Endpoint,
+        headers: HeaderMap,
+        body: Vec<u8>,
+    ) -> BoxFuture<'a, Result<axum::body::Bytes, TransportError>> {
+        Box::pin(async move {
+            let response = self
+                .0
+                .post(&endpoint.url)
+                .timeout(endpoint.timeout)
+                .headers(headers)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| {
+                    if e.is_timeout() {
+                        TransportError::TimedOut
+                    } else {
+                        TransportError::Failed
+                    }
+                })?;
+            response.bytes().await.map_err(|_| TransportError::CutOff)
+        })
+    }
+}
+
+/// The subgraphs and how fetches reach them.
 pub struct Subgraphs {
-    http: reqwest::Client,
+    transport: Arc<dyn Transport>,
     endpoints: HashMap<String, Endpoint>,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// Query fetches on their way, by what makes two of them the same: one request
@@ -74,8 +128,16 @@ impl Subgraphs {
             .tcp_nodelay(true)
             .build()
             .expect("an HTTP client without TLS or proxies always builds");
+        Self::with_transport(endpoints, Arc::new(HttpTransport(http)))
+    }
+
+    /// Subgraphs reached through `transport` instead of HTTP.
+    pub fn with_transport(
+        endpoints: HashMap<String, Endpoint>,
+        transport: Arc<dyn Transport>,
+    ) -> Self {
         Self {
-            http,
+            transport,
             endpoints,
             metrics: Default::default(),
             in_flight: Mutex::new(HashMap::new()),
@@ -178,25 +240,17 @@ impl Subgraphs {
         }
         // The subgraph's spans continue this fetch's.
         kotohub_telemetry::propagation::inject(&mut headers);
-        let response = self
-            .http
-            .post(&endpoint.url)
-            .timeout(endpoint.timeout)
-            .headers(headers)
-            .body(body)
-            .send()
+        let bytes = self
+            .transport
+            .post(endpoint, headers, body)
             .await
             .map_err(|e| {
-                unavailable(if e.is_timeout() {
-                    format!("no answer within {:?}", endpoint.timeout)
-                } else {
-                    "connection failed".to_owned()
+                unavailable(match e {
+                    TransportError::TimedOut => format!("no answer within {:?}", endpoint.timeout),
+                    TransportError::Failed => "connection failed".to_owned(),
+                    TransportError::CutOff => "the answer was cut off".to_owned(),
                 })
             })?;
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|_| unavailable("the answer was cut off".to_owned()))?;
         let bad = || {
             GraphQLError::new(
                 format!(
@@ -1084,5 +1138,191 @@ fn rewrite_at(value: &mut Value, path: &[FetchNodePathSegment], rewrite: &FetchR
                 rewrite_at(child, rest, rewrite);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The executor over canned subgraphs: no socket. The products subgraph knows two
+    //! products; the inventory's shipping estimate is price × weight, so an answer shows
+    //! whether the representations carried the fields `@requires` asks for.
+
+    use std::collections::HashSet;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::plan::{HivePlanner, PlannerSettings, QueryPlanner};
+    use crate::project::Projection;
+    use crate::supergraph::Supergraph;
+    use crate::validate::{Limits, validate};
+
+    const SUPERGRAPH: &str = include_str!("../../../schema/bench/supergraph.graphql");
+
+    #[derive(Default)]
+    struct Canned {
+        calls: AtomicUsize,
+        /// An error the inventory reports on its second entity.
+        inventory_error: bool,
+    }
+
+    impl Canned {
+        fn answer(&self, url: &str, body: &[u8]) -> Value {
+            let body: Value = serde_json::from_slice(body).expect("a JSON request");
+            if url.contains(":4202") {
+                return serde_json::json!({ "data": { "topProducts": [
+                    { "__typename": "Product", "upc": "1", "name": "A", "price": 10, "weight": 2 },
+                    { "__typename": "Product", "upc": "2", "name": "B", "price": 20, "weight": 3 },
+                ] } });
+            }
+            let entities: Vec<Value> = body["variables"]["representations"]
+                .as_array()
+                .expect("an entity fetch")
+                .iter()
+                .map(|r| {
+                    let estimate = r["price"]
+                        .as_i64()
+                        .and_then(|p| Some(p * r["weight"].as_i64()?));
+                    serde_json::json!({ "__typename": "Product", "shippingEstimate": estimate })
+                })
+                .collect();
+            let mut answer = serde_json::json!({ "data": { "_entities": entities } });
+            if self.inventory_error {
+                answer["errors"] = serde_json::json!([{
+                    "message": "no estimate",
+                    "path": ["_entities", 1, "shippingEstimate"],
+                }]);
+            }
+            answer
+        }
+    }
+
+    impl Transport for Canned {
+        fn post<'a>(
+            &'a self,
+            endpoint: &'a Endpoint,
+            _: HeaderMap,
+            body: Vec<u8>,
+        ) -> BoxFuture<'a, Result<axum::body::Bytes, TransportError>> {
+            Box::pin(async move {
+                self.calls.fetch_add(1, Ordering::SeqCst);
+                // Long enough for fetches started together to meet in flight.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let answer = self.answer(&endpoint.url, &body);
+                Ok(serde_json::to_vec(&answer).expect("JSON").into())
+            })
+        }
+    }
+
+    /// The bench supergraph's subgraphs, reached through `canned`.
+    fn canned_subgraphs(supergraph: &Supergraph, canned: &Arc<Canned>) -> Subgraphs {
+        let endpoints = supergraph
+            .subgraph_urls()
+            .iter()
+            .map(|(name, url)| {
+                let endpoint = Endpoint {
+                    url: url.clone(),
+                    timeout: Duration::from_secs(1),
+                };
+                (name.clone(), endpoint)
+            })
+            .collect();
+        Subgraphs::with_transport(endpoints, canned.clone())
+    }
+
+    fn supergraph() -> Arc<Supergraph> {
+        Arc::new(Supergraph::parse(SUPERGRAPH).expect("the bench supergraph"))
+    }
+
+    /// Runs `query` over `subgraphs`: the response data and its errors.
+    async fn run(
+        query: &str,
+        supergraph: &Arc<Supergraph>,
+        subgraphs: &Subgraphs,
+    ) -> (Value, Vec<GraphQLError>) {
+        let schema = supergraph.api_schema();
+        let valid = validate(schema, query, None, &Limits::default()).expect("a valid query");
+        let planner = HivePlanner::new(supergraph.clone(), PlannerSettings::default());
+        let normalized = valid.document.serialize().no_indent().to_string();
+        let plan = planner.plan(&normalized, None).expect("a plan");
+        let forward = Forward {
+            headers: HeaderMap::new(),
+            caller: None,
+            share_reads: true,
+        };
+        let variables = Map::new();
+        let executed = execute(subgraphs, &plan, &variables, &forward, Answers::default()).await;
+        let denied = HashSet::new();
+        let projection = Projection {
+            schema,
+            document: &valid.document,
+            variables: &variables,
+            denied: &denied,
+            size_hint: 0,
+        };
+        let mut errors = executed.errors;
+        let data = projection.project_root(
+            &valid.operation().selection_set,
+            &executed.answers,
+            &mut errors,
+        );
+        (data.to_value(), errors)
+    }
+
+    const QUERY: &str = "{ topProducts { upc name shippingEstimate } }";
+
+    #[tokio::test]
+    async fn an_entity_fetch_carries_what_requires_asks_and_extends_each_object() {
+        let (supergraph, canned) = (supergraph(), Arc::new(Canned::default()));
+        let subgraphs = canned_subgraphs(&supergraph, &canned);
+        let (data, errors) = run(QUERY, &supergraph, &subgraphs).await;
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            data,
+            serde_json::json!({ "topProducts": [
+                { "upc": "1", "name": "A", "shippingEstimate": 20 },
+                { "upc": "2", "name": "B", "shippingEstimate": 60 },
+            ] })
+        );
+        assert_eq!(canned.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn an_entity_error_is_placed_on_the_object_it_belongs_to() {
+        let canned = Arc::new(Canned {
+            inventory_error: true,
+            ..Canned::default()
+        });
+        let supergraph = supergraph();
+        let subgraphs = canned_subgraphs(&supergraph, &canned);
+        let (_, errors) = run(QUERY, &supergraph, &subgraphs).await;
+        let error = errors
+            .iter()
+            .find(|e| e.message == "no estimate")
+            .expect("the subgraph's error is passed on");
+        assert_eq!(
+            error.path,
+            Some(vec![
+                Value::from("topProducts"),
+                Value::from(1),
+                Value::from("shippingEstimate"),
+            ])
+        );
+        assert_eq!(error.extensions["service"], "inventory");
+    }
+
+    #[tokio::test]
+    async fn identical_reads_at_once_share_each_fetch() {
+        let (supergraph, canned) = (supergraph(), Arc::new(Canned::default()));
+        let subgraphs = canned_subgraphs(&supergraph, &canned);
+        let (first, second) = futures_util::join!(
+            run(QUERY, &supergraph, &subgraphs),
+            run(QUERY, &supergraph, &subgraphs)
+        );
+        assert_eq!(first.0, second.0);
+        assert_eq!(
+            canned.calls.load(Ordering::SeqCst),
+            2,
+            "one products and one inventory fetch"
+        );
     }
 }

@@ -63,6 +63,43 @@ pub struct Event {
 #[error("the access log cannot be written")]
 pub struct Unavailable;
 
+/// What the decision needs of an operation that was read.
+#[derive(Debug, Clone, Copy)]
+pub struct Ran {
+    /// Refused before execution (a request error).
+    pub refused: bool,
+    /// The field rules left no field to read.
+    pub read_nothing: bool,
+}
+
+/// What became of a request, from its status, its operation when one was read, and the
+/// error codes of its answer.
+pub fn decide(status: u16, ran: Option<Ran>, error_codes: &[String]) -> Decision {
+    let server_error = (500..600).contains(&status);
+    let Some(ran) = ran else {
+        return if server_error {
+            Decision::Failed
+        } else {
+            Decision::Refused
+        };
+    };
+    let forbidden = error_codes
+        .iter()
+        .any(|code| code == crate::authorize::FORBIDDEN);
+    if server_error {
+        // The gateway failed, not the request.
+        Decision::Failed
+    } else if ran.refused || !(200..300).contains(&status) || (ran.read_nothing && forbidden) {
+        Decision::Refused
+    } else if forbidden {
+        Decision::Partial
+    } else if !error_codes.is_empty() {
+        Decision::Failed
+    } else {
+        Decision::Allowed
+    }
+}
+
 /// Where the gateway's records go.
 pub trait AuditSink: Send + Sync {
     /// Stores `event`, returning once it is durable.
@@ -76,4 +113,73 @@ pub trait AuditSink: Send + Sync {
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const READ: Ran = Ran {
+        refused: false,
+        read_nothing: false,
+    };
+
+    fn codes(codes: &[&str]) -> Vec<String> {
+        codes.iter().map(|c| c.to_string()).collect()
+    }
+
+    #[test]
+    fn an_answer_without_errors_is_allowed() {
+        assert_eq!(decide(200, Some(READ), &[]), Decision::Allowed);
+    }
+
+    #[test]
+    fn an_answer_without_the_denied_fields_is_partial() {
+        assert_eq!(
+            decide(200, Some(READ), &codes(&["FORBIDDEN"])),
+            Decision::Partial
+        );
+    }
+
+    #[test]
+    fn an_operation_left_with_nothing_to_read_is_refused() {
+        let nothing = Ran {
+            read_nothing: true,
+            ..READ
+        };
+        assert_eq!(
+            decide(200, Some(nothing), &codes(&["FORBIDDEN"])),
+            Decision::Refused
+        );
+    }
+
+    #[test]
+    fn a_request_error_is_refused_even_with_status_200() {
+        let refused = Ran {
+            refused: true,
+            ..READ
+        };
+        let bad = codes(&["GRAPHQL_VALIDATION_FAILED"]);
+        assert_eq!(decide(200, Some(refused), &bad), Decision::Refused);
+    }
+
+    #[test]
+    fn a_subgraph_failure_in_an_answer_is_failed() {
+        let failed = codes(&["SUBGRAPH_UNAVAILABLE"]);
+        assert_eq!(decide(200, Some(READ), &failed), Decision::Failed);
+    }
+
+    #[test]
+    fn the_gateway_failing_is_failed_not_refused() {
+        assert_eq!(decide(500, Some(READ), &[]), Decision::Failed);
+        assert_eq!(decide(500, None, &[]), Decision::Failed);
+    }
+
+    #[test]
+    fn a_request_never_read_as_an_operation_is_refused() {
+        assert_eq!(
+            decide(401, None, &codes(&["UNAUTHENTICATED"])),
+            Decision::Refused
+        );
+    }
 }

@@ -33,7 +33,7 @@ use axum::{Extension, Router};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
-use crate::audit::{Decision, Event};
+use crate::audit::Event;
 use kotohub_auth::{AuthError, Principal};
 
 use crate::authorize::FORBIDDEN;
@@ -733,7 +733,6 @@ async fn audited(
         .remove::<ErrorCodes>()
         .map(|codes| codes.0)
         .unwrap_or_default();
-    let forbidden = error_codes.iter().any(|code| code == FORBIDDEN);
     let mut event = Event {
         request_id: id.to_owned(),
         // The request's trace when the gateway traces, so that an auditor can find its
@@ -760,38 +759,24 @@ async fn audited(
             .collect();
         event.bodies = principal.bodies;
     }
-    event.decision = match &seen.operation {
-        None if status.is_server_error() => Decision::Failed,
-        None => Decision::Refused,
-        Some(ran) => {
-            event.operation_type = ran.kind.map(|kind| kind.to_string());
-            event.operation_name = ran.facts.operation_name.clone();
-            event.document_hash = ran.facts.document_hash.clone();
-            event.variables_hash = ran.facts.variables_hash.clone();
-            event.fields = ran.facts.fields.iter().cloned().collect();
-            event.policies = ran.facts.policies.iter().cloned().collect();
-            event.subgraphs = ran.subgraphs.iter().cloned().collect();
-            event.client_ids = ran.facts.clients.iter().cloned().collect();
-            event.suppressed_cells = ran.facts.suppressed_cells;
-            event.saved_query = ran.facts.saved_query.clone();
-            event.row_count = ran.rows;
-            if status.is_server_error() {
-                // The gateway failed, not the request.
-                Decision::Failed
-            } else if ran.refused
-                || !status.is_success()
-                || (ran.facts.fields.is_empty() && forbidden)
-            {
-                Decision::Refused
-            } else if forbidden {
-                Decision::Partial
-            } else if !error_codes.is_empty() {
-                Decision::Failed
-            } else {
-                Decision::Allowed
-            }
+    let ran_as = seen.operation.as_ref().map(|ran| {
+        event.operation_type = ran.kind.map(|kind| kind.to_string());
+        event.operation_name = ran.facts.operation_name.clone();
+        event.document_hash = ran.facts.document_hash.clone();
+        event.variables_hash = ran.facts.variables_hash.clone();
+        event.fields = ran.facts.fields.iter().cloned().collect();
+        event.policies = ran.facts.policies.iter().cloned().collect();
+        event.subgraphs = ran.subgraphs.iter().cloned().collect();
+        event.client_ids = ran.facts.clients.iter().cloned().collect();
+        event.suppressed_cells = ran.facts.suppressed_cells;
+        event.saved_query = ran.facts.saved_query.clone();
+        event.row_count = ran.rows;
+        crate::audit::Ran {
+            refused: ran.refused,
+            read_nothing: ran.facts.fields.is_empty(),
         }
-    };
+    });
+    event.decision = crate::audit::decide(status.as_u16(), ran_as, &error_codes);
     event.error_codes = error_codes;
     match log
         .record(event)

@@ -93,24 +93,8 @@ impl Object {
         self.fields.iter().position(|(k, _)| k.is(key))
     }
 
-    pub fn insert(&mut self, key: &str, value: Node) {
-        match self.fields.iter_mut().find(|(k, _)| k.is(key)) {
-            Some((_, slot)) => *slot = value,
-            None => self.fields.push((Key::new(key), value)),
-        }
-    }
-
-    pub fn remove(&mut self, key: &str) -> Option<Node> {
-        let position = self.position(key)?;
-        Some(self.fields.remove(position).1)
-    }
-
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Node)> {
-        self.fields.iter().map(|(key, value)| (key.as_str(), value))
     }
 
     /// What the object is while its answer is held: the address of its fields, which
@@ -418,18 +402,6 @@ impl Answers {
             if !slots.contains(&slot) {
                 slots.push(slot);
             }
-        }
-    }
-
-    /// The entities under `response_key` in `answer`, as the subgraph sent them.
-    pub fn entities(&self, answer: u32, response_key: &str) -> &[Node] {
-        match self
-            .answer(answer)
-            .and_then(Node::as_object)
-            .and_then(|data| data.get(response_key))
-        {
-            Some(Node::List(items)) => items,
-            _ => &[],
         }
     }
 

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 
+use crate::errors::Code;
+
 /// What became of an operation, for the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Decision {
@@ -85,7 +87,7 @@ pub fn decide(status: u16, ran: Option<Ran>, error_codes: &[String]) -> Decision
     };
     let forbidden = error_codes
         .iter()
-        .any(|code| code == crate::authorize::FORBIDDEN);
+        .any(|code| code == Code::Forbidden.as_str());
     if server_error {
         // The gateway failed, not the request.
         Decision::Failed

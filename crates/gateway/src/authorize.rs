@@ -21,7 +21,7 @@ use apollo_compiler::{Name, Schema};
 use kotohub_auth::{Policy, Principal};
 use serde_json::Value;
 
-use crate::errors::GraphQLError;
+use crate::errors::{Code, GraphQLError};
 
 /// How the gateway knows its callers and what they may read.
 pub struct Access {
@@ -32,9 +32,6 @@ pub struct Access {
     /// Signs the principal forwarded to subgraphs.
     pub internal: kotohub_auth::internal::InternalKey,
 }
-
-/// The error code of a denied field.
-pub const FORBIDDEN: &str = "FORBIDDEN";
 
 /// A field the policy denied.
 #[derive(Debug, Clone)]
@@ -49,7 +46,7 @@ impl Denied {
     pub fn to_error(&self) -> GraphQLError {
         GraphQLError::at_path(
             format!("not allowed to read {}", self.coordinate),
-            FORBIDDEN,
+            Code::Forbidden,
             self.path.iter().cloned().map(Value::String).collect(),
         )
     }

@@ -24,17 +24,9 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use crate::answer::{self, Answers, Node, Object, write_string};
-use crate::errors::GraphQLError;
+use crate::errors::{Code, GraphQLError};
 use crate::project::PathElement;
 use kotohub_auth::internal::{CLIENTS_EXTENSION, SUPPRESSED_EXTENSION};
-
-/// Error codes of this step.
-pub mod code {
-    pub const SUBGRAPH_UNAVAILABLE: &str = "SUBGRAPH_UNAVAILABLE";
-    pub const SUBGRAPH_BAD_RESPONSE: &str = "SUBGRAPH_BAD_RESPONSE";
-    pub const SUBGRAPH_ERROR: &str = "SUBGRAPH_ERROR";
-    pub const UNSUPPORTED_PLAN: &str = "UNSUPPORTED_PLAN";
-}
 
 /// Where a subgraph is and how long it may take.
 #[derive(Debug, Clone)]
@@ -219,14 +211,14 @@ impl Subgraphs {
         let Some(endpoint) = self.endpoints.get(service) else {
             return Err(GraphQLError::new(
                 format!("the plan names an unknown service {service:?}"),
-                code::SUBGRAPH_UNAVAILABLE,
+                Code::SubgraphUnavailable,
             )
             .from_service(service));
         };
         let unavailable = |reason: String| {
             GraphQLError::new(
                 format!("the {service} service did not answer: {reason}"),
-                code::SUBGRAPH_UNAVAILABLE,
+                Code::SubgraphUnavailable,
             )
             .from_service(service)
         };
@@ -256,7 +248,7 @@ impl Subgraphs {
                 format!(
                     "the {service} service answered with something that is not a GraphQL response"
                 ),
-                code::SUBGRAPH_BAD_RESPONSE,
+                Code::SubgraphBadResponse,
             )
             .from_service(service)
         };
@@ -455,7 +447,7 @@ impl Execution<'_> {
                 PlanNode::Fetch(fetch) => self.fetch(fetch, &[]).await,
                 PlanNode::Flatten(flatten) => match flatten.node.as_ref() {
                     PlanNode::Fetch(fetch) => self.fetch(fetch, flatten.path.as_slice()).await,
-                    _ => self.fail(GraphQLError::new("a flatten node holds something other than a fetch", code::UNSUPPORTED_PLAN)),
+                    _ => self.fail(GraphQLError::new("a flatten node holds something other than a fetch", Code::UnsupportedPlan)),
                 },
                 PlanNode::Condition(condition) => {
                     let holds = self.variables.get(&condition.condition).and_then(Value::as_bool).unwrap_or(false);
@@ -467,7 +459,7 @@ impl Execution<'_> {
                 PlanNode::BatchFetch(batch) => self.batch_fetch(batch).await,
                 PlanNode::Defer(_) | PlanNode::Subscription(_) => self.fail(GraphQLError::new(
                     "this operation needs @defer or a subscription, which the gateway does not run yet",
-                    code::UNSUPPORTED_PLAN,
+                    Code::UnsupportedPlan,
                 )),
             }
         })
@@ -892,12 +884,14 @@ fn subgraph_error(service: &str, error: &Value, path: Option<Vec<Value>>) -> Gra
         .get("message")
         .and_then(Value::as_str)
         .unwrap_or("the subgraph reported an error");
-    let code = error
-        .pointer("/extensions/code")
-        .and_then(Value::as_str)
-        .unwrap_or(code::SUBGRAPH_ERROR);
-    let mut converted = GraphQLError::new(message, code).from_service(service);
+    let mut converted = GraphQLError::new(message, Code::SubgraphError).from_service(service);
     converted.path = path;
+    // The subgraph's own code, when it gave one, is what its clients match on.
+    if let Some(code) = error.pointer("/extensions/code").and_then(Value::as_str) {
+        converted
+            .extensions
+            .insert("code".into(), Value::String(code.to_owned()));
+    }
     // Of a subgraph's own extensions only the reasons of a refusal pass, and only as
     // text: anything else a subgraph adds stays with it.
     if let Some(reasons) = error

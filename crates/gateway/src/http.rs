@@ -15,7 +15,7 @@
 //! ([`logged_request`]): its span, id, time and address, then its metrics and, with an
 //! access log, its record — answered, refused or failed — stored before its answer
 //! leaves; when the record cannot be stored, the caller gets `503` and no data instead.
-//! Each refusal's status comes from one code-to-status table ([`status_of`]).
+//! Each refusal's status comes from one code-to-status table ([`Code::status`]).
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
@@ -36,8 +36,7 @@ use tracing::Instrument;
 use crate::audit::Event;
 use kotohub_auth::{AuthError, Principal};
 
-use crate::authorize::FORBIDDEN;
-use crate::errors::GraphQLError;
+use crate::errors::{Code, GraphQLError};
 use crate::pipeline::{Caller, Facts, Gateway, GraphQLRequest, GraphQLResponse, Outcome};
 use crate::project::Data;
 use crate::saved::SavedVariables;
@@ -154,35 +153,14 @@ fn encode(body: GraphQLResponse) -> Vec<u8> {
     }
 }
 
-/// The one table from an error code to the HTTP status of a request refused with it.
-/// Codes not listed are request errors the GraphQL-over-HTTP spec answers with 400
-/// (200 for `application/json` clients, in [`answer`]).
-fn status_of(code: &str) -> StatusCode {
-    match code {
-        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
-        "METHOD_NOT_ALLOWED" => StatusCode::METHOD_NOT_ALLOWED,
-        "REQUEST_TOO_LARGE" => StatusCode::PAYLOAD_TOO_LARGE,
-        "UNSUPPORTED_MEDIA_TYPE" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "CSV_TOO_LARGE" => StatusCode::UNPROCESSABLE_ENTITY,
-        "RATE_LIMITED" => StatusCode::TOO_MANY_REQUESTS,
-        "AUTHENTICATION_UNAVAILABLE" | "AUDIT_UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
-        crate::pipeline::code::INTERNAL => StatusCode::INTERNAL_SERVER_ERROR,
-        FORBIDDEN => StatusCode::FORBIDDEN,
-        crate::saved::code::NOT_FOUND => StatusCode::NOT_FOUND,
-        crate::saved::code::ARCHIVED => StatusCode::GONE,
-        crate::saved::code::UNAVAILABLE => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::BAD_REQUEST,
-    }
-}
-
 /// A request the gateway could not even read or serve: one error, with the status its
-/// code has in [`status_of`].
-fn unreadable(message: String, code: &str, headers: &HeaderMap, id: &str) -> Response {
+/// code has in [`Code::status`].
+fn unreadable(message: String, code: Code, headers: &HeaderMap, id: &str) -> Response {
     let body = GraphQLResponse {
         data: None,
         errors: vec![GraphQLError::new(message, code)],
     };
-    reply(status_of(code), body, wants_graphql_response(headers), id)
+    reply(code.status(), body, wants_graphql_response(headers), id)
 }
 
 fn answer(outcome: Outcome, headers: &HeaderMap, id: &str) -> Response {
@@ -226,9 +204,9 @@ async fn authenticate(
         Ok(principal) => Ok(Some(principal)),
         Err(error) => {
             let code = if error == AuthError::KeysUnavailable {
-                "AUTHENTICATION_UNAVAILABLE"
+                Code::AuthenticationUnavailable
             } else {
-                "UNAUTHENTICATED"
+                Code::Unauthenticated
             };
             let mut response = unreadable(error.to_string(), code, headers, id);
             response.headers_mut().insert(
@@ -287,7 +265,7 @@ fn throttled(
     let seconds = retry_after.as_millis().div_ceil(1000).max(1);
     let mut response = unreadable(
         format!("too many requests; try again in {seconds} s"),
-        "RATE_LIMITED",
+        Code::RateLimited,
         headers,
         id,
     );
@@ -410,7 +388,7 @@ async fn other_method(
                     "{method} is not a GraphQL request method: send operations with POST, \
                      or queries with GET"
                 ),
-                "METHOD_NOT_ALLOWED",
+                Code::MethodNotAllowed,
                 &headers,
                 &start.id,
             );
@@ -459,11 +437,11 @@ async fn post_inner(
                 "the request body is larger than {} bytes",
                 http.max_body_bytes
             );
-            return unreadable(message, "REQUEST_TOO_LARGE", headers, id);
+            return unreadable(message, Code::RequestTooLarge, headers, id);
         }
         Err(BodyError::Broken) => {
             let message = "the request body was cut off".to_owned();
-            return unreadable(message, "BAD_REQUEST", headers, id);
+            return unreadable(message, Code::BadRequest, headers, id);
         }
     };
     let content_type = headers
@@ -472,14 +450,14 @@ async fn post_inner(
         .unwrap_or("application/json");
     if !content_type.starts_with("application/json") {
         let message = format!("send the request as application/json, not {content_type}");
-        return unreadable(message, "UNSUPPORTED_MEDIA_TYPE", headers, id);
+        return unreadable(message, Code::UnsupportedMediaType, headers, id);
     }
     // A batch is a JSON array: told by its first character, so a single request is
     // parsed once, straight into its type.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
         let message =
             "batched requests are not accepted: send one operation per request".to_owned();
-        return unreadable(message, "BATCH_NOT_ACCEPTED", headers, id);
+        return unreadable(message, Code::BatchNotAccepted, headers, id);
     }
     let request: GraphQLRequest = match serde_json::from_slice(&bytes) {
         Ok(request) => request,
@@ -489,7 +467,7 @@ async fn post_inner(
             } else {
                 format!("the body is not valid JSON: {e}")
             };
-            return unreadable(message, "BAD_REQUEST", headers, id);
+            return unreadable(message, Code::BadRequest, headers, id);
         }
     };
     run(http, &request, true, principal.as_ref(), headers, id, seen).await
@@ -512,7 +490,7 @@ async fn run(
     if request.query.as_deref().is_none_or(str::is_empty) && !persisted {
         return unreadable(
             "the request has no query".to_owned(),
-            "MISSING_QUERY",
+            Code::MissingQuery,
             headers,
             id,
         );
@@ -558,7 +536,7 @@ fn panicked(headers: &HeaderMap, id: &str) -> Response {
         "the gateway panicked while running a request"
     );
     let message = "internal error; the details are in the gateway's log".to_owned();
-    unreadable(message, "INTERNAL_SERVER_ERROR", headers, id)
+    unreadable(message, Code::Internal, headers, id)
 }
 
 /// How much of an oversized body the gateway reads and discards so that the client, still
@@ -642,7 +620,7 @@ async fn get_inner(
         Some(_) => {
             return unreadable(
                 "`variables` must be a JSON object".to_owned(),
-                "BAD_REQUEST",
+                Code::BadRequest,
                 headers,
                 id,
             );
@@ -657,7 +635,7 @@ async fn get_inner(
         Some(_) => {
             return unreadable(
                 "`extensions` must be a JSON object".to_owned(),
-                "BAD_REQUEST",
+                Code::BadRequest,
                 headers,
                 id,
             );
@@ -676,7 +654,7 @@ async fn get_inner(
 fn observe(http: &Http, response: &Response, seen: &Seen, started: Instant) {
     let status = response.status();
     let codes = response.extensions().get::<ErrorCodes>();
-    let has = |code: &str| codes.is_some_and(|codes| codes.0.iter().any(|c| c == code));
+    let has = |code: Code| codes.is_some_and(|codes| codes.0.iter().any(|c| c == code.as_str()));
     let refused = seen.operation.as_ref().is_some_and(|ran| ran.refused);
     let outcome = if status == StatusCode::TOO_MANY_REQUESTS {
         "rate_limited"
@@ -684,7 +662,7 @@ fn observe(http: &Http, response: &Response, seen: &Seen, started: Instant) {
         "failed"
     } else if status.is_client_error() || refused {
         "refused"
-    } else if has(FORBIDDEN) {
+    } else if has(Code::Forbidden) {
         "partial"
     } else if codes.is_some_and(|codes| !codes.0.is_empty()) {
         "error"
@@ -789,7 +767,7 @@ async fn audited(
             unreadable(
                 "the access log cannot be written, so no data is returned; try again later"
                     .to_owned(),
-                "AUDIT_UNAVAILABLE",
+                Code::AuditUnavailable,
                 headers,
                 id,
             )
@@ -848,7 +826,7 @@ async fn saved_query_inner(
             .find(|(name, _)| name == key)
             .map(|(_, value)| value.as_str())
     };
-    let bad = |message: String| unreadable(message, "BAD_REQUEST", headers, id);
+    let bad = |message: String| unreadable(message, Code::BadRequest, headers, id);
     let bom = match setting("bom") {
         None | Some("false") => false,
         Some("true") => true,
@@ -894,7 +872,7 @@ async fn saved_query_inner(
             match crate::csv::to_csv(&data, &columns, bom) {
                 Ok(text) => Some(text),
                 Err(too_many) => {
-                    return unreadable(too_many.to_string(), "CSV_TOO_LARGE", headers, id);
+                    return unreadable(too_many.to_string(), Code::CsvTooLarge, headers, id);
                 }
             }
         }
@@ -953,14 +931,14 @@ fn saved_query_status(outcome: &Outcome, format: Format) -> StatusCode {
     }
 }
 
-/// The status of the first error whose code has its own in [`status_of`], else 400.
+/// The status of the first error whose code has its own in [`Code::status`], else 400.
 fn refusal_status(outcome: &Outcome) -> StatusCode {
     outcome
         .response
         .errors
         .iter()
-        .filter_map(|e| e.code())
-        .map(status_of)
+        .filter_map(GraphQLError::gateway_code)
+        .map(Code::status)
         .find(|status| *status != StatusCode::BAD_REQUEST)
         .unwrap_or(StatusCode::BAD_REQUEST)
 }
@@ -1055,10 +1033,11 @@ mod tests {
         Request::post("/graphql").header(header::CONTENT_TYPE, "application/json")
     }
 
-    fn code(body: &Value) -> &str {
+    /// The gateway's code of the first error; `None` when there is none or it is not one.
+    fn code(body: &Value) -> Option<Code> {
         body["errors"][0]["extensions"]["code"]
             .as_str()
-            .unwrap_or_default()
+            .and_then(Code::parse)
     }
 
     /// A planner that fails every operation with a detail no client may see.
@@ -1090,7 +1069,7 @@ mod tests {
             .await
             .expect("the body is read");
         let body: Value = serde_json::from_slice(&bytes).expect("a GraphQL response");
-        assert_eq!(code(&body), "INTERNAL_SERVER_ERROR");
+        assert_eq!(code(&body), Some(Code::Internal));
         assert!(
             !String::from_utf8_lossy(&bytes).contains("INTERNAL_DETAIL"),
             "{body}"
@@ -1108,7 +1087,11 @@ mod tests {
             let (status, headers, body) = send(request).await;
             assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
             assert_eq!(headers[header::ALLOW], "GET, POST", "{method}");
-            assert_eq!(code(&body), "METHOD_NOT_ALLOWED", "{method}: {body}");
+            assert_eq!(
+                code(&body),
+                Some(Code::MethodNotAllowed),
+                "{method}: {body}"
+            );
         }
     }
 
@@ -1120,7 +1103,7 @@ mod tests {
         let (status, headers, body) = send(request).await;
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(headers[header::ALLOW], "POST");
-        assert_eq!(code(&body), "METHOD_NOT_ALLOWED", "{body}");
+        assert_eq!(code(&body), Some(Code::MethodNotAllowed), "{body}");
     }
 
     #[tokio::test]
@@ -1129,7 +1112,7 @@ mod tests {
         let request = post().body(Body::from(text)).expect("a request");
         let (status, _, body) = send(request).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(code(&body), "BATCH_NOT_ACCEPTED", "{body}");
+        assert_eq!(code(&body), Some(Code::BatchNotAccepted), "{body}");
     }
 
     #[tokio::test]
@@ -1138,7 +1121,7 @@ mod tests {
         let request = post().body(Body::from(text)).expect("a request");
         let (status, _, body) = send(request).await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-        assert_eq!(code(&body), "REQUEST_TOO_LARGE", "{body}");
+        assert_eq!(code(&body), Some(Code::RequestTooLarge), "{body}");
     }
 
     #[tokio::test]
@@ -1146,7 +1129,7 @@ mod tests {
         let request = post().body(Body::from("{")).expect("a request");
         let (status, _, body) = send(request).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(code(&body), "BAD_REQUEST", "{body}");
+        assert_eq!(code(&body), Some(Code::BadRequest), "{body}");
     }
 
     #[tokio::test]
@@ -1157,7 +1140,7 @@ mod tests {
             .expect("a request");
         let (status, _, body) = send(request).await;
         assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-        assert_eq!(code(&body), "UNSUPPORTED_MEDIA_TYPE", "{body}");
+        assert_eq!(code(&body), Some(Code::UnsupportedMediaType), "{body}");
     }
 
     #[tokio::test]
@@ -1171,7 +1154,7 @@ mod tests {
             let (status, headers, body) = send(request).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{accept}");
             assert_eq!(headers[header::CONTENT_TYPE], accept, "{accept}");
-            assert_eq!(code(&body), "MISSING_QUERY", "{body}");
+            assert_eq!(code(&body), Some(Code::MissingQuery), "{body}");
         }
     }
 

@@ -27,26 +27,13 @@ use tracing::Instrument;
 
 use crate::answer::{Answers, Node};
 use crate::authorize::{Access, Verdict, authorize};
-use crate::errors::GraphQLError;
+use crate::errors::{Code, GraphQLError};
 use crate::execute::{Forward, SignedCaller, Subgraphs, execute};
 use crate::plan::{PlanError, QueryPlanner};
 use crate::project::{Data, Projection};
 use crate::saved;
 use crate::supergraph::Supergraph;
 use crate::validate::{Limits, ValidOperation, validate};
-
-/// Codes of this step.
-pub mod code {
-    pub const MISSING_QUERY: &str = "MISSING_QUERY";
-    pub const BAD_VARIABLES: &str = "BAD_VARIABLE_VALUES";
-    pub const PLANNING_FAILED: &str = "PLANNING_FAILED";
-    /// The gateway failed, not the request: answered with status 500.
-    pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
-    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
-    pub const PERSISTED_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
-    pub const PERSISTED_MISMATCH: &str = "PERSISTED_QUERY_HASH_MISMATCH";
-    pub const SAFELIST: &str = "OPERATION_NOT_IN_SAFELIST";
-}
 
 /// A GraphQL request as the HTTP layer hands it over.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -361,14 +348,14 @@ impl Gateway {
                 }),
                 None => Err(Box::new(GraphQLError::new(
                     format!("no persisted operation is registered with the id {id}"),
-                    code::PERSISTED_NOT_FOUND,
+                    Code::PersistedNotFound,
                 ))),
             },
             (Some(id), Some(text)) => {
                 if crate::audit::sha256_hex(text.as_bytes()) != id {
                     return Err(Box::new(GraphQLError::new(
                         "the query's SHA-256 is not the persisted id sent with it",
-                        code::PERSISTED_MISMATCH,
+                        Code::PersistedMismatch,
                     )));
                 }
                 Ok(Document {
@@ -385,7 +372,7 @@ impl Gateway {
             }),
             (None, None) => Err(Box::new(GraphQLError::new(
                 "the request has no query",
-                code::MISSING_QUERY,
+                Code::MissingQuery,
             ))),
         }
     }
@@ -439,7 +426,7 @@ impl Gateway {
             // GET never changes anything: refuse before spending validation on it.
             let message = "only queries may be sent with GET; send mutations with POST";
             return Outcome::refused(
-                vec![GraphQLError::new(message, "METHOD_NOT_ALLOWED")],
+                vec![GraphQLError::new(message, Code::MethodNotAllowed)],
                 Some(kind),
             );
         }
@@ -461,7 +448,7 @@ impl Gateway {
         if self.safelist && !admin && !document.registered {
             let message = "this hub runs only saved queries and registered persisted operations: run a saved query by name (runSavedQuery, or GET /q/{name}) or send a registered operation's id in extensions.persistedQuery.sha256Hash";
             return Outcome::refused(
-                vec![GraphQLError::new(message, code::SAFELIST)],
+                vec![GraphQLError::new(message, Code::NotInSafelist)],
                 Some(operation.kind),
             );
         }
@@ -484,7 +471,7 @@ impl Gateway {
             return Outcome::refused(
                 vec![GraphQLError::new(
                     "a saved query must be a query",
-                    saved::code::UNAVAILABLE,
+                    Code::SavedQueriesUnavailable,
                 )],
                 Some(prepared.operation.kind),
             );
@@ -545,7 +532,7 @@ impl Gateway {
                 return Outcome::refused(
                     vec![GraphQLError::new(
                         "the request has no verified caller",
-                        code::UNAUTHENTICATED,
+                        Code::Unauthenticated,
                     )],
                     kind,
                 )
@@ -665,7 +652,7 @@ impl Gateway {
                 Err(error) => {
                     let json = error.to_graphql_error(&document.sources);
                     return Outcome::refused(
-                        vec![GraphQLError::new(json.message, "INTROSPECTION_FAILED")],
+                        vec![GraphQLError::new(json.message, Code::IntrospectionFailed)],
                         kind,
                     )
                     .with_facts(&facts);
@@ -687,7 +674,7 @@ impl Gateway {
                     return Outcome::refused(
                         vec![GraphQLError::new(
                             timed_out.to_string(),
-                            code::PLANNING_FAILED,
+                            Code::PlanningFailed,
                         )],
                         kind,
                     )
@@ -700,7 +687,7 @@ impl Gateway {
                     return Outcome::refused(
                         vec![GraphQLError::new(
                             "internal error; the details are in the gateway's log",
-                            code::INTERNAL,
+                            Code::Internal,
                         )],
                         kind,
                     )

@@ -20,7 +20,7 @@ use apollo_compiler::{Name, Schema};
 use serde_json::{Map, Value, json};
 
 use crate::answer::{self, Answers, FastHasher, Node, Object, write_string};
-use crate::errors::GraphQLError;
+use crate::errors::{Code, GraphQLError};
 
 /// One element of a response path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -431,7 +431,7 @@ impl<'a> Writer<'_, 'a> {
         if answer::settled(candidates).is_none_or(Node::is_null) {
             self.errors.push(GraphQLError::at_path(
                 format!("a non-null field has no value: {}", self.describe()),
-                "NULL_IN_NON_NULL_FIELD",
+                Code::NullInNonNullField,
                 self.path_json(),
             ));
         }
@@ -607,7 +607,7 @@ mod tests {
             serde_json::to_string(&answer).unwrap(),
             r#"{"measure":{"secret":null,"summary":"S"}}"#
         );
-        // Its FORBIDDEN error is the field rules'; projection adds none.
+        // Its Code::Forbidden error is the field rules'; projection adds none.
         assert_eq!(errors, 0);
     }
 

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Map, Number, Value};
 
 use crate::authorize::authorize;
-use crate::errors::GraphQLError;
+use crate::errors::{Code, GraphQLError};
 use crate::pipeline::{Caller, Facts, Gateway, Outcome};
 use crate::project::Data;
 use crate::supergraph::Supergraph;
@@ -27,14 +27,6 @@ pub const RESERVED_PARAMETERS: [&str; 3] = ["format", "version", "bom"];
 
 /// How the gateway reads a definition, as the runner.
 pub const DEFINITION_QUERY: &str = "query KotohubSavedQueryDefinition($name: String!, $version: Int) { savedQuery(name: $name, version: $version) { id name version archived document variables { name type defaultValue } } }";
-
-/// Error codes of saved-query runs.
-pub mod code {
-    pub const NOT_FOUND: &str = "SAVED_QUERY_NOT_FOUND";
-    pub const ARCHIVED: &str = "SAVED_QUERY_ARCHIVED";
-    pub const UNAVAILABLE: &str = "SAVED_QUERIES_UNAVAILABLE";
-    pub const ALONE: &str = "SAVED_QUERY_RUN_NOT_ALONE";
-}
 
 /// A variable of a checked or stored document.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -82,7 +74,7 @@ pub fn check_document(
             .into_iter()
             .map(|e| match e.locations.first() {
                 // The runner cannot choose among several operations: there must be one.
-                _ if e.code == crate::validate::code::UNKNOWN_OPERATION => {
+                _ if e.code == Code::UnknownOperation => {
                     "a saved query holds exactly one operation".to_owned()
                 }
                 Some(at) => format!("{} (line {}, column {})", e.message, at.line, at.column),
@@ -371,7 +363,7 @@ impl Gateway {
         }
         let fetched = Box::pin(self.run_document(DEFINITION_QUERY, &asked, caller)).await;
         let facts = fetched.facts.clone();
-        let refuse = |message: String, code: &str, facts: &Facts| {
+        let refuse = |message: String, code: Code, facts: &Facts| {
             Outcome::refused(
                 vec![GraphQLError::new(message, code)],
                 Some(OperationType::Query),
@@ -381,16 +373,16 @@ impl Gateway {
         if fetched.refused {
             tracing::warn!(errors = ?fetched.response.errors, "the supergraph cannot give saved-query definitions");
             let message = "saved queries are not available from this gateway".to_owned();
-            return (refuse(message, code::UNAVAILABLE, &facts), None);
+            return (refuse(message, Code::SavedQueriesUnavailable, &facts), None);
         }
         if fetched
             .response
             .errors
             .iter()
-            .any(|e| e.code() == Some(crate::authorize::FORBIDDEN))
+            .any(|e| e.gateway_code() == Some(Code::Forbidden))
         {
             let message = "you may not run saved queries".to_owned();
-            return (refuse(message, crate::authorize::FORBIDDEN, &facts), None);
+            return (refuse(message, Code::Forbidden, &facts), None);
         }
         let found = fetched
             .response
@@ -410,13 +402,16 @@ impl Gateway {
             }
             let which = version.map_or_else(String::new, |v| format!(" at version {v}"));
             let message = format!("there is no saved query {name:?}{which} that you may run");
-            return (refuse(message, code::NOT_FOUND, &facts), None);
+            return (refuse(message, Code::SavedQueryNotFound, &facts), None);
         };
         let mut facts = facts;
         facts.saved_query = Some((definition.id.clone(), definition.version));
         if definition.archived {
             let message = format!("the saved query {name:?} is archived and no longer runs");
-            return (refuse(message, code::ARCHIVED, &facts), Some(definition));
+            return (
+                refuse(message, Code::SavedQueryArchived, &facts),
+                Some(definition),
+            );
         }
         let variables = match variables {
             SavedVariables::Json(map) => map.clone(),
@@ -425,11 +420,7 @@ impl Gateway {
                     Ok(map) => map,
                     Err(problems) => {
                         return (
-                            refuse(
-                                problems.join("; "),
-                                crate::pipeline::code::BAD_VARIABLES,
-                                &facts,
-                            ),
+                            refuse(problems.join("; "), Code::BadVariables, &facts),
                             Some(definition),
                         );
                     }
@@ -458,11 +449,17 @@ impl Gateway {
         let fields: Vec<_> = selected.root_fields(&operation.document).collect();
         let [field] = fields.as_slice() else {
             let message = format!("{} must be the only field of its operation", RUN_FIELD);
-            return Outcome::refused(vec![GraphQLError::new(message, code::ALONE)], kind);
+            return Outcome::refused(
+                vec![GraphQLError::new(message, Code::SavedQueryRunNotAlone)],
+                kind,
+            );
         };
         if operation.kind != OperationType::Query {
             let message = format!("{} is a query field", RUN_FIELD);
-            return Outcome::refused(vec![GraphQLError::new(message, code::ALONE)], kind);
+            return Outcome::refused(
+                vec![GraphQLError::new(message, Code::SavedQueryRunNotAlone)],
+                kind,
+            );
         }
         let coerced =
             match crate::variables::coerce(self.api_schema(), operation, selected, raw_variables) {
@@ -496,13 +493,7 @@ impl Gateway {
                 "{} takes a name, an optional version number and variables as a JSON object",
                 RUN_FIELD
             );
-            return Outcome::refused(
-                vec![GraphQLError::new(
-                    message,
-                    crate::pipeline::code::BAD_VARIABLES,
-                )],
-                kind,
-            );
+            return Outcome::refused(vec![GraphQLError::new(message, Code::BadVariables)], kind);
         };
         let (mut outcome, _) = self
             .run_saved(name, version, SavedVariables::Json(&variables), caller)

@@ -11,6 +11,7 @@ use apollo_compiler::parser::Parser;
 use apollo_compiler::validation::Valid;
 use std::collections::HashMap;
 
+use crate::errors::Code;
 use apollo_compiler::{Name, Node, Schema};
 use serde::Serialize;
 
@@ -54,17 +55,7 @@ pub struct RequestError {
     pub message: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub locations: Vec<Location>,
-    pub code: &'static str,
-}
-
-/// Stable error codes of this step.
-pub mod code {
-    pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
-    pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
-    pub const UNKNOWN_OPERATION: &str = "OPERATION_NOT_FOUND";
-    pub const TOO_DEEP: &str = "MAX_DEPTH_EXCEEDED";
-    pub const TOO_MANY_ALIASES: &str = "MAX_ALIASES_EXCEEDED";
-    pub const TOO_MANY_ROOT_FIELDS: &str = "MAX_ROOT_FIELDS_EXCEEDED";
+    pub code: Code,
 }
 
 /// An operation that passed this step.
@@ -97,12 +88,12 @@ pub fn validate(
             .token_limit(limits.max_tokens)
             .recursion_limit(limits.max_recursion)
             .parse_ast(source, "operation.graphql")
-            .map_err(|with_errors| diagnostics(&with_errors.errors, code::PARSE_FAILED))
+            .map_err(|with_errors| diagnostics(&with_errors.errors, Code::ParseFailed))
     })?;
     let _validating = tracing::info_span!("validate").entered();
     let document = ast
         .to_executable_validate(schema)
-        .map_err(|with_errors| diagnostics(&with_errors.errors, code::VALIDATION_FAILED))?;
+        .map_err(|with_errors| diagnostics(&with_errors.errors, Code::ValidationFailed))?;
     let operation = document.operations.get(operation_name).map_err(|_| {
         let message = match operation_name {
             Some(name) => format!("the document has no operation named \"{name}\""),
@@ -112,7 +103,7 @@ pub fn validate(
         vec![RequestError {
             message,
             locations: Vec::new(),
-            code: code::UNKNOWN_OPERATION,
+            code: Code::UnknownOperation,
         }]
     })?;
     check_limits(&document, operation, limits)?;
@@ -125,7 +116,7 @@ pub fn validate(
 
 fn diagnostics(
     errors: &apollo_compiler::validation::DiagnosticList,
-    code: &'static str,
+    code: Code,
 ) -> Vec<RequestError> {
     errors
         .iter()
@@ -160,7 +151,7 @@ fn check_limits(
     operation: &Operation,
     limits: &Limits,
 ) -> Result<(), Vec<RequestError>> {
-    let refuse = |message: String, code: &'static str| {
+    let refuse = |message: String, code: Code| {
         Err(vec![RequestError {
             message,
             locations: Vec::new(),
@@ -174,7 +165,7 @@ fn check_limits(
                 "the operation selects {root_fields} root fields; the limit is {}",
                 limits.max_root_fields
             ),
-            code::TOO_MANY_ROOT_FIELDS,
+            Code::TooManyRootFields,
         );
     }
     let shape = shape_of(document, &operation.selection_set, &mut HashMap::new());
@@ -184,7 +175,7 @@ fn check_limits(
                 "the operation is {} levels deep; the limit is {}",
                 shape.depth, limits.max_depth
             ),
-            code::TOO_DEEP,
+            Code::TooDeep,
         );
     }
     if shape.aliases > limits.max_aliases {
@@ -193,7 +184,7 @@ fn check_limits(
                 "the operation uses {} aliases; the limit is {}",
                 shape.aliases, limits.max_aliases
             ),
-            code::TOO_MANY_ALIASES,
+            Code::TooManyAliases,
         );
     }
     Ok(())

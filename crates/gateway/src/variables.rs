@@ -9,7 +9,7 @@ use apollo_compiler::validation::Valid;
 use apollo_compiler::{Node, Schema};
 use serde_json::{Map, Value};
 
-use crate::errors::GraphQLError;
+use crate::errors::{Code, GraphQLError};
 use crate::validate::ValidOperation;
 
 /// An operation's variables once coerced.
@@ -32,7 +32,7 @@ pub fn coerce(
     let apollo = apollo_compiler::request::coerce_variable_values(schema, operation, &as_bytes)
         .map_err(|error| {
             let json = error.to_graphql_error(&valid.document.sources);
-            GraphQLError::new(json.message, crate::pipeline::code::BAD_VARIABLES)
+            GraphQLError::new(json.message, Code::BadVariables)
         })?;
     let json = match serde_json::to_value(apollo.clone().into_inner()) {
         Ok(Value::Object(map)) => map,
@@ -71,7 +71,7 @@ mod tests {
         let error = coerce_raw(serde_json::json!({ "first": "five" }))
             .err()
             .expect("refused");
-        assert_eq!(error.code(), Some(crate::pipeline::code::BAD_VARIABLES));
+        assert_eq!(error.gateway_code(), Some(Code::BadVariables));
         assert!(error.message.contains("first"), "{}", error.message);
     }
 }

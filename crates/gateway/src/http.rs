@@ -17,13 +17,12 @@
 //! leaves; when the record cannot be stored, the caller gets `503` and no data instead.
 //! Each refusal's status comes from one code-to-status table ([`Code::status`]).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use apollo_compiler::executable::OperationType;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -33,11 +32,11 @@ use axum::{Extension, Router};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
-use crate::audit::Event;
+use crate::audit::{Ending, Event, Operation, Seen};
 use kotohub_auth::{AuthError, Principal};
 
 use crate::errors::{Code, GraphQLError};
-use crate::pipeline::{Caller, Facts, Gateway, GraphQLRequest, GraphQLResponse, Outcome};
+use crate::pipeline::{Caller, Gateway, GraphQLRequest, GraphQLResponse, Outcome};
 use crate::project::Data;
 use crate::saved::SavedVariables;
 
@@ -276,24 +275,6 @@ fn throttled(
     Some(response)
 }
 
-/// What the access log learns of a request while it is handled; its handler leaves it
-/// on the response for [`logged_request`].
-#[derive(Default, Clone)]
-struct Seen {
-    principal: Option<Principal>,
-    operation: Option<Ran>,
-}
-
-/// An operation the gateway ran (or refused after reading it).
-#[derive(Clone)]
-struct Ran {
-    kind: Option<OperationType>,
-    refused: bool,
-    facts: Facts,
-    subgraphs: BTreeSet<String>,
-    rows: i64,
-}
-
 type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
 
 async fn post_graphql(
@@ -502,30 +483,28 @@ async fn run(
     let run = std::panic::AssertUnwindSafe(http.gateway.run(request, allow_mutations, caller));
     match futures_util::FutureExt::catch_unwind(run).await {
         Ok(mut outcome) => {
-            seen.ran(http, &mut outcome);
+            ran(seen, http, &mut outcome);
             answer(outcome, headers, id)
         }
         Err(_) => panicked(headers, id),
     }
 }
 
-impl Seen {
-    /// Keeps what the access log and the metrics record of `outcome`. Counting rows
-    /// walks the whole answer: only done when there is a log.
-    fn ran(&mut self, http: &Http, outcome: &mut Outcome) {
-        let audited = http.gateway.audit().is_some();
-        self.operation = Some(Ran {
-            kind: outcome.kind,
-            refused: outcome.refused,
-            facts: std::mem::take(&mut outcome.facts),
-            subgraphs: std::mem::take(&mut outcome.subgraphs),
-            rows: if audited {
-                outcome.response.data.as_ref().map_or(0, Data::rows)
-            } else {
-                0
-            },
-        });
-    }
+/// Keeps what the access log and the metrics record of `outcome` in `seen`. Counting
+/// rows walks the whole answer: only done when there is a log.
+fn ran(seen: &mut Seen, http: &Http, outcome: &mut Outcome) {
+    let audited = http.gateway.audit().is_some();
+    seen.operation = Some(Operation {
+        kind: outcome.kind,
+        refused: outcome.refused,
+        facts: std::mem::take(&mut outcome.facts),
+        subgraphs: std::mem::take(&mut outcome.subgraphs),
+        rows: if audited {
+            outcome.response.data.as_ref().map_or(0, Data::rows)
+        } else {
+            0
+        },
+    });
 }
 
 /// A bug must not cost the client its answer or the connection: a panic becomes a 500
@@ -711,7 +690,7 @@ async fn audited(
         .remove::<ErrorCodes>()
         .map(|codes| codes.0)
         .unwrap_or_default();
-    let mut event = Event {
+    let ending = Ending {
         request_id: id.to_owned(),
         // The request's trace when the gateway traces, so that an auditor can find its
         // spans; else the one the client named.
@@ -725,37 +704,10 @@ async fn audited(
         }),
         client_address: peer.map(|Extension(ConnectInfo(addr))| addr.ip().to_string()),
         status: status.as_u16(),
+        error_codes,
         duration: started.elapsed(),
-        ..Event::default()
     };
-    if let Some(principal) = seen.principal {
-        event.subject = Some(principal.subject);
-        event.roles = principal
-            .roles
-            .iter()
-            .map(|r| r.as_str().to_owned())
-            .collect();
-        event.bodies = principal.bodies;
-    }
-    let ran_as = seen.operation.as_ref().map(|ran| {
-        event.operation_type = ran.kind.map(|kind| kind.to_string());
-        event.operation_name = ran.facts.operation_name.clone();
-        event.document_hash = ran.facts.document_hash.clone();
-        event.variables_hash = ran.facts.variables_hash.clone();
-        event.fields = ran.facts.fields.iter().cloned().collect();
-        event.policies = ran.facts.policies.iter().cloned().collect();
-        event.subgraphs = ran.subgraphs.iter().cloned().collect();
-        event.client_ids = ran.facts.clients.iter().cloned().collect();
-        event.suppressed_cells = ran.facts.suppressed_cells;
-        event.saved_query = ran.facts.saved_query.clone();
-        event.row_count = ran.rows;
-        crate::audit::Ran {
-            refused: ran.refused,
-            read_nothing: ran.facts.fields.is_empty(),
-        }
-    });
-    event.decision = crate::audit::decide(status.as_u16(), ran_as, &error_codes);
-    event.error_codes = error_codes;
+    let event = Event::of(ending, seen);
     match log
         .record(event)
         .instrument(tracing::info_span!("audit"))
@@ -860,7 +812,7 @@ async fn saved_query_inner(
         Ok(ran) => ran,
         Err(_) => return panicked(headers, id),
     };
-    seen.ran(http, &mut outcome);
+    ran(seen, http, &mut outcome);
     let csv = match (format, &definition) {
         (Format::Csv { bom }, Some(definition)) if outcome.response.errors.is_empty() => {
             let columns = http.gateway.csv_columns(&definition.document);

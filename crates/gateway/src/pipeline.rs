@@ -26,6 +26,7 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use crate::answer::{Answers, Node};
+use crate::audit::Facts;
 use crate::authorize::{Access, Verdict, authorize};
 use crate::errors::{Code, GraphQLError};
 use crate::execute::{Forward, SignedCaller, Subgraphs, execute};
@@ -78,28 +79,6 @@ pub struct Outcome {
     pub subgraphs: BTreeSet<String>,
     /// What the access log records of the operation.
     pub facts: Facts,
-}
-
-/// What the access log needs to know of an operation, besides its answer.
-#[derive(Debug, Clone, Default)]
-pub struct Facts {
-    pub operation_name: Option<String>,
-    /// SHA-256 of the operation as apollo-compiler prints it.
-    pub document_hash: Option<String>,
-    /// SHA-256 of the variables as sent; their values are never kept.
-    pub variables_hash: Option<String>,
-    /// `Type.field` of every field the caller was allowed to read.
-    pub fields: BTreeSet<String>,
-    /// Ids of the policy rules that allowed them.
-    pub policies: BTreeSet<String>,
-    /// Fields the policy cut.
-    pub denied: usize,
-    /// Clients whose person-level data the subgraphs returned.
-    pub clients: BTreeSet<String>,
-    /// Aggregate cells the subgraphs suppressed.
-    pub suppressed_cells: i64,
-    /// The saved query run, and its version.
-    pub saved_query: Option<(String, i32)>,
 }
 
 impl Outcome {

@@ -12,9 +12,10 @@ use kotohub_auth::{Policy, Principal};
 use serde::Deserialize;
 use serde_json::{Map, Number, Value};
 
+use crate::audit::Facts;
 use crate::authorize::authorize;
 use crate::errors::{Code, GraphQLError};
-use crate::pipeline::{Caller, Facts, Gateway, Outcome};
+use crate::pipeline::{Caller, Gateway, Outcome};
 use crate::project::Data;
 use crate::supergraph::Supergraph;
 use crate::validate::{Limits, ValidOperation, validate};

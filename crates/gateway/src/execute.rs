@@ -321,6 +321,7 @@ pub struct Execution<'a> {
 }
 
 /// What executing a plan produced, before projection.
+#[derive(Default)]
 pub struct Executed {
     pub answers: Answers,
     pub errors: Vec<GraphQLError>,

@@ -12,13 +12,16 @@
 //! saved query's definition as the caller and runs it through the same steps
 //! ([`crate::saved`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
+use apollo_compiler::ExecutableDocument;
 use apollo_compiler::collections::HashMap;
 use apollo_compiler::executable::OperationType;
 use apollo_compiler::parser::Parser;
 use apollo_compiler::schema::Implementers;
+use apollo_compiler::validation::Valid;
 use apollo_compiler::{Name, ast};
 use kotohub_auth::Principal;
 use serde::{Deserialize, Serialize};
@@ -29,12 +32,13 @@ use crate::answer::{Answers, Node};
 use crate::audit::Facts;
 use crate::authorize::{Access, Verdict, authorize};
 use crate::errors::{Code, GraphQLError};
-use crate::execute::{Forward, SignedCaller, Subgraphs, execute};
+use crate::execute::{Executed, Forward, SignedCaller, Subgraphs, execute};
 use crate::plan::{PlanError, QueryPlanner};
 use crate::project::{Data, Projection};
 use crate::saved;
 use crate::supergraph::Supergraph;
 use crate::validate::{Limits, ValidOperation, validate};
+use crate::variables::Coerced;
 
 /// A GraphQL request as the HTTP layer hands it over.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -92,9 +96,29 @@ impl Outcome {
         }
     }
 
-    pub(crate) fn with_facts(mut self, facts: &Facts) -> Self {
-        self.facts = facts.clone();
+    pub(crate) fn with_facts(mut self, facts: Facts) -> Self {
+        self.facts = facts;
         self
+    }
+
+    /// An answer with data, partial when `errors` are not empty.
+    fn answered(
+        data: Data,
+        errors: Vec<GraphQLError>,
+        subgraphs: BTreeSet<String>,
+        kind: Option<OperationType>,
+        facts: Facts,
+    ) -> Self {
+        Self {
+            response: GraphQLResponse {
+                data: Some(data),
+                errors,
+            },
+            refused: false,
+            kind,
+            subgraphs,
+            facts,
+        }
     }
 }
 
@@ -458,8 +482,10 @@ impl Gateway {
         self.run_validated(&prepared, raw_variables, caller).await
     }
 
-    /// Runs a validated operation as `principal`: the field rules, then planning and
-    /// execution.
+    /// Runs a validated operation as the caller, one typed step after the other:
+    /// variables ([`Coerced`](crate::variables::Coerced)), the field rules
+    /// ([`Cleared`]), a kept answer, fetching ([`Executed`]) and projection
+    /// ([`Data`]). A step that stops the request hands back its [`Outcome`].
     async fn run_validated(
         &self,
         prepared: &Prepared,
@@ -467,12 +493,74 @@ impl Gateway {
         caller: Caller<'_>,
     ) -> Outcome {
         let operation = &prepared.operation;
-        let principal = caller.principal;
-        let schema = self.supergraph.api_schema();
         let kind = Some(operation.kind);
-        // Hashing costs a serialisation of the operation: only for the access log.
+        let mut facts = self.facts_of(prepared, raw_variables);
+        let coerced = match crate::variables::coerce(
+            self.supergraph.api_schema(),
+            operation,
+            operation.operation(),
+            raw_variables,
+        ) {
+            Ok(coerced) => coerced,
+            Err(error) => return Outcome::refused(vec![*error], kind).with_facts(facts),
+        };
+        let cleared = match self.clear(prepared, &coerced, caller, &mut facts) {
+            Ok(cleared) => cleared,
+            Err(stopped) => return (*stopped).with_facts(facts),
+        };
+        let document = cleared.document(prepared);
+        // Planned from the operation as apollo-compiler prints it, so that the same
+        // operation written with other spacing or comments hits the same cached plan (and
+        // the same cached answer).
+        let pruned_text;
+        let normalized: &str = if cleared.pruned.is_none() {
+            &prepared.normalized
+        } else {
+            pruned_text = document.serialize().no_indent().to_string();
+            &pruned_text
+        };
+        let mut errors = cleared.errors.clone();
+        let cache_slot = (operation.kind == OperationType::Query)
+            .then(|| {
+                crate::response_cache::slot(
+                    self.response_cache.as_ref(),
+                    self.access.as_ref(),
+                    caller.principal,
+                    normalized,
+                    &coerced.json,
+                )
+            })
+            .flatten();
+        if let Some(slot) = &cache_slot
+            && let Some(cached) = slot.get().await
+        {
+            facts.suppressed_cells = cached.suppressed_cells;
+            return Outcome::answered(cached.data, errors, BTreeSet::new(), kind, facts);
+        }
+        let executed = match self.fetch(prepared, &cleared, normalized, &coerced).await {
+            Ok(executed) => executed,
+            Err(stopped) => return (*stopped).with_facts(facts),
+        };
+        let errors_before_execution = errors.len();
+        errors.extend(executed.errors);
+        facts.clients = executed.clients;
+        facts.suppressed_cells = executed.suppressed_cells;
+        let projected = self.project(prepared, &cleared, &coerced, &executed.answers, &mut errors);
+        if let Some(slot) = &cache_slot
+            && errors.len() == errors_before_execution
+            && facts.clients.is_empty()
+        {
+            slot.set(&projected, facts.suppressed_cells).await;
+        }
+        Outcome::answered(projected, errors, executed.subgraphs, kind, facts)
+    }
+
+    /// What the access log learns of the operation before it runs. Hashing costs a
+    /// serialisation of the variables: only done for the log.
+    fn facts_of(&self, prepared: &Prepared, raw_variables: &Map<String, Value>) -> Facts {
+        let operation = &prepared.operation;
         let audited = self.audit.is_some();
-        let mut facts = Facts {
+        Facts {
             operation_name: operation.operation_name.as_ref().map(|n| n.to_string()),
             document_hash: audited.then(|| prepared.document_hash.clone()),
             variables_hash: (audited && !raw_variables.is_empty()).then(|| {
@@ -481,128 +569,102 @@ impl Gateway {
                 )
             }),
             ..Facts::default()
-        };
-        let (coerced, variables) =
-            match crate::variables::coerce(schema, operation, operation.operation(), raw_variables)
-            {
-                Ok(coerced) => (coerced.apollo, coerced.json),
-                Err(error) => return Outcome::refused(vec![*error], kind).with_facts(&facts),
-            };
-
-        let mut errors = Vec::new();
-        let mut forwarded = Forward {
-            headers: reqwest::header::HeaderMap::new(),
-            caller: None,
-            share_reads: operation.kind == OperationType::Query,
-        };
-        let mut document = &operation.document;
-        let mut authorized;
-        let no_denials = std::collections::HashSet::new();
-        let mut denied_fields = &no_denials;
-        // The answer is projected onto the operation the client sent, with denied fields
-        // as nulls, whatever the field rules cut from what is planned.
-        let asked = operation
-            .document
-            .operations
-            .get(operation.operation_name.as_deref())
-            .expect("the operation was chosen when validated");
-        if let Some(access) = &self.access {
-            let Some(principal) = principal else {
-                return Outcome::refused(
-                    vec![GraphQLError::new(
-                        "the request has no verified caller",
-                        Code::Unauthenticated,
-                    )],
-                    kind,
-                )
-                .with_facts(&facts);
-            };
-            authorized = tracing::info_span!("authorize").in_scope(|| {
-                authorize(
-                    schema,
-                    &operation.document,
-                    operation.operation_name.as_deref(),
-                    &access.policy,
-                    principal,
-                )
-            });
-            errors.extend(authorized.denied.iter().map(|denied| denied.to_error()));
-            facts.fields = std::mem::take(&mut authorized.fields);
-            facts.policies = std::mem::take(&mut authorized.policies);
-            facts.denied = authorized.denied.len();
-            denied_fields = &authorized.denied_fields;
-            if matches!(authorized.verdict, Verdict::Nothing) {
-                let projection = Projection {
-                    schema,
-                    document: &operation.document,
-                    variables: &variables,
-                    denied: denied_fields,
-                    size_hint: 0,
-                };
-                let nothing = Answers::default();
-                let data = projection.project_root(&asked.selection_set, &nothing, &mut errors);
-                return Outcome {
-                    response: GraphQLResponse {
-                        data: Some(data),
-                        errors,
-                    },
-                    refused: false,
-                    kind,
-                    subgraphs: BTreeSet::new(),
-                    facts,
-                };
-            }
-            if let Verdict::Part(pruned) = &authorized.verdict {
-                document = pruned;
-            }
-            forwarded.caller = Some(SignedCaller::new(
-                &access.internal,
-                principal,
-                caller.request_id,
-            ));
         }
+    }
+
+    /// The field rules, when the gateway checks callers: what of the operation the
+    /// caller may read, and the signed caller its fetches carry. `Err` answers the
+    /// request without running it — no verified caller, or nothing left to read.
+    fn clear<'a>(
+        &'a self,
+        prepared: &Prepared,
+        coerced: &Coerced,
+        caller: Caller<'a>,
+        facts: &mut Facts,
+    ) -> Result<Cleared<'a>, Box<Outcome>> {
+        let operation = &prepared.operation;
+        let mut cleared = Cleared {
+            pruned: None,
+            denied: HashSet::new(),
+            errors: Vec::new(),
+            forward: Forward {
+                headers: reqwest::header::HeaderMap::new(),
+                caller: None,
+                share_reads: operation.kind == OperationType::Query,
+            },
+        };
+        let Some(access) = &self.access else {
+            return Ok(cleared);
+        };
+        let Some(principal) = caller.principal else {
+            return Err(Box::new(Outcome::refused(
+                vec![GraphQLError::new(
+                    "the request has no verified caller",
+                    Code::Unauthenticated,
+                )],
+                Some(operation.kind),
+            )));
+        };
+        let authorized = tracing::info_span!("authorize").in_scope(|| {
+            authorize(
+                self.supergraph.api_schema(),
+                &operation.document,
+                operation.operation_name.as_deref(),
+                &access.policy,
+                principal,
+            )
+        });
+        cleared.errors = authorized.denied.iter().map(|d| d.to_error()).collect();
+        cleared.denied = authorized.denied_fields;
+        facts.fields = authorized.fields;
+        facts.policies = authorized.policies;
+        facts.denied = authorized.denied.len();
+        match authorized.verdict {
+            Verdict::Everything => {}
+            Verdict::Part(pruned) => cleared.pruned = Some(pruned),
+            Verdict::Nothing => {
+                // Nothing runs; the client still gets the shape it asked for, in nulls.
+                let mut errors = std::mem::take(&mut cleared.errors);
+                let data = self.project(
+                    prepared,
+                    &cleared,
+                    coerced,
+                    &Answers::default(),
+                    &mut errors,
+                );
+                return Err(Box::new(Outcome::answered(
+                    data,
+                    errors,
+                    BTreeSet::new(),
+                    Some(operation.kind),
+                    Facts::default(),
+                )));
+            }
+        }
+        cleared.forward.caller = Some(SignedCaller::new(
+            &access.internal,
+            principal,
+            caller.request_id,
+        ));
+        Ok(cleared)
+    }
+
+    /// Introspection answered from the API schema, the rest planned and executed: the
+    /// answers to project. `Err` when the operation cannot be introspected or planned.
+    async fn fetch(
+        &self,
+        prepared: &Prepared,
+        cleared: &Cleared<'_>,
+        normalized: &str,
+        coerced: &Coerced,
+    ) -> Result<Executed, Box<Outcome>> {
+        let operation = &prepared.operation;
+        let kind = Some(operation.kind);
+        let document = cleared.document(prepared);
         let selected = document
             .operations
             .get(operation.operation_name.as_deref())
             .expect("the operation was chosen when validated");
-        // Planned from the operation as apollo-compiler prints it, so that the same
-        // operation written with other spacing or comments hits the same cached plan (and
-        // the same cached answer).
-        let pruned_text;
-        let normalized: &String = if std::ptr::eq(document, &operation.document) {
-            &prepared.normalized
-        } else {
-            pruned_text = document.serialize().no_indent().to_string();
-            &pruned_text
-        };
-        let cache_slot = (operation.kind == OperationType::Query)
-            .then(|| {
-                crate::response_cache::slot(
-                    self.response_cache.as_ref(),
-                    self.access.as_ref(),
-                    principal,
-                    normalized,
-                    &variables,
-                )
-            })
-            .flatten();
-        if let Some(slot) = &cache_slot
-            && let Some(cached) = slot.get().await
-        {
-            facts.suppressed_cells = cached.suppressed_cells;
-            return Outcome {
-                response: GraphQLResponse {
-                    data: Some(cached.data),
-                    errors,
-                },
-                refused: false,
-                kind,
-                subgraphs: BTreeSet::new(),
-                facts,
-            };
-        }
-        let errors_before_execution = errors.len();
-
         let root_fields: Vec<&str> = selected
             .root_fields(document)
             .map(|field| field.name.as_str())
@@ -613,15 +675,15 @@ impl Gateway {
         let concrete = root_fields.iter().any(|name| !name.starts_with("__"));
 
         let mut answers = Answers::default();
-        let mut subgraphs = BTreeSet::new();
         if introspects {
-            match apollo_compiler::introspection::partial_execute(
-                schema,
+            let introspected = apollo_compiler::introspection::partial_execute(
+                self.supergraph.api_schema(),
                 &self.implementers,
                 document,
                 selected,
-                &coerced,
-            ) {
+                &coerced.apollo,
+            );
+            match introspected {
                 Ok(response) => {
                     if let Some(Ok(part)) = response.data.map(serde_json::to_value) {
                         let kept = answers.keep(Arc::new(Node::from_value(part)));
@@ -630,88 +692,329 @@ impl Gateway {
                 }
                 Err(error) => {
                     let json = error.to_graphql_error(&document.sources);
-                    return Outcome::refused(
-                        vec![GraphQLError::new(json.message, Code::IntrospectionFailed)],
-                        kind,
-                    )
-                    .with_facts(&facts);
+                    let error = GraphQLError::new(json.message, Code::IntrospectionFailed);
+                    return Err(Box::new(Outcome::refused(vec![error], kind)));
                 }
             }
         }
-        if concrete {
-            let name = operation.operation_name.clone();
-            let planning = crate::planning::Planning {
-                planner: &self.planner,
-                shared: self.plan_cache.as_ref(),
-                fingerprint: self.supergraph.fingerprint(),
-            };
-            let plan = planning.plan(normalized, name.as_deref()).await;
-            let plan = match plan {
-                Ok(plan) => plan,
-                // An operation too complex to plan in time is the client's to change.
-                Err(timed_out @ PlanError::TimedOut(_)) => {
-                    return Outcome::refused(
-                        vec![GraphQLError::new(
-                            timed_out.to_string(),
-                            Code::PlanningFailed,
-                        )],
-                        kind,
-                    )
-                    .with_facts(&facts);
-                }
-                // A valid operation the planner cannot plan is the gateway's failure: its
-                // detail (the supergraph's internals) stays in the log.
-                Err(PlanError::Failed(detail)) => {
-                    tracing::error!(%detail, "a valid operation could not be planned");
-                    return Outcome::refused(
-                        vec![GraphQLError::new(
-                            "internal error; the details are in the gateway's log",
-                            Code::Internal,
-                        )],
-                        kind,
-                    )
-                    .with_facts(&facts);
-                }
-            };
-            let executed = execute(&self.subgraphs, &plan, &variables, &forwarded, answers)
-                .instrument(tracing::info_span!("execute"))
-                .await;
-            answers = executed.answers;
-            errors.extend(executed.errors);
-            subgraphs = executed.subgraphs;
-            facts.clients = executed.clients;
-            facts.suppressed_cells = executed.suppressed_cells;
+        if !concrete {
+            return Ok(Executed {
+                answers,
+                ..Executed::default()
+            });
         }
+        let planning = crate::planning::Planning {
+            planner: &self.planner,
+            shared: self.plan_cache.as_ref(),
+            fingerprint: self.supergraph.fingerprint(),
+        };
+        let plan = match planning
+            .plan(normalized, operation.operation_name.as_deref())
+            .await
+        {
+            Ok(plan) => plan,
+            // An operation too complex to plan in time is the client's to change.
+            Err(timed_out @ PlanError::TimedOut(_)) => {
+                let error = GraphQLError::new(timed_out.to_string(), Code::PlanningFailed);
+                return Err(Box::new(Outcome::refused(vec![error], kind)));
+            }
+            // A valid operation the planner cannot plan is the gateway's failure: its
+            // detail (the supergraph's internals) stays in the log.
+            Err(PlanError::Failed(detail)) => {
+                tracing::error!(%detail, "a valid operation could not be planned");
+                let error = GraphQLError::new(
+                    "internal error; the details are in the gateway's log",
+                    Code::Internal,
+                );
+                return Err(Box::new(Outcome::refused(vec![error], kind)));
+            }
+        };
+        Ok(execute(
+            &self.subgraphs,
+            &plan,
+            &coerced.json,
+            &cleared.forward,
+            answers,
+        )
+        .instrument(tracing::info_span!("execute"))
+        .await)
+    }
+
+    /// The answers projected onto the operation the client sent — not the pruned one —
+    /// with the denied fields as nulls.
+    fn project(
+        &self,
+        prepared: &Prepared,
+        cleared: &Cleared<'_>,
+        coerced: &Coerced,
+        answers: &Answers,
+        errors: &mut Vec<GraphQLError>,
+    ) -> Data {
+        let operation = &prepared.operation;
+        let asked = operation
+            .document
+            .operations
+            .get(operation.operation_name.as_deref())
+            .expect("the operation was chosen when validated");
         let projection = Projection {
-            schema,
+            schema: self.supergraph.api_schema(),
             document: &operation.document,
-            variables: &variables,
-            denied: denied_fields,
-            size_hint: prepared
-                .data_size
-                .load(std::sync::atomic::Ordering::Relaxed),
+            variables: &coerced.json,
+            denied: &cleared.denied,
+            size_hint: prepared.data_size.load(Ordering::Relaxed),
         };
         let projected = tracing::info_span!("merge")
-            .in_scope(|| projection.project_root(&asked.selection_set, &answers, &mut errors));
-        prepared.data_size.store(
-            projected.json().len() + 16,
-            std::sync::atomic::Ordering::Relaxed,
+            .in_scope(|| projection.project_root(&asked.selection_set, answers, errors));
+        prepared
+            .data_size
+            .store(projected.json().len() + 16, Ordering::Relaxed);
+        projected
+    }
+}
+
+/// An operation past the field rules: what runs, what is answered with `null` instead,
+/// and what its fetches carry.
+struct Cleared<'a> {
+    /// What is left of the operation once the denied fields are cut, when any were.
+    pruned: Option<Valid<ExecutableDocument>>,
+    /// (parent type, field) of the denied fields.
+    denied: HashSet<(Name, Name)>,
+    /// The denied fields' `FORBIDDEN` errors.
+    errors: Vec<GraphQLError>,
+    forward: Forward<'a>,
+}
+
+impl Cleared<'_> {
+    /// The document that runs: the pruned one, or the operation as validated.
+    fn document<'d>(&'d self, prepared: &'d Prepared) -> &'d Valid<ExecutableDocument> {
+        self.pruned.as_ref().unwrap_or(&prepared.operation.document)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The pipeline's steps, one rule per test, on Kotohub's supergraph and policy with no
+    //! subgraph behind them: every request here is answered, or its step inspected,
+    //! before anything is fetched — a fetch would show as a `SUBGRAPH_UNAVAILABLE` error.
+
+    use kotohub_auth::internal::InternalKey;
+    use kotohub_auth::{Authenticator, Policy, Role};
+
+    use super::*;
+    use crate::plan::{HivePlanner, PlannerSettings};
+
+    const SUPERGRAPH: &str = include_str!("../../../schema/supergraph.graphql");
+
+    fn gateway() -> Gateway {
+        let supergraph = Arc::new(Supergraph::parse(SUPERGRAPH).expect("Kotohub's supergraph"));
+        let planner = Arc::new(HivePlanner::new(
+            supergraph.clone(),
+            PlannerSettings::default(),
+        ));
+        Gateway::new(
+            supergraph,
+            planner,
+            Subgraphs::new(std::collections::HashMap::new()),
+            Limits::default(),
+        )
+    }
+
+    fn checked() -> Gateway {
+        gateway().with_access(Access {
+            authenticator: Authenticator::shared_secret("test-secret", "test", "kotohub"),
+            policy: Arc::new(Policy::embedded().expect("the shipped policy")),
+            internal: InternalKey::new("internal-test-secret"),
+        })
+    }
+
+    fn analyst() -> Principal {
+        Principal::new("analyst-1", [Role::Analyst], [], Some("education".into()))
+    }
+
+    fn request(query: &str) -> GraphQLRequest {
+        GraphQLRequest {
+            query: Some(query.to_owned()),
+            ..GraphQLRequest::default()
+        }
+    }
+
+    fn as_caller(principal: Option<&Principal>) -> Caller<'_> {
+        Caller {
+            principal,
+            request_id: "test",
+        }
+    }
+
+    fn codes(outcome: &Outcome) -> Vec<&str> {
+        let errors = &outcome.response.errors;
+        errors.iter().filter_map(GraphQLError::code).collect()
+    }
+
+    #[tokio::test]
+    async fn a_checking_gateway_refuses_an_operation_without_a_verified_caller() {
+        let outcome = checked()
+            .run(&request("{ measures { id } }"), true, as_caller(None))
+            .await;
+        assert!(outcome.refused);
+        assert_eq!(codes(&outcome), ["UNAUTHENTICATED"]);
+        assert!(outcome.response.data.is_none());
+    }
+
+    #[tokio::test]
+    async fn an_operation_with_nothing_readable_runs_nothing_and_answers_its_shape_in_nulls() {
+        let analyst = analyst();
+        let outcome = checked()
+            .run(
+                &request(r#"{ client(id: "c-1") { name } }"#),
+                true,
+                as_caller(Some(&analyst)),
+            )
+            .await;
+        assert!(!outcome.refused);
+        assert_eq!(codes(&outcome), ["FORBIDDEN"]);
+        let error = &outcome.response.errors[0];
+        assert_eq!(error.path, Some(vec![Value::from("client")]));
+        let data = outcome
+            .response
+            .data
+            .expect("the shape the client asked for");
+        assert_eq!(data.json(), r#"{"client":null}"#);
+        assert!(outcome.subgraphs.is_empty());
+        assert!(outcome.facts.fields.is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_field_rules_cut_the_denied_fields_from_what_runs() {
+        let gateway = checked();
+        let analyst = analyst();
+        let query = r#"{ measures { id } client(id: "c-1") { name } }"#;
+        let prepared = gateway.prepare(query, None).expect("a valid operation");
+        let coerced = crate::variables::coerce(
+            gateway.api_schema(),
+            &prepared.operation,
+            prepared.operation.operation(),
+            &Map::new(),
+        )
+        .expect("no variables");
+        let mut facts = Facts::default();
+        let cleared = gateway
+            .clear(&prepared, &coerced, as_caller(Some(&analyst)), &mut facts)
+            .unwrap_or_else(|_| panic!("the measures are readable"));
+        let runs = cleared
+            .document(&prepared)
+            .serialize()
+            .no_indent()
+            .to_string();
+        assert!(runs.contains("measures"), "{runs}");
+        assert!(!runs.contains("client"), "{runs}");
+        assert_eq!(cleared.errors.len(), 1);
+        assert_eq!(cleared.errors[0].gateway_code(), Some(Code::Forbidden));
+        assert!(cleared.forward.caller.is_some(), "fetches carry the caller");
+        assert!(facts.fields.contains("Query.measures"));
+        assert!(!facts.fields.contains("Query.client"));
+        assert_eq!(facts.denied, 1);
+    }
+
+    #[tokio::test]
+    async fn a_gateway_that_checks_no_callers_runs_the_operation_as_validated() {
+        let gateway = gateway();
+        let prepared = gateway
+            .prepare(r#"{ client(id: "c-1") { name } }"#, None)
+            .expect("a valid operation");
+        let coerced = crate::variables::coerce(
+            gateway.api_schema(),
+            &prepared.operation,
+            prepared.operation.operation(),
+            &Map::new(),
+        )
+        .expect("no variables");
+        let mut facts = Facts::default();
+        let cleared = gateway
+            .clear(&prepared, &coerced, as_caller(None), &mut facts)
+            .unwrap_or_else(|_| panic!("nothing is checked"));
+        assert!(cleared.pruned.is_none());
+        assert!(cleared.errors.is_empty());
+        assert!(cleared.forward.caller.is_none());
+    }
+
+    #[tokio::test]
+    async fn introspection_is_answered_from_the_api_schema_alone() {
+        let analyst = analyst();
+        let outcome = checked()
+            .run(
+                &request("{ __schema { queryType { name } } }"),
+                true,
+                as_caller(Some(&analyst)),
+            )
+            .await;
+        assert!(outcome.response.errors.is_empty(), "{:?}", codes(&outcome));
+        let data = outcome.response.data.expect("data");
+        assert_eq!(
+            data.json(),
+            r#"{"__schema":{"queryType":{"name":"Query"}}}"#
         );
-        if let Some(slot) = &cache_slot
-            && errors.len() == errors_before_execution
-            && facts.clients.is_empty()
-        {
-            slot.set(&projected, facts.suppressed_cells).await;
-        }
-        Outcome {
-            response: GraphQLResponse {
-                data: Some(projected),
-                errors,
-            },
-            refused: false,
-            kind,
-            subgraphs,
-            facts,
-        }
+        assert!(outcome.subgraphs.is_empty());
+    }
+
+    #[tokio::test]
+    async fn variables_that_do_not_fit_are_refused_before_anything_runs() {
+        let mut sent = request("query($id: ID!) { measure(id: $id) { id } }");
+        sent.variables = Some(Map::from_iter([("id".into(), Value::from(true))]));
+        let outcome = gateway().run(&sent, true, as_caller(None)).await;
+        assert!(outcome.refused);
+        assert_eq!(codes(&outcome), ["BAD_VARIABLE_VALUES"]);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_persisted_id_is_refused() {
+        let sent = GraphQLRequest {
+            extensions: Some(Map::from_iter([(
+                "persistedQuery".into(),
+                serde_json::json!({ "version": 1, "sha256Hash": "ab".repeat(32) }),
+            )])),
+            ..GraphQLRequest::default()
+        };
+        let outcome = gateway().run(&sent, true, as_caller(None)).await;
+        assert_eq!(codes(&outcome), ["PERSISTED_QUERY_NOT_FOUND"]);
+    }
+
+    #[tokio::test]
+    async fn a_query_sent_with_another_documents_persisted_id_is_refused() {
+        let mut sent = request("{ measures { id } }");
+        sent.extensions = Some(Map::from_iter([(
+            "persistedQuery".into(),
+            serde_json::json!({ "version": 1, "sha256Hash": "ab".repeat(32) }),
+        )]));
+        let outcome = gateway().run(&sent, true, as_caller(None)).await;
+        assert_eq!(codes(&outcome), ["PERSISTED_QUERY_HASH_MISMATCH"]);
+    }
+
+    #[tokio::test]
+    async fn a_safelist_refuses_a_document_that_is_not_registered() {
+        let analyst = analyst();
+        let outcome = checked()
+            .with_safelist(true)
+            .run(
+                &request("{ measures { id } }"),
+                true,
+                as_caller(Some(&analyst)),
+            )
+            .await;
+        assert!(outcome.refused);
+        assert_eq!(codes(&outcome), ["OPERATION_NOT_IN_SAFELIST"]);
+    }
+
+    #[tokio::test]
+    async fn a_mutation_is_refused_where_only_reads_are_allowed() {
+        let outcome = gateway()
+            .run(
+                &request("mutation { archiveQuery(name: \"x\") { id } }"),
+                false,
+                as_caller(None),
+            )
+            .await;
+        assert!(outcome.refused);
+        assert_eq!(codes(&outcome), ["METHOD_NOT_ALLOWED"]);
+        assert_eq!(outcome.kind, Some(OperationType::Mutation));
     }
 }

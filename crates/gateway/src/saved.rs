@@ -369,7 +369,7 @@ impl Gateway {
                 vec![GraphQLError::new(message, code)],
                 Some(OperationType::Query),
             )
-            .with_facts(facts)
+            .with_facts(facts.clone())
         };
         if fetched.refused {
             tracing::warn!(errors = ?fetched.response.errors, "the supergraph cannot give saved-query definitions");

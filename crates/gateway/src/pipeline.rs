@@ -610,7 +610,7 @@ impl Gateway {
                 self.supergraph.api_schema(),
                 &operation.document,
                 operation.operation_name.as_deref(),
-                &access.policy,
+                access.policy.as_ref(),
                 principal,
             )
         });
@@ -793,15 +793,40 @@ impl Cleared<'_> {
 
 #[cfg(test)]
 mod tests {
-    //! The pipeline's steps, one rule per test, on Kotohub's supergraph and policy with no
-    //! subgraph behind them: every request here is answered, or its step inspected,
-    //! before anything is fetched — a fetch would show as a `SUBGRAPH_UNAVAILABLE` error.
+    //! The pipeline's steps, one rule per test, on Kotohub's supergraph with no subgraph
+    //! behind it: every request here is answered, or its step inspected, before anything
+    //! is fetched — a fetch would show as a `SUBGRAPH_UNAVAILABLE` error.
 
     use kotohub_auth::internal::InternalKey;
-    use kotohub_auth::{Authenticator, Policy, Role};
+    use kotohub_auth::{AggregateScope, Authenticator, Decision, Role, RowScope};
 
     use super::*;
+    use crate::authorize::AccessPolicy;
     use crate::plan::{HivePlanner, PlannerSettings};
+
+    /// A policy that lets every caller read the programme's measures and nothing else.
+    struct MeasuresOnly;
+
+    impl AccessPolicy for MeasuresOnly {
+        fn read_type(&self, _: &Principal, type_name: &str) -> Decision {
+            Decision {
+                allowed: matches!(type_name, "Query" | "Measure"),
+                policies: Arc::from(["measures-only".to_owned()]),
+            }
+        }
+
+        fn read_field(&self, principal: &Principal, type_name: &str, _: &str) -> Decision {
+            self.read_type(principal, type_name)
+        }
+
+        fn row_scope(&self, _: &Principal) -> RowScope {
+            RowScope::Nothing
+        }
+
+        fn aggregate_scope(&self, _: &Principal) -> AggregateScope {
+            AggregateScope::Nothing
+        }
+    }
 
     const SUPERGRAPH: &str = include_str!("../../../schema/supergraph.graphql");
 
@@ -822,7 +847,7 @@ mod tests {
     fn checked() -> Gateway {
         gateway().with_access(Access {
             authenticator: Authenticator::shared_secret("test-secret", "test", "kotohub"),
-            policy: Arc::new(Policy::embedded().expect("the shipped policy")),
+            policy: Arc::new(MeasuresOnly),
             internal: InternalKey::new("internal-test-secret"),
         })
     }

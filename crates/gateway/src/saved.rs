@@ -8,7 +8,7 @@
 
 use apollo_compiler::ast;
 use apollo_compiler::executable::{ExecutableDocument, OperationType, Selection, SelectionSet};
-use kotohub_auth::{Policy, Principal};
+use kotohub_auth::Principal;
 use serde::Deserialize;
 use serde_json::{Map, Number, Value};
 
@@ -65,7 +65,7 @@ pub struct CheckedDocument {
 pub fn check_document(
     supergraph: &Supergraph,
     limits: &Limits,
-    policy: &Policy,
+    policy: &dyn crate::authorize::AccessPolicy,
     document: &str,
     owner: &Principal,
 ) -> Result<CheckedDocument, Vec<String>> {

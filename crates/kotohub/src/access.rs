@@ -9,10 +9,33 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use kotohub_auth::internal::InternalKey;
-use kotohub_auth::{Authenticator, DevIssuer, Policy, Principal, Role, keys};
+use kotohub_auth::{
+    AggregateScope, Authenticator, Decision, DevIssuer, Policy, Principal, Role, RowScope, keys,
+};
 use kotohub_config::{Auth, AuthMode};
-use kotohub_gateway::authorize::Access;
+use kotohub_gateway::authorize::{Access, AccessPolicy};
 use kotohub_subgraph::serve::Guard;
+
+/// Kotohub's Cedar policy (`schema/policies/`) as the gateway asks it.
+pub struct CedarPolicy(pub Arc<Policy>);
+
+impl AccessPolicy for CedarPolicy {
+    fn read_type(&self, principal: &Principal, type_name: &str) -> Decision {
+        self.0.read_type(principal, type_name)
+    }
+
+    fn read_field(&self, principal: &Principal, type_name: &str, field: &str) -> Decision {
+        self.0.read_field(principal, type_name, field)
+    }
+
+    fn row_scope(&self, principal: &Principal) -> RowScope {
+        self.0.row_scope(principal)
+    }
+
+    fn aggregate_scope(&self, principal: &Principal) -> AggregateScope {
+        self.0.aggregate_scope(principal)
+    }
+}
 
 /// The configured secret, else the one kept in `data_dir/keys/<file>`.
 fn secret(
@@ -72,7 +95,7 @@ pub fn gateway_access(
     };
     Ok(Some(Access {
         authenticator,
-        policy,
+        policy: Arc::new(CedarPolicy(policy)),
         internal: internal_key(auth, data_dir)?,
     }))
 }

@@ -16,7 +16,7 @@ use kotohub_queries::{CheckedDocument, Checks, Variable};
 pub struct SaveChecks {
     supergraph: Supergraph,
     limits: Limits,
-    policy: Arc<Policy>,
+    policy: crate::access::CedarPolicy,
     bodies: HashSet<String>,
 }
 
@@ -28,7 +28,7 @@ impl SaveChecks {
         Ok(Self {
             supergraph,
             limits: Limits::default(),
-            policy,
+            policy: crate::access::CedarPolicy(policy),
             bodies: catalog.bodies.into_iter().map(|body| body.id).collect(),
         })
     }

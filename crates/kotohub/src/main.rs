@@ -413,52 +413,33 @@ async fn serve(
         );
     }
     let shutdown = Shutdown::new();
-    let mut running = Vec::new();
+    let mut services = Vec::new();
     for (name, settings) in config.subgraphs.iter() {
         let db = dbs
             .get(name)
             .context("every subgraph has a database")?
             .clone();
-        let router = services::router(name, db, guard.clone())
-            .await?
-            .context("every configured subgraph has a router")?;
-        let service = services::start(name, settings.listen, router, &shutdown)
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot listen on {} for the {name} subgraph",
-                    settings.listen
-                )
-            })?;
-        running.push(service);
+        services.push(services::SubgraphService {
+            name,
+            db,
+            listen: settings.listen,
+            shutdown: &shutdown,
+        });
     }
-    let router = services::router(kotohub::AUDIT, audit_db, guard.clone())
-        .await?
-        .context("the access log has a router")?;
-    let listen = config.subgraphs.audit.listen;
-    running.push(
-        services::start(kotohub::AUDIT, listen, router, &shutdown)
-            .await
-            .with_context(|| format!("cannot listen on {listen} for the audit subgraph"))?,
-    );
-    let router = services::router(kotohub::QUERIES, queries_db, guard.clone())
-        .await?
-        .context("saved queries have a router")?;
-    let listen = config.subgraphs.queries.listen;
-    running.push(
-        services::start(kotohub::QUERIES, listen, router, &shutdown)
-            .await
-            .with_context(|| format!("cannot listen on {listen} for the queries subgraph"))?,
-    );
-    let overrides = running
-        .iter()
-        .map(|service| {
-            (
-                service.name.to_owned(),
-                format!("http://{}/graphql", service.addr),
-            )
-        })
-        .collect();
+    services.push(services::SubgraphService {
+        name: kotohub::AUDIT,
+        db: audit_db,
+        listen: config.subgraphs.audit.listen,
+        shutdown: &shutdown,
+    });
+    services.push(services::SubgraphService {
+        name: kotohub::QUERIES,
+        db: queries_db,
+        listen: config.subgraphs.queries.listen,
+        shutdown: &shutdown,
+    });
+    let mut running = services::start_subgraphs(services, &guard).await?;
+    let overrides = services::urls_of(&running);
     let settings = services::GatewaySettings::load(&config, &store).map_err(anyhow::Error::msg)?;
     let caches = match settings.response_cache.as_ref().map(|cache| cache.store()) {
         Some(store) if store.uses_redis() => {
@@ -560,12 +541,14 @@ async fn subgraph(
     let db = databases::open(name, &url).await?;
     let policy = std::sync::Arc::new(Policy::embedded()?);
     let guard = access::guard(&config.auth, &config.serve.data_dir, policy)?;
-    let router = services::router(name, db, guard)
-        .await?
-        .context("every configured subgraph has a router")?;
     let shutdown = Shutdown::new();
-    let service =
-        services::start(name, listen.unwrap_or(settings.listen), router, &shutdown).await?;
+    let service = services::SubgraphService {
+        name,
+        db,
+        listen: listen.unwrap_or(settings.listen),
+        shutdown: &shutdown,
+    };
+    let service = services::start_subgraph(service, &guard).await?;
     let stop = stop_signal()?;
     println!(
         "The {name} subgraph is serving http://{}/graphql",

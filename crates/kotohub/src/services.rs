@@ -313,6 +313,62 @@ impl Shutdown {
     }
 }
 
+/// One subgraph service of the hub to start: the divisions' subgraphs, the access log's
+/// and the saved queries'.
+pub struct SubgraphService<'a> {
+    pub name: &'static str,
+    pub db: DatabaseConnection,
+    /// Port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// Stops this service; several may share one.
+    pub shutdown: &'a Shutdown,
+}
+
+/// Starts the hub's subgraph services, each its own HTTP server on its own port, checking
+/// requests with `guard`: the one way `serve`, `kotohub subgraph`, the tests and the bench
+/// start them.
+pub async fn start_subgraphs(
+    services: Vec<SubgraphService<'_>>,
+    guard: &Guard,
+) -> anyhow::Result<Vec<Running>> {
+    let mut running = Vec::with_capacity(services.len());
+    for service in services {
+        running.push(start_subgraph(service, guard).await?);
+    }
+    Ok(running)
+}
+
+/// Starts one subgraph service (see [`start_subgraphs`]).
+pub async fn start_subgraph(
+    service: SubgraphService<'_>,
+    guard: &Guard,
+) -> anyhow::Result<Running> {
+    use anyhow::Context;
+    let name = service.name;
+    let router = router(name, service.db, guard.clone())
+        .await
+        .with_context(|| format!("cannot build the {name} subgraph"))?
+        .with_context(|| format!("no subgraph is called {name}"))?;
+    let listen = service.listen;
+    start(name, listen, router, service.shutdown)
+        .await
+        .with_context(|| format!("cannot listen on {listen} for the {name} subgraph"))
+}
+
+/// Where the gateway reaches each of `running`, by subgraph name: the overrides of the
+/// supergraph's URLs for [`gateway_router`].
+pub fn urls_of(running: &[Running]) -> std::collections::HashMap<String, String> {
+    running
+        .iter()
+        .map(|service| {
+            (
+                service.name.to_owned(),
+                format!("http://{}/graphql", service.addr),
+            )
+        })
+        .collect()
+}
+
 /// Binds `addr` (port 0 picks a free one) and serves `router` until `shutdown`.
 pub async fn start(
     name: &'static str,

@@ -308,23 +308,11 @@ async fn bench(args: Args) -> Result<()> {
     let guard = Guard::new(InternalKey::new(&internal_secret), policy.clone());
     let access = || Access {
         authenticator: Authenticator::shared_secret(&dev_secret, "bench", "kotohub"),
-        policy: policy.clone(),
+        policy: Arc::new(kotohub::access::CedarPolicy(policy.clone())),
         internal: InternalKey::new(&internal_secret),
     };
 
     let shutdown = Shutdown::new();
-    let mut urls = HashMap::new();
-    for name in SUBGRAPHS {
-        let router = services::router(
-            name,
-            dbs.get(name).context("a database per subgraph")?.clone(),
-            guard.clone(),
-        )
-        .await?
-        .context("a router per subgraph")?;
-        let running = services::start(name, "127.0.0.1:0".parse()?, router, &shutdown).await?;
-        urls.insert(name.to_owned(), format!("http://{}/graphql", running.addr));
-    }
     let settings = GatewaySettings::default();
     // The saved-query subgraph, with the one-subgraph operation saved for the officer.
     let queries_db =
@@ -350,15 +338,23 @@ async fn bench(args: Args) -> Result<()> {
         },
     )
     .await?;
-    let router = services::router(kotohub::QUERIES, queries_db, guard.clone())
-        .await?
-        .context("a router for saved queries")?;
-    let running =
-        services::start(kotohub::QUERIES, "127.0.0.1:0".parse()?, router, &shutdown).await?;
-    urls.insert(
-        kotohub::QUERIES.to_owned(),
-        format!("http://{}/graphql", running.addr),
-    );
+    let mut services = Vec::new();
+    for name in SUBGRAPHS {
+        services.push(services::SubgraphService {
+            name,
+            db: dbs.get(name).context("a database per subgraph")?.clone(),
+            listen: "127.0.0.1:0".parse()?,
+            shutdown: &shutdown,
+        });
+    }
+    services.push(services::SubgraphService {
+        name: kotohub::QUERIES,
+        db: queries_db,
+        listen: "127.0.0.1:0".parse()?,
+        shutdown: &shutdown,
+    });
+    let running = services::start_subgraphs(services, &guard).await?;
+    let mut urls = services::urls_of(&running);
     let subgraph_urls = urls.clone();
     let gateway = services::gateway_router(
         services::SUPERGRAPH,

@@ -69,7 +69,9 @@ pub const INTERNAL_SECRET: &str = "test-internal-secret-test-internal";
 pub fn test_access() -> Access {
     Access {
         authenticator: Authenticator::shared_secret(DEV_SECRET, ISSUER, AUDIENCE),
-        policy: Arc::new(Policy::embedded().unwrap()),
+        policy: Arc::new(kotohub::access::CedarPolicy(Arc::new(
+            Policy::embedded().unwrap(),
+        ))),
         internal: InternalKey::new(INTERNAL_SECRET),
     }
 }
@@ -196,50 +198,31 @@ impl Hub {
         let guard = Guard::new(InternalKey::new(INTERNAL_SECRET), policy);
         let access = test_access();
         let shutdown = Shutdown::new();
-        let mut urls = HashMap::new();
-        let mut subgraph_shutdowns = HashMap::new();
-        for subgraph in SUBGRAPHS {
-            let own = Shutdown::new();
-            let router =
-                services::router(subgraph, dbs.get(subgraph).unwrap().clone(), guard.clone())
-                    .await
-                    .unwrap()
-                    .unwrap();
-            let running = services::start(subgraph, "127.0.0.1:0".parse().unwrap(), router, &own)
-                .await
-                .unwrap();
-            urls.insert(subgraph, format!("http://{}", running.addr));
-            subgraph_shutdowns.insert(subgraph, own);
-        }
-        // The access log's own subgraph, for auditors.
-        let own = Shutdown::new();
-        let router = services::router(kotohub::AUDIT, audit.clone(), guard.clone())
-            .await
-            .unwrap()
-            .unwrap();
-        let running = services::start(kotohub::AUDIT, "127.0.0.1:0".parse().unwrap(), router, &own)
-            .await
-            .unwrap();
-        urls.insert(kotohub::AUDIT, format!("http://{}", running.addr));
-        subgraph_shutdowns.insert(kotohub::AUDIT, own);
-        let own = Shutdown::new();
-        let router = services::router(kotohub::QUERIES, queries.clone(), guard.clone())
-            .await
-            .unwrap()
-            .unwrap();
-        let running = services::start(
-            kotohub::QUERIES,
-            "127.0.0.1:0".parse().unwrap(),
-            router,
-            &own,
-        )
-        .await
-        .unwrap();
-        urls.insert(kotohub::QUERIES, format!("http://{}", running.addr));
-        subgraph_shutdowns.insert(kotohub::QUERIES, own);
-        let overrides = urls
+        let subgraph_shutdowns: HashMap<&'static str, Shutdown> = SUBGRAPHS
             .iter()
-            .map(|(name, url)| (name.to_string(), format!("{url}/graphql")))
+            .chain([&kotohub::AUDIT, &kotohub::QUERIES])
+            .map(|subgraph| (*subgraph, Shutdown::new()))
+            .collect();
+        let mut services = Vec::new();
+        for subgraph in SUBGRAPHS.iter().chain([&kotohub::AUDIT, &kotohub::QUERIES]) {
+            let db = match *subgraph {
+                kotohub::AUDIT => audit.clone(),
+                kotohub::QUERIES => queries.clone(),
+                _ => dbs.get(subgraph).unwrap().clone(),
+            };
+            services.push(services::SubgraphService {
+                name: subgraph,
+                db,
+                listen: "127.0.0.1:0".parse().unwrap(),
+                // Each its own, so that a test can stop one subgraph alone.
+                shutdown: &subgraph_shutdowns[subgraph],
+            });
+        }
+        let running = services::start_subgraphs(services, &guard).await.unwrap();
+        let overrides = services::urls_of(&running);
+        let mut urls: HashMap<&'static str, String> = running
+            .iter()
+            .map(|service| (service.name, format!("http://{}", service.addr)))
             .collect();
         let settings = services::GatewaySettings {
             subgraph_timeout: std::time::Duration::from_secs(5),
@@ -414,16 +397,16 @@ impl Hub {
             .trim_start_matches("http://")
             .parse()
             .unwrap();
-        let router = services::router(
-            subgraph,
-            self.dbs.get(subgraph).unwrap().clone(),
-            self.guard.clone(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
         let own = Shutdown::new();
-        services::start(subgraph, addr, router, &own).await.unwrap();
+        let service = services::SubgraphService {
+            name: subgraph,
+            db: self.dbs.get(subgraph).unwrap().clone(),
+            listen: addr,
+            shutdown: &own,
+        };
+        services::start_subgraph(service, &self.guard)
+            .await
+            .unwrap();
         self.subgraph_shutdowns.insert(subgraph, own);
     }
 

@@ -26,7 +26,6 @@ use tracing::Instrument;
 use crate::answer::{self, Answers, Node, Object, write_string};
 use crate::errors::{Code, GraphQLError};
 use crate::project::PathElement;
-use kotohub_auth::internal::{CLIENTS_EXTENSION, SUPPRESSED_EXTENSION};
 
 /// Where a subgraph is and how long it may take.
 #[derive(Debug, Clone)]
@@ -90,9 +89,18 @@ impl Transport for HttpTransport {
     }
 }
 
+/// Reads what a subgraph's answer reports of itself for the access log, in its response
+/// `extensions`: the clients whose person-level data it holds and the aggregate cells it
+/// suppressed. Kotohub's subgraphs report both (the `kotohub` crate reads them); a
+/// subgraph the gateway has no collector for reports nothing.
+pub trait PersonDataCollector: Send + Sync {
+    fn collect(&self, extensions: &Map<String, Value>) -> Reported;
+}
+
 /// The subgraphs and how fetches reach them.
 pub struct Subgraphs {
     transport: Arc<dyn Transport>,
+    collector: Option<Arc<dyn PersonDataCollector>>,
     endpoints: HashMap<String, Endpoint>,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// Query fetches on their way, by what makes two of them the same: one request
@@ -130,10 +138,17 @@ impl Subgraphs {
     ) -> Self {
         Self {
             transport,
+            collector: None,
             endpoints,
             metrics: Default::default(),
             in_flight: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Reads what the subgraphs' answers report for the access log with `collector`.
+    pub fn with_collector(mut self, collector: Arc<dyn PersonDataCollector>) -> Self {
+        self.collector = Some(collector);
+        self
     }
 
     /// Posts `body` to `service`, or waits for an identical query fetch already on its
@@ -253,24 +268,9 @@ impl Subgraphs {
             .from_service(service)
         };
         let answer: WireAnswer = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-        // Kotohub's subgraphs list the clients whose data they returned, for the access
-        // log; other subgraphs list none.
-        let extensions = answer.extensions.as_ref();
-        let reported = Reported {
-            clients: extensions
-                .and_then(|extensions| extensions.get(CLIENTS_EXTENSION))
-                .and_then(Value::as_array)
-                .map(|ids| {
-                    ids.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
-            suppressed: extensions
-                .and_then(|extensions| extensions.get(SUPPRESSED_EXTENSION))
-                .and_then(Value::as_i64)
-                .unwrap_or(0),
+        let reported = match (&self.collector, &answer.extensions) {
+            (Some(collector), Some(extensions)) => collector.collect(extensions),
+            _ => Reported::default(),
         };
         Ok(SubgraphAnswer {
             data: Arc::new(answer.data),
@@ -299,12 +299,12 @@ struct SubgraphAnswer {
 }
 
 /// What a subgraph reports of its answer for the access log.
-#[derive(Default)]
-struct Reported {
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Reported {
     /// Clients whose person-level data it holds.
-    clients: Vec<String>,
+    pub clients: Vec<String>,
     /// Aggregate cells it suppressed.
-    suppressed: i64,
+    pub suppressed: i64,
 }
 
 /// The state of one plan's execution.

@@ -206,6 +206,36 @@ impl From<&kotohub_config::Gateway> for GatewaySettings {
     }
 }
 
+/// What Kotohub's subgraphs report of each answer for the access log, in the response
+/// extensions the subgraph crate writes: the clients whose person-level data it holds
+/// and the aggregate cells it suppressed.
+pub struct SubgraphReports;
+
+impl kotohub_gateway::execute::PersonDataCollector for SubgraphReports {
+    fn collect(
+        &self,
+        extensions: &serde_json::Map<String, serde_json::Value>,
+    ) -> kotohub_gateway::execute::Reported {
+        use kotohub_auth::internal::{CLIENTS_EXTENSION, SUPPRESSED_EXTENSION};
+        kotohub_gateway::execute::Reported {
+            clients: extensions
+                .get(CLIENTS_EXTENSION)
+                .and_then(serde_json::Value::as_array)
+                .map(|ids| {
+                    ids.iter()
+                        .filter_map(serde_json::Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            suppressed: extensions
+                .get(SUPPRESSED_EXTENSION)
+                .and_then(serde_json::Value::as_i64)
+                .unwrap_or(0),
+        }
+    }
+}
+
 /// The gateway's routes over `supergraph_sdl`. Each subgraph's URL is the supergraph's
 /// (`@join__graph(url:)`) unless `overrides` names another. Without `access` the gateway
 /// serves anyone (authentication off); with `audit` every operation is recorded before
@@ -245,7 +275,7 @@ pub fn gateway_router(
     let mut gateway = kotohub_gateway::Gateway::new(
         supergraph,
         planner,
-        Subgraphs::new(endpoints),
+        Subgraphs::new(endpoints).with_collector(std::sync::Arc::new(SubgraphReports)),
         settings.limits,
     );
     if let Some(access) = access {
@@ -380,4 +410,36 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let task = tokio::spawn(serve(listener, router, shutdown.wait()));
     Ok(Running { name, addr, task })
+}
+
+#[cfg(test)]
+mod tests {
+    use kotohub_gateway::execute::PersonDataCollector;
+    use serde_json::json;
+
+    use super::*;
+
+    fn extensions(value: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+        value.as_object().cloned().expect("an object")
+    }
+
+    #[test]
+    fn a_subgraphs_report_names_the_clients_and_the_suppressed_cells() {
+        let reported = SubgraphReports.collect(&extensions(json!({
+            kotohub_auth::internal::CLIENTS_EXTENSION: ["c-1", "c-2"],
+            kotohub_auth::internal::SUPPRESSED_EXTENSION: 3,
+        })));
+        assert_eq!(reported.clients, ["c-1", "c-2"]);
+        assert_eq!(reported.suppressed, 3);
+    }
+
+    #[test]
+    fn extensions_of_other_shapes_report_nothing() {
+        let reported = SubgraphReports.collect(&extensions(json!({
+            kotohub_auth::internal::CLIENTS_EXTENSION: "c-1",
+            kotohub_auth::internal::SUPPRESSED_EXTENSION: "3",
+            "tracing": {},
+        })));
+        assert_eq!(reported, kotohub_gateway::execute::Reported::default());
+    }
 }

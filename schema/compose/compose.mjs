@@ -3,15 +3,19 @@
 // configuration. The output is committed so that `cargo run` and `cargo test` never need
 // Node; `--check` fails when the committed supergraph is stale. With `--bench` it composes
 // the federation benchmark's four subgraphs instead (schema/bench, from
-// `kotohub-federation-bench sdl`).
-import { readFileSync, writeFileSync } from "node:fs";
+// `kotohub-federation-bench sdl`); with `--conformance` each supergraph of the gateway's
+// conformance suite (crates/gateway/tests/conformance/<name>/, from every <sub>.graphql
+// there).
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "graphql";
 import { composeServices } from "@theguild/federation-composition";
 
 const bench = process.argv.includes("--bench");
-const schemaDir = join(dirname(fileURLToPath(import.meta.url)), "..", bench ? "bench" : "");
+const conformance = process.argv.includes("--conformance");
+const check = process.argv.includes("--check");
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 // Name and default URL of each subgraph, as in deploy/config/kotohub.toml, or as the
 // benchmark serves them.
 const kotohub = [
@@ -29,32 +33,57 @@ const benchmark = [
   ["reviews", "http://127.0.0.1:4203/graphql"],
   ["inventory", "http://127.0.0.1:4204/graphql"],
 ];
-const subgraphs = bench ? benchmark : kotohub;
 
-const result = composeServices(
-  subgraphs.map(([name, url]) => ({
-    name,
-    url,
-    typeDefs: parse(readFileSync(join(schemaDir, `${name}.graphql`), "utf8")),
-  })),
-);
-if (result.errors?.length) {
-  for (const error of result.errors) console.error(`composition error: ${error.message}`);
-  process.exit(1);
-}
-const supergraph = result.supergraphSdl.trimEnd() + "\n";
-const target = join(schemaDir, "supergraph.graphql");
-if (process.argv.includes("--check")) {
-  let committed = "";
-  try {
-    committed = readFileSync(target, "utf8");
-  } catch {}
-  if (committed !== supergraph) {
-    console.error(`${target} is stale: run \`npm run compose${bench ? "-bench" : ""}\` in schema/compose`);
-    process.exit(1);
+// Composes `subgraphs` ([name, url] of each <name>.graphql in `dir`) into
+// dir/supergraph.graphql, or with --check tells whether the committed one is stale.
+// Returns whether it succeeded.
+function compose(dir, subgraphs, hint) {
+  const result = composeServices(
+    subgraphs.map(([name, url]) => ({
+      name,
+      url,
+      typeDefs: parse(readFileSync(join(dir, `${name}.graphql`), "utf8")),
+    })),
+  );
+  if (result.errors?.length) {
+    for (const error of result.errors) console.error(`${dir}: composition error: ${error.message}`);
+    return false;
   }
-  console.log(`${target} is up to date`);
-} else {
-  writeFileSync(target, supergraph);
-  console.log(`wrote ${target}`);
+  const supergraph = result.supergraphSdl.trimEnd() + "\n";
+  const target = join(dir, "supergraph.graphql");
+  if (check) {
+    let committed = "";
+    try {
+      committed = readFileSync(target, "utf8");
+    } catch {}
+    if (committed !== supergraph) {
+      console.error(`${target} is stale: run \`${hint}\` in schema/compose`);
+      return false;
+    }
+    console.log(`${target} is up to date`);
+  } else {
+    writeFileSync(target, supergraph);
+    console.log(`wrote ${target}`);
+  }
+  return true;
 }
+
+let ok = true;
+if (conformance) {
+  // The suite's subgraphs are served on ports picked at test time: the URLs here only
+  // name them.
+  const suite = join(root, "crates", "gateway", "tests", "conformance");
+  for (const name of readdirSync(suite).sort()) {
+    const dir = join(suite, name);
+    const subgraphs = readdirSync(dir)
+      .filter((file) => file.endsWith(".graphql") && file !== "supergraph.graphql")
+      .map((file) => file.slice(0, -".graphql".length))
+      .sort()
+      .map((sub) => [sub, `http://${sub}.invalid/graphql`]);
+    ok = compose(dir, subgraphs, "node compose.mjs --conformance") && ok;
+  }
+} else {
+  const dir = join(root, "schema", bench ? "bench" : "");
+  ok = compose(dir, bench ? benchmark : kotohub, `npm run compose${bench ? "-bench" : ""}`);
+}
+if (!ok) process.exit(1);

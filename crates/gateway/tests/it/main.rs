@@ -1,8 +1,10 @@
 //! Tests of the gateway's steps against Kotohub's composed supergraph
-//! (`schema/supergraph.graphql`).
+//! (`schema/supergraph.graphql`), and the federation conformance suite against
+//! supergraphs we did not write ([`conformance`]).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod conformance;
 mod plans;
 mod validation;
 

@@ -46,6 +46,8 @@ pub enum Code {
     SubgraphBadResponse,
     SubgraphError,
     NullInNonNullField,
+    /// A subgraph's leaf value that is no value of the field's type in the API schema.
+    InvalidValue,
     // Saved queries and their exports.
     SavedQueryNotFound,
     SavedQueryArchived,
@@ -87,6 +89,7 @@ impl Code {
             Code::SubgraphBadResponse => "SUBGRAPH_BAD_RESPONSE",
             Code::SubgraphError => "SUBGRAPH_ERROR",
             Code::NullInNonNullField => "NULL_IN_NON_NULL_FIELD",
+            Code::InvalidValue => "SUBGRAPH_INVALID_VALUE",
             Code::SavedQueryNotFound => "SAVED_QUERY_NOT_FOUND",
             Code::SavedQueryArchived => "SAVED_QUERY_ARCHIVED",
             Code::SavedQueriesUnavailable => "SAVED_QUERIES_UNAVAILABLE",
@@ -136,6 +139,7 @@ impl Code {
             | Code::SubgraphBadResponse
             | Code::SubgraphError
             | Code::NullInNonNullField
+            | Code::InvalidValue
             | Code::SavedQueryRunNotAlone => StatusCode::BAD_REQUEST,
         }
     }
@@ -159,7 +163,7 @@ impl std::fmt::Display for Code {
 }
 
 /// Every code, for [`Code::parse`].
-const ALL: [Code; 34] = [
+const ALL: [Code; 35] = [
     Code::BadRequest,
     Code::MissingQuery,
     Code::BatchNotAccepted,
@@ -187,6 +191,7 @@ const ALL: [Code; 34] = [
     Code::SubgraphBadResponse,
     Code::SubgraphError,
     Code::NullInNonNullField,
+    Code::InvalidValue,
     Code::SavedQueryNotFound,
     Code::SavedQueryArchived,
     Code::SavedQueriesUnavailable,

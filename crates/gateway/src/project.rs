@@ -14,7 +14,7 @@ use std::rc::Rc;
 
 use apollo_compiler::ast::Type;
 use apollo_compiler::executable::{ExecutableDocument, Selection, SelectionSet};
-use apollo_compiler::schema::ExtendedType;
+use apollo_compiler::schema::{EnumType, ExtendedType};
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{Name, Schema};
 use serde_json::{Map, Value, json};
@@ -157,7 +157,56 @@ struct Collected<'a> {
     selections: Vec<&'a SelectionSet>,
     /// Its type is an interface or union: the concrete type comes from `__typename`.
     is_abstract: bool,
-    is_leaf: bool,
+    /// What its values must be, when it is a leaf.
+    leaf: Option<Leaf<'a>>,
+}
+
+/// The values a leaf may have, by its type in the API schema: a subgraph's value outside
+/// them — an enum value the API schema hides or lacks, a string for an `Int` — is no
+/// value of the field, so it is `null` with an error, never passed on.
+#[derive(Clone, Copy)]
+enum Leaf<'a> {
+    Int,
+    Float,
+    String,
+    Boolean,
+    /// Serialised as a string; a subgraph may send an integer.
+    Id,
+    Enum(&'a EnumType),
+    /// A custom scalar: whatever JSON the subgraph sends.
+    Custom,
+}
+
+impl<'a> Leaf<'a> {
+    fn of(schema: &'a Schema, name: &str) -> Leaf<'a> {
+        match name {
+            "Int" => Leaf::Int,
+            "Float" => Leaf::Float,
+            "String" => Leaf::String,
+            "Boolean" => Leaf::Boolean,
+            "ID" => Leaf::Id,
+            _ => match schema.types.get(name) {
+                Some(ExtendedType::Enum(enum_type)) => Leaf::Enum(enum_type),
+                _ => Leaf::Custom,
+            },
+        }
+    }
+
+    /// Whether `node` is a value of this type.
+    fn admits(self, node: &Node) -> bool {
+        match (self, node) {
+            (Leaf::Custom, _) | (Leaf::String, Node::String(_)) => true,
+            (Leaf::Boolean, Node::Bool(_)) => true,
+            (Leaf::Float, Node::Number(_)) => true,
+            (Leaf::Int, Node::Number(n)) => n.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
+            (Leaf::Id, Node::String(_)) => true,
+            (Leaf::Id, Node::Number(n)) => n.is_i64() || n.is_u64(),
+            (Leaf::Enum(enum_type), Node::String(value)) => {
+                enum_type.values.contains_key(value.as_ref())
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Collected fields by the selection sets they came from (their addresses) and the
@@ -278,7 +327,11 @@ impl<'a> Projection<'a> {
                             self.schema.types.get(ty.inner_named_type()),
                             Some(ExtendedType::Interface(_) | ExtendedType::Union(_))
                         ),
-                        is_leaf: field.selection_set.selections.is_empty(),
+                        leaf: field
+                            .selection_set
+                            .selections
+                            .is_empty()
+                            .then(|| Leaf::of(self.schema, ty.inner_named_type())),
                     });
                 }
                 Selection::InlineFragment(inline) => {
@@ -491,8 +544,26 @@ impl<'a> Writer<'_, 'a> {
                 self.out.extend_from_slice(b"null");
                 true
             }
-            Some(leaf) if field.is_leaf => {
-                leaf.write_json(&mut self.out);
+            Some(value) if field.leaf.is_some() => {
+                let leaf = field.leaf.expect("matched as a leaf");
+                if !leaf.admits(value) {
+                    self.errors.push(GraphQLError::at_path(
+                        format!(
+                            "a subgraph answered {} with a value that is not a {name}",
+                            self.describe()
+                        ),
+                        Code::InvalidValue,
+                        self.path_json(),
+                    ));
+                    self.out.extend_from_slice(b"null");
+                    return true;
+                }
+                match (leaf, value) {
+                    (Leaf::Id, Node::Number(number)) => {
+                        write_string(&number.to_string(), &mut self.out)
+                    }
+                    _ => value.write_json(&mut self.out),
+                }
                 false
             }
             Some(Node::Object(_)) => {

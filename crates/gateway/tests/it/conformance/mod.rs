@@ -148,5 +148,7 @@ macro_rules! supergraphs {
 }
 
 supergraphs! {
+    abstract_shapes,
+    enum_values,
     simple_entities,
 }

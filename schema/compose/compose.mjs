@@ -5,7 +5,7 @@
 // the federation benchmark's four subgraphs instead (schema/bench, from
 // `kotohub-federation-bench sdl`); with `--conformance` each supergraph of the gateway's
 // conformance suite (crates/gateway/tests/conformance/<name>/, from every <sub>.graphql
-// there).
+// there, corrected by its composition-fixes.json where this composer is wrong).
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,7 +49,20 @@ function compose(dir, subgraphs, hint) {
     for (const error of result.errors) console.error(`${dir}: composition error: ${error.message}`);
     return false;
   }
-  const supergraph = result.supergraphSdl.trimEnd() + "\n";
+  let supergraph = result.supergraphSdl.trimEnd() + "\n";
+  // A conformance supergraph may correct what this composer gets wrong, each correction
+  // with its reason; one that no longer matches fails, so a fixed composer is noticed.
+  let fixes = [];
+  try {
+    fixes = JSON.parse(readFileSync(join(dir, "composition-fixes.json"), "utf8"));
+  } catch {}
+  for (const fix of fixes) {
+    if (supergraph.split(fix.replace).length !== 2) {
+      console.error(`${dir}: a composition fix no longer matches exactly once: ${fix.reason}`);
+      return false;
+    }
+    supergraph = supergraph.replace(fix.replace, fix.with);
+  }
   const target = join(dir, "supergraph.graphql");
   if (check) {
     let committed = "";

@@ -26,6 +26,7 @@ use tracing::Instrument;
 use crate::answer::{self, Answers, Node, Object, write_string};
 use crate::errors::{Code, GraphQLError};
 use crate::project::PathElement;
+use crate::supergraph::PossibleTypes;
 
 /// Where a subgraph is and how long it may take.
 #[derive(Debug, Clone)]
@@ -310,6 +311,7 @@ pub struct Reported {
 /// The state of one plan's execution.
 pub struct Execution<'a> {
     subgraphs: &'a Subgraphs,
+    types: &'a PossibleTypes,
     variables: &'a Map<String, Value>,
     /// Sent with every fetch.
     forward: &'a Forward<'a>,
@@ -383,6 +385,7 @@ impl<'a> SignedCaller<'a> {
 /// with each fetch, on top of `answers` (introspection's, when the operation has some).
 pub async fn execute(
     subgraphs: &Subgraphs,
+    types: &PossibleTypes,
     plan: &QueryPlan,
     variables: &Map<String, Value>,
     forward: &Forward<'_>,
@@ -390,6 +393,7 @@ pub async fn execute(
 ) -> Executed {
     let execution = Execution {
         subgraphs,
+        types,
         variables,
         forward,
         answers: Mutex::new(answers),
@@ -482,6 +486,7 @@ impl Execution<'_> {
             None => self.root_fetch(fetch).await,
             Some(requires) => {
                 let group = EntityGroup {
+                    types: self.types,
                     paths: vec![path],
                     requires,
                     input_rewrites: fetch.input_rewrites.as_deref(),
@@ -512,6 +517,7 @@ impl Execution<'_> {
             .aliases
             .iter()
             .map(|alias| EntityGroup {
+                types: self.types,
                 paths: alias
                     .merge_paths
                     .iter()
@@ -721,7 +727,7 @@ fn rewritten(data: &Node, groups: &[EntityGroup<'_>]) -> Node {
         if let Some(Value::Array(entities)) = value.get_mut(group.response_key) {
             for entity in entities {
                 for rewrite in group.output_rewrites.into_iter().flatten() {
-                    apply_rewrite(entity, rewrite);
+                    apply_rewrite(entity, rewrite, group.types);
                 }
             }
         }
@@ -731,6 +737,7 @@ fn rewritten(data: &Node, groups: &[EntityGroup<'_>]) -> Node {
 
 /// One `_entities` call of a request: the objects it fills and how to represent them.
 struct EntityGroup<'p> {
+    types: &'p PossibleTypes,
     paths: Vec<&'p [FlattenNodePathSegment]>,
     requires: &'p SelectionSet,
     input_rewrites: Option<&'p [FetchRewrite]>,
@@ -836,9 +843,15 @@ impl EntityGroup<'_> {
                     return;
                 }
                 representation.clear();
-                write_selection(answers, view, self.requires, &mut representation);
+                write_selection(
+                    answers,
+                    self.types,
+                    view,
+                    self.requires,
+                    &mut representation,
+                );
                 if let Some(rewrites) = self.input_rewrites.filter(|r| !r.is_empty()) {
-                    representation = rewrite_representation(&representation, rewrites);
+                    representation = rewrite_representation(&representation, rewrites, self.types);
                 }
                 let hash = answer::fast_hash(&representation);
                 let known = index_of
@@ -1002,18 +1015,20 @@ impl<'a> Walker<'a> {
 /// built from `requires`, keyed by field name.
 fn write_selection(
     answers: &Answers,
+    types: &PossibleTypes,
     view: &[&Object],
     selection: &SelectionSet,
     out: &mut Vec<u8>,
 ) {
     out.push(b'{');
     let mut written: Vec<&str> = Vec::new();
-    write_fields(answers, view, selection, out, &mut written);
+    write_fields(answers, types, view, selection, out, &mut written);
     out.push(b'}');
 }
 
 fn write_fields<'s>(
     answers: &Answers,
+    types: &PossibleTypes,
     view: &[&Object],
     selection: &'s SelectionSet,
     out: &mut Vec<u8>,
@@ -1034,12 +1049,12 @@ fn write_fields<'s>(
                 written.push(&field.name);
                 write_string(&field.name, out);
                 out.push(b':');
-                write_selected(answers, &found, &field.selections, out);
+                write_selected(answers, types, &found, &field.selections, out);
             }
             SelectionItem::InlineFragment(fragment) => {
                 let typename = answer::typename(view);
-                if typename.is_none_or(|t| t == fragment.type_condition) {
-                    write_fields(answers, view, &fragment.selections, out, written);
+                if typename.is_none_or(|t| types.matches(&fragment.type_condition, t)) {
+                    write_fields(answers, types, view, &fragment.selections, out, written);
                 }
             }
             SelectionItem::FragmentSpread(_) => {}
@@ -1050,6 +1065,7 @@ fn write_fields<'s>(
 /// Writes one position's value, selecting from objects when `selection` has fields.
 fn write_selected(
     answers: &Answers,
+    types: &PossibleTypes,
     candidates: &[&Node],
     selection: &SelectionSet,
     out: &mut Vec<u8>,
@@ -1057,7 +1073,7 @@ fn write_selected(
     match answer::settled(candidates) {
         None => out.extend_from_slice(b"null"),
         Some(Node::Object(_)) if !selection.items.is_empty() => {
-            write_selection(answers, &answers.view_of(candidates), selection, out)
+            write_selection(answers, types, &answers.view_of(candidates), selection, out)
         }
         Some(Node::List(_)) if !selection.items.is_empty() => {
             let Some((len, lists)) = answer::list_items(candidates) else {
@@ -1071,7 +1087,7 @@ fn write_selected(
                 }
                 items.clear();
                 items.extend(lists.iter().filter_map(|list| list.get(index)));
-                write_selected(answers, &items, selection, out);
+                write_selected(answers, types, &items, selection, out);
             }
             out.push(b']');
         }
@@ -1080,42 +1096,54 @@ fn write_selected(
 }
 
 /// A representation with the planner's input rewrites applied (`@interfaceObject`).
-fn rewrite_representation(text: &[u8], rewrites: &[FetchRewrite]) -> Vec<u8> {
+fn rewrite_representation(
+    text: &[u8],
+    rewrites: &[FetchRewrite],
+    types: &PossibleTypes,
+) -> Vec<u8> {
     let Ok(mut value) = serde_json::from_slice::<Value>(text) else {
         return text.to_vec();
     };
     for rewrite in rewrites {
-        apply_rewrite(&mut value, rewrite);
+        apply_rewrite(&mut value, rewrite, types);
     }
     serde_json::to_vec(&value).unwrap_or_else(|_| text.to_vec())
 }
 
 /// Applies a planner rewrite (typename setters and key renames for `@interfaceObject`).
-fn apply_rewrite(value: &mut Value, rewrite: &FetchRewrite) {
+fn apply_rewrite(value: &mut Value, rewrite: &FetchRewrite, types: &PossibleTypes) {
     let path = match rewrite {
         FetchRewrite::ValueSetter(setter) => &setter.path,
         FetchRewrite::KeyRenamer(renamer) => &renamer.path,
     };
-    rewrite_at(value, path, rewrite);
+    rewrite_at(value, path, rewrite, types);
 }
 
-fn rewrite_at(value: &mut Value, path: &[FetchNodePathSegment], rewrite: &FetchRewrite) {
+/// A `TypenameEquals` step matches an object whose `__typename` is one of its types or
+/// an object type of one of them: the planner names the interface an `@interfaceObject`
+/// subgraph knows (`Media`), the answers hold the concrete type (`Book`).
+fn rewrite_at(
+    value: &mut Value,
+    path: &[FetchNodePathSegment],
+    rewrite: &FetchRewrite,
+    types: &PossibleTypes,
+) {
     if let Value::Array(items) = value {
         for item in items {
-            rewrite_at(item, path, rewrite);
+            rewrite_at(item, path, rewrite, types);
         }
         return;
     }
     let Value::Object(object) = value else { return };
     match path {
         [] => {}
-        [FetchNodePathSegment::TypenameEquals(types), rest @ ..] => {
+        [FetchNodePathSegment::TypenameEquals(names), rest @ ..] => {
             if object
                 .get("__typename")
                 .and_then(Value::as_str)
-                .is_some_and(|t| types.contains(t))
+                .is_some_and(|t| names.iter().any(|name| types.matches(name, t)))
             {
-                rewrite_at(value, rest, rewrite);
+                rewrite_at(value, rest, rewrite, types);
             }
         }
         [FetchNodePathSegment::Key(key)] => match rewrite {
@@ -1130,7 +1158,7 @@ fn rewrite_at(value: &mut Value, path: &[FetchNodePathSegment], rewrite: &FetchR
         },
         [FetchNodePathSegment::Key(key), rest @ ..] => {
             if let Some(child) = object.get_mut(key) {
-                rewrite_at(child, rest, rewrite);
+                rewrite_at(child, rest, rewrite, types);
             }
         }
     }
@@ -1245,7 +1273,15 @@ mod tests {
             share_reads: true,
         };
         let variables = Map::new();
-        let executed = execute(subgraphs, &plan, &variables, &forward, Answers::default()).await;
+        let executed = execute(
+            subgraphs,
+            supergraph.possible_types(),
+            &plan,
+            &variables,
+            &forward,
+            Answers::default(),
+        )
+        .await;
         let denied = HashSet::new();
         let projection = Projection {
             schema,

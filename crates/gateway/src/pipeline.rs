@@ -731,6 +731,7 @@ impl Gateway {
         };
         Ok(execute(
             &self.subgraphs,
+            self.supergraph.possible_types(),
             &plan,
             &coerced.json,
             &cleared.forward,

@@ -3,7 +3,7 @@
 //! `@inaccessible`), and the planner built from it. Everything here is computed once when
 //! the gateway starts, never per request.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{Schema, ast};
@@ -26,6 +26,7 @@ pub enum SupergraphError {
 pub struct Supergraph {
     pub(crate) planner: Planner,
     api_schema: Valid<Schema>,
+    possible_types: PossibleTypes,
     subgraph_urls: BTreeMap<String, String>,
     fingerprint: String,
 }
@@ -48,6 +49,7 @@ impl Supergraph {
         }
         Ok(Self {
             planner,
+            possible_types: PossibleTypes::of(&api_schema),
             api_schema,
             subgraph_urls,
             fingerprint: crate::audit::sha256_hex(sdl.as_bytes()),
@@ -65,9 +67,55 @@ impl Supergraph {
         &self.api_schema
     }
 
+    /// The object types each interface and union may be.
+    pub fn possible_types(&self) -> &PossibleTypes {
+        &self.possible_types
+    }
+
     /// Each subgraph's name and the URL the supergraph gives it (`@join__graph(url:)`).
     pub fn subgraph_urls(&self) -> &BTreeMap<String, String> {
         &self.subgraph_urls
+    }
+}
+
+/// The object types each abstract type may be: what decides whether a type condition in
+/// a plan (`... on Media` in an entity fetch's `requires`) applies to an object whose
+/// `__typename` is a concrete type (`Book`).
+#[derive(Debug, Default)]
+pub struct PossibleTypes(HashMap<String, HashSet<String>>);
+
+impl PossibleTypes {
+    fn of(schema: &Schema) -> Self {
+        let mut possible: HashMap<String, HashSet<String>> = HashMap::new();
+        for (name, ty) in &schema.types {
+            match ty {
+                apollo_compiler::schema::ExtendedType::Object(object) => {
+                    for interface in &object.implements_interfaces {
+                        possible
+                            .entry(interface.name.to_string())
+                            .or_default()
+                            .insert(name.to_string());
+                    }
+                }
+                apollo_compiler::schema::ExtendedType::Union(union_) => {
+                    possible
+                        .entry(name.to_string())
+                        .or_default()
+                        .extend(union_.members.iter().map(|member| member.name.to_string()));
+                }
+                _ => {}
+            }
+        }
+        Self(possible)
+    }
+
+    /// Whether an object of type `typename` matches the type condition `condition`.
+    pub fn matches(&self, condition: &str, typename: &str) -> bool {
+        condition == typename
+            || self
+                .0
+                .get(condition)
+                .is_some_and(|objects| objects.contains(typename))
     }
 }
 

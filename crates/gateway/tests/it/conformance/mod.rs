@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use kotohub_gateway::execute::{Endpoint, Subgraphs};
 use kotohub_gateway::pipeline::Caller;
-use kotohub_gateway::plan::{HivePlanner, PlannerSettings};
+use kotohub_gateway::plan::{HivePlanner, PlannerSettings, QueryPlanner};
 use kotohub_gateway::validate::Limits;
 use kotohub_gateway::{Gateway, GraphQLRequest, Supergraph};
 use serde::Deserialize;
@@ -78,7 +78,7 @@ async fn run(supergraph: &str) {
     ));
     let gateway = Gateway::new(
         composed,
-        planner,
+        planner.clone(),
         Subgraphs::new(endpoints),
         Limits::default(),
     );
@@ -106,8 +106,19 @@ async fn run(supergraph: &str) {
         let expected = serde_json::to_string(&case.data).expect("JSON");
         let errors = &outcome.response.errors;
         if data != expected || errors.is_empty() == case.errors {
+            // The plan, for whoever reads the failure; its JSON shows what the text
+            // leaves out (rewrites, batch aliases).
+            let plan = planner
+                .plan(&case.query, case.operation_name.as_deref())
+                .map_or_else(
+                    |e| e.to_string(),
+                    |plan| {
+                        let json = serde_json::to_string(&*plan).expect("a plan is JSON");
+                        format!("{plan}\n  plan as JSON {json}")
+                    },
+                );
             failures.push(format!(
-                "{supergraph} / {}:\n  expected data {expected}{}\n  got      data {data}\n  errors {}",
+                "{supergraph} / {}:\n  expected data {expected}{}\n  got      data {data}\n  errors {}\n  plan {plan}",
                 case.name,
                 if case.errors { " with errors" } else { "" },
                 serde_json::to_string(errors).expect("JSON"),
@@ -150,5 +161,7 @@ macro_rules! supergraphs {
 supergraphs! {
     abstract_shapes,
     enum_values,
+    interface_object,
+    interface_object_requires,
     simple_entities,
 }

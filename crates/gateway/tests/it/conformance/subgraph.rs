@@ -40,6 +40,9 @@ struct Data {
     defaults: HashMap<String, Map<String, Value>>,
     /// Each entity type's keys, as top-level field names.
     keys: HashMap<String, Vec<Vec<String>>>,
+    /// The object types implementing each interface: an interface entity's
+    /// representation is resolved to the one whose record it is.
+    implementers: HashMap<String, Vec<String>>,
     counters: std::sync::Mutex<HashMap<String, Arc<AtomicI64>>>,
 }
 
@@ -94,6 +97,26 @@ pub fn build(name: &str, sdl: &str, data: &Value) -> DynamicSchema {
             })
             .unwrap_or_default(),
         keys: keys_of(&schema),
+        implementers: schema
+            .types
+            .iter()
+            .filter_map(|(name, ty)| match ty {
+                ExtendedType::Object(object) => Some((name, object)),
+                _ => None,
+            })
+            .flat_map(|(name, object)| {
+                object
+                    .implements_interfaces
+                    .iter()
+                    .map(move |interface| (interface.name.to_string(), name.to_string()))
+            })
+            .fold(HashMap::new(), |mut by_interface, (interface, object)| {
+                by_interface
+                    .entry(interface)
+                    .or_insert_with(Vec::new)
+                    .push(object);
+                by_interface
+            }),
         counters: Default::default(),
     });
 
@@ -175,9 +198,9 @@ pub fn build(name: &str, sdl: &str, data: &Value) -> DynamicSchema {
                 for parent in &interface.implements_interfaces {
                     built = built.implement(parent.name.as_str());
                 }
-                for key in directive_arguments(&interface.directives, "key", "fields") {
-                    built = built.key(key);
-                }
+                // No keys on the interface itself: `_Entity` is a union of objects, and
+                // an interface entity's representation resolves to an implementing
+                // object ([`Data::entity`]).
                 builder = builder.register(built);
             }
             ExtendedType::Union(union_) => {
@@ -409,23 +432,38 @@ impl Data {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        let record = self.entities.get(&typename).and_then(|records| {
-            let keys = self.keys.get(&typename)?;
-            records.iter().find(|record| {
-                keys.iter().any(|key| {
-                    key.iter().all(|field| {
-                        representation
-                            .get(field)
-                            .is_some_and(|value| record.get(field) == Some(value))
+        let keys = self.keys.get(&typename);
+        let find = |ty: &str| {
+            self.entities.get(ty).and_then(|records| {
+                records.iter().find(|record| {
+                    keys.into_iter().flatten().any(|key| {
+                        key.iter().all(|field| {
+                            representation
+                                .get(field)
+                                .is_some_and(|value| record.get(field) == Some(value))
+                        })
                     })
                 })
             })
-        });
+        };
+        let mut record = find(&typename);
+        let mut typename = typename.clone();
+        if let Some(objects) = self.implementers.get(&typename) {
+            // An interface entity: the object type whose record this is.
+            if let Some((object, found)) = objects
+                .iter()
+                .find_map(|object| Some((object.clone(), find(object)?)))
+            {
+                typename = object;
+                record = Some(found);
+            }
+        }
         let mut entity = self.defaults.get(&typename).cloned().unwrap_or_default();
         if let Some(record) = record {
             entity.extend(record.clone());
         }
         entity.extend(representation);
+        entity.insert("__typename".into(), Value::String(typename.clone()));
         FieldValue::owned_any(Value::Object(entity)).with_type(typename)
     }
 

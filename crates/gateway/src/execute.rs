@@ -1038,16 +1038,20 @@ fn write_fields<'s>(
     for item in &selection.items {
         match item {
             SelectionItem::Field(field) => {
-                let key = field.alias.as_deref().unwrap_or(&field.name);
-                answer::lookup(view, key, &mut found);
-                if found.is_empty() || written.contains(&field.name.as_str()) {
+                // The planner reads a required field whose arguments clash with the
+                // client's under an alias of its own (`_internal_qp_alias_0: price(…)`)
+                // and names it so here: `name` is where the value is in the answers,
+                // `alias` the field the subgraph expects in the representation.
+                let output = field.alias.as_deref().unwrap_or(&field.name);
+                answer::lookup(view, &field.name, &mut found);
+                if found.is_empty() || written.contains(&output) {
                     continue;
                 }
                 if !written.is_empty() {
                     out.push(b',');
                 }
-                written.push(&field.name);
-                write_string(&field.name, out);
+                written.push(output);
+                write_string(output, out);
                 out.push(b':');
                 write_selected(answers, types, &found, &field.selections, out);
             }

@@ -163,5 +163,6 @@ supergraphs! {
     enum_values,
     interface_object,
     interface_object_requires,
+    requires_arguments,
     simple_entities,
 }

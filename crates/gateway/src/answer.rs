@@ -493,6 +493,12 @@ pub fn settled<'a>(candidates: &[&'a Node]) -> Option<&'a Node> {
         .copied()
 }
 
+/// Whether `key` has no value in a view: missing from every source, or null in all.
+pub fn is_null(view: &[&Object], key: &str) -> bool {
+    view.iter()
+        .all(|object| object.get(key).is_none_or(Node::is_null))
+}
+
 /// The `__typename` of a view, when a source has it.
 pub fn typename<'a>(view: &[&'a Object]) -> Option<&'a str> {
     view.iter()

@@ -26,7 +26,7 @@ use tracing::Instrument;
 use crate::answer::{self, Answers, Node, Object, write_string};
 use crate::errors::{Code, GraphQLError};
 use crate::project::PathElement;
-use crate::supergraph::PossibleTypes;
+use crate::supergraph::{PossibleTypes, Supergraph};
 
 /// Where a subgraph is and how long it may take.
 #[derive(Debug, Clone)]
@@ -311,7 +311,7 @@ pub struct Reported {
 /// The state of one plan's execution.
 pub struct Execution<'a> {
     subgraphs: &'a Subgraphs,
-    types: &'a PossibleTypes,
+    supergraph: &'a Supergraph,
     variables: &'a Map<String, Value>,
     /// Sent with every fetch.
     forward: &'a Forward<'a>,
@@ -385,7 +385,7 @@ impl<'a> SignedCaller<'a> {
 /// with each fetch, on top of `answers` (introspection's, when the operation has some).
 pub async fn execute(
     subgraphs: &Subgraphs,
-    types: &PossibleTypes,
+    supergraph: &Supergraph,
     plan: &QueryPlan,
     variables: &Map<String, Value>,
     forward: &Forward<'_>,
@@ -393,7 +393,7 @@ pub async fn execute(
 ) -> Executed {
     let execution = Execution {
         subgraphs,
-        types,
+        supergraph,
         variables,
         forward,
         answers: Mutex::new(answers),
@@ -486,7 +486,8 @@ impl Execution<'_> {
             None => self.root_fetch(fetch).await,
             Some(requires) => {
                 let group = EntityGroup {
-                    types: self.types,
+                    supergraph: self.supergraph,
+                    service: &fetch.service_name,
                     paths: vec![path],
                     requires,
                     input_rewrites: fetch.input_rewrites.as_deref(),
@@ -517,7 +518,8 @@ impl Execution<'_> {
             .aliases
             .iter()
             .map(|alias| EntityGroup {
-                types: self.types,
+                supergraph: self.supergraph,
+                service: &batch.service_name,
                 paths: alias
                     .merge_paths
                     .iter()
@@ -727,7 +729,7 @@ fn rewritten(data: &Node, groups: &[EntityGroup<'_>]) -> Node {
         if let Some(Value::Array(entities)) = value.get_mut(group.response_key) {
             for entity in entities {
                 for rewrite in group.output_rewrites.into_iter().flatten() {
-                    apply_rewrite(entity, rewrite, group.types);
+                    apply_rewrite(entity, rewrite, group.supergraph.possible_types());
                 }
             }
         }
@@ -737,7 +739,9 @@ fn rewritten(data: &Node, groups: &[EntityGroup<'_>]) -> Node {
 
 /// One `_entities` call of a request: the objects it fills and how to represent them.
 struct EntityGroup<'p> {
-    types: &'p PossibleTypes,
+    supergraph: &'p Supergraph,
+    /// The subgraph it goes to.
+    service: &'p str,
     paths: Vec<&'p [FlattenNodePathSegment]>,
     requires: &'p SelectionSet,
     input_rewrites: Option<&'p [FetchRewrite]>,
@@ -842,16 +846,18 @@ impl EntityGroup<'_> {
                     gathered.representation_of.push(index);
                     return;
                 }
+                let keys = self.supergraph.entity_keys();
+                if let Some(typename) = answer::typename(view)
+                    && keys.unfindable(typename, self.service, |field| answer::is_null(view, field))
+                {
+                    // Its fields from this subgraph stay null.
+                    return;
+                }
+                let types = self.supergraph.possible_types();
                 representation.clear();
-                write_selection(
-                    answers,
-                    self.types,
-                    view,
-                    self.requires,
-                    &mut representation,
-                );
+                write_selection(answers, types, view, self.requires, &mut representation);
                 if let Some(rewrites) = self.input_rewrites.filter(|r| !r.is_empty()) {
-                    representation = rewrite_representation(&representation, rewrites, self.types);
+                    representation = rewrite_representation(&representation, rewrites, types);
                 }
                 let hash = answer::fast_hash(&representation);
                 let known = index_of
@@ -1279,7 +1285,7 @@ mod tests {
         let variables = Map::new();
         let executed = execute(
             subgraphs,
-            supergraph.possible_types(),
+            supergraph,
             &plan,
             &variables,
             &forward,

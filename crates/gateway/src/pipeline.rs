@@ -731,7 +731,7 @@ impl Gateway {
         };
         Ok(execute(
             &self.subgraphs,
-            self.supergraph.possible_types(),
+            &self.supergraph,
             &plan,
             &coerced.json,
             &cleared.forward,

@@ -27,6 +27,7 @@ pub struct Supergraph {
     pub(crate) planner: Planner,
     api_schema: Valid<Schema>,
     possible_types: PossibleTypes,
+    entity_keys: EntityKeys,
     subgraph_urls: BTreeMap<String, String>,
     fingerprint: String,
 }
@@ -47,9 +48,12 @@ impl Supergraph {
         if subgraph_urls.is_empty() {
             return Err(SupergraphError::NoSubgraphs);
         }
+        let possible_types = PossibleTypes::of(&api_schema);
+        let entity_keys = EntityKeys::of(sdl, &possible_types)?;
         Ok(Self {
             planner,
-            possible_types: PossibleTypes::of(&api_schema),
+            possible_types,
+            entity_keys,
             api_schema,
             subgraph_urls,
             fingerprint: crate::audit::sha256_hex(sdl.as_bytes()),
@@ -70,6 +74,11 @@ impl Supergraph {
     /// The object types each interface and union may be.
     pub fn possible_types(&self) -> &PossibleTypes {
         &self.possible_types
+    }
+
+    /// The keys by which each subgraph finds its entities.
+    pub fn entity_keys(&self) -> &EntityKeys {
+        &self.entity_keys
     }
 
     /// Each subgraph's name and the URL the supergraph gives it (`@join__graph(url:)`).
@@ -109,6 +118,11 @@ impl PossibleTypes {
         Self(possible)
     }
 
+    /// The object types of the abstract type `name` (none for an object type).
+    pub fn objects_of(&self, name: &str) -> impl Iterator<Item = String> + '_ {
+        self.0.get(name).into_iter().flatten().cloned()
+    }
+
     /// Whether an object of type `typename` matches the type condition `condition`.
     pub fn matches(&self, condition: &str, typename: &str) -> bool {
         condition == typename
@@ -117,6 +131,101 @@ impl PossibleTypes {
                 .get(condition)
                 .is_some_and(|objects| objects.contains(typename))
     }
+}
+
+/// The keys by which each subgraph finds each entity type (`@join__type(graph:, key:)`),
+/// as their top-level fields; an interface's keys count for its object types too. An
+/// entity none of whose keys is whole (a key field null or missing) cannot be found, so
+/// it is not sent: one such representation can fail a strict subgraph's whole call.
+#[derive(Debug, Default)]
+pub struct EntityKeys(HashMap<String, HashMap<String, Vec<Vec<String>>>>);
+
+impl EntityKeys {
+    fn of(sdl: &str, possible_types: &PossibleTypes) -> Result<Self, SupergraphError> {
+        let document = ast::Document::parse(sdl, "supergraph.graphql")
+            .map_err(|e| SupergraphError::Parse(e.errors.to_string()))?;
+        let string = |directive: &ast::Directive, name: &str| {
+            directive
+                .specified_argument_by_name(name)
+                .and_then(|value| value.as_str())
+                .map(str::to_owned)
+        };
+        // join__Graph's values name the subgraphs.
+        let mut graphs = HashMap::new();
+        for definition in &document.definitions {
+            if let ast::Definition::EnumTypeDefinition(graph_enum) = definition
+                && graph_enum.name == "join__Graph"
+            {
+                for value in &graph_enum.values {
+                    if let Some(name) = value
+                        .directives
+                        .get("join__graph")
+                        .and_then(|d| string(d, "name"))
+                    {
+                        graphs.insert(value.value.to_string(), name);
+                    }
+                }
+            }
+        }
+        // By subgraph, then by type: looked up per entity without building a key.
+        let mut keys: HashMap<String, HashMap<String, Vec<Vec<String>>>> = HashMap::new();
+        for definition in &document.definitions {
+            let (name, directives) = match definition {
+                ast::Definition::ObjectTypeDefinition(object) => (&object.name, &object.directives),
+                ast::Definition::InterfaceTypeDefinition(interface) => {
+                    (&interface.name, &interface.directives)
+                }
+                _ => continue,
+            };
+            for join in directives.get_all("join__type") {
+                let graph = join
+                    .specified_argument_by_name("graph")
+                    .and_then(|value| value.as_enum())
+                    .and_then(|value| graphs.get(value.as_str()));
+                let (Some(graph), Some(key)) = (graph, string(join, "key")) else {
+                    continue;
+                };
+                let fields = top_level_fields(&key);
+                let mut types = vec![name.to_string()];
+                types.extend(possible_types.objects_of(name));
+                let of_graph = keys.entry(graph.clone()).or_default();
+                for ty in types {
+                    of_graph.entry(ty).or_default().push(fields.clone());
+                }
+            }
+        }
+        Ok(Self(keys))
+    }
+
+    /// Whether an entity of `typename` cannot be found in `graph` by any of its keys:
+    /// `is_null` tells whether a top-level field is null or missing. False when the
+    /// type has no keys there (nothing to check against).
+    pub fn unfindable(&self, typename: &str, graph: &str, is_null: impl Fn(&str) -> bool) -> bool {
+        self.0
+            .get(graph)
+            .and_then(|types| types.get(typename))
+            .is_some_and(|keys| {
+                keys.iter()
+                    .all(|key| key.iter().any(|field| is_null(field)))
+            })
+    }
+}
+
+/// `"id org { id }"` → `["id", "org"]`.
+fn top_level_fields(selection: &str) -> Vec<String> {
+    let mut depth = 0usize;
+    let mut fields = Vec::new();
+    let spaced = selection.replace('{', " { ").replace('}', " } ");
+    for token in spaced.split_whitespace() {
+        match token {
+            "{" => depth += 1,
+            "}" => depth = depth.saturating_sub(1),
+            // An argument list cannot be in a key; a stray token is no field.
+            name if depth == 0 => fields.push(name.to_owned()),
+            _ => {}
+        }
+    }
+    fields
 }
 
 /// Scalars and directives every GraphQL schema has; apollo-compiler supplies them itself.

@@ -163,6 +163,7 @@ supergraphs! {
     enum_values,
     interface_object,
     interface_object_requires,
+    null_keys,
     requires_arguments,
     simple_entities,
 }

@@ -7,7 +7,8 @@
 //! - `"Query"` / `"Mutation"`: the root objects;
 //! - `"entities"`: records by type name, found for a representation by any of the type's
 //!   `@key`s; a representation without a record resolves to itself (what a subgraph that
-//!   only extends a type does);
+//!   only extends a type does); one whose key is null fails the whole `_entities` call,
+//!   as strict subgraph frameworks do;
 //! - `"defaults"`: fields every entity of a type has, by type name (fields computed from
 //!   `@requires`, typically).
 //!
@@ -241,6 +242,13 @@ pub fn build(name: &str, sdl: &str, data: &Value) -> DynamicSchema {
                 let mut resolved = Vec::new();
                 for representation in representations.iter() {
                     let representation = representation.as_value().clone().into_json()?;
+                    // Strict, as some subgraph frameworks are: one representation whose
+                    // key is null fails the whole call.
+                    if data.null_key(&representation) {
+                        return Err(async_graphql::Error::new(
+                            "a representation has a null key field",
+                        ));
+                    }
                     resolved.push(data.entity(representation));
                 }
                 Ok(Some(FieldValue::list(resolved)))
@@ -465,6 +473,21 @@ impl Data {
         entity.extend(representation);
         entity.insert("__typename".into(), Value::String(typename.clone()));
         FieldValue::owned_any(Value::Object(entity)).with_type(typename)
+    }
+
+    /// Whether a key field of `representation` is null (or missing) in every key of
+    /// its type.
+    fn null_key(&self, representation: &Value) -> bool {
+        let typename = representation
+            .get("__typename")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        self.keys.get(typename).is_some_and(|keys| {
+            keys.iter().all(|key| {
+                key.iter()
+                    .any(|field| representation.get(field).is_none_or(Value::is_null))
+            })
+        })
     }
 
     /// The value of a field whose data is `raw`, computing the `$` forms.

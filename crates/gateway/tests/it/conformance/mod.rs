@@ -55,6 +55,7 @@ async fn run(supergraph: &str) {
     let composed = Supergraph::parse(&read("supergraph.graphql"))
         .unwrap_or_else(|e| panic!("{supergraph}: the supergraph does not load: {e}"));
     let mut endpoints = HashMap::new();
+    let counters = subgraph::Counters::default();
     for name in composed.subgraph_urls().keys() {
         let sdl = read(&format!("{name}.graphql"));
         let data: Value = match std::fs::read_to_string(dir.join(format!("{name}.json"))) {
@@ -62,7 +63,7 @@ async fn run(supergraph: &str) {
                 .unwrap_or_else(|e| panic!("{supergraph}/{name}.json: {e}")),
             Err(_) => Value::Object(Map::new()),
         };
-        let addr = subgraph::serve(subgraph::build(name, &sdl, &data)).await;
+        let addr = subgraph::serve(subgraph::build(name, &sdl, &data, counters.clone())).await;
         endpoints.insert(
             name.clone(),
             Endpoint {
@@ -161,9 +162,13 @@ macro_rules! supergraphs {
 supergraphs! {
     abstract_shapes,
     enum_values,
+    fed1_mixed,
+    inaccessible_fields,
     interface_object,
     interface_object_requires,
+    mutations_in_order,
     null_keys,
+    overridden_fields,
     requires_arguments,
     simple_entities,
 }

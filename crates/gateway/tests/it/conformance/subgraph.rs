@@ -17,7 +17,8 @@
 //! too, for an entity) and the field's arguments into a string, read as a number or a
 //! boolean when the field's type is one; `{"$args": [{"when": {…}, "value": …}, …]}`
 //! picks the first value whose `when` the arguments match; `{"$counter": "name"}` counts
-//! up per call, so that mutations show the order they ran in. Objects of an interface or
+//! up per call (one count per name across the supergraph's subgraphs), so that mutations
+//! show the order they ran in. Objects of an interface or
 //! union type name their type in `__typename`.
 
 use std::collections::HashMap;
@@ -44,8 +45,12 @@ struct Data {
     /// The object types implementing each interface: an interface entity's
     /// representation is resolved to the one whose record it is.
     implementers: HashMap<String, Vec<String>>,
-    counters: std::sync::Mutex<HashMap<String, Arc<AtomicI64>>>,
+    counters: Counters,
 }
+
+/// The `$counter`s of a supergraph's subgraphs, shared so that the order of mutations
+/// across subgraphs shows.
+pub type Counters = Arc<std::sync::Mutex<HashMap<String, Arc<AtomicI64>>>>;
 
 /// How a field's value is turned into a GraphQL output: its type in the subgraph.
 #[derive(Clone)]
@@ -58,7 +63,7 @@ struct Output {
 }
 
 /// Builds the subgraph `name` from its SDL and data.
-pub fn build(name: &str, sdl: &str, data: &Value) -> DynamicSchema {
+pub fn build(name: &str, sdl: &str, data: &Value, counters: Counters) -> DynamicSchema {
     let schema = Schema::builder()
         .adopt_orphan_extensions()
         .parse(sdl, format!("{name}.graphql"))
@@ -118,7 +123,7 @@ pub fn build(name: &str, sdl: &str, data: &Value) -> DynamicSchema {
                     .push(object);
                 by_interface
             }),
-        counters: Default::default(),
+        counters,
     });
 
     let abstract_: Arc<std::collections::HashSet<String>> = Arc::new(

@@ -161,14 +161,18 @@ macro_rules! supergraphs {
 
 supergraphs! {
     abstract_shapes,
+    compound_keys,
     enum_values,
     fed1_mixed,
     inaccessible_fields,
     interface_object,
     interface_object_requires,
+    interfaces_across,
     mutations_in_order,
     null_keys,
     overridden_fields,
+    provides_nested,
     requires_arguments,
+    shareable_roots,
     simple_entities,
 }

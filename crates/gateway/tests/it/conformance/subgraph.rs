@@ -18,7 +18,7 @@
 //! boolean when the field's type is one; `{"$args": [{"when": {…}, "value": …}, …]}`
 //! picks the first value whose `when` the arguments match; `{"$counter": "name"}` counts
 //! up per call (one count per name across the supergraph's subgraphs), so that mutations
-//! show the order they ran in. Objects of an interface or
+//! show the order they ran in; `{"$error": "message"}` fails the field with that error. Objects of an interface or
 //! union type name their type in `__typename`.
 
 use std::collections::HashMap;
@@ -427,6 +427,9 @@ fn resolver(
                     .unwrap_or_default(),
             };
             let raw = parent.get(&field_name).cloned().unwrap_or(Value::Null);
+            if let Some(Value::String(message)) = raw.get("$error") {
+                return Err(async_graphql::Error::new(message.clone()));
+            }
             let value = data.evaluate(raw, &parent, &arguments, &output.ty);
             Ok(to_field_value(value, &output.ty, &output))
         })

@@ -18,8 +18,10 @@
 //! boolean when the field's type is one; `{"$args": [{"when": {…}, "value": …}, …]}`
 //! picks the first value whose `when` the arguments match; `{"$counter": "name"}` counts
 //! up per call (one count per name across the supergraph's subgraphs), so that mutations
-//! show the order they ran in; `{"$error": "message"}` fails the field with that error. Objects of an interface or
-//! union type name their type in `__typename`.
+//! show the order they ran in; `{"$error": "message"}` fails the field with that error.
+//! Objects of an interface or union type name their type in `__typename`. A list item
+//! of an object or list type cannot be null: async-graphql's dynamic schemas resolve
+//! every item they are given.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -430,7 +432,9 @@ fn resolver(
             if let Some(Value::String(message)) = raw.get("$error") {
                 return Err(async_graphql::Error::new(message.clone()));
             }
-            let value = data.evaluate(raw, &parent, &arguments, &output.ty);
+            let value = data
+                .evaluate(raw, &parent, &arguments, &output.ty)
+                .map_err(async_graphql::Error::new)?;
             Ok(to_field_value(value, &output.ty, &output))
         })
     }
@@ -498,26 +502,27 @@ impl Data {
         })
     }
 
-    /// The value of a field whose data is `raw`, computing the `$` forms.
+    /// The value of a field whose data is `raw`, computing the `$` forms; `Err` names the
+    /// arguments no `$args` choice was written for, for whoever writes the data.
     fn evaluate(
         &self,
         raw: Value,
         parent: &Map<String, Value>,
         arguments: &Map<String, Value>,
         ty: &Type,
-    ) -> Value {
+    ) -> Result<Value, String> {
         let Value::Object(form) = &raw else {
-            return raw;
+            return Ok(raw);
         };
         if let Some(Value::String(template)) = form.get("$tmpl") {
             let rendered = render(template, parent, arguments);
             let leaf = ty.inner_named_type().as_str();
-            return match leaf {
+            return Ok(match leaf {
                 "Int" | "Float" | "Boolean" => {
                     serde_json::from_str(&rendered).unwrap_or(Value::Null)
                 }
                 _ => Value::String(rendered),
-            };
+            });
         }
         if let Some(Value::Array(choices)) = form.get("$args") {
             for choice in choices {
@@ -530,7 +535,10 @@ impl Data {
                     return self.evaluate(value, parent, arguments, ty);
                 }
             }
-            return Value::Null;
+            return Err(format!(
+                "the data has no value for the arguments {}",
+                Value::Object(arguments.clone())
+            ));
         }
         if let Some(Value::String(counter)) = form.get("$counter") {
             let counter = self
@@ -540,9 +548,9 @@ impl Data {
                 .entry(counter.clone())
                 .or_default()
                 .clone();
-            return Value::from(counter.fetch_add(1, Ordering::SeqCst) + 1);
+            return Ok(Value::from(counter.fetch_add(1, Ordering::SeqCst) + 1));
         }
-        raw
+        Ok(raw)
     }
 }
 

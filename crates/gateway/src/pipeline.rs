@@ -703,13 +703,22 @@ impl Gateway {
                 ..Executed::default()
             });
         }
+        // The planner knows no introspection: what it plans is the rest.
+        let without_introspection;
+        let to_plan = if introspects {
+            without_introspection =
+                Self::without_introspection(document, operation.operation_name.as_deref());
+            &without_introspection
+        } else {
+            normalized
+        };
         let planning = crate::planning::Planning {
             planner: &self.planner,
             shared: self.plan_cache.as_ref(),
             fingerprint: self.supergraph.fingerprint(),
         };
         let plan = match planning
-            .plan(normalized, operation.operation_name.as_deref())
+            .plan(to_plan, operation.operation_name.as_deref())
             .await
         {
             Ok(plan) => plan,
@@ -739,6 +748,28 @@ impl Gateway {
         )
         .instrument(tracing::info_span!("execute"))
         .await)
+    }
+
+    /// `document` as text without the introspection root fields of its operation `name`
+    /// (`__schema`, `__type`), which the gateway answers from the API schema itself.
+    fn without_introspection(document: &ExecutableDocument, name: Option<&str>) -> String {
+        fn strip(selections: &mut Vec<apollo_compiler::executable::Selection>) {
+            use apollo_compiler::executable::Selection;
+            selections.retain(|selection| {
+                !matches!(selection, Selection::Field(field)
+                    if matches!(field.name.as_str(), "__schema" | "__type"))
+            });
+            for selection in selections {
+                if let Selection::InlineFragment(fragment) = selection {
+                    strip(&mut fragment.make_mut().selection_set.selections);
+                }
+            }
+        }
+        let mut stripped = document.clone();
+        if let Ok(operation) = stripped.operations.get_mut(name) {
+            strip(&mut operation.selection_set.selections);
+        }
+        stripped.serialize().no_indent().to_string()
     }
 
     /// The answers projected onto the operation the client sent — not the pruned one —

@@ -161,8 +161,10 @@ macro_rules! supergraphs {
 
 supergraphs! {
     abstract_shapes,
+    aliases_conflicts,
     compound_keys,
     custom_scalars,
+    deep_chain,
     enum_values,
     fed1_mixed,
     inaccessible_fields,
@@ -174,9 +176,12 @@ supergraphs! {
     null_keys,
     null_propagation,
     overridden_fields,
+    provides_abstract,
     provides_nested,
     requires_arguments,
     shareable_roots,
     simple_entities,
+    skip_include,
+    typename_introspection,
     variables_and_arguments,
 }

@@ -39,6 +39,8 @@ pub enum Code {
     // The field rules.
     Forbidden,
     // Planning and execution.
+    /// A subscription: the gateway answers queries and mutations over HTTP only.
+    SubscriptionsNotSupported,
     PlanningFailed,
     IntrospectionFailed,
     UnsupportedPlan,
@@ -82,6 +84,7 @@ impl Code {
             Code::PersistedMismatch => "PERSISTED_QUERY_HASH_MISMATCH",
             Code::NotInSafelist => "OPERATION_NOT_IN_SAFELIST",
             Code::Forbidden => "FORBIDDEN",
+            Code::SubscriptionsNotSupported => "SUBSCRIPTIONS_NOT_SUPPORTED",
             Code::PlanningFailed => "PLANNING_FAILED",
             Code::IntrospectionFailed => "INTROSPECTION_FAILED",
             Code::UnsupportedPlan => "UNSUPPORTED_PLAN",
@@ -132,6 +135,7 @@ impl Code {
             | Code::PersistedNotFound
             | Code::PersistedMismatch
             | Code::NotInSafelist
+            | Code::SubscriptionsNotSupported
             | Code::PlanningFailed
             | Code::IntrospectionFailed
             | Code::UnsupportedPlan
@@ -163,7 +167,7 @@ impl std::fmt::Display for Code {
 }
 
 /// Every code, for [`Code::parse`].
-const ALL: [Code; 35] = [
+const ALL: [Code; 36] = [
     Code::BadRequest,
     Code::MissingQuery,
     Code::BatchNotAccepted,
@@ -184,6 +188,7 @@ const ALL: [Code; 35] = [
     Code::PersistedMismatch,
     Code::NotInSafelist,
     Code::Forbidden,
+    Code::SubscriptionsNotSupported,
     Code::PlanningFailed,
     Code::IntrospectionFailed,
     Code::UnsupportedPlan,

@@ -438,6 +438,13 @@ impl Gateway {
             Err(errors) => return Outcome::refused(errors, None),
         };
         let operation = &prepared.operation;
+        if operation.kind == OperationType::Subscription {
+            let message = "subscriptions are not supported: this gateway answers queries and mutations over HTTP";
+            return Outcome::refused(
+                vec![GraphQLError::new(message, Code::SubscriptionsNotSupported)],
+                Some(operation.kind),
+            );
+        }
         let empty = Map::new();
         let raw_variables = request.variables.as_ref().unwrap_or(&empty);
         let runs_saved = operation

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod checks;
 pub mod databases;
+pub mod import;
 pub mod sdl;
 pub mod seed;
 pub mod services;

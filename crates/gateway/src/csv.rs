@@ -34,7 +34,9 @@ pub fn to_csv(data: &Value, columns: &[String], bom: bool) -> Result<String, Too
     Ok(out)
 }
 
-fn write_line<'a>(out: &mut String, cells: impl Iterator<Item = Option<&'a str>>) {
+/// Writes one CSV record (RFC 4180: quoted when a cell holds a comma, quote or line
+/// break), ended by CRLF; a missing cell is empty.
+pub fn write_line<'a>(out: &mut String, cells: impl Iterator<Item = Option<&'a str>>) {
     for (i, cell) in cells.enumerate() {
         if i > 0 {
             out.push(',');

@@ -46,9 +46,25 @@ fn century(sign: u8) -> Option<i32> {
     }
 }
 
-/// `code` checked in full against `today` (no one imported is born later); `Ok` is the
-/// code as it is hashed: surrounding spaces dropped, letters in capitals.
-pub fn check(code: &str, today: NaiveDate) -> Result<String, Invalid> {
+/// An identity code that passed every check.
+#[derive(PartialEq, Eq)]
+pub struct Checked {
+    /// The code as it is hashed: surrounding spaces dropped, letters in capitals.
+    code: String,
+    pub born: NaiveDate,
+}
+
+impl std::fmt::Debug for Checked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checked")
+            .field("code", &"<identity code>")
+            .field("born", &self.born)
+            .finish()
+    }
+}
+
+/// `code` checked in full against `today` (no one imported is born later).
+pub fn check(code: &str, today: NaiveDate) -> Result<Checked, Invalid> {
     let code = code.trim().to_ascii_uppercase();
     let bytes = code.as_bytes();
     if bytes.len() != 11 {
@@ -78,7 +94,15 @@ pub fn check(code: &str, today: NaiveDate) -> Result<String, Invalid> {
     if !(2..=899).contains(&individual) {
         return Err(Invalid::IndividualNumber);
     }
-    Ok(code)
+    Ok(Checked { code, born })
+}
+
+/// A client as an identity code makes it known: the pseudonymous id and the date of
+/// birth the code carries (the hub keeps only the year).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identified {
+    pub client_id: String,
+    pub born: NaiveDate,
 }
 
 /// Turns identity codes into client ids: HMAC-SHA-256 of the checked code under a key
@@ -102,12 +126,12 @@ impl Pseudonymiser {
         }
     }
 
-    /// The client id of `code`, or why `code` is no identity code.
-    pub fn client_id(&self, code: &str, today: NaiveDate) -> Result<String, Invalid> {
+    /// The client `code` names, or why `code` is no identity code.
+    pub fn identify(&self, code: &str, today: NaiveDate) -> Result<Identified, Invalid> {
         let checked = check(code, today)?;
         let mut mac =
             Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes a key of any length");
-        mac.update(checked.as_bytes());
+        mac.update(checked.code.as_bytes());
         let digest = mac.finalize().into_bytes();
         // 128 bits: no two of a city's people meet, and the id stays short in URLs.
         let mut id = String::with_capacity(33);
@@ -115,7 +139,10 @@ impl Pseudonymiser {
         for byte in &digest[..16] {
             id.push_str(&format!("{byte:02x}"));
         }
-        Ok(id)
+        Ok(Identified {
+            client_id: id,
+            born: checked.born,
+        })
     }
 }
 
@@ -135,9 +162,16 @@ mod tests {
         format!("{date}{sign}{individual}{check}")
     }
 
+    /// The code `check` would hash, or its error.
+    fn checked(code: &str) -> Result<String, Invalid> {
+        check(code, today()).map(|checked| checked.code)
+    }
+
     #[test]
     fn the_registers_published_example_is_valid() {
-        assert_eq!(check("131052-308T", today()), Ok("131052-308T".to_owned()));
+        assert_eq!(checked("131052-308T"), Ok("131052-308T".to_owned()));
+        let born = check("131052-308T", today()).expect("valid").born;
+        assert_eq!(born, NaiveDate::from_ymd_opt(1952, 10, 13).expect("a date"));
     }
 
     #[test]
@@ -248,10 +282,7 @@ mod tests {
 
     #[test]
     fn spaces_and_small_letters_are_the_same_code() {
-        assert_eq!(
-            check(" 131052-308t ", today()),
-            Ok("131052-308T".to_owned())
-        );
+        assert_eq!(checked(" 131052-308t "), Ok("131052-308T".to_owned()));
     }
 
     #[test]
@@ -265,15 +296,19 @@ mod tests {
     fn the_same_code_is_the_same_client_under_one_key_only() {
         let one = Pseudonymiser::new("key-one-0123456789-0123456789-01");
         let other = Pseudonymiser::new("key-two-0123456789-0123456789-01");
-        let id = one.client_id("131052-308T", today()).expect("valid");
-        assert_eq!(id, one.client_id(" 131052-308t", today()).expect("valid"));
-        assert_ne!(id, other.client_id("131052-308T", today()).expect("valid"));
-        assert_eq!(id.len(), 33);
-        assert!(!id.contains("131052"));
-        assert_eq!(
-            one.client_id("131052-308U", today()),
-            Err(Invalid::CheckCharacter)
-        );
+        let id = |p: &Pseudonymiser, code: &str| p.identify(code, today()).map(|i| i.client_id);
+        let first = id(&one, "131052-308T").expect("valid");
+        assert_eq!(first, id(&one, " 131052-308t").expect("valid"));
+        assert_ne!(first, id(&other, "131052-308T").expect("valid"));
+        assert_eq!(first.len(), 33);
+        assert!(!first.contains("131052"));
+        assert_eq!(id(&one, "131052-308U"), Err(Invalid::CheckCharacter));
+    }
+
+    #[test]
+    fn a_checked_code_is_not_printed() {
+        let checked = check("131052-308T", today()).expect("valid");
+        assert!(!format!("{checked:?}").contains("308T"));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The federation conformance suite: the gateway in front of supergraphs we did not write.
 //! Each directory under `tests/conformance/` is one supergraph: its subgraphs' SDLs
-//! (`<name>.graphql`) and static data (`<name>.json`, see [`subgraph`]), the supergraph
+//! (`<name>.graphql`) and static data (`<name>.json`, see [`subgraph`]; `{"$down": true}`
+//! for a subgraph that is not running), the supergraph
 //! composed from them by `schema/compose` (`node compose.mjs --conformance`, committed
 //! as `supergraph.graphql`), and its cases (`cases.json`): an operation, its variables,
 //! the exact `data` expected — compared as text, so order counts — and whether errors
@@ -63,7 +64,13 @@ async fn run(supergraph: &str) {
                 .unwrap_or_else(|e| panic!("{supergraph}/{name}.json: {e}")),
             Err(_) => Value::Object(Map::new()),
         };
-        let addr = subgraph::serve(subgraph::build(name, &sdl, &data, counters.clone())).await;
+        let addr = if data.get("$down") == Some(&Value::Bool(true)) {
+            // A subgraph that is down: a port nothing listens on any more.
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+            listener.local_addr().expect("a bound address")
+        } else {
+            subgraph::serve(subgraph::build(name, &sdl, &data, counters.clone())).await
+        };
         endpoints.insert(
             name.clone(),
             Endpoint {
@@ -187,6 +194,7 @@ supergraphs! {
     shareable_value_types,
     simple_entities,
     skip_include,
+    subgraph_down,
     typename_introspection,
     unions_across,
     unsupported_operations,

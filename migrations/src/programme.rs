@@ -34,6 +34,7 @@ impl MigratorTrait for Migrator {
                 ],
             }),
             Box::new(AddRecordKeys),
+            Box::new(CreateImportTables),
         ]
     }
 }
@@ -343,6 +344,80 @@ impl MigrationTrait for AddRecordKeys {
                         .drop_column("record_key")
                         .to_owned(),
                 )
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// What imports keep: each imported row's source record (what a re-import updates by, and
+/// the hash of what it last held, so that an unchanged row changes nothing) and each
+/// import run (who, when, which file, how many rows).
+struct CreateImportTables;
+
+impl MigrationName for CreateImportTables {
+    fn name(&self) -> &str {
+        "m20261207_000002_create_import_tables"
+    }
+}
+
+/// Imports correct clients in place; the clients' read policy would hide every row from
+/// the update, so an update policy lets a transaction that set the maintenance scope
+/// (what the importer does, never the request path) change them.
+const CLIENT_UPDATES_POSTGRES: &str = "
+    CREATE POLICY clients_import ON clients FOR UPDATE
+        USING (coalesce(current_setting('kotohub.scope', true), '') = 'all')
+        WITH CHECK (true);";
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateImportTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                create("import_sources")
+                    .col(string_len("kind", 32))
+                    .col(string_len("source_id", 64))
+                    .col(string_len("client_id", 32))
+                    .col(string_len("row_hash", 64))
+                    .col(string_len("run_id", 32))
+                    .primary_key(Index::create().col("kind").col("source_id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                create("import_runs")
+                    .col(string_len("id", 32).primary_key())
+                    .col(string_len("subgraph", 16))
+                    .col(string_len("kind", 32))
+                    .col(string("subject"))
+                    .col(string_len("file_sha256", 64))
+                    .col(timestamp_with_time_zone("started_at"))
+                    .col(timestamp_with_time_zone("finished_at"))
+                    .col(integer("rows_read"))
+                    .col(integer("inserted"))
+                    .col(integer("updated"))
+                    .col(integer("unchanged"))
+                    .col(integer("rejected"))
+                    .to_owned(),
+            )
+            .await?;
+        let db = manager.get_connection();
+        if db.get_database_backend() == DbBackend::Postgres {
+            db.execute_unprepared(CLIENT_UPDATES_POSTGRES).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        if db.get_database_backend() == DbBackend::Postgres {
+            db.execute_unprepared("DROP POLICY IF EXISTS clients_import ON clients;")
+                .await?;
+        }
+        for table in ["import_runs", "import_sources"] {
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
                 .await?;
         }
         Ok(())

@@ -97,6 +97,11 @@ pub struct Auth {
     /// unset: a key file under `serve.data_dir`, made on first use.
     #[serde(default)]
     pub internal_secret: Option<Secret>,
+    /// The key client ids are derived from identity codes with when importing; unset: a
+    /// key file under `serve.data_dir`, made on first use. Changing it gives every
+    /// imported client a new id, so it is kept like the others and never rotated casually.
+    #[serde(default)]
+    pub identity_secret: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -53,6 +53,18 @@ fn secret(
     keys::load_or_create(&path).with_context(|| format!("cannot read or create {}", path.display()))
 }
 
+/// What derives client ids from identity codes when importing.
+pub fn pseudonymiser(
+    auth: &Auth,
+    data_dir: &Path,
+) -> Result<crate::import::identity::Pseudonymiser> {
+    Ok(crate::import::identity::Pseudonymiser::new(&secret(
+        auth.identity_secret.as_ref(),
+        data_dir,
+        "identity.key",
+    )?))
+}
+
 /// The key shared by the gateway and the subgraphs.
 pub fn internal_key(auth: &Auth, data_dir: &Path) -> Result<InternalKey> {
     Ok(InternalKey::new(&secret(

@@ -106,6 +106,36 @@ enum Command {
         #[command(subcommand)]
         command: CacheCommand,
     },
+    /// Import a division's file: every row checked, the good ones written (a changed row
+    /// updates what it imported before, an unchanged one changes nothing), the rest
+    /// reported by line, column and reason. Identity codes become pseudonymous client ids
+    /// and are kept nowhere.
+    Import {
+        /// The subgraph the kind belongs to: programme for clients.
+        #[arg(long)]
+        subgraph: String,
+        /// What the file holds: clients.
+        #[arg(long)]
+        kind: String,
+        /// The file: .csv (a header row, ; or , between fields) or .jsonl.
+        file: PathBuf,
+        /// Check every row and report, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Where the rejected rows go (default: next to FILE, .rejects.csv), when any are.
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Where the SQLite databases live (default: serve.data_dir, "data").
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// sqlite://… or postgres://… of the subgraph (default: its configured URL, else
+        /// SQLite in the data directory).
+        #[arg(long, env = "KOTOHUB_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+    },
     /// Mint a development token (auth.mode = "dev", the embedded default).
     Token {
         /// officer, analyst, auditor or admin; repeatable.
@@ -218,6 +248,26 @@ async fn run(config: Config, command: Command, traces: Export) -> Result<()> {
             .await
         }
         Command::Sdl { out_dir, check } => sdl_command(&out_dir, check),
+        Command::Import {
+            subgraph,
+            kind,
+            file,
+            dry_run,
+            rejects,
+            json,
+            data_dir,
+            database_url,
+        } => {
+            let target = ImportTarget {
+                subgraph,
+                kind,
+                file,
+                rejects,
+                data_dir,
+                database_url,
+            };
+            import_command(&config, target, dry_run, json).await
+        }
         Command::Audit {
             command:
                 AuditCommand::Verify {
@@ -615,6 +665,118 @@ async fn migrate(
         let db = databases::open(name, &url).await?;
         databases::migrate(name, &db).await?;
         println!("{name}: migrated");
+    }
+    Ok(())
+}
+
+/// Where `kotohub import` reads from and writes to.
+struct ImportTarget {
+    subgraph: String,
+    kind: String,
+    file: PathBuf,
+    rejects: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+}
+
+async fn import_command(
+    config: &Config,
+    target: ImportTarget,
+    dry_run: bool,
+    json: bool,
+) -> Result<()> {
+    use kotohub::import::{Importer, rejects_csv, table::Format};
+    use std::io::IsTerminal;
+    if target.kind != "clients" {
+        bail!(
+            "{:?} is not a kind of import; the kinds are: clients",
+            target.kind
+        );
+    }
+    if target.subgraph != "programme" {
+        bail!(
+            "clients are imported into the programme subgraph, not {:?}",
+            target.subgraph
+        );
+    }
+    let name = target.file.display().to_string();
+    let format =
+        Format::of_name(&name).with_context(|| format!("{name}: name a .csv or a .jsonl file"))?;
+    let bytes = std::fs::read(&target.file).with_context(|| format!("cannot read {name}"))?;
+    let data_dir = target
+        .data_dir
+        .unwrap_or_else(|| config.serve.data_dir.clone());
+    if target.database_url.is_none() {
+        ensure_data_dir(&data_dir)?;
+    }
+    let url = target
+        .database_url
+        .unwrap_or_else(|| url_of(config, &data_dir, "programme"));
+    let db = databases::open("programme", &url).await?;
+    databases::migrate("programme", &db).await?;
+    let pseudonymiser = access::pseudonymiser(&config.auth, &data_dir)?;
+    let subject = format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned())
+    );
+    let importer = Importer {
+        pseudonymiser: &pseudonymiser,
+        subject: &subject,
+        dry_run,
+        today: chrono::Utc::now().date_naive(),
+    };
+    let started = std::time::Instant::now();
+    let terminal = std::io::stderr().is_terminal();
+    let imported = importer
+        .clients(&db, &bytes, format, |written| {
+            if terminal {
+                let rate = written as f64 / started.elapsed().as_secs_f64().max(0.001);
+                eprint!("\r{written} rows written ({rate:.0} rows/s)");
+            }
+        })
+        .await?;
+    if terminal && !dry_run {
+        eprintln!();
+    }
+    let rejects = (!imported.rejected.is_empty()).then(|| {
+        target
+            .rejects
+            .unwrap_or_else(|| target.file.with_extension("rejects.csv"))
+    });
+    if let Some(path) = &rejects {
+        std::fs::write(path, rejects_csv(&imported.rejected))
+            .with_context(|| format!("cannot write the rejects to {}", path.display()))?;
+    }
+    let counts = imported.counts;
+    if json {
+        let summary = serde_json::json!({
+            "file": name,
+            "kind": "clients",
+            "dryRun": dry_run,
+            "rows": imported.rows,
+            "rejected": imported.rejected_rows,
+            "inserted": counts.inserted,
+            "updated": counts.updated,
+            "unchanged": counts.unchanged,
+            "run": imported.run_id,
+            "rejects": rejects.as_ref().map(|p| p.display().to_string()),
+            "seconds": started.elapsed().as_secs_f64(),
+        });
+        println!("{summary}");
+    } else {
+        let verb = if dry_run { "Checked" } else { "Imported" };
+        println!(
+            "{verb} {name}: {} rows, {} rejected; {} new, {} updated, {} unchanged ({:.1} s).",
+            imported.rows,
+            imported.rejected_rows,
+            counts.inserted,
+            counts.updated,
+            counts.unchanged,
+            started.elapsed().as_secs_f64()
+        );
+        if let Some(path) = &rejects {
+            println!("The rejected rows and why: {}", path.display());
+        }
     }
     Ok(())
 }

@@ -6,8 +6,111 @@
 //! is reported with its line, column and reason ([`Rejected`], [`rejects_csv`]).
 
 pub mod clients;
+pub mod commit;
 pub mod identity;
 pub mod table;
+
+use chrono::NaiveDate;
+use sea_orm::{DatabaseConnection, DbErr};
+use sha2::{Digest, Sha256};
+
+use identity::Pseudonymiser;
+use table::Format;
+
+/// Why an import did not run to its end. Rows it rejected are not errors: they are in
+/// its [`Imported::rejected`].
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("the file cannot be read: {0}")]
+    Unreadable(#[from] table::Unreadable),
+    #[error("the database failed: {0}")]
+    Database(#[from] DbErr),
+}
+
+/// What an import did.
+#[derive(Debug)]
+pub struct Imported {
+    /// Rows in the file, read or not.
+    pub rows: usize,
+    /// Rows not imported: unreadable, or with a fault.
+    pub rejected_rows: usize,
+    pub rejected: Vec<Rejected>,
+    pub counts: commit::Counts,
+    /// The recorded run; none for a dry run.
+    pub run_id: Option<String>,
+}
+
+/// Who imports and how.
+pub struct Importer<'a> {
+    pub pseudonymiser: &'a Pseudonymiser,
+    /// Who runs the import, as the run records it.
+    pub subject: &'a str,
+    /// Check every row and write nothing.
+    pub dry_run: bool,
+    /// The day rows are checked against (no one is born later).
+    pub today: NaiveDate,
+}
+
+impl Importer<'_> {
+    /// Imports a file of clients into the programme database `db`: every row checked,
+    /// the good ones written in batches, the run recorded. `progress` hears how many rows
+    /// are written as batches commit.
+    pub async fn clients(
+        &self,
+        db: &DatabaseConnection,
+        bytes: &[u8],
+        format: Format,
+        progress: impl FnMut(usize),
+    ) -> Result<Imported, ImportError> {
+        let started_at = chrono::Utc::now();
+        let text = String::from_utf8_lossy(bytes);
+        let (rows, mut rejected) = table::read(&text, format)?;
+        let unreadable = rejected
+            .iter()
+            .map(|r| r.line)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        let mut good = Vec::with_capacity(rows.len());
+        for row in &rows {
+            match clients::check(row, self.pseudonymiser, self.today) {
+                Ok(checked) => good.push(checked),
+                Err(faults) => rejected.extend(faults),
+            }
+        }
+        let total = rows.len() + unreadable;
+        let rejected_rows = unreadable + rows.len() - good.len();
+        if self.dry_run {
+            return Ok(Imported {
+                rows: total,
+                rejected_rows,
+                rejected,
+                counts: commit::Counts::default(),
+                run_id: None,
+            });
+        }
+        let run = commit::Run {
+            id: kotohub_auth::keys::random_key()
+                .map_err(|e| DbErr::Custom(e.to_string()))?
+                .chars()
+                .take(32)
+                .collect(),
+            subgraph: "programme",
+            kind: "clients",
+            subject: self.subject.to_owned(),
+            file_sha256: hex::encode(Sha256::digest(bytes)),
+            started_at,
+        };
+        let counts = commit::clients(db, &run, &good, progress).await?;
+        commit::record_run(db, &run, total, counts, rejected_rows).await?;
+        Ok(Imported {
+            rows: total,
+            rejected_rows,
+            rejected,
+            counts,
+            run_id: Some(run.id),
+        })
+    }
+}
 
 /// A row that was not imported, and why. The reason never repeats an identity code.
 #[derive(Debug, Clone, PartialEq, Eq)]

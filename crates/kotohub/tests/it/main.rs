@@ -15,6 +15,7 @@ mod cli;
 mod disclosure;
 mod entities;
 mod gateway;
+mod import;
 mod records;
 mod saved_queries;
 mod schema_files;

@@ -12,7 +12,8 @@ use crate::helpers::{Backend, Hub};
 
 crate::on_both_backends!(
     good_rows_are_written_and_bad_rows_reported_without_their_codes,
-    a_reimport_changes_nothing_and_a_changed_row_updates
+    a_reimport_changes_nothing_and_a_changed_row_updates,
+    an_import_killed_half_way_and_run_again_loses_and_repeats_nothing
 );
 
 const HEADER: &str =
@@ -211,4 +212,125 @@ async fn a_reimport_changes_nothing_and_a_changed_row_updates(backend: Backend) 
         ["3"]
     );
     hub.stop().await;
+}
+
+/// A valid identity code for the `n`-th person of a large file, born in the 1830s so that
+/// it can be no one's.
+fn synthetic_code(n: usize) -> String {
+    const CHECK: &[u8; 31] = b"0123456789ABCDEFHJKLMNPRSTUVWXY";
+    let day = n % 28 + 1;
+    let month = (n / 28) % 12 + 1;
+    let year = 30 + (n / 336) % 10;
+    let individual = 2 + n / 3360;
+    let digits = format!("{day:02}{month:02}{year:02}{individual:03}");
+    let check = CHECK[(digits.parse::<u64>().unwrap() % 31) as usize] as char;
+    format!("{day:02}{month:02}{year:02}+{individual:03}{check}")
+}
+
+async fn an_import_killed_half_way_and_run_again_loses_and_repeats_nothing(backend: Backend) {
+    use std::process::{Command, Stdio};
+    const ROWS: usize = 40_000;
+    let dir = std::env::temp_dir().join(format!(
+        "kotohub-import-kill-{}-{backend:?}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut file = String::from(HEADER);
+    for n in 0..ROWS {
+        file.push_str(&format!(
+            "\nK{n},{},Person {n},other,fi,keskinen,finnish_background,",
+            synthetic_code(n)
+        ));
+    }
+    let path = dir.join("clients.csv");
+    std::fs::write(&path, file).unwrap();
+    let mut args: Vec<String> = vec![
+        "import".into(),
+        "--subgraph".into(),
+        "programme".into(),
+        "--kind".into(),
+        "clients".into(),
+        path.display().to_string(),
+        "--json".into(),
+        "--data-dir".into(),
+        dir.join("data").display().to_string(),
+    ];
+    let url = match backend {
+        Backend::Sqlite => kotohub::databases::sqlite_url(&dir.join("data"), "programme"),
+        Backend::Postgres => {
+            let Some(url) = crate::helpers::postgres_url() else {
+                return;
+            };
+            // The command writes the programme schema of the database it is given.
+            let admin = kotohub_subgraph::db::connect(&url, "public").await.unwrap();
+            admin
+                .execute_unprepared("DROP SCHEMA IF EXISTS programme CASCADE")
+                .await
+                .unwrap();
+            args.push("--database-url".into());
+            args.push(url.clone());
+            url
+        }
+    };
+    let command = || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kotohub"));
+        command
+            .args(&args)
+            .env_remove("KOTOHUB_DATABASE_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        command
+    };
+    let sources = |db: DatabaseConnection| async move {
+        rows(&db, "SELECT count(*) AS n FROM import_sources").await[0]
+            .parse::<usize>()
+            .unwrap()
+    };
+    let mut child = command().spawn().unwrap();
+    // Killed once some batches are in and before the last one is.
+    let started = std::time::Instant::now();
+    let mut written = 0;
+    while started.elapsed() < std::time::Duration::from_secs(120) {
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        let Ok(db) = kotohub::databases::open("programme", &url).await else {
+            continue;
+        };
+        if db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT 1 FROM import_sources LIMIT 1".to_owned(),
+            ))
+            .await
+            .is_ok_and(|row| row.is_some())
+        {
+            written = sources(db).await;
+            if written > 0 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        written > 0 && written < ROWS,
+        "killed with {written} of {ROWS} rows written"
+    );
+
+    let output = command().output().unwrap();
+    assert!(output.status.success());
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["rows"], ROWS);
+    assert_eq!(summary["updated"], 0);
+    let unchanged = summary["unchanged"].as_u64().unwrap() as usize;
+    let inserted = summary["inserted"].as_u64().unwrap() as usize;
+    assert!(unchanged >= written, "{summary}");
+    assert_eq!(unchanged + inserted, ROWS, "{summary}");
+    let db = kotohub::databases::open("programme", &url).await.unwrap();
+    assert_eq!(sources(db.clone()).await, ROWS, "one source record per row");
+    assert_eq!(
+        rows(&db, "SELECT count(*) AS n FROM clients").await,
+        [ROWS.to_string()],
+        "one client per person, none twice"
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

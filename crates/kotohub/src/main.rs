@@ -738,6 +738,8 @@ async fn import_command(
     if terminal && !dry_run {
         eprintln!();
     }
+    let event = imported.access_log_event(&subject, "clients", dry_run, started.elapsed());
+    record_import(config, &data_dir, event).await?;
     let rejects = (!imported.rejected.is_empty()).then(|| {
         target
             .rejects
@@ -779,6 +781,27 @@ async fn import_command(
         }
     }
     Ok(())
+}
+
+/// Stores an import's event in the access log. A running hub appends to the same chain;
+/// when it took the next position first, the event is chained again onto the new head.
+async fn record_import(
+    config: &Config,
+    data_dir: &Path,
+    event: kotohub_gateway::audit::Event,
+) -> Result<()> {
+    let mut attempts = 0;
+    loop {
+        let (_, log) = open_audit(config, data_dir, Some(1)).await?;
+        match log.record(event.clone()).await {
+            Ok(()) => return Ok(()),
+            Err(unavailable) if attempts >= 3 => {
+                return Err(anyhow::Error::new(unavailable)
+                    .context("the import is done, but its access-log event could not be stored"));
+            }
+            Err(_) => attempts += 1,
+        }
+    }
 }
 
 async fn seed_command(

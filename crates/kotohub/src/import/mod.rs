@@ -38,6 +38,56 @@ pub struct Imported {
     pub counts: commit::Counts,
     /// The recorded run; none for a dry run.
     pub run_id: Option<String>,
+    /// The clients the good rows hold, sorted, each once: what the access log records.
+    pub client_ids: Vec<String>,
+    /// SHA-256 of the file as it was read.
+    pub file_sha256: String,
+}
+
+impl Imported {
+    /// The access log's record of this import by `subject`: who imported which file
+    /// (its SHA-256 stands where an operation's document hash would), how many rows, and
+    /// which clients.
+    pub fn access_log_event(
+        &self,
+        subject: &str,
+        kind: &str,
+        dry_run: bool,
+        duration: std::time::Duration,
+    ) -> kotohub_gateway::audit::Event {
+        use kotohub_gateway::audit::{Decision, Event};
+        let written = self.counts.inserted + self.counts.updated;
+        Event {
+            request_id: self
+                .run_id
+                .clone()
+                .unwrap_or_else(|| format!("dry-run-{}", &self.file_sha256[..16])),
+            subject: Some(subject.to_owned()),
+            operation_type: Some(if dry_run { "import-dry-run" } else { "import" }.to_owned()),
+            operation_name: Some(kind.to_owned()),
+            document_hash: Some(self.file_sha256.clone()),
+            subgraphs: vec!["programme".to_owned()],
+            client_ids: if dry_run {
+                Vec::new()
+            } else {
+                self.client_ids.clone()
+            },
+            row_count: i64::try_from(written).unwrap_or(i64::MAX),
+            decision: if self.rejected_rows == 0 {
+                Decision::Allowed
+            } else {
+                Decision::Partial
+            },
+            status: 200,
+            error_codes: if self.rejected_rows == 0 {
+                Vec::new()
+            } else {
+                vec!["ROWS_REJECTED".to_owned()]
+            },
+            duration,
+            ..Event::default()
+        }
+    }
 }
 
 /// Who imports and how.
@@ -79,6 +129,13 @@ impl Importer<'_> {
         }
         let total = rows.len() + unreadable;
         let rejected_rows = unreadable + rows.len() - good.len();
+        let file_sha256 = hex::encode(Sha256::digest(bytes));
+        let client_ids: Vec<String> = good
+            .iter()
+            .map(|row| row.client.id.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
         if self.dry_run {
             return Ok(Imported {
                 rows: total,
@@ -86,6 +143,8 @@ impl Importer<'_> {
                 rejected,
                 counts: commit::Counts::default(),
                 run_id: None,
+                client_ids,
+                file_sha256,
             });
         }
         let run = commit::Run {
@@ -97,7 +156,7 @@ impl Importer<'_> {
             subgraph: "programme",
             kind: "clients",
             subject: self.subject.to_owned(),
-            file_sha256: hex::encode(Sha256::digest(bytes)),
+            file_sha256: file_sha256.clone(),
             started_at,
         };
         let counts = commit::clients(db, &run, &good, progress).await?;
@@ -108,6 +167,8 @@ impl Importer<'_> {
             rejected,
             counts,
             run_id: Some(run.id),
+            client_ids,
+            file_sha256,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! Importing a division's file of clients into a running hub's programme database: good
 //! rows written, bad ones reported by line and column, identity codes kept nowhere,
-//! re-imports idempotent and changed rows updated — on SQLite and PostgreSQL.
+//! re-imports idempotent and changed rows updated, an import killed half-way rerun
+//! whole — on SQLite and PostgreSQL — and every import in the access log.
 
 use chrono::NaiveDate;
 use kotohub::import::identity::Pseudonymiser;
@@ -332,5 +333,86 @@ async fn an_import_killed_half_way_and_run_again_loses_and_repeats_nothing(backe
         [ROWS.to_string()],
         "one client per person, none twice"
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The command on the documented example file: its summary, its rejects file, and its
+/// event in the access log, whose chain still verifies.
+#[tokio::test]
+async fn the_command_imports_the_example_file_and_leaves_its_event_in_the_access_log() {
+    use std::process::Command;
+    let dir = std::env::temp_dir().join(format!("kotohub-import-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/import/clients.csv");
+    let mut file = std::fs::read_to_string(example).unwrap();
+    // One bad row beside the example's good ones.
+    file.push_str("HSC-1005;311231+7895;Bad Check;male;fi;keskinen;finnish_background;\r\n");
+    let path = dir.join("clients.csv");
+    std::fs::write(&path, file).unwrap();
+    let data = dir.join("data");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_kotohub"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .env_remove("KOTOHUB_DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let path_text = path.display().to_string();
+    let output = run(&[
+        "import",
+        "--subgraph",
+        "programme",
+        "--kind",
+        "clients",
+        &path_text,
+        "--json",
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        (&summary["rows"], &summary["rejected"], &summary["inserted"]),
+        (
+            &serde_json::json!(5),
+            &serde_json::json!(1),
+            &serde_json::json!(4)
+        ),
+        "{summary}"
+    );
+    let rejects = std::fs::read_to_string(dir.join("clients.rejects.csv")).unwrap();
+    assert_eq!(
+        rejects,
+        "line,column,reason\r\n6,identity_code,the check character does not match the rest of the code\r\n"
+    );
+
+    let audit = kotohub::databases::open(
+        kotohub::AUDIT,
+        &kotohub::databases::sqlite_url(&data, kotohub::AUDIT),
+    )
+    .await
+    .unwrap();
+    let events = rows(
+        &audit,
+        "SELECT subject, operation_type, operation_name, row_count, decision, error_codes, client_ids FROM audit_events",
+    )
+    .await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let event: Vec<&str> = events[0].split('|').collect();
+    assert!(event[0].starts_with("cli:"), "{events:?}");
+    assert_eq!(
+        &event[1..6],
+        ["import", "clients", "4", "partial", "[\"ROWS_REJECTED\"]"]
+    );
+    assert_eq!(
+        event[6].matches('p').count(),
+        4,
+        "four clients: {}",
+        event[6]
+    );
+    assert!(!events[0].contains("150334"), "no identity code in the log");
+
+    let verified = run(&["audit", "verify"]);
+    assert!(verified.status.success(), "{verified:?}");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -734,7 +734,17 @@ async fn import_command(
                 eprint!("\r{written} rows written ({rate:.0} rows/s)");
             }
         })
-        .await?;
+        .await;
+    let imported = match imported {
+        Ok(imported) => imported,
+        Err(error) => {
+            let event = error.access_log_event(&subject, "clients", &bytes, started.elapsed());
+            if let Err(unlogged) = record_import(config, &data_dir, event).await {
+                eprintln!("{unlogged:#}");
+            }
+            return Err(error.into());
+        }
+    };
     if terminal && !dry_run {
         eprintln!();
     }

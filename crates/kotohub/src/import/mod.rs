@@ -27,6 +27,39 @@ pub enum ImportError {
     Database(#[from] DbErr),
 }
 
+impl ImportError {
+    /// The access log's record of an import that did not run to its end: refused (the
+    /// file cannot be read) or failed (the database), with the file's SHA-256. Batches
+    /// written before a failure stand; a rerun finds them unchanged.
+    pub fn access_log_event(
+        &self,
+        subject: &str,
+        kind: &str,
+        bytes: &[u8],
+        duration: std::time::Duration,
+    ) -> kotohub_gateway::audit::Event {
+        use kotohub_gateway::audit::{Decision, Event};
+        let file_sha256 = hex::encode(Sha256::digest(bytes));
+        let (decision, status, code) = match self {
+            ImportError::Unreadable(_) => (Decision::Refused, 400, "IMPORT_FILE_UNREADABLE"),
+            ImportError::Database(_) => (Decision::Failed, 500, "IMPORT_FAILED"),
+        };
+        Event {
+            request_id: format!("import-{}", &file_sha256[..16]),
+            subject: Some(subject.to_owned()),
+            operation_type: Some("import".to_owned()),
+            operation_name: Some(kind.to_owned()),
+            document_hash: Some(file_sha256),
+            subgraphs: vec!["programme".to_owned()],
+            decision,
+            status,
+            error_codes: vec![code.to_owned()],
+            duration,
+            ..Event::default()
+        }
+    }
+}
+
 /// What an import did.
 #[derive(Debug)]
 pub struct Imported {
@@ -113,8 +146,7 @@ impl Importer<'_> {
         progress: impl FnMut(usize),
     ) -> Result<Imported, ImportError> {
         let started_at = chrono::Utc::now();
-        let text = String::from_utf8_lossy(bytes);
-        let (rows, mut rejected) = table::read(&text, format)?;
+        let (rows, mut rejected) = table::read(bytes, format)?;
         let unreadable = rejected
             .iter()
             .map(|r| r.line)

@@ -53,10 +53,17 @@ pub enum Unreadable {
     RepeatedColumn(String),
     #[error("a quoted field in the header is not closed")]
     OpenQuote,
+    #[error("the file is not UTF-8 (line {0}): save it as UTF-8 and import it again")]
+    NotUtf8(usize),
 }
 
-/// The rows of `text`, and the rows that could not be read.
-pub fn read(text: &str, format: Format) -> Result<(Vec<Row>, Vec<Rejected>), Unreadable> {
+/// The rows of the file `bytes`, and the rows that could not be read. A file that is not
+/// UTF-8 is refused whole: read another way, its names would be stored garbled.
+pub fn read(bytes: &[u8], format: Format) -> Result<(Vec<Row>, Vec<Rejected>), Unreadable> {
+    let text = std::str::from_utf8(bytes).map_err(|error| {
+        let before = &bytes[..error.valid_up_to()];
+        Unreadable::NotUtf8(before.iter().filter(|&&b| b == b'\n').count() + 1)
+    })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     match format {
         Format::Csv => read_csv(text),
@@ -241,7 +248,7 @@ mod tests {
     #[test]
     fn a_semicolon_file_with_quotes_and_a_line_break_in_a_field() {
         let text = "\u{feff}source_id;name;note\r\nA1;\"Virtanen; Aino\";\"said \"\"hei\"\"\"\r\nA2;Bo;\"two\nlines\"\r\nA3;;x\r\n";
-        let (rows, rejected) = read(text, Format::Csv).expect("a file");
+        let (rows, rejected) = read(text.as_bytes(), Format::Csv).expect("a file");
         assert!(rejected.is_empty(), "{rejected:?}");
         assert_eq!(rows.len(), 3);
         assert_eq!(field(&rows[0], "name"), "Virtanen; Aino");
@@ -255,7 +262,7 @@ mod tests {
     #[test]
     fn a_comma_file_and_a_row_of_the_wrong_width() {
         let text = "source_id,name\nA1,Aino\nA2,Bo,extra\nA3,Cid";
-        let (rows, rejected) = read(text, Format::Csv).expect("a file");
+        let (rows, rejected) = read(text.as_bytes(), Format::Csv).expect("a file");
         assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 4]);
         assert_eq!(rejected.len(), 1);
         assert_eq!(rejected[0].line, 3);
@@ -266,20 +273,27 @@ mod tests {
     fn a_header_that_names_a_column_twice_is_refused() {
         let text = "source_id,name,name\nA1,a,b\n";
         assert_eq!(
-            read(text, Format::Csv),
+            read(text.as_bytes(), Format::Csv),
             Err(Unreadable::RepeatedColumn("name".to_owned()))
         );
     }
 
     #[test]
     fn an_empty_file_has_no_header() {
-        assert_eq!(read("", Format::Csv), Err(Unreadable::NoHeader));
+        assert_eq!(read(b"", Format::Csv), Err(Unreadable::NoHeader));
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_refused_with_the_line() {
+        // "Mäkinen" in Latin-1 on line 3.
+        let text = b"source_id,name\nA1,Aino\nA2,M\xe4kinen\n";
+        assert_eq!(read(text, Format::Csv), Err(Unreadable::NotUtf8(3)));
     }
 
     #[test]
     fn json_lines_with_a_broken_line_and_a_nested_value() {
         let text = "{\"source_id\": \"A1\", \"arrival_year\": 2019, \"note\": null}\nnot json\n\n{\"source_id\": \"A2\", \"tags\": [1]}\n[1]\n";
-        let (rows, rejected) = read(text, Format::JsonLines).expect("a file");
+        let (rows, rejected) = read(text.as_bytes(), Format::JsonLines).expect("a file");
         assert_eq!(rows.len(), 1);
         assert_eq!(field(&rows[0], "arrival_year"), "2019");
         assert_eq!(rows[0].get("note"), None);

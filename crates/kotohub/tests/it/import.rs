@@ -416,3 +416,45 @@ async fn the_command_imports_the_example_file_and_leaves_its_event_in_the_access
     assert!(verified.status.success(), "{verified:?}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A file that is not UTF-8 is refused whole, says so, and is in the access log as
+/// refused.
+#[tokio::test]
+async fn a_file_that_is_not_utf8_is_refused_and_logged() {
+    use std::process::Command;
+    let dir = std::env::temp_dir().join(format!("kotohub-import-latin1-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("clients.csv");
+    let mut file = HEADER.as_bytes().to_vec();
+    file.extend_from_slice(b"\nL1,150334+123U,M\xe4kinen,female,fi,keskinen,immigrant,2015\n");
+    std::fs::write(&path, file).unwrap();
+    let data = dir.join("data");
+    let output = Command::new(env!("CARGO_BIN_EXE_kotohub"))
+        .args(["import", "--subgraph", "programme", "--kind", "clients"])
+        .arg(&path)
+        .arg("--data-dir")
+        .arg(&data)
+        .env_remove("KOTOHUB_DATABASE_URL")
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not UTF-8 (line 2)"), "{stderr}");
+    let audit = kotohub::databases::open(
+        kotohub::AUDIT,
+        &kotohub::databases::sqlite_url(&data, kotohub::AUDIT),
+    )
+    .await
+    .unwrap();
+    let events = rows(
+        &audit,
+        "SELECT operation_type, decision, status, error_codes, client_ids FROM audit_events",
+    )
+    .await;
+    assert_eq!(
+        events,
+        ["import|refused|400|[\"IMPORT_FILE_UNREADABLE\"]|[]"]
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

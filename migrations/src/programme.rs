@@ -361,11 +361,15 @@ impl MigrationName for CreateImportTables {
     }
 }
 
-/// Imports correct clients in place; the clients' read policy would hide every row from
-/// the update, so an update policy lets a transaction that set the maintenance scope
-/// (what the importer does, never the request path) change them.
+/// Imports correct clients in place, and the statistics register's copies of their
+/// dimensions with them; the read policies would hide every row from the update, so
+/// update policies let a transaction that set the maintenance scope (what the importer
+/// does, never the request path) change them.
 const CLIENT_UPDATES_POSTGRES: &str = "
     CREATE POLICY clients_import ON clients FOR UPDATE
+        USING (coalesce(current_setting('kotohub.scope', true), '') = 'all')
+        WITH CHECK (true);
+    CREATE POLICY client_facts_import ON client_facts FOR UPDATE
         USING (coalesce(current_setting('kotohub.scope', true), '') = 'all')
         WITH CHECK (true);";
 
@@ -412,8 +416,11 @@ impl MigrationTrait for CreateImportTables {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
         if db.get_database_backend() == DbBackend::Postgres {
-            db.execute_unprepared("DROP POLICY IF EXISTS clients_import ON clients;")
-                .await?;
+            db.execute_unprepared(
+                "DROP POLICY IF EXISTS clients_import ON clients;
+                 DROP POLICY IF EXISTS client_facts_import ON client_facts;",
+            )
+            .await?;
         }
         for table in ["import_runs", "import_sources"] {
             manager

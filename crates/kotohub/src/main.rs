@@ -750,6 +750,14 @@ async fn import_command(
     }
     let event = imported.access_log_event(&subject, "clients", dry_run, started.elapsed());
     record_import(config, &data_dir, event).await?;
+    let counts = imported.counts;
+    if counts.inserted + counts.updated > 0 && config.cache.redis_url.is_some() {
+        // Answers kept in the replicas' shared cache may count the old rows; a hub's
+        // in-process cache lets them expire with its time to live.
+        if let Err(error) = invalidate_answers(config).await {
+            eprintln!("{error:#}");
+        }
+    }
     let rejects = (!imported.rejected.is_empty()).then(|| {
         target
             .rejects
@@ -759,7 +767,6 @@ async fn import_command(
         std::fs::write(path, rejects_csv(&imported.rejected))
             .with_context(|| format!("cannot write the rejects to {}", path.display()))?;
     }
-    let counts = imported.counts;
     if json {
         let summary = serde_json::json!({
             "file": name,

@@ -3,7 +3,10 @@
 //! half-way leaves whole batches that a rerun finds unchanged. Every row's source record
 //! is kept with the hash of what it last held (`import_sources`), so re-importing a file
 //! changes nothing and a changed row updates the record it came from; each run is kept
-//! with who ran it, the file's SHA-256 and its counts (`import_runs`).
+//! with who ran it, the file's SHA-256 and its counts (`import_runs`). The statistics
+//! register keeps a copy of each client's dimensions on every record it counts
+//! (`client_facts`); a client written here has them updated in the same transaction, so
+//! aggregates never count a client under its old district or language.
 
 use chrono::{DateTime, Utc};
 use kotohub_programme::entity::client;
@@ -70,6 +73,7 @@ pub async fn clients(
                 None => counts.inserted += 1,
             }
             upsert_client(&txn, &row.client).await?;
+            update_facts(&txn, &row.client).await?;
             let source = Query::insert()
                 .into_table("import_sources")
                 .columns(["kind", "source_id", "client_id", "row_hash", "run_id"])
@@ -173,6 +177,30 @@ async fn known_hash(
     let row = db.query_one(&select).await?;
     row.map(|row| row.try_get::<String>("", "row_hash"))
         .transpose()
+}
+
+/// Gives the register's records of `client` its current dimensions. Its year of birth,
+/// and so the age groups, cannot change: the client id is derived from the identity code
+/// that holds it.
+async fn update_facts(db: &impl ConnectionTrait, client: &client::Model) -> Result<(), DbErr> {
+    use kotohub_programme::entity::client_fact::MotherTongueGroup;
+    let update = Query::update()
+        .table("client_facts")
+        .values([
+            ("district", client.district.to_value().into()),
+            (
+                "mother_tongue_group",
+                MotherTongueGroup::of(&client.mother_tongue)
+                    .to_value()
+                    .into(),
+            ),
+            ("gender", client.gender.to_value().into()),
+            ("background", client.background.to_value().into()),
+        ])
+        .and_where(Expr::col("client_id").eq(client.id.as_str()))
+        .to_owned();
+    db.execute(&update).await?;
+    Ok(())
 }
 
 /// Inserts the client, or updates it when its id is known (another source record, or an

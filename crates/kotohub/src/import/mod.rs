@@ -2,8 +2,10 @@
 //! records. A file is read into rows ([`table`]); each row is checked against the typed
 //! schema of its kind ([`clients`]), which names its client by the Finnish personal
 //! identity code, checked and turned into the pseudonymous client id before anything else
-//! reads the row ([`identity`]) — the code itself goes no further. Every row that fails
-//! is reported with its line, column and reason ([`Rejected`], [`rejects_csv`]).
+//! reads the row ([`identity`]) — the code itself goes no further. Good rows are written
+//! in batches keyed by their source record ([`commit`]); every row that fails is reported
+//! with its line, column and reason ([`Rejected`], [`rejects_csv`]). The command
+//! (`kotohub import`) and, later, the upload route stand in front of [`Importer`].
 
 pub mod clients;
 pub mod commit;

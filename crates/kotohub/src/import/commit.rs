@@ -8,6 +8,8 @@
 //! (`client_facts`); a client written here has them updated in the same transaction, so
 //! aggregates never count a client under its old district or language.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use kotohub_programme::entity::client;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
@@ -62,35 +64,55 @@ pub async fn clients(
             txn.execute_unprepared("SELECT set_config('kotohub.scope', 'all', true)")
                 .await?;
         }
+        // What the batch's source records held, read at once; then updated row by row,
+        // so that a source record twice in one batch counts as the file means it.
+        let mut known = known_hashes(&txn, run.kind, batch).await?;
+        let mut clients_to_write: HashMap<&str, &client::Model> = HashMap::new();
+        let mut sources_to_write: HashMap<&str, (&str, String)> = HashMap::new();
         for row in batch {
             let hash = row_hash(row);
-            match known_hash(&txn, run.kind, &row.source_id).await? {
-                Some(known) if known == hash => {
+            match known.get(row.source_id.as_str()) {
+                Some(held) if *held == hash => {
                     counts.unchanged += 1;
                     continue;
                 }
                 Some(_) => counts.updated += 1,
                 None => counts.inserted += 1,
             }
-            upsert_client(&txn, &row.client).await?;
-            update_facts(&txn, &row.client).await?;
-            let source = Query::insert()
+            known.insert(row.source_id.clone(), hash.clone());
+            // One statement may not touch a row twice: the last of a batch's rows wins.
+            clients_to_write.insert(row.client.id.as_str(), &row.client);
+            sources_to_write.insert(row.source_id.as_str(), (row.client.id.as_str(), hash));
+        }
+        if !clients_to_write.is_empty() {
+            let existing = existing_clients(&txn, clients_to_write.keys().copied()).await?;
+            upsert_clients(&txn, clients_to_write.values().copied()).await?;
+            // New clients have no records counted yet.
+            for id in &existing {
+                if let Some(client) = clients_to_write.get(id.as_str()) {
+                    update_facts(&txn, client).await?;
+                }
+            }
+            let mut source = Query::insert()
                 .into_table("import_sources")
                 .columns(["kind", "source_id", "client_id", "row_hash", "run_id"])
-                .values([
-                    run.kind.into(),
-                    row.source_id.clone().into(),
-                    row.client.id.clone().into(),
-                    hash.into(),
-                    run.id.clone().into(),
-                ])
-                .map_err(|e| DbErr::Custom(e.to_string()))?
                 .on_conflict(
                     OnConflict::columns(["kind", "source_id"])
                         .update_columns(["client_id", "row_hash", "run_id"])
                         .to_owned(),
                 )
                 .to_owned();
+            for (source_id, (client_id, hash)) in sources_to_write {
+                source
+                    .values([
+                        run.kind.into(),
+                        source_id.into(),
+                        client_id.into(),
+                        hash.into(),
+                        run.id.clone().into(),
+                    ])
+                    .map_err(|e| DbErr::Custom(e.to_string()))?;
+            }
             txn.execute(&source).await?;
         }
         txn.commit().await?;
@@ -162,21 +184,41 @@ fn row_hash(row: &clients::Checked) -> String {
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
-/// The hash the source record `source_id` of `kind` last held, if it was imported before.
-async fn known_hash(
+/// The hash each of `batch`'s source records of `kind` last held, for those imported
+/// before.
+async fn known_hashes(
     db: &impl ConnectionTrait,
     kind: &str,
-    source_id: &str,
-) -> Result<Option<String>, DbErr> {
+    batch: &[clients::Checked],
+) -> Result<HashMap<String, String>, DbErr> {
     let select = Query::select()
-        .column("row_hash")
+        .columns(["source_id", "row_hash"])
         .from("import_sources")
         .and_where(Expr::col("kind").eq(kind))
-        .and_where(Expr::col("source_id").eq(source_id))
+        .and_where(Expr::col("source_id").is_in(batch.iter().map(|row| row.source_id.as_str())))
         .to_owned();
-    let row = db.query_one(&select).await?;
-    row.map(|row| row.try_get::<String>("", "row_hash"))
-        .transpose()
+    db.query_all(&select)
+        .await?
+        .into_iter()
+        .map(|row| Ok((row.try_get("", "source_id")?, row.try_get("", "row_hash")?)))
+        .collect()
+}
+
+/// Which of `ids` are clients already.
+async fn existing_clients<'a>(
+    db: &impl ConnectionTrait,
+    ids: impl Iterator<Item = &'a str>,
+) -> Result<Vec<String>, DbErr> {
+    let select = Query::select()
+        .column("id")
+        .from("clients")
+        .and_where(Expr::col("id").is_in(ids))
+        .to_owned();
+    db.query_all(&select)
+        .await?
+        .into_iter()
+        .map(|row| row.try_get("", "id"))
+        .collect()
 }
 
 /// Gives the register's records of `client` its current dimensions. Its year of birth,
@@ -203,12 +245,15 @@ async fn update_facts(db: &impl ConnectionTrait, client: &client::Model) -> Resu
     Ok(())
 }
 
-/// Inserts the client, or updates it when its id is known (another source record, or an
-/// earlier version of this one).
-async fn upsert_client(db: &impl ConnectionTrait, model: &client::Model) -> Result<(), DbErr> {
+/// Inserts the clients, or updates those whose ids are known (from another source
+/// record, or an earlier version of the same one), in one statement.
+async fn upsert_clients<'a>(
+    db: &impl ConnectionTrait,
+    models: impl Iterator<Item = &'a client::Model>,
+) -> Result<(), DbErr> {
     use client::Column;
-    let active: client::ActiveModel = model.clone().into();
-    client::Entity::insert(active)
+    let active = models.map(|model| client::ActiveModel::from(model.clone()));
+    client::Entity::insert_many(active)
         .on_conflict(
             OnConflict::column(Column::Id)
                 .update_columns([

@@ -14,6 +14,7 @@ use crate::helpers::{Backend, Hub};
 crate::on_both_backends!(
     good_rows_are_written_and_bad_rows_reported_without_their_codes,
     a_reimport_changes_nothing_and_a_changed_row_updates,
+    a_source_record_twice_in_one_file_ends_as_its_last_row,
     an_import_killed_half_way_and_run_again_loses_and_repeats_nothing
 );
 
@@ -240,6 +241,53 @@ async fn a_reimport_changes_nothing_and_a_changed_row_updates(backend: Backend) 
     hub.stop().await;
 }
 
+/// One batch holding the same source record twice, and two source records of one
+/// person: the file's order decides, and no statement touches a row twice.
+async fn a_source_record_twice_in_one_file_ends_as_its_last_row(backend: Backend) {
+    let Some(hub) = Hub::start(backend).await else {
+        return;
+    };
+    let db = &hub.dbs.programme;
+    let pseudonymiser = pseudonymiser();
+    let file = [
+        HEADER,
+        "D1,150334+123U,First Name,female,so,itainen,immigrant,2015",
+        "D1,150334+123U,Second Name,female,so,itainen,immigrant,2015",
+        "D2,150334+123U,Third Name,female,so,itainen,immigrant,2015",
+    ]
+    .join("\n");
+    let imported = importer(&pseudonymiser)
+        .clients(db, file.as_bytes(), Format::Csv, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            imported.counts.inserted,
+            imported.counts.updated,
+            imported.counts.unchanged
+        ),
+        (2, 1, 0)
+    );
+    let today = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+    let id = pseudonymiser
+        .identify("150334+123U", today)
+        .unwrap()
+        .client_id;
+    assert_eq!(
+        rows(db, &format!("SELECT name FROM clients WHERE id = '{id}'")).await,
+        ["Third Name"]
+    );
+    assert_eq!(
+        rows(
+            db,
+            "SELECT source_id, client_id FROM import_sources ORDER BY source_id"
+        )
+        .await,
+        [format!("D1|{id}"), format!("D2|{id}")]
+    );
+    hub.stop().await;
+}
+
 /// A valid identity code for the `n`-th person of a large file, born in the 1830s so that
 /// it can be no one's.
 fn synthetic_code(n: usize) -> String {
@@ -255,7 +303,7 @@ fn synthetic_code(n: usize) -> String {
 
 async fn an_import_killed_half_way_and_run_again_loses_and_repeats_nothing(backend: Backend) {
     use std::process::{Command, Stdio};
-    const ROWS: usize = 20_000;
+    const ROWS: usize = 60_000;
     let dir = std::env::temp_dir().join(format!(
         "kotohub-import-kill-{}-{backend:?}",
         std::process::id()

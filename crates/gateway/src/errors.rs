@@ -10,99 +10,79 @@ use serde_json::{Map, Value};
 
 use crate::validate::{Location, RequestError};
 
-/// Every error code the gateway gives. The strings are part of the API: clients and
-/// the access log's readers match on them, so they never change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Code {
+/// Declares [`Code`], its strings and [`ALL`] from one list, so that no code lacks a
+/// string or is missing from the list [`Code::parse`] reads.
+macro_rules! codes {
+    ($($(#[$doc:meta])* $name:ident => $text:literal,)*) => {
+        /// Every error code the gateway gives. The strings are part of the API: clients
+        /// and the access log's readers match on them, so they never change.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $($(#[$doc])* $name,)*
+        }
+
+        /// Every code, for [`Code::parse`].
+        const ALL: &[Code] = &[$(Code::$name,)*];
+
+        impl Code {
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$name => $text,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
     // The request could not be read.
-    BadRequest,
-    MissingQuery,
-    BatchNotAccepted,
-    RequestTooLarge,
-    UnsupportedMediaType,
-    MethodNotAllowed,
+    BadRequest => "BAD_REQUEST",
+    MissingQuery => "MISSING_QUERY",
+    BatchNotAccepted => "BATCH_NOT_ACCEPTED",
+    RequestTooLarge => "REQUEST_TOO_LARGE",
+    UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+    MethodNotAllowed => "METHOD_NOT_ALLOWED",
     // Who is asking, and how often.
-    Unauthenticated,
-    AuthenticationUnavailable,
-    RateLimited,
+    Unauthenticated => "UNAUTHENTICATED",
+    AuthenticationUnavailable => "AUTHENTICATION_UNAVAILABLE",
+    RateLimited => "RATE_LIMITED",
     // The document.
-    ParseFailed,
-    ValidationFailed,
-    UnknownOperation,
-    TooDeep,
-    TooManyAliases,
-    TooManyRootFields,
-    BadVariables,
-    PersistedNotFound,
-    PersistedMismatch,
-    NotInSafelist,
+    ParseFailed => "GRAPHQL_PARSE_FAILED",
+    ValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+    UnknownOperation => "OPERATION_NOT_FOUND",
+    TooDeep => "MAX_DEPTH_EXCEEDED",
+    TooManyAliases => "MAX_ALIASES_EXCEEDED",
+    TooManyRootFields => "MAX_ROOT_FIELDS_EXCEEDED",
+    BadVariables => "BAD_VARIABLE_VALUES",
+    PersistedNotFound => "PERSISTED_QUERY_NOT_FOUND",
+    PersistedMismatch => "PERSISTED_QUERY_HASH_MISMATCH",
+    NotInSafelist => "OPERATION_NOT_IN_SAFELIST",
     // The field rules.
-    Forbidden,
+    Forbidden => "FORBIDDEN",
     // Planning and execution.
     /// A subscription: the gateway answers queries and mutations over HTTP only.
-    SubscriptionsNotSupported,
-    PlanningFailed,
-    IntrospectionFailed,
-    UnsupportedPlan,
-    SubgraphUnavailable,
-    SubgraphBadResponse,
-    SubgraphError,
-    NullInNonNullField,
+    SubscriptionsNotSupported => "SUBSCRIPTIONS_NOT_SUPPORTED",
+    PlanningFailed => "PLANNING_FAILED",
+    IntrospectionFailed => "INTROSPECTION_FAILED",
+    UnsupportedPlan => "UNSUPPORTED_PLAN",
+    SubgraphUnavailable => "SUBGRAPH_UNAVAILABLE",
+    SubgraphBadResponse => "SUBGRAPH_BAD_RESPONSE",
+    SubgraphError => "SUBGRAPH_ERROR",
+    NullInNonNullField => "NULL_IN_NON_NULL_FIELD",
     /// A subgraph's leaf value that is no value of the field's type in the API schema.
-    InvalidValue,
+    InvalidValue => "SUBGRAPH_INVALID_VALUE",
     // Saved queries and their exports.
-    SavedQueryNotFound,
-    SavedQueryArchived,
-    SavedQueriesUnavailable,
-    SavedQueryRunNotAlone,
-    CsvTooLarge,
+    SavedQueryNotFound => "SAVED_QUERY_NOT_FOUND",
+    SavedQueryArchived => "SAVED_QUERY_ARCHIVED",
+    SavedQueriesUnavailable => "SAVED_QUERIES_UNAVAILABLE",
+    SavedQueryRunNotAlone => "SAVED_QUERY_RUN_NOT_ALONE",
+    CsvTooLarge => "CSV_TOO_LARGE",
     // The gateway failed, not the request.
-    AuditUnavailable,
-    Internal,
+    AuditUnavailable => "AUDIT_UNAVAILABLE",
+    Internal => "INTERNAL_SERVER_ERROR",
 }
 
 impl Code {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Code::BadRequest => "BAD_REQUEST",
-            Code::MissingQuery => "MISSING_QUERY",
-            Code::BatchNotAccepted => "BATCH_NOT_ACCEPTED",
-            Code::RequestTooLarge => "REQUEST_TOO_LARGE",
-            Code::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
-            Code::MethodNotAllowed => "METHOD_NOT_ALLOWED",
-            Code::Unauthenticated => "UNAUTHENTICATED",
-            Code::AuthenticationUnavailable => "AUTHENTICATION_UNAVAILABLE",
-            Code::RateLimited => "RATE_LIMITED",
-            Code::ParseFailed => "GRAPHQL_PARSE_FAILED",
-            Code::ValidationFailed => "GRAPHQL_VALIDATION_FAILED",
-            Code::UnknownOperation => "OPERATION_NOT_FOUND",
-            Code::TooDeep => "MAX_DEPTH_EXCEEDED",
-            Code::TooManyAliases => "MAX_ALIASES_EXCEEDED",
-            Code::TooManyRootFields => "MAX_ROOT_FIELDS_EXCEEDED",
-            Code::BadVariables => "BAD_VARIABLE_VALUES",
-            Code::PersistedNotFound => "PERSISTED_QUERY_NOT_FOUND",
-            Code::PersistedMismatch => "PERSISTED_QUERY_HASH_MISMATCH",
-            Code::NotInSafelist => "OPERATION_NOT_IN_SAFELIST",
-            Code::Forbidden => "FORBIDDEN",
-            Code::SubscriptionsNotSupported => "SUBSCRIPTIONS_NOT_SUPPORTED",
-            Code::PlanningFailed => "PLANNING_FAILED",
-            Code::IntrospectionFailed => "INTROSPECTION_FAILED",
-            Code::UnsupportedPlan => "UNSUPPORTED_PLAN",
-            Code::SubgraphUnavailable => "SUBGRAPH_UNAVAILABLE",
-            Code::SubgraphBadResponse => "SUBGRAPH_BAD_RESPONSE",
-            Code::SubgraphError => "SUBGRAPH_ERROR",
-            Code::NullInNonNullField => "NULL_IN_NON_NULL_FIELD",
-            Code::InvalidValue => "SUBGRAPH_INVALID_VALUE",
-            Code::SavedQueryNotFound => "SAVED_QUERY_NOT_FOUND",
-            Code::SavedQueryArchived => "SAVED_QUERY_ARCHIVED",
-            Code::SavedQueriesUnavailable => "SAVED_QUERIES_UNAVAILABLE",
-            Code::SavedQueryRunNotAlone => "SAVED_QUERY_RUN_NOT_ALONE",
-            Code::CsvTooLarge => "CSV_TOO_LARGE",
-            Code::AuditUnavailable => "AUDIT_UNAVAILABLE",
-            Code::Internal => "INTERNAL_SERVER_ERROR",
-        }
-    }
-
     /// The one table from a code to the HTTP status of a request refused with it. Codes
     /// that fall through are request errors the GraphQL-over-HTTP spec answers with 400
     /// (200 for `application/json` clients: the HTTP layer decides that). Codes of
@@ -166,46 +146,6 @@ impl std::fmt::Display for Code {
     }
 }
 
-/// Every code, for [`Code::parse`].
-const ALL: [Code; 36] = [
-    Code::BadRequest,
-    Code::MissingQuery,
-    Code::BatchNotAccepted,
-    Code::RequestTooLarge,
-    Code::UnsupportedMediaType,
-    Code::MethodNotAllowed,
-    Code::Unauthenticated,
-    Code::AuthenticationUnavailable,
-    Code::RateLimited,
-    Code::ParseFailed,
-    Code::ValidationFailed,
-    Code::UnknownOperation,
-    Code::TooDeep,
-    Code::TooManyAliases,
-    Code::TooManyRootFields,
-    Code::BadVariables,
-    Code::PersistedNotFound,
-    Code::PersistedMismatch,
-    Code::NotInSafelist,
-    Code::Forbidden,
-    Code::SubscriptionsNotSupported,
-    Code::PlanningFailed,
-    Code::IntrospectionFailed,
-    Code::UnsupportedPlan,
-    Code::SubgraphUnavailable,
-    Code::SubgraphBadResponse,
-    Code::SubgraphError,
-    Code::NullInNonNullField,
-    Code::InvalidValue,
-    Code::SavedQueryNotFound,
-    Code::SavedQueryArchived,
-    Code::SavedQueriesUnavailable,
-    Code::SavedQueryRunNotAlone,
-    Code::CsvTooLarge,
-    Code::AuditUnavailable,
-    Code::Internal,
-];
-
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GraphQLError {
     pub message: String,
@@ -267,7 +207,7 @@ mod tests {
 
     #[test]
     fn every_code_reads_back_as_itself() {
-        for code in ALL {
+        for &code in ALL {
             assert_eq!(Code::parse(code.as_str()), Some(code));
         }
         let mut texts: Vec<&str> = ALL.iter().map(|code| code.as_str()).collect();
@@ -284,7 +224,8 @@ mod tests {
     #[test]
     fn only_the_gateways_failures_are_server_errors() {
         let server: Vec<Code> = ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|code| code.status().is_server_error())
             .collect();
         assert_eq!(

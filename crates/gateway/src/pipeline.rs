@@ -511,7 +511,7 @@ impl Gateway {
             Ok(coerced) => coerced,
             Err(error) => return Outcome::refused(vec![*error], kind).with_facts(facts),
         };
-        let cleared = match self.clear(prepared, &coerced, caller, &mut facts) {
+        let mut cleared = match self.clear(prepared, &coerced, caller, &mut facts) {
             Ok(cleared) => cleared,
             Err(stopped) => return (*stopped).with_facts(facts),
         };
@@ -526,7 +526,7 @@ impl Gateway {
             pruned_text = document.serialize().no_indent().to_string();
             &pruned_text
         };
-        let mut errors = cleared.errors.clone();
+        let mut errors = std::mem::take(&mut cleared.errors);
         let cache_slot = (operation.kind == OperationType::Query)
             .then(|| {
                 crate::response_cache::slot(

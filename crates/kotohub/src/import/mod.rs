@@ -48,17 +48,32 @@ impl ImportError {
         };
         Event {
             request_id: format!("import-{}", &file_sha256[..16]),
-            subject: Some(subject.to_owned()),
-            operation_type: Some("import".to_owned()),
-            operation_name: Some(kind.to_owned()),
-            document_hash: Some(file_sha256),
-            subgraphs: vec!["programme".to_owned()],
             decision,
             status,
             error_codes: vec![code.to_owned()],
-            duration,
-            ..Event::default()
+            ..import_event(subject, "import", kind, file_sha256, duration)
         }
+    }
+}
+
+/// What every import's access-log event says: who, what kind, which file (its SHA-256
+/// stands where an operation's document hash would), into which subgraph, how long.
+fn import_event(
+    subject: &str,
+    operation: &str,
+    kind: &str,
+    file_sha256: String,
+    duration: std::time::Duration,
+) -> kotohub_gateway::audit::Event {
+    kotohub_gateway::audit::Event {
+        subject: Some(subject.to_owned()),
+        operation_type: Some(operation.to_owned()),
+        operation_name: Some(kind.to_owned()),
+        document_hash: Some(file_sha256),
+        subgraphs: vec!["programme".to_owned()],
+        status: 200,
+        duration,
+        ..kotohub_gateway::audit::Event::default()
     }
 }
 
@@ -92,16 +107,12 @@ impl Imported {
     ) -> kotohub_gateway::audit::Event {
         use kotohub_gateway::audit::{Decision, Event};
         let written = self.counts.inserted + self.counts.updated;
+        let operation = if dry_run { "import-dry-run" } else { "import" };
         Event {
             request_id: self
                 .run_id
                 .clone()
                 .unwrap_or_else(|| format!("dry-run-{}", &self.file_sha256[..16])),
-            subject: Some(subject.to_owned()),
-            operation_type: Some(if dry_run { "import-dry-run" } else { "import" }.to_owned()),
-            operation_name: Some(kind.to_owned()),
-            document_hash: Some(self.file_sha256.clone()),
-            subgraphs: vec!["programme".to_owned()],
             client_ids: if dry_run {
                 Vec::new()
             } else {
@@ -113,14 +124,12 @@ impl Imported {
             } else {
                 Decision::Partial
             },
-            status: 200,
             error_codes: if self.rejected_rows == 0 {
                 Vec::new()
             } else {
                 vec!["ROWS_REJECTED".to_owned()]
             },
-            duration,
-            ..Event::default()
+            ..import_event(subject, operation, kind, self.file_sha256.clone(), duration)
         }
     }
 }

@@ -169,7 +169,7 @@ pub fn build(name: &str, sdl: &str, data: &Value, counters: Counters) -> Dynamic
             ExtendedType::Object(object) => {
                 let mut built = Object::new(type_name.as_str());
                 for (field_name, field) in &object.fields {
-                    if field_name.starts_with("_") && is_root(type_name, &query) {
+                    if field_name.starts_with('_') && type_name.as_str() == query {
                         continue;
                     }
                     let resolve = resolver(
@@ -263,10 +263,6 @@ pub fn build(name: &str, sdl: &str, data: &Value, counters: Counters) -> Dynamic
         })
         .finish()
         .unwrap_or_else(|e| panic!("the {name} subgraph does not build: {e}"))
-}
-
-fn is_root(type_name: &str, query: &str) -> bool {
-    type_name == query
 }
 
 /// Types a subgraph SDL declares for federation itself: async-graphql adds its own.

@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
 use crate::columns::{client_record, create_client_record, create_events, drop_all};
+use crate::imports::CreateImportSources;
 use crate::security::{RowLevelSecurity, Visible};
 
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
                     ("networking_events", Visible::ByBody),
                 ],
             }),
+            Box::new(CreateImportSources { tables: &TABLES }),
         ]
     }
 }

@@ -16,6 +16,7 @@ mod columns;
 pub mod culture;
 pub mod education;
 pub mod employment;
+mod imports;
 pub mod programme;
 pub mod queries;
 pub mod security;

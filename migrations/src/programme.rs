@@ -35,6 +35,7 @@ impl MigratorTrait for Migrator {
             }),
             Box::new(AddRecordKeys),
             Box::new(CreateImportTables),
+            Box::new(CreateImportFacts),
         ]
     }
 }
@@ -428,5 +429,62 @@ impl MigrationTrait for CreateImportTables {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// The programme's side of the divisions' imports: which fact of the statistics register
+/// each imported record or event became, with the hash of what it last held (the
+/// division keeps its own, `crate::imports`). A changed record moves its fact, and the
+/// client–body pair it no longer supports goes with it, so the scope table keeps saying
+/// exactly which bodies have records of which clients.
+struct CreateImportFacts;
+
+impl MigrationName for CreateImportFacts {
+    fn name(&self) -> &str {
+        "m20261207_000003_create_import_facts"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateImportFacts {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                create("import_facts")
+                    .col(string_len("kind", 32))
+                    .col(string_len("source_id", 64))
+                    .col(big_integer("fact_id"))
+                    .col(string_len("row_hash", 64))
+                    .col(string_len("run_id", 32))
+                    .primary_key(Index::create().col("kind").col("source_id"))
+                    .to_owned(),
+            )
+            .await?;
+        let db = manager.get_connection();
+        if db.get_database_backend() == DbBackend::Postgres {
+            let maintenance = crate::imports::MAINTENANCE;
+            db.execute_unprepared(&format!(
+                "CREATE POLICY event_facts_import ON event_facts FOR UPDATE
+                     USING ({maintenance}) WITH CHECK (true);
+                 CREATE POLICY client_bodies_import ON client_bodies FOR DELETE
+                     USING ({maintenance});"
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        if db.get_database_backend() == DbBackend::Postgres {
+            db.execute_unprepared(
+                "DROP POLICY IF EXISTS event_facts_import ON event_facts;
+                 DROP POLICY IF EXISTS client_bodies_import ON client_bodies;",
+            )
+            .await?;
+        }
+        manager
+            .drop_table(Table::drop().table("import_facts").to_owned())
+            .await
     }
 }

@@ -103,6 +103,7 @@ enum Action {
     ReadAggregates,
     ReadSavedQueries,
     ManageSavedQueries,
+    Import,
 }
 
 impl Action {
@@ -113,6 +114,7 @@ impl Action {
             Action::ReadAggregates => "readAggregates",
             Action::ReadSavedQueries => "readSavedQueries",
             Action::ManageSavedQueries => "manageSavedQueries",
+            Action::Import => "import",
         }
     }
 }
@@ -123,6 +125,7 @@ enum Resource {
     Type(String),
     Field { type_name: String, field: String },
     Rows(&'static str),
+    Import { subgraph: String, owner: String },
 }
 
 type Question = (Principal, Action, Resource);
@@ -215,6 +218,19 @@ impl Policy {
         } else {
             SavedQueryScope::Nothing
         }
+    }
+
+    /// Whether `principal` may import files into `subgraph`, whose data `owner` owns
+    /// (a division, or `*` for the client core every division brings clients to).
+    pub fn import(&self, principal: &Principal, subgraph: &str, owner: &str) -> Decision {
+        self.ask(
+            principal,
+            Action::Import,
+            Resource::Import {
+                subgraph: subgraph.to_owned(),
+                owner: owner.to_owned(),
+            },
+        )
     }
 
     /// Over which rows `principal` may count aggregates.
@@ -344,6 +360,21 @@ fn request_for(
             field_uid
         }
         Resource::Rows(name) => uid("Rows", name)?,
+        Resource::Import { subgraph, owner } => {
+            let import_uid = uid("Import", subgraph)?;
+            let attrs = HashMap::from([
+                (
+                    "subgraph".to_owned(),
+                    RestrictedExpression::new_string(subgraph.clone()),
+                ),
+                (
+                    "owner".to_owned(),
+                    RestrictedExpression::new_string(owner.clone()),
+                ),
+            ]);
+            entities.push(Entity::new(import_uid.clone(), attrs, HashSet::new()).ok()?);
+            import_uid
+        }
     };
     let action = uid("Action", action.name())?;
     let request = Request::new(user, action, resource_uid, Context::empty(), None).ok()?;
@@ -363,6 +394,37 @@ mod tests {
             bodies.iter().map(|b| b.to_string()),
             None,
         )
+    }
+
+    #[test]
+    fn only_a_divisions_importer_imports_into_its_division() {
+        let policy = Policy::embedded().unwrap();
+        let importer = |division: &str| {
+            Principal::new("feed", [Role::Importer], [], Some(division.to_owned()))
+        };
+        let education = importer("education");
+        assert!(policy.import(&education, "education", "education").allowed);
+        assert!(!policy.import(&education, "social", "social").allowed);
+        assert!(policy.import(&education, "programme", "*").allowed);
+        let without_division = Principal::new("feed", [Role::Importer], [], None);
+        assert!(!policy.import(&without_division, "programme", "*").allowed);
+        for role in [Role::Officer, Role::Analyst, Role::Auditor, Role::Admin] {
+            let other = Principal::new(
+                "x",
+                [role],
+                ["education-division".to_owned()],
+                Some("education".to_owned()),
+            );
+            assert!(
+                !policy.import(&other, "education", "education").allowed,
+                "{role}"
+            );
+            assert!(!policy.import(&other, "programme", "*").allowed, "{role}");
+        }
+        assert_eq!(
+            &*policy.import(&education, "education", "education").policies,
+            ["division-importer"]
+        );
     }
 
     #[test]
@@ -389,6 +451,12 @@ mod tests {
         let policy = Policy::embedded().unwrap();
         for role in Role::ALL {
             let p = principal(&[role], &["ohjaamo"]);
+            if role == Role::Importer {
+                // An importer's token loads files and reads nothing, the catalog neither.
+                assert!(!policy.read_type(&p, "Measure").allowed);
+                assert!(!policy.read_type(&p, "Client").allowed);
+                continue;
+            }
             assert!(
                 policy.read_type(&p, "Measure").allowed,
                 "{role} reads Measure"

@@ -16,10 +16,19 @@ pub enum Role {
     Auditor,
     /// Administers bodies, grants and saved queries.
     Admin,
+    /// Uploads its division's files: client records, events and outcomes, and the
+    /// clients they name. Reads nothing.
+    Importer,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Officer, Role::Analyst, Role::Auditor, Role::Admin];
+    pub const ALL: [Role; 5] = [
+        Role::Officer,
+        Role::Analyst,
+        Role::Auditor,
+        Role::Admin,
+        Role::Importer,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -27,6 +36,7 @@ impl Role {
             Role::Analyst => "analyst",
             Role::Auditor => "auditor",
             Role::Admin => "admin",
+            Role::Importer => "importer",
         }
     }
 

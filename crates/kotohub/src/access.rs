@@ -87,7 +87,24 @@ pub fn gateway_access(
     policy: Arc<Policy>,
     jwks: Option<kotohub_cache::Cache>,
 ) -> Result<Option<Access>> {
-    let authenticator = match auth.mode {
+    let Some(authenticator) = authenticator(auth, data_dir, jwks)? else {
+        return Ok(None);
+    };
+    Ok(Some(Access {
+        authenticator,
+        policy: Arc::new(CedarPolicy(policy)),
+        internal: internal_key(auth, data_dir)?,
+    }))
+}
+
+/// What turns bearer tokens into principals, for the gateway and the import upload;
+/// `None` when authentication is configured off.
+pub fn authenticator(
+    auth: &Auth,
+    data_dir: &Path,
+    jwks: Option<kotohub_cache::Cache>,
+) -> Result<Option<Authenticator>> {
+    Ok(Some(match auth.mode {
         AuthMode::Off => return Ok(None),
         AuthMode::Dev => Authenticator::shared_secret(
             &secret(auth.dev_secret.as_ref(), data_dir, "dev-token.key")?,
@@ -104,11 +121,6 @@ pub fn gateway_access(
                 None => Authenticator::jwks(url, &auth.issuer, &auth.audience),
             }
         }
-    };
-    Ok(Some(Access {
-        authenticator,
-        policy: Arc::new(CedarPolicy(policy)),
-        internal: internal_key(auth, data_dir)?,
     }))
 }
 

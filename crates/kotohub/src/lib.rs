@@ -10,6 +10,7 @@ pub mod import;
 pub mod sdl;
 pub mod seed;
 pub mod services;
+pub mod upload;
 
 /// The subgraphs of the embedded default, in start order. Each name is also the
 /// subgraph's name in the supergraph, its SQLite file stem and its PostgreSQL schema.

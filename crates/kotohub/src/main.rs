@@ -111,10 +111,12 @@ enum Command {
     /// reported by line, column and reason. Identity codes become pseudonymous client ids
     /// and are kept nowhere.
     Import {
-        /// The subgraph the kind belongs to: programme for clients.
+        /// The subgraph the kind belongs to: programme for clients, else the division
+        /// whose table it is (docs/import.md lists them).
         #[arg(long)]
         subgraph: String,
-        /// What the file holds: clients.
+        /// What the file holds: clients, or a division's table (enrolments,
+        /// employment_outcomes, cultural_events …).
         #[arg(long)]
         kind: String,
         /// The file: .csv (a header row, ; or , between fields) or .jsonl.
@@ -138,7 +140,7 @@ enum Command {
     },
     /// Mint a development token (auth.mode = "dev", the embedded default).
     Token {
-        /// officer, analyst, auditor or admin; repeatable.
+        /// officer, analyst, auditor, admin or importer (with --division); repeatable.
         #[arg(long = "role", required = true, value_parser = parse_role)]
         roles: Vec<Role>,
         /// A responsible body the caller acts for, by slug (e.g. ohjaamo); repeatable.
@@ -443,9 +445,12 @@ async fn serve(
     let gateway_access = access::gateway_access(
         &config.auth,
         &data_dir,
-        policy,
+        policy.clone(),
         services::jwks_cache(&store),
     )?;
+    let upload_authenticator =
+        access::authenticator(&config.auth, &data_dir, services::jwks_cache(&store))?
+            .context("the hub always authenticates")?;
     let dbs = databases::open_all(|name| url_of(&config, &data_dir, name), true).await?;
     let (audit_db, audit) = open_audit(&config, &data_dir, None).await?;
     let queries_db = example_queries(&url_of(&config, &data_dir, kotohub::QUERIES)).await?;
@@ -501,13 +506,22 @@ async fn serve(
         }
         _ => "in process (set cache.redis_url to share them in Redis)",
     };
+    let mut uploads = kotohub::upload::Uploads::new(
+        upload_authenticator,
+        policy,
+        dbs.clone(),
+        access::pseudonymiser(&config.auth, &data_dir)?,
+        std::sync::Arc::new(audit.clone()),
+    );
+    uploads.answers = settings.response_cache.clone();
     let router = services::gateway_router(
         services::SUPERGRAPH,
         &overrides,
         &settings,
         gateway_access,
         Some(audit),
-    )?;
+    )?
+    .merge(kotohub::upload::router(std::sync::Arc::new(uploads)));
     let gateway = services::start("gateway", gateway, router, &shutdown)
         .await
         .with_context(|| format!("cannot listen on {gateway} for the gateway"))?;
@@ -515,6 +529,10 @@ async fn serve(
     println!("Kotohub is running.");
     println!(
         "  GraphQL     http://{}/graphql  (GraphiQL in a browser)",
+        gateway.addr
+    );
+    println!(
+        "  Imports     http://{}/import/{{subgraph}}/{{kind}}  (POST a file; importer role)",
         gateway.addr
     );
     println!("  Caches      {caches}");
@@ -685,20 +703,9 @@ async fn import_command(
     dry_run: bool,
     json: bool,
 ) -> Result<()> {
-    use kotohub::import::{Importer, rejects_csv, table::Format};
+    use kotohub::import::{Importer, Target, rejects_csv, table::Format};
     use std::io::IsTerminal;
-    if target.kind != "clients" {
-        bail!(
-            "{:?} is not a kind of import; the kinds are: clients",
-            target.kind
-        );
-    }
-    if target.subgraph != "programme" {
-        bail!(
-            "clients are imported into the programme subgraph, not {:?}",
-            target.subgraph
-        );
-    }
+    let what = Target::of(&target.subgraph, &target.kind)?;
     let name = target.file.display().to_string();
     let format =
         Format::of_name(&name).with_context(|| format!("{name}: name a .csv or a .jsonl file"))?;
@@ -709,11 +716,43 @@ async fn import_command(
     if target.database_url.is_none() {
         ensure_data_dir(&data_dir)?;
     }
-    let url = target
-        .database_url
-        .unwrap_or_else(|| url_of(config, &data_dir, "programme"));
-    let db = databases::open("programme", &url).await?;
+    // A PostgreSQL URL holds every subgraph's schema; a SQLite file holds one.
+    let url_for = |subgraph: &str| -> Result<String> {
+        match &target.database_url {
+            None => Ok(url_of(config, &data_dir, subgraph)),
+            Some(url) if url.starts_with("postgres") => Ok(url.clone()),
+            Some(_) if what.division().is_some() => bail!(
+                "{} are written into two databases: give a PostgreSQL URL, or --data-dir for \
+                 SQLite files",
+                what.kind()
+            ),
+            Some(url) => Ok(url.clone()),
+        }
+    };
+    let db = databases::open("programme", &url_for("programme")?).await?;
     databases::migrate("programme", &db).await?;
+    {
+        // Records are checked against the programme's catalog: a hub that has never
+        // started has it stored now, as `serve` would on its first start.
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        if kotohub_programme::entity::measure::Entity::find()
+            .count(&db)
+            .await?
+            == 0
+        {
+            kotohub_programme::catalog::Catalog::embedded()?
+                .store(&db)
+                .await?;
+        }
+    }
+    let division = match what.division() {
+        Some(name) => {
+            let division = databases::open(name, &url_for(name)?).await?;
+            databases::migrate(name, &division).await?;
+            Some(division)
+        }
+        None => None,
+    };
     let pseudonymiser = access::pseudonymiser(&config.auth, &data_dir)?;
     let subject = format!(
         "cli:{}",
@@ -728,17 +767,27 @@ async fn import_command(
     let started = std::time::Instant::now();
     let terminal = std::io::stderr().is_terminal();
     let imported = importer
-        .clients(&db, &bytes, format, |written| {
-            if terminal {
-                let rate = written as f64 / started.elapsed().as_secs_f64().max(0.001);
-                eprint!("\r{written} rows written ({rate:.0} rows/s)");
-            }
-        })
+        .import(
+            what,
+            &db,
+            division.as_ref(),
+            &bytes,
+            format,
+            |written, total| {
+                if terminal {
+                    let rate = written as f64 / started.elapsed().as_secs_f64().max(0.001);
+                    let percent = 100.0 * written as f64 / total.max(1) as f64;
+                    eprint!(
+                        "\r{written} of {total} rows written, {percent:.0} % ({rate:.0} rows/s)"
+                    );
+                }
+            },
+        )
         .await;
     let imported = match imported {
         Ok(imported) => imported,
         Err(error) => {
-            let event = error.access_log_event(&subject, "clients", &bytes, started.elapsed());
+            let event = error.access_log_event(&subject, what.kind(), &bytes, started.elapsed());
             if let Err(unlogged) = record_import(config, &data_dir, event).await {
                 eprintln!("{unlogged:#}");
             }
@@ -748,7 +797,7 @@ async fn import_command(
     if terminal && !dry_run {
         eprintln!();
     }
-    let event = imported.access_log_event(&subject, "clients", dry_run, started.elapsed());
+    let event = imported.access_log_event(&subject, what.kind(), dry_run, started.elapsed());
     record_import(config, &data_dir, event).await?;
     let counts = imported.counts;
     if counts.inserted + counts.updated > 0 && config.cache.redis_url.is_some() {
@@ -770,7 +819,7 @@ async fn import_command(
     if json {
         let summary = serde_json::json!({
             "file": name,
-            "kind": "clients",
+            "kind": what.kind(),
             "dryRun": dry_run,
             "rows": imported.rows,
             "rejected": imported.rejected_rows,
@@ -905,7 +954,10 @@ async fn example_queries(url: &str) -> Result<sea_orm::DatabaseConnection> {
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
-    Role::parse(text).ok_or_else(|| "expected officer, analyst, auditor or admin".to_owned())
+    Role::parse(text).ok_or_else(|| {
+        let known: Vec<&str> = Role::ALL.iter().map(|role| role.as_str()).collect();
+        format!("expected one of: {}", known.join(", "))
+    })
 }
 
 fn parse_override(text: &str) -> Result<(String, String), String> {

@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use kotohub_programme::entity::client;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveEnum, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    TransactionTrait,
+    ActiveEnum, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 
@@ -57,13 +57,7 @@ pub async fn clients(
     let mut counts = Counts::default();
     let mut written = 0;
     for batch in rows.chunks(BATCH_ROWS) {
-        let txn = db.begin().await?;
-        if txn.get_database_backend() == DbBackend::Postgres {
-            // Row-level security hides clients from anyone but their bodies; the importer
-            // works in the maintenance scope, for this transaction only.
-            txn.execute_unprepared("SELECT set_config('kotohub.scope', 'all', true)")
-                .await?;
-        }
+        let txn = maintenance(db).await?;
         // What the batch's source records held, read at once; then updated row by row,
         // so that a source record twice in one batch counts as the file means it.
         let mut known = known_hashes(&txn, run.kind, batch).await?;
@@ -120,6 +114,18 @@ pub async fn clients(
         progress(written);
     }
     Ok(counts)
+}
+
+/// A transaction in the maintenance scope: row-level security on PostgreSQL hides
+/// person-level rows from anyone but their bodies, and the importer reads and corrects
+/// them all, for this transaction only.
+pub async fn maintenance(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let txn = db.begin().await?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared("SELECT set_config('kotohub.scope', 'all', true)")
+            .await?;
+    }
+    Ok(txn)
 }
 
 /// Records a finished run with its counts.

@@ -10,6 +10,8 @@
 pub mod clients;
 pub mod commit;
 pub mod identity;
+pub mod kinds;
+pub mod records;
 pub mod table;
 
 use chrono::NaiveDate;
@@ -70,10 +72,19 @@ fn import_event(
         operation_type: Some(operation.to_owned()),
         operation_name: Some(kind.to_owned()),
         document_hash: Some(file_sha256),
-        subgraphs: vec!["programme".to_owned()],
+        subgraphs: subgraphs_of(kind),
         status: 200,
         duration,
         ..kotohub_gateway::audit::Event::default()
+    }
+}
+
+/// The subgraphs an import of `kind` writes: a division's kinds write its database and
+/// the programme's register.
+fn subgraphs_of(kind: &str) -> Vec<String> {
+    match kinds::Kind::named(kind) {
+        Some(kind) => vec![kind.subgraph.to_owned(), "programme".to_owned()],
+        None => vec!["programme".to_owned()],
     }
 }
 
@@ -147,73 +158,262 @@ pub struct Importer<'a> {
 
 impl Importer<'_> {
     /// Imports a file of clients into the programme database `db`: every row checked,
-    /// the good ones written in batches, the run recorded. `progress` hears how many rows
-    /// are written as batches commit.
+    /// the good ones written in batches, the run recorded. `progress` hears how many of
+    /// how many good rows are written as batches commit.
     pub async fn clients(
         &self,
         db: &DatabaseConnection,
         bytes: &[u8],
         format: Format,
-        progress: impl FnMut(usize),
+        mut progress: impl FnMut(usize, usize),
     ) -> Result<Imported, ImportError> {
-        let started_at = chrono::Utc::now();
-        let (rows, mut rejected) = table::read(bytes, format)?;
-        let unreadable = rejected
-            .iter()
-            .map(|r| r.line)
-            .collect::<std::collections::BTreeSet<_>>()
-            .len();
-        let mut good = Vec::with_capacity(rows.len());
-        for row in &rows {
+        let read = Read::of(bytes, format)?;
+        let mut rejected = read.rejected;
+        let mut good = Vec::with_capacity(read.rows.len());
+        for row in &read.rows {
             match clients::check(row, self.pseudonymiser, self.today) {
                 Ok(checked) => good.push(checked),
                 Err(faults) => rejected.extend(faults),
             }
         }
-        let total = rows.len() + unreadable;
-        let rejected_rows = unreadable + rows.len() - good.len();
-        let file_sha256 = hex::encode(Sha256::digest(bytes));
-        let client_ids: Vec<String> = good
-            .iter()
-            .map(|row| row.client.id.clone())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let client_ids = distinct(good.iter().map(|row| row.client.id.as_str()));
+        let total = good.len();
+        let mut imported = Imported {
+            rows: read.total,
+            rejected_rows: read.total - good.len(),
+            rejected,
+            counts: commit::Counts::default(),
+            run_id: None,
+            client_ids,
+            file_sha256: read.file_sha256,
+        };
         if self.dry_run {
-            return Ok(Imported {
-                rows: total,
-                rejected_rows,
-                rejected,
-                counts: commit::Counts::default(),
-                run_id: None,
-                client_ids,
-                file_sha256,
-            });
+            return Ok(imported);
         }
-        let run = commit::Run {
+        let run = self.run("programme", "clients", &imported.file_sha256)?;
+        imported.counts = commit::clients(db, &run, &good, |done| progress(done, total)).await?;
+        commit::record_run(
+            db,
+            &run,
+            imported.rows,
+            imported.counts,
+            imported.rejected_rows,
+        )
+        .await?;
+        imported.run_id = Some(run.id);
+        Ok(imported)
+    }
+
+    /// Imports a file of a division's `kind` into the division's database `division`
+    /// and the programme's register `programme`, as [`Importer::clients`] does clients.
+    pub async fn records(
+        &self,
+        kind: &'static kinds::Kind,
+        division: &DatabaseConnection,
+        programme: &DatabaseConnection,
+        bytes: &[u8],
+        format: Format,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<Imported, ImportError> {
+        let read = Read::of(bytes, format)?;
+        let mut rejected = read.rejected;
+        let responsible = records::Context::responsible_bodies(programme).await?;
+        let context = records::Context {
+            pseudonymiser: self.pseudonymiser,
+            today: self.today,
+            responsible,
+        };
+        let mut checked = Vec::with_capacity(read.rows.len());
+        for row in &read.rows {
+            match records::check(kind, row, &context) {
+                Ok(row) => checked.push(row),
+                Err(faults) => rejected.extend(faults),
+            }
+        }
+        let (good, unresolved) = records::resolve(kind, division, programme, checked).await?;
+        rejected.extend(unresolved);
+        let client_ids = distinct(good.iter().filter_map(|row| row.client_id.as_deref()));
+        let total = good.len();
+        let mut imported = Imported {
+            rows: read.total,
+            rejected_rows: read.total - good.len(),
+            rejected,
+            counts: commit::Counts::default(),
+            run_id: None,
+            client_ids,
+            file_sha256: read.file_sha256,
+        };
+        if self.dry_run {
+            return Ok(imported);
+        }
+        let run = self.run(kind.subgraph, kind.name, &imported.file_sha256)?;
+        imported.counts = records::write(kind, division, programme, &run, &good, |done| {
+            progress(done, total)
+        })
+        .await?;
+        commit::record_run(
+            programme,
+            &run,
+            imported.rows,
+            imported.counts,
+            imported.rejected_rows,
+        )
+        .await?;
+        imported.run_id = Some(run.id);
+        Ok(imported)
+    }
+
+    /// Imports a file of `target` into `programme` and, for a division's kind, into
+    /// `division`, its database.
+    pub async fn import(
+        &self,
+        target: Target,
+        programme: &DatabaseConnection,
+        division: Option<&DatabaseConnection>,
+        bytes: &[u8],
+        format: Format,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<Imported, ImportError> {
+        match (target, division) {
+            (Target::Clients, _) => self.clients(programme, bytes, format, progress).await,
+            (Target::Records(kind), Some(division)) => {
+                self.records(kind, division, programme, bytes, format, progress)
+                    .await
+            }
+            (Target::Records(kind), None) => Err(ImportError::Database(DbErr::Custom(format!(
+                "no {} database to import {} into",
+                kind.subgraph, kind.name
+            )))),
+        }
+    }
+
+    /// A new run of `kind` into `subgraph` of the file with this hash.
+    fn run(
+        &self,
+        subgraph: &'static str,
+        kind: &'static str,
+        file_sha256: &str,
+    ) -> Result<commit::Run, DbErr> {
+        Ok(commit::Run {
             id: kotohub_auth::keys::random_key()
                 .map_err(|e| DbErr::Custom(e.to_string()))?
                 .chars()
                 .take(32)
                 .collect(),
-            subgraph: "programme",
-            kind: "clients",
+            subgraph,
+            kind,
             subject: self.subject.to_owned(),
-            file_sha256: file_sha256.clone(),
-            started_at,
-        };
-        let counts = commit::clients(db, &run, &good, progress).await?;
-        commit::record_run(db, &run, total, counts, rejected_rows).await?;
-        Ok(Imported {
-            rows: total,
-            rejected_rows,
-            rejected,
-            counts,
-            run_id: Some(run.id),
-            client_ids,
-            file_sha256,
+            file_sha256: file_sha256.to_owned(),
+            started_at: chrono::Utc::now(),
         })
     }
+}
+
+/// What an import writes: a subgraph's kind.
+#[derive(Clone, Copy)]
+pub enum Target {
+    /// The programme's clients.
+    Clients,
+    /// A division's client records or events.
+    Records(&'static kinds::Kind),
+}
+
+/// A subgraph and kind that name no kind of import.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UnknownKind(String);
+
+impl Target {
+    /// The kind `kind` of `subgraph`.
+    pub fn of(subgraph: &str, kind: &str) -> Result<Target, UnknownKind> {
+        let of_subgraph = |subgraph: &str| -> Vec<&'static str> {
+            if subgraph == "programme" {
+                vec!["clients"]
+            } else {
+                kinds::KINDS
+                    .iter()
+                    .filter(|k| k.subgraph == subgraph)
+                    .map(|k| k.name)
+                    .collect()
+            }
+        };
+        let target = match kind {
+            "clients" => Some(("programme", Target::Clients)),
+            _ => kinds::Kind::named(kind).map(|k| (k.subgraph, Target::Records(k))),
+        };
+        match target {
+            Some((owner, target)) if owner == subgraph => Ok(target),
+            Some((owner, _)) => Err(UnknownKind(format!(
+                "{kind} are imported into the {owner} subgraph, not {subgraph:?}"
+            ))),
+            None => {
+                let known = of_subgraph(subgraph);
+                Err(UnknownKind(if known.is_empty() {
+                    format!(
+                        "{subgraph:?} is not a subgraph that takes imports; they are programme, \
+                         employment, education, social and culture"
+                    )
+                } else {
+                    format!(
+                        "{kind:?} is not a kind of import of {subgraph}; its kinds are: {}",
+                        known.join(", ")
+                    )
+                }))
+            }
+        }
+    }
+
+    /// The kind's name.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Target::Clients => "clients",
+            Target::Records(kind) => kind.name,
+        }
+    }
+
+    /// The division subgraph whose database the kind is written into besides the
+    /// programme's.
+    pub fn division(&self) -> Option<&'static str> {
+        match self {
+            Target::Clients => None,
+            Target::Records(kind) => Some(kind.subgraph),
+        }
+    }
+}
+
+/// A file read into rows, before any is checked.
+struct Read {
+    rows: Vec<table::Row>,
+    /// The rows that could not be read.
+    rejected: Vec<Rejected>,
+    /// Rows in the file, read or not.
+    total: usize,
+    file_sha256: String,
+}
+
+impl Read {
+    fn of(bytes: &[u8], format: Format) -> Result<Read, table::Unreadable> {
+        let (rows, rejected) = table::read(bytes, format)?;
+        let unreadable = rejected
+            .iter()
+            .map(|r| r.line)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        Ok(Read {
+            total: rows.len() + unreadable,
+            rows,
+            rejected,
+            file_sha256: hex::encode(Sha256::digest(bytes)),
+        })
+    }
+}
+
+/// `ids` sorted, each once.
+fn distinct<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<String> {
+    ids.collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A row that was not imported, and why. The reason never repeats an identity code.

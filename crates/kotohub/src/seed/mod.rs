@@ -28,6 +28,7 @@ use sea_orm::{
 };
 
 /// The five subgraph databases.
+#[derive(Clone)]
 pub struct Databases {
     pub programme: DatabaseConnection,
     pub employment: DatabaseConnection,

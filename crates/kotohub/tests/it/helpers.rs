@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use kotohub::SUBGRAPHS;
+use kotohub::import::identity::Pseudonymiser;
 use kotohub::seed::{self, Databases};
 use kotohub::services::{self, Shutdown};
 use kotohub_auth::internal::{self, InternalKey};
@@ -64,6 +65,8 @@ pub const AUDIENCE: &str = "kotohub";
 /// The secrets of test hubs: fixed, so a test can forge with a different one.
 pub const DEV_SECRET: &str = "test-dev-secret-test-dev-secret-0";
 pub const INTERNAL_SECRET: &str = "test-internal-secret-test-internal";
+/// The key client ids are derived from identity codes with, in uploads to test hubs.
+pub const IDENTITY_SECRET: &str = "import-test-key-0123456789abcdef-0123";
 
 /// The gateway's access checks with the test secrets.
 pub fn test_access() -> Access {
@@ -229,6 +232,13 @@ impl Hub {
             ..services::GatewaySettings::default()
         };
         let gateway_requests = Arc::new(AtomicU64::new(0));
+        let uploads = kotohub::upload::Uploads::new(
+            Authenticator::shared_secret(DEV_SECRET, ISSUER, AUDIENCE),
+            Arc::new(Policy::embedded().unwrap()),
+            dbs.clone(),
+            Pseudonymiser::new(IDENTITY_SECRET),
+            Arc::new(audit_log.clone()),
+        );
         let gateway = services::gateway_router(
             services::SUPERGRAPH,
             &overrides,
@@ -236,7 +246,8 @@ impl Hub {
             Some(access),
             Some(audit_log.clone()),
         )
-        .unwrap();
+        .unwrap()
+        .merge(kotohub::upload::router(Arc::new(uploads)));
         let gateway = counting(gateway, gateway_requests.clone());
         let running = services::start(
             "gateway",
@@ -499,8 +510,9 @@ fn counting(
                         .and_then(|v| v.to_str().ok())
                         .is_some_and(|a| a.contains("text/html"))
                     && !request.uri().query().unwrap_or("").contains("query=");
+                let path = request.uri().path();
                 let operation =
-                    request.uri().path() == "/graphql" || request.uri().path().starts_with("/q/");
+                    path == "/graphql" || path.starts_with("/q/") || path.starts_with("/import/");
                 if operation && !page {
                     counter.fetch_add(1, Ordering::SeqCst);
                 }

@@ -50,7 +50,7 @@ fn importer(pseudonymiser: &Pseudonymiser) -> Importer<'_> {
 
 /// Every row `sql` selects, each as its columns joined by `|`, read in the maintenance
 /// scope that row-level security on PostgreSQL asks for.
-async fn rows(db: &DatabaseConnection, sql: &str) -> Vec<String> {
+pub(crate) async fn rows(db: &DatabaseConnection, sql: &str) -> Vec<String> {
     let txn = db.begin().await.unwrap();
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute_unprepared("SELECT set_config('kotohub.scope', 'all', true)")
@@ -88,7 +88,7 @@ async fn good_rows_are_written_and_bad_rows_reported_without_their_codes(backend
     let db = &hub.dbs.programme;
     let pseudonymiser = pseudonymiser();
     let imported = importer(&pseudonymiser)
-        .clients(db, mixed_file().as_bytes(), Format::Csv, |_| {})
+        .clients(db, mixed_file().as_bytes(), Format::Csv, |_, _| {})
         .await
         .unwrap();
     assert_eq!(imported.rows, 5);
@@ -155,14 +155,14 @@ async fn a_reimport_changes_nothing_and_a_changed_row_updates(backend: Backend) 
     let importer = importer(&pseudonymiser);
     let file = mixed_file();
     let first = importer
-        .clients(db, file.as_bytes(), Format::Csv, |_| {})
+        .clients(db, file.as_bytes(), Format::Csv, |_, _| {})
         .await
         .unwrap();
     assert_eq!(first.counts.inserted, 2);
     let before = rows(db, "SELECT id, name FROM clients ORDER BY id").await;
 
     let again = importer
-        .clients(db, file.as_bytes(), Format::Csv, |_| {})
+        .clients(db, file.as_bytes(), Format::Csv, |_, _| {})
         .await
         .unwrap();
     assert_eq!(
@@ -199,7 +199,7 @@ async fn a_reimport_changes_nothing_and_a_changed_row_updates(backend: Backend) 
         .replace("Amina Hassan", "Amina Hassan Ali")
         .replace("female,so,itainen", "female,ar,keskinen");
     let third = importer
-        .clients(db, changed.as_bytes(), Format::Csv, |_| {})
+        .clients(db, changed.as_bytes(), Format::Csv, |_, _| {})
         .await
         .unwrap();
     assert_eq!(
@@ -257,7 +257,7 @@ async fn a_source_record_twice_in_one_file_ends_as_its_last_row(backend: Backend
     ]
     .join("\n");
     let imported = importer(&pseudonymiser)
-        .clients(db, file.as_bytes(), Format::Csv, |_| {})
+        .clients(db, file.as_bytes(), Format::Csv, |_, _| {})
         .await
         .unwrap();
     assert_eq!(

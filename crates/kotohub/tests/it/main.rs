@@ -16,6 +16,7 @@ mod disclosure;
 mod entities;
 mod gateway;
 mod import;
+mod import_records;
 mod records;
 mod saved_queries;
 mod schema_files;

@@ -89,7 +89,11 @@ pub fn rate_limits(
     let mut roles = std::collections::HashMap::new();
     for (name, l) in &config.roles {
         let role = kotohub_auth::Role::parse(name).ok_or_else(|| {
-            format!("rate_limits.roles.{name}: no such role (officer, analyst, auditor, admin)")
+            let known: Vec<&str> = kotohub_auth::Role::ALL.iter().map(|r| r.as_str()).collect();
+            format!(
+                "rate_limits.roles.{name}: no such role ({})",
+                known.join(", ")
+            )
         })?;
         roles.insert(role, limit(l));
     }

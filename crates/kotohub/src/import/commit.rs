@@ -124,6 +124,12 @@ pub async fn maintenance(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute_unprepared("SELECT set_config('kotohub.scope', 'all', true)")
             .await?;
+        // Each batch looks its rows up by a list of 500 new keys. A plan made once for
+        // any list, on tables whose statistics still say empty, scans the whole table
+        // comparing every row with every key: planned for the keys at hand, the list
+        // is hashed or the index used.
+        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+            .await?;
     }
     Ok(txn)
 }

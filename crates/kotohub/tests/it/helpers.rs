@@ -59,6 +59,10 @@ pub struct Hub {
     pub default_principal: Principal,
 }
 
+/// Held by a test that runs `kotohub` on PostgreSQL with `--database-url`: the command
+/// writes the schemas named after the subgraphs, which such tests share.
+pub static COMMAND_SCHEMAS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The token issuer and audience of test hubs.
 pub const ISSUER: &str = "kotohub-test";
 pub const AUDIENCE: &str = "kotohub";

@@ -290,7 +290,7 @@ async fn a_source_record_twice_in_one_file_ends_as_its_last_row(backend: Backend
 
 /// A valid identity code for the `n`-th person of a large file, born in the 1830s so that
 /// it can be no one's.
-fn synthetic_code(n: usize) -> String {
+pub(crate) fn synthetic_code(n: usize) -> String {
     const CHECK: &[u8; 31] = b"0123456789ABCDEFHJKLMNPRSTUVWXY";
     let day = n % 28 + 1;
     let month = (n / 28) % 12 + 1;
@@ -304,6 +304,8 @@ fn synthetic_code(n: usize) -> String {
 async fn an_import_killed_half_way_and_run_again_loses_and_repeats_nothing(backend: Backend) {
     use std::process::{Command, Stdio};
     const ROWS: usize = 60_000;
+    // The command on PostgreSQL writes the schemas named after the subgraphs.
+    let _schemas = crate::helpers::COMMAND_SCHEMAS.lock().await;
     let dir = std::env::temp_dir().join(format!(
         "kotohub-import-kill-{}-{backend:?}",
         std::process::id()

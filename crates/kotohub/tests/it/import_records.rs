@@ -20,7 +20,8 @@ crate::on_both_backends!(
     the_example_files_are_seen_by_the_bodies_whose_records_they_are_and_no_other,
     an_upload_is_refused_to_every_role_but_the_owning_divisions_importer,
     bad_records_are_reported_row_by_row_and_good_ones_written,
-    a_changed_record_moves_its_fact_and_the_scope_of_its_bodies
+    a_changed_record_moves_its_fact_and_the_scope_of_its_bodies,
+    a_records_import_killed_half_way_and_run_again_loses_and_repeats_nothing
 );
 
 /// The example files in the order they import: clients first, events before the
@@ -571,4 +572,164 @@ async fn a_changed_record_moves_its_fact_and_the_scope_of_its_bodies(backend: Ba
         .await;
     assert!(answer["data"]["client"].is_null(), "{answer}");
     hub.stop().await;
+}
+
+/// A large file of enrolments imported by the command, killed once some batches are in,
+/// and run again: every record once in the division, once in the register, each client
+/// given to the body once — whether the kill fell inside a batch or between its two
+/// commits.
+async fn a_records_import_killed_half_way_and_run_again_loses_and_repeats_nothing(
+    backend: Backend,
+) {
+    use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+    use std::process::{Command, Stdio};
+    const ROWS: usize = 30_000;
+    let _schemas = crate::helpers::COMMAND_SCHEMAS.lock().await;
+    let dir = std::env::temp_dir().join(format!(
+        "kotohub-records-kill-{}-{backend:?}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut clients = String::from(
+        "source_id,identity_code,name,gender,mother_tongue,district,background,arrival_year",
+    );
+    let mut enrolments = String::from(
+        "source_id,identity_code,measure_id,body_id,programme,started_on,ended_on,status",
+    );
+    for n in 0..ROWS {
+        let code = crate::import::synthetic_code(n);
+        clients.push_str(&format!(
+            "\nK{n},{code},Person {n},other,so,itainen,immigrant,2015"
+        ));
+        enrolments.push_str(&format!(
+            "\nE{n},{code},4.4,education-division,s2,2024-08-12,,active"
+        ));
+    }
+    std::fs::write(dir.join("clients.csv"), clients).unwrap();
+    std::fs::write(dir.join("enrolments.csv"), enrolments).unwrap();
+    let data_dir = dir.join("data");
+    let mut target: Vec<String> = vec![
+        "--json".into(),
+        "--data-dir".into(),
+        data_dir.display().to_string(),
+    ];
+    let urls: Box<dyn Fn(&str) -> String> = match backend {
+        Backend::Sqlite => {
+            let data_dir = data_dir.clone();
+            Box::new(move |subgraph| kotohub::databases::sqlite_url(&data_dir, subgraph))
+        }
+        Backend::Postgres => {
+            let Some(url) = crate::helpers::postgres_url() else {
+                return;
+            };
+            let admin = kotohub_subgraph::db::connect(&url, "public").await.unwrap();
+            admin
+                .execute_unprepared(
+                    "DROP SCHEMA IF EXISTS programme CASCADE; \
+                     DROP SCHEMA IF EXISTS education CASCADE",
+                )
+                .await
+                .unwrap();
+            target.push("--database-url".into());
+            target.push(url.clone());
+            Box::new(move |_| url.clone())
+        }
+    };
+    let command = |subgraph: &str, kind: &str, file: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kotohub"));
+        command
+            .args(["import", "--subgraph", subgraph, "--kind", kind])
+            .arg(dir.join(file))
+            .args(&target)
+            .env_remove("KOTOHUB_DATABASE_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        command
+    };
+    let output = command("programme", "clients", "clients.csv")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+
+    let mut child = command("education", "enrolments", "enrolments.csv")
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut written = 0;
+    let mut watcher: Option<DatabaseConnection> = None;
+    while started.elapsed() < std::time::Duration::from_secs(120) {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if watcher.is_none() {
+            watcher = kotohub::databases::open("education", &urls("education"))
+                .await
+                .ok();
+        }
+        let Some(db) = &watcher else {
+            continue;
+        };
+        let count = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT count(*) AS n FROM import_sources".to_owned(),
+            ))
+            .await;
+        if let Ok(Some(row)) = count {
+            written = row.try_get::<i64>("", "n").unwrap_or_default() as usize;
+            if written > 0 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        written > 0 && written < ROWS,
+        "killed with {written} of {ROWS} rows written"
+    );
+
+    let output = command("education", "enrolments", "enrolments.csv")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(summary["rows"], ROWS);
+    assert_eq!(summary["rejected"], 0);
+    assert_eq!(summary["updated"], 0);
+    let unchanged = summary["unchanged"].as_u64().unwrap() as usize;
+    assert!(unchanged >= written, "{summary}");
+    assert_eq!(
+        unchanged + summary["inserted"].as_u64().unwrap() as usize,
+        ROWS
+    );
+
+    let education = kotohub::databases::open("education", &urls("education"))
+        .await
+        .unwrap();
+    let programme = kotohub::databases::open("programme", &urls("programme"))
+        .await
+        .unwrap();
+    let n = ROWS.to_string();
+    for (db, sql) in [
+        (&education, "SELECT count(*) AS n FROM enrolments"),
+        (
+            &education,
+            "SELECT count(DISTINCT client_id) AS n FROM enrolments",
+        ),
+        (
+            &programme,
+            "SELECT count(*) AS n FROM import_facts WHERE kind = 'enrolments'",
+        ),
+        (&programme, "SELECT count(*) AS n FROM client_facts"),
+        (
+            &programme,
+            "SELECT count(DISTINCT client_id) AS n FROM client_facts",
+        ),
+        (
+            &programme,
+            "SELECT count(*) AS n FROM client_bodies WHERE body_id = 'education-division'",
+        ),
+    ] {
+        assert_eq!(rows(db, sql).await, [n.as_str()], "{sql}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }

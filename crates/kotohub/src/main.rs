@@ -773,13 +773,11 @@ async fn import_command(
             division.as_ref(),
             &bytes,
             format,
-            |written, total| {
+            |rows, read| {
                 if terminal {
-                    let rate = written as f64 / started.elapsed().as_secs_f64().max(0.001);
-                    let percent = 100.0 * written as f64 / total.max(1) as f64;
-                    eprint!(
-                        "\r{written} of {total} rows written, {percent:.0} % ({rate:.0} rows/s)"
-                    );
+                    let rate = rows as f64 / started.elapsed().as_secs_f64().max(0.001);
+                    let percent = 100.0 * read;
+                    eprint!("\r{rows} rows done, {percent:.0} % of the file ({rate:.0} rows/s)");
                 }
             },
         )

@@ -35,6 +35,15 @@ pub struct Counts {
     pub unchanged: usize,
 }
 
+impl Counts {
+    /// Adds what another batch did.
+    pub fn add(&mut self, other: Counts) {
+        self.inserted += other.inserted;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+    }
+}
+
 /// One import run, as it is recorded.
 pub struct Run {
     pub id: String,
@@ -46,16 +55,14 @@ pub struct Run {
     pub started_at: DateTime<Utc>,
 }
 
-/// Writes `rows` of the clients kind into the programme database, calling `progress`
-/// with the number of rows written after each batch.
+/// Writes `rows` of the clients kind into the programme database, a transaction per
+/// [`BATCH_ROWS`].
 pub async fn clients(
     db: &DatabaseConnection,
     run: &Run,
     rows: &[clients::Checked],
-    mut progress: impl FnMut(usize),
 ) -> Result<Counts, DbErr> {
     let mut counts = Counts::default();
-    let mut written = 0;
     for batch in rows.chunks(BATCH_ROWS) {
         let txn = maintenance(db).await?;
         // What the batch's source records held, read at once; then updated row by row,
@@ -110,8 +117,6 @@ pub async fn clients(
             txn.execute(&source).await?;
         }
         txn.commit().await?;
-        written += batch.len();
-        progress(written);
     }
     Ok(counts)
 }

@@ -1,11 +1,14 @@
 //! Imports from the divisions' systems: rows of their files turned into the hub's
-//! records. A file is read into rows ([`table`]); each row is checked against the typed
-//! schema of its kind ([`clients`]), which names its client by the Finnish personal
-//! identity code, checked and turned into the pseudonymous client id before anything else
-//! reads the row ([`identity`]) — the code itself goes no further. Good rows are written
-//! in batches keyed by their source record ([`commit`]); every row that fails is reported
-//! with its line, column and reason ([`Rejected`], [`rejects_csv`]). The command
-//! (`kotohub import`) and, later, the upload route stand in front of [`Importer`].
+//! records. A file is read a batch of rows at a time ([`table`]), so an import holds one
+//! batch and not the whole file; each row is checked against the typed schema of its
+//! kind — the programme's clients ([`clients`]) or a division's records and events
+//! ([`kinds`], [`records`]) — which names its client by the Finnish personal identity
+//! code, checked and turned into the pseudonymous client id before anything else reads
+//! the row ([`identity`]); the code itself goes no further. Each batch's good rows are
+//! written, keyed by their source records, before the next batch is read ([`commit`],
+//! [`records::write`]); every row that fails is reported with its line, column and
+//! reason ([`Rejected`], [`rejects_csv`]). The command (`kotohub import`) and the upload
+//! route (`crate::upload`) stand in front of [`Importer`].
 
 pub mod clients;
 pub mod commit;
@@ -157,55 +160,21 @@ pub struct Importer<'a> {
 }
 
 impl Importer<'_> {
-    /// Imports a file of clients into the programme database `db`: every row checked,
-    /// the good ones written in batches, the run recorded. `progress` hears how many of
-    /// how many good rows are written as batches commit.
+    /// Imports a file of clients into the programme database `db`, as [`Importer::import`]
+    /// does.
     pub async fn clients(
         &self,
         db: &DatabaseConnection,
         bytes: &[u8],
         format: Format,
-        mut progress: impl FnMut(usize, usize),
+        progress: impl FnMut(usize, f64),
     ) -> Result<Imported, ImportError> {
-        let read = Read::of(bytes, format)?;
-        let mut rejected = read.rejected;
-        let mut good = Vec::with_capacity(read.rows.len());
-        for row in &read.rows {
-            match clients::check(row, self.pseudonymiser, self.today) {
-                Ok(checked) => good.push(checked),
-                Err(faults) => rejected.extend(faults),
-            }
-        }
-        let client_ids = distinct(good.iter().map(|row| row.client.id.as_str()));
-        let total = good.len();
-        let mut imported = Imported {
-            rows: read.total,
-            rejected_rows: read.total - good.len(),
-            rejected,
-            counts: commit::Counts::default(),
-            run_id: None,
-            client_ids,
-            file_sha256: read.file_sha256,
-        };
-        if self.dry_run {
-            return Ok(imported);
-        }
-        let run = self.run("programme", "clients", &imported.file_sha256)?;
-        imported.counts = commit::clients(db, &run, &good, |done| progress(done, total)).await?;
-        commit::record_run(
-            db,
-            &run,
-            imported.rows,
-            imported.counts,
-            imported.rejected_rows,
-        )
-        .await?;
-        imported.run_id = Some(run.id);
-        Ok(imported)
+        self.import(Target::Clients, db, None, bytes, format, progress)
+            .await
     }
 
     /// Imports a file of a division's `kind` into the division's database `division`
-    /// and the programme's register `programme`, as [`Importer::clients`] does clients.
+    /// and the programme's register `programme`, as [`Importer::import`] does.
     pub async fn records(
         &self,
         kind: &'static kinds::Kind,
@@ -213,58 +182,24 @@ impl Importer<'_> {
         programme: &DatabaseConnection,
         bytes: &[u8],
         format: Format,
-        mut progress: impl FnMut(usize, usize),
+        progress: impl FnMut(usize, f64),
     ) -> Result<Imported, ImportError> {
-        let read = Read::of(bytes, format)?;
-        let mut rejected = read.rejected;
-        let responsible = records::Context::responsible_bodies(programme).await?;
-        let context = records::Context {
-            pseudonymiser: self.pseudonymiser,
-            today: self.today,
-            responsible,
-        };
-        let mut checked = Vec::with_capacity(read.rows.len());
-        for row in &read.rows {
-            match records::check(kind, row, &context) {
-                Ok(row) => checked.push(row),
-                Err(faults) => rejected.extend(faults),
-            }
-        }
-        let (good, unresolved) = records::resolve(kind, division, programme, checked).await?;
-        rejected.extend(unresolved);
-        let client_ids = distinct(good.iter().filter_map(|row| row.client_id.as_deref()));
-        let total = good.len();
-        let mut imported = Imported {
-            rows: read.total,
-            rejected_rows: read.total - good.len(),
-            rejected,
-            counts: commit::Counts::default(),
-            run_id: None,
-            client_ids,
-            file_sha256: read.file_sha256,
-        };
-        if self.dry_run {
-            return Ok(imported);
-        }
-        let run = self.run(kind.subgraph, kind.name, &imported.file_sha256)?;
-        imported.counts = records::write(kind, division, programme, &run, &good, |done| {
-            progress(done, total)
-        })
-        .await?;
-        commit::record_run(
+        self.import(
+            Target::Records(kind),
             programme,
-            &run,
-            imported.rows,
-            imported.counts,
-            imported.rejected_rows,
+            Some(division),
+            bytes,
+            format,
+            progress,
         )
-        .await?;
-        imported.run_id = Some(run.id);
-        Ok(imported)
+        .await
     }
 
     /// Imports a file of `target` into `programme` and, for a division's kind, into
-    /// `division`, its database.
+    /// `division`, its database: the file read a batch of rows at a time, each row
+    /// checked, the good ones of each batch written before the next is read, the run
+    /// recorded. `progress` hears how many rows are read and how much of the file, after
+    /// each batch.
     pub async fn import(
         &self,
         target: Target,
@@ -272,19 +207,108 @@ impl Importer<'_> {
         division: Option<&DatabaseConnection>,
         bytes: &[u8],
         format: Format,
-        progress: impl FnMut(usize, usize),
+        mut progress: impl FnMut(usize, f64),
     ) -> Result<Imported, ImportError> {
-        match (target, division) {
-            (Target::Clients, _) => self.clients(programme, bytes, format, progress).await,
-            (Target::Records(kind), Some(division)) => {
-                self.records(kind, division, programme, bytes, format, progress)
-                    .await
+        let mut reader = table::Reader::open(bytes, format)?;
+        let (subgraph, division) = match target {
+            Target::Clients => ("programme", None),
+            Target::Records(kind) => {
+                let division = division.ok_or_else(|| {
+                    DbErr::Custom(format!(
+                        "no {} database to import {} into",
+                        kind.subgraph, kind.name
+                    ))
+                })?;
+                (kind.subgraph, Some((kind, division)))
             }
-            (Target::Records(kind), None) => Err(ImportError::Database(DbErr::Custom(format!(
-                "no {} database to import {} into",
-                kind.subgraph, kind.name
-            )))),
+        };
+        let context = records::Context {
+            pseudonymiser: self.pseudonymiser,
+            today: self.today,
+            responsible: match division {
+                Some(_) => records::Context::responsible_bodies(programme).await?,
+                None => Default::default(),
+            },
+        };
+        let file_sha256 = hex::encode(Sha256::digest(bytes));
+        let run = self.run(subgraph, target.kind(), &file_sha256)?;
+        let mut imported = Imported {
+            rows: 0,
+            rejected_rows: 0,
+            rejected: Vec::new(),
+            counts: commit::Counts::default(),
+            run_id: None,
+            client_ids: Vec::new(),
+            file_sha256,
+        };
+        let mut client_ids = std::collections::BTreeSet::new();
+        loop {
+            let read: Vec<Result<table::Row, Rejected>> =
+                reader.by_ref().take(commit::BATCH_ROWS).collect();
+            if read.is_empty() {
+                break;
+            }
+            let read_count = read.len();
+            imported.rows += read_count;
+            let mut rows = Vec::with_capacity(read.len());
+            for row in read {
+                match row {
+                    Ok(row) => rows.push(row),
+                    Err(unreadable) => imported.rejected.push(unreadable),
+                }
+            }
+            let good = match division {
+                None => {
+                    let mut good = Vec::with_capacity(rows.len());
+                    for row in &rows {
+                        match clients::check(row, self.pseudonymiser, self.today) {
+                            Ok(checked) => good.push(checked),
+                            Err(faults) => imported.rejected.extend(faults),
+                        }
+                    }
+                    client_ids.extend(good.iter().map(|row| row.client.id.clone()));
+                    if !self.dry_run {
+                        let counts = commit::clients(programme, &run, &good).await?;
+                        imported.counts.add(counts);
+                    }
+                    good.len()
+                }
+                Some((kind, division)) => {
+                    let mut checked = Vec::with_capacity(rows.len());
+                    for row in &rows {
+                        match records::check(kind, row, &context) {
+                            Ok(row) => checked.push(row),
+                            Err(faults) => imported.rejected.extend(faults),
+                        }
+                    }
+                    let (good, unresolved) =
+                        records::resolve(kind, division, programme, checked).await?;
+                    imported.rejected.extend(unresolved);
+                    client_ids.extend(good.iter().filter_map(|row| row.client_id.clone()));
+                    if !self.dry_run {
+                        let counts = records::write(kind, division, programme, &run, &good).await?;
+                        imported.counts.add(counts);
+                    }
+                    good.len()
+                }
+            };
+            // Rows that could not be read, and rows with a fault.
+            imported.rejected_rows += read_count - good;
+            progress(imported.rows, reader.progress());
         }
+        imported.client_ids = client_ids.into_iter().collect();
+        if !self.dry_run {
+            commit::record_run(
+                programme,
+                &run,
+                imported.rows,
+                imported.counts,
+                imported.rejected_rows,
+            )
+            .await?;
+            imported.run_id = Some(run.id);
+        }
+        Ok(imported)
     }
 
     /// A new run of `kind` into `subgraph` of the file with this hash.
@@ -379,41 +403,6 @@ impl Target {
             Target::Records(kind) => Some(kind.subgraph),
         }
     }
-}
-
-/// A file read into rows, before any is checked.
-struct Read {
-    rows: Vec<table::Row>,
-    /// The rows that could not be read.
-    rejected: Vec<Rejected>,
-    /// Rows in the file, read or not.
-    total: usize,
-    file_sha256: String,
-}
-
-impl Read {
-    fn of(bytes: &[u8], format: Format) -> Result<Read, table::Unreadable> {
-        let (rows, rejected) = table::read(bytes, format)?;
-        let unreadable = rejected
-            .iter()
-            .map(|r| r.line)
-            .collect::<std::collections::BTreeSet<_>>()
-            .len();
-        Ok(Read {
-            total: rows.len() + unreadable,
-            rows,
-            rejected,
-            file_sha256: hex::encode(Sha256::digest(bytes)),
-        })
-    }
-}
-
-/// `ids` sorted, each once.
-fn distinct<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<String> {
-    ids.collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .map(str::to_owned)
-        .collect()
 }
 
 /// A row that was not imported, and why. The reason never repeats an identity code.

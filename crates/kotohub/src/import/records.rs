@@ -602,17 +602,15 @@ fn latest(batch: &[Checked]) -> Vec<&Checked> {
 }
 
 /// Writes `rows` of `kind` into the division's database and the programme's register,
-/// calling `progress` with the number of rows done after each batch.
+/// two transactions per [`BATCH_ROWS`].
 pub async fn write(
     kind: &Kind,
     division: &DatabaseConnection,
     programme: &DatabaseConnection,
     run: &Run,
     rows: &[Checked],
-    mut progress: impl FnMut(usize),
 ) -> Result<Counts, DbErr> {
     let mut counts = Counts::default();
-    let mut done = 0;
     for batch in rows.chunks(BATCH_ROWS) {
         let division_txn = maintenance(division).await?;
         let programme_txn = maintenance(programme).await?;
@@ -620,11 +618,7 @@ pub async fn write(
         write_facts(kind, &programme_txn, run, batch).await?;
         division_txn.commit().await?;
         programme_txn.commit().await?;
-        counts.inserted += batch_counts.inserted;
-        counts.updated += batch_counts.updated;
-        counts.unchanged += batch_counts.unchanged;
-        done += batch.len();
-        progress(done);
+        counts.add(batch_counts);
     }
     Ok(counts)
 }

@@ -57,66 +57,135 @@ pub enum Unreadable {
     NotUtf8(usize),
 }
 
-/// The rows of the file `bytes`, and the rows that could not be read. A file that is not
-/// UTF-8 is refused whole: read another way, its names would be stored garbled.
+/// The rows of the file `bytes`, and the rows that could not be read, all at once.
 pub fn read(bytes: &[u8], format: Format) -> Result<(Vec<Row>, Vec<Rejected>), Unreadable> {
-    let text = std::str::from_utf8(bytes).map_err(|error| {
-        let before = &bytes[..error.valid_up_to()];
-        Unreadable::NotUtf8(before.iter().filter(|&&b| b == b'\n').count() + 1)
-    })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    match format {
-        Format::Csv => read_csv(text),
-        Format::JsonLines => Ok(read_json_lines(text)),
+    let mut rows = Vec::new();
+    let mut rejected = Vec::new();
+    for row in Reader::open(bytes, format)? {
+        match row {
+            Ok(row) => rows.push(row),
+            Err(fault) => rejected.push(fault),
+        }
+    }
+    Ok((rows, rejected))
+}
+
+/// A file read a row at a time, so that an import holds one batch of rows and not the
+/// whole file's. Each item is a row, or why the row at that line could not be read.
+pub struct Reader<'a> {
+    source: Source<'a>,
+    /// The length of the text, for how far the reading has come.
+    length: usize,
+}
+
+enum Source<'a> {
+    Csv {
+        records: Records<'a>,
+        columns: Vec<String>,
+    },
+    JsonLines {
+        text: &'a str,
+        /// Where the next line starts.
+        at: usize,
+        line: usize,
+    },
+}
+
+impl<'a> Reader<'a> {
+    /// Opens the file `bytes`, reading its header. A file that is not UTF-8 is refused
+    /// whole: read another way, its names would be stored garbled.
+    pub fn open(bytes: &'a [u8], format: Format) -> Result<Reader<'a>, Unreadable> {
+        let text = std::str::from_utf8(bytes).map_err(|error| {
+            let before = &bytes[..error.valid_up_to()];
+            Unreadable::NotUtf8(before.iter().filter(|&&b| b == b'\n').count() + 1)
+        })?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let source = match format {
+            Format::Csv => {
+                let (records, columns) = open_csv(text)?;
+                Source::Csv { records, columns }
+            }
+            Format::JsonLines => Source::JsonLines {
+                text,
+                at: 0,
+                line: 0,
+            },
+        };
+        Ok(Reader {
+            source,
+            length: text.len(),
+        })
+    }
+
+    /// How much of the file has been read, from 0 to 1.
+    pub fn progress(&self) -> f64 {
+        let at = match &self.source {
+            Source::Csv { records, .. } => records.at,
+            Source::JsonLines { at, .. } => *at,
+        };
+        if self.length == 0 {
+            1.0
+        } else {
+            at as f64 / self.length as f64
+        }
     }
 }
 
-fn read_json_lines(text: &str) -> (Vec<Row>, Vec<Rejected>) {
-    let mut rows = Vec::new();
-    let mut rejected = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        let number = index + 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let object = match serde_json::from_str::<serde_json::Value>(line) {
-            Ok(serde_json::Value::Object(object)) => object,
-            Ok(_) => {
-                rejected.push(Rejected::row(number, "the line is not a JSON object"));
-                continue;
-            }
-            Err(e) => {
-                rejected.push(Rejected::row(number, format!("the line is not JSON: {e}")));
-                continue;
-            }
-        };
-        let mut fields = BTreeMap::new();
-        let mut readable = true;
-        for (column, value) in object {
-            let text = match value {
-                serde_json::Value::Null => continue,
-                serde_json::Value::String(text) => text,
-                serde_json::Value::Bool(_) | serde_json::Value::Number(_) => value.to_string(),
-                serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
-                    rejected.push(Rejected::at(
-                        number,
-                        &column,
-                        "a field is a single value, not a list or an object",
-                    ));
-                    readable = false;
-                    break;
+impl Iterator for Reader<'_> {
+    type Item = Result<Row, Rejected>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.source {
+            Source::Csv { records, columns } => loop {
+                let record = records.next()?;
+                if let Some(read) = csv_row(record, columns) {
+                    return Some(read);
                 }
-            };
-            fields.insert(column, text);
-        }
-        if readable {
-            rows.push(Row {
-                line: number,
-                fields,
-            });
+            },
+            Source::JsonLines { text, at, line } => loop {
+                if *at >= text.len() {
+                    return None;
+                }
+                let rest = &text[*at..];
+                let end = rest.find('\n').map_or(rest.len(), |i| i + 1);
+                let content = rest[..end].trim_end_matches(['\n', '\r']);
+                *at += end;
+                *line += 1;
+                if !content.trim().is_empty() {
+                    return Some(json_row(content, *line));
+                }
+            },
         }
     }
-    (rows, rejected)
+}
+
+/// One line of JSON Lines as a row.
+fn json_row(line: &str, number: usize) -> Result<Row, Rejected> {
+    let object = match serde_json::from_str::<serde_json::Value>(line) {
+        Ok(serde_json::Value::Object(object)) => object,
+        Ok(_) => return Err(Rejected::row(number, "the line is not a JSON object")),
+        Err(e) => return Err(Rejected::row(number, format!("the line is not JSON: {e}"))),
+    };
+    let mut fields = BTreeMap::new();
+    for (column, value) in object {
+        let text = match value {
+            serde_json::Value::Null => continue,
+            serde_json::Value::String(text) => text,
+            serde_json::Value::Bool(_) | serde_json::Value::Number(_) => value.to_string(),
+            serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+                return Err(Rejected::at(
+                    number,
+                    &column,
+                    "a field is a single value, not a list or an object",
+                ));
+            }
+        };
+        fields.insert(column, text);
+    }
+    Ok(Row {
+        line: number,
+        fields,
+    })
 }
 
 /// One CSV record as it was read: its fields and the line it started on.
@@ -127,57 +196,70 @@ struct Record {
     open_quote: bool,
 }
 
-/// Splits `text` into records, a quoted field running over line breaks.
-fn records(text: &str, separator: char) -> Vec<Record> {
-    let mut records = Vec::new();
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut line = 1;
-    let mut start = 1;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted => {
-                if chars.peek() == Some(&'"') {
-                    chars.next();
-                    field.push('"');
-                } else {
-                    quoted = false;
-                }
-            }
-            '"' if field.is_empty() => quoted = true,
-            '\n' if quoted => {
-                line += 1;
-                field.push('\n');
-            }
-            '\r' if !quoted && chars.peek() == Some(&'\n') => {}
-            '\n' => {
-                fields.push(std::mem::take(&mut field));
-                records.push(Record {
-                    line: start,
-                    fields: std::mem::take(&mut fields),
-                    open_quote: false,
-                });
-                line += 1;
-                start = line;
-            }
-            c if c == separator && !quoted => fields.push(std::mem::take(&mut field)),
-            c => field.push(c),
-        }
-    }
-    if quoted || !field.is_empty() || !fields.is_empty() {
-        fields.push(field);
-        records.push(Record {
-            line: start,
-            fields,
-            open_quote: quoted,
-        });
-    }
-    records
+/// The records of a CSV text, a quoted field running over line breaks.
+struct Records<'a> {
+    text: &'a str,
+    separator: char,
+    /// The byte where the next record starts.
+    at: usize,
+    /// The line the next record starts on.
+    line: usize,
 }
 
-fn read_csv(text: &str) -> Result<(Vec<Row>, Vec<Rejected>), Unreadable> {
+impl Iterator for Records<'_> {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        let mut fields = Vec::new();
+        let mut field = String::new();
+        let mut quoted = false;
+        let start = self.line;
+        let mut chars = self.text[self.at..].char_indices().peekable();
+        while let Some((offset, c)) = chars.next() {
+            match c {
+                '"' if quoted => {
+                    if chars.peek().map(|(_, c)| *c) == Some('"') {
+                        chars.next();
+                        field.push('"');
+                    } else {
+                        quoted = false;
+                    }
+                }
+                '"' if field.is_empty() => quoted = true,
+                '\n' if quoted => {
+                    self.line += 1;
+                    field.push('\n');
+                }
+                '\r' if !quoted && chars.peek().map(|(_, c)| *c) == Some('\n') => {}
+                '\n' => {
+                    fields.push(field);
+                    self.at += offset + 1;
+                    self.line += 1;
+                    return Some(Record {
+                        line: start,
+                        fields,
+                        open_quote: false,
+                    });
+                }
+                c if c == self.separator && !quoted => fields.push(std::mem::take(&mut field)),
+                c => field.push(c),
+            }
+        }
+        self.at = self.text.len();
+        if quoted || !field.is_empty() || !fields.is_empty() {
+            fields.push(field);
+            return Some(Record {
+                line: start,
+                fields,
+                open_quote: quoted,
+            });
+        }
+        None
+    }
+}
+
+/// The records of a CSV file after its header, and the header's columns.
+fn open_csv(text: &str) -> Result<(Records<'_>, Vec<String>), Unreadable> {
     let header_line = text.lines().next().ok_or(Unreadable::NoHeader)?;
     // Spreadsheets in Finland write `;`; the header, which has no commas of its own, says.
     let separator = if header_line.matches(';').count() > header_line.matches(',').count() {
@@ -185,7 +267,12 @@ fn read_csv(text: &str) -> Result<(Vec<Row>, Vec<Rejected>), Unreadable> {
     } else {
         ','
     };
-    let mut records = records(text, separator).into_iter();
+    let mut records = Records {
+        text,
+        separator,
+        at: 0,
+        line: 1,
+    };
     let header = records.next().ok_or(Unreadable::NoHeader)?;
     if header.open_quote {
         return Err(Unreadable::OpenQuote);
@@ -199,42 +286,40 @@ fn read_csv(text: &str) -> Result<(Vec<Row>, Vec<Rejected>), Unreadable> {
             return Err(Unreadable::RepeatedColumn(column.clone()));
         }
     }
-    let mut rows = Vec::new();
-    let mut rejected = Vec::new();
-    for record in records {
-        if record.fields.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
-        if record.open_quote {
-            rejected.push(Rejected::row(
-                record.line,
-                "a quoted field is not closed before the end of the file",
-            ));
-            continue;
-        }
-        if record.fields.len() != columns.len() {
-            rejected.push(Rejected::row(
-                record.line,
-                format!(
-                    "the row has {} fields and the header {}",
-                    record.fields.len(),
-                    columns.len()
-                ),
-            ));
-            continue;
-        }
-        let fields = columns
-            .iter()
-            .zip(record.fields)
-            .filter(|(_, value)| !value.trim().is_empty())
-            .map(|(column, value)| (column.clone(), value.trim().to_owned()))
-            .collect();
-        rows.push(Row {
-            line: record.line,
-            fields,
-        });
+    Ok((records, columns))
+}
+
+/// A CSV record as a row; none for a blank one.
+fn csv_row(record: Record, columns: &[String]) -> Option<Result<Row, Rejected>> {
+    if record.fields.iter().all(|f| f.trim().is_empty()) {
+        return None;
     }
-    Ok((rows, rejected))
+    if record.open_quote {
+        return Some(Err(Rejected::row(
+            record.line,
+            "a quoted field is not closed before the end of the file",
+        )));
+    }
+    if record.fields.len() != columns.len() {
+        return Some(Err(Rejected::row(
+            record.line,
+            format!(
+                "the row has {} fields and the header {}",
+                record.fields.len(),
+                columns.len()
+            ),
+        )));
+    }
+    let fields = columns
+        .iter()
+        .zip(record.fields)
+        .filter(|(_, value)| !value.trim().is_empty())
+        .map(|(column, value)| (column.clone(), value.trim().to_owned()))
+        .collect();
+    Some(Ok(Row {
+        line: record.line,
+        fields,
+    }))
 }
 
 #[cfg(test)]

@@ -328,6 +328,35 @@ async fn an_upload_is_refused_to_every_role_but_the_owning_divisions_importer(ba
         json!({ "line": 2, "column": "identity_code",
                 "reason": "no client with this identity code: import them as clients first" })
     );
+    // A form with the file as its one file part, as a browser or `curl -F` sends it.
+    let mut form = b"--kotohub-form\r\nContent-Disposition: form-data; name=\"file\"; \
+        filename=\"clients.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+        .to_vec();
+    form.extend(example("clients.csv"));
+    form.extend(b"\r\n--kotohub-form--\r\n");
+    let (status, answer) = upload(
+        &hub,
+        Some(&education),
+        "/import/programme/clients?dryRun=true",
+        form,
+        "multipart/form-data; boundary=kotohub-form",
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        (answer["rows"].as_u64(), answer["rejected"].as_u64()),
+        (Some(4), Some(0))
+    );
+    assert_eq!(answer["dryRun"], true);
+    assert_eq!(
+        rows(
+            &hub.dbs.programme,
+            "SELECT count(*) AS n FROM import_sources"
+        )
+        .await,
+        ["0"],
+        "a dry run writes nothing"
+    );
     hub.stop().await;
 }
 

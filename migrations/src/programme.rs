@@ -460,6 +460,17 @@ impl MigrationTrait for CreateImportFacts {
                     .to_owned(),
             )
             .await?;
+        // An import looks up and corrects a batch's clients' facts by client.
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name("idx_client_facts_client_id")
+                    .table("client_facts")
+                    .col("client_id")
+                    .to_owned(),
+            )
+            .await?;
         let db = manager.get_connection();
         if db.get_database_backend() == DbBackend::Postgres {
             let maintenance = crate::imports::MAINTENANCE;
@@ -483,6 +494,14 @@ impl MigrationTrait for CreateImportFacts {
             )
             .await?;
         }
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("idx_client_facts_client_id")
+                    .table("client_facts")
+                    .to_owned(),
+            )
+            .await?;
         manager
             .drop_table(Table::drop().table("import_facts").to_owned())
             .await

@@ -815,19 +815,13 @@ async fn import_command(
             .with_context(|| format!("cannot write the rejects to {}", path.display()))?;
     }
     if json {
-        let summary = serde_json::json!({
-            "file": name,
-            "kind": what.kind(),
-            "dryRun": dry_run,
-            "rows": imported.rows,
-            "rejected": imported.rejected_rows,
-            "inserted": counts.inserted,
-            "updated": counts.updated,
-            "unchanged": counts.unchanged,
-            "run": imported.run_id,
-            "rejects": rejects.as_ref().map(|p| p.display().to_string()),
-            "seconds": started.elapsed().as_secs_f64(),
-        });
+        let mut summary = imported.summary(what.kind(), dry_run, started.elapsed());
+        summary.insert("file".to_owned(), name.clone().into());
+        summary.insert(
+            "rejects".to_owned(),
+            rejects.as_ref().map(|p| p.display().to_string()).into(),
+        );
+        let summary = serde_json::Value::Object(summary);
         println!("{summary}");
     } else {
         let verb = if dry_run { "Checked" } else { "Imported" };

@@ -234,19 +234,9 @@ async fn upload(
         .iter()
         .map(|r| json!({ "line": r.line, "column": r.column, "reason": r.reason }))
         .collect();
-    axum::Json(json!({
-        "kind": target.kind(),
-        "dryRun": dry_run,
-        "rows": imported.rows,
-        "rejected": imported.rejected_rows,
-        "inserted": counts.inserted,
-        "updated": counts.updated,
-        "unchanged": counts.unchanged,
-        "run": imported.run_id,
-        "rejects": rejects,
-        "seconds": started.elapsed().as_secs_f64(),
-    }))
-    .into_response()
+    let mut summary = imported.summary(target.kind(), dry_run, started.elapsed());
+    summary.insert("rejects".to_owned(), rejects.into());
+    axum::Json(summary).into_response()
 }
 
 /// The rows may be written, but the access log could not record it: the caller is

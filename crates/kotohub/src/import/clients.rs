@@ -51,30 +51,9 @@ pub fn check(
 ) -> Result<Checked, Vec<Rejected>> {
     let mut faults = Vec::new();
     let line = row.line;
-    for column in row.fields.keys() {
-        if !COLUMNS.contains(&column.as_str()) {
-            faults.push(Rejected::at(
-                line,
-                column,
-                format!("not a column of clients; they are {}", COLUMNS.join(", ")),
-            ));
-        }
-    }
-    let required = |column: &str, faults: &mut Vec<Rejected>| {
-        let value = row.get(column);
-        if value.is_none() {
-            faults.push(Rejected::at(line, column, "missing"));
-        }
-        value
-    };
-    let source_id = required("source_id", &mut faults);
-    if let Some(source_id) = source_id
-        && source_id.chars().count() > 64
-    {
-        faults.push(Rejected::at(line, "source_id", "longer than 64 characters"));
-    }
+    let source_id = row.source_id("clients", &COLUMNS, &mut faults);
     // The code itself is never repeated: only why it is not one.
-    let identified = required("identity_code", &mut faults).and_then(|code| {
+    let identified = row.required("identity_code", &mut faults).and_then(|code| {
         pseudonymiser
             .identify(code, today)
             .map_err(|invalid| {
@@ -82,11 +61,11 @@ pub fn check(
             })
             .ok()
     });
-    let name = required("name", &mut faults);
+    let name = row.required("name", &mut faults);
     let gender = vocabulary::<Gender>(row, "gender", &mut faults);
     let district = vocabulary::<District>(row, "district", &mut faults);
     let background = vocabulary::<Background>(row, "background", &mut faults);
-    let mother_tongue = required("mother_tongue", &mut faults);
+    let mother_tongue = row.required("mother_tongue", &mut faults);
     if let Some(tongue) = mother_tongue
         && !(tongue.len() == 2 && tongue.bytes().all(|b| b.is_ascii_lowercase()))
     {

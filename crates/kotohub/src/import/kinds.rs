@@ -354,13 +354,6 @@ impl Kind {
     }
 }
 
-/// The name of every kind of import, `clients` first, for messages listing them.
-pub fn all_names() -> Vec<&'static str> {
-    std::iter::once("clients")
-        .chain(KINDS.iter().map(|kind| kind.name))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -109,6 +109,31 @@ pub struct Imported {
 }
 
 impl Imported {
+    /// The machine-readable summary the command (`--json`) and the upload answer with;
+    /// each adds where the rejected rows are.
+    pub fn summary(
+        &self,
+        kind: &str,
+        dry_run: bool,
+        took: std::time::Duration,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        let counts = self.counts;
+        [
+            ("kind", kind.into()),
+            ("dryRun", dry_run.into()),
+            ("rows", self.rows.into()),
+            ("rejected", self.rejected_rows.into()),
+            ("inserted", counts.inserted.into()),
+            ("updated", counts.updated.into()),
+            ("unchanged", counts.unchanged.into()),
+            ("run", self.run_id.clone().into()),
+            ("seconds", took.as_secs_f64().into()),
+        ]
+        .into_iter()
+        .map(|(key, value): (&str, serde_json::Value)| (key.to_owned(), value))
+        .collect()
+    }
+
     /// The access log's record of this import by `subject`: who imported which file
     /// (its SHA-256 stands where an operation's document hash would), how many rows, and
     /// which clients.

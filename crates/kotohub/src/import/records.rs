@@ -165,35 +165,11 @@ impl Checked {
 pub fn check(kind: &Kind, row: &Row, cx: &Context) -> Result<Checked, Vec<Rejected>> {
     let line = row.line;
     let mut faults = Vec::new();
-    let columns = kind.columns();
-    for column in row.fields.keys() {
-        if !columns.contains(&column.as_str()) {
-            faults.push(Rejected::at(
-                line,
-                column,
-                format!(
-                    "not a column of {}; they are {}",
-                    kind.name,
-                    columns.join(", ")
-                ),
-            ));
-        }
-    }
-    let required = |column: &str, faults: &mut Vec<Rejected>| {
-        let value = row.get(column);
-        if value.is_none() {
-            faults.push(Rejected::at(line, column, "missing"));
-        }
-        value
-    };
-    let source_id = required("source_id", &mut faults);
-    if source_id.is_some_and(|id| id.chars().count() > 64) {
-        faults.push(Rejected::at(line, "source_id", "longer than 64 characters"));
-    }
+    let source_id = row.source_id(kind.name, &kind.columns(), &mut faults);
     let is_record = matches!(kind.shape, Shape::Record { .. });
     // The code itself is never repeated: only why it is not one.
     let identified = if is_record {
-        required("identity_code", &mut faults).and_then(|code| {
+        row.required("identity_code", &mut faults).and_then(|code| {
             cx.pseudonymiser
                 .identify(code, cx.today)
                 .map_err(|invalid| {
@@ -204,8 +180,8 @@ pub fn check(kind: &Kind, row: &Row, cx: &Context) -> Result<Checked, Vec<Reject
     } else {
         None
     };
-    let measure_id = required("measure_id", &mut faults);
-    let body_id = required("body_id", &mut faults);
+    let measure_id = row.required("measure_id", &mut faults);
+    let body_id = row.required("body_id", &mut faults);
     if let Some(measure) = measure_id {
         match cx.responsible.get(measure) {
             None => faults.push(Rejected::at(
@@ -662,11 +638,10 @@ async fn write_records(
     if to_write.is_empty() {
         return Ok(counts);
     }
-    let new: Vec<&Checked> = to_write
+    let (new, changed): (Vec<&Checked>, Vec<&Checked>) = to_write
         .iter()
-        .filter(|(row, _)| !held.contains_key(&row.source_id))
         .map(|(row, _)| *row)
-        .collect();
+        .partition(|row| !held.contains_key(&row.source_id));
     let ids = next_ids(txn, kind.name, new.len()).await?;
     if !new.is_empty() {
         let mut insert = Query::insert()
@@ -681,10 +656,7 @@ async fn write_records(
         }
         txn.execute(&insert).await?;
     }
-    for (row, _) in &to_write {
-        if new.iter().any(|n| std::ptr::eq(*n, *row)) {
-            continue;
-        }
+    for row in changed {
         let (id, _) = held[&row.source_id];
         let mut update = Query::update().table(kind.name).to_owned();
         for (column, value) in stored_columns(kind)
@@ -698,27 +670,14 @@ async fn write_records(
         update.and_where(Expr::col("id").eq(id));
         txn.execute(&update).await?;
     }
-    let mut sources = Query::insert()
-        .into_table("import_sources")
-        .columns(["kind", "source_id", "record_id", "row_hash", "run_id"])
-        .on_conflict(
-            OnConflict::columns(["kind", "source_id"])
-                .update_columns(["record_id", "row_hash", "run_id"])
-                .to_owned(),
+    let written = to_write.iter().map(|(row, hash)| {
+        (
+            row.source_id.as_str(),
+            held[&row.source_id].0,
+            hash.as_str(),
         )
-        .to_owned();
-    for (row, hash) in &to_write {
-        sources
-            .values([
-                kind.name.into(),
-                row.source_id.clone().into(),
-                held[&row.source_id].0.into(),
-                hash.clone().into(),
-                run.id.clone().into(),
-            ])
-            .map_err(|e| DbErr::Custom(e.to_string()))?;
-    }
-    txn.execute(&sources).await?;
+    });
+    keep_sources(txn, "import_sources", "record_id", kind.name, run, written).await?;
     Ok(counts)
 }
 
@@ -976,27 +935,44 @@ async fn write_facts(
         }
     }
 
-    let mut facts = Query::insert()
-        .into_table("import_facts")
-        .columns(["kind", "source_id", "fact_id", "row_hash", "run_id"])
+    let written = to_write
+        .iter()
+        .zip(fact_ids)
+        .map(|((row, hash), id)| (row.source_id.as_str(), id, hash.as_str()));
+    keep_sources(txn, "import_facts", "fact_id", kind.name, run, written).await
+}
+
+/// Keeps in `table` (`import_sources` or `import_facts`) what each source record of
+/// `kind` was written as (the id in `id_column`) and the hash of what it held.
+async fn keep_sources<'a>(
+    txn: &DatabaseTransaction,
+    table: &'static str,
+    id_column: &'static str,
+    kind: &str,
+    run: &Run,
+    written: impl Iterator<Item = (&'a str, i64, &'a str)>,
+) -> Result<(), DbErr> {
+    let mut upsert = Query::insert()
+        .into_table(table)
+        .columns(["kind", "source_id", id_column, "row_hash", "run_id"])
         .on_conflict(
             OnConflict::columns(["kind", "source_id"])
-                .update_columns(["fact_id", "row_hash", "run_id"])
+                .update_columns([id_column, "row_hash", "run_id"])
                 .to_owned(),
         )
         .to_owned();
-    for ((row, hash), id) in to_write.iter().zip(fact_ids) {
-        facts
+    for (source_id, id, hash) in written {
+        upsert
             .values([
-                kind.name.into(),
-                row.source_id.clone().into(),
+                kind.into(),
+                source_id.into(),
                 id.into(),
-                hash.clone().into(),
+                hash.into(),
                 run.id.clone().into(),
             ])
             .map_err(|e| DbErr::Custom(e.to_string()))?;
     }
-    txn.execute(&facts).await?;
+    txn.execute(&upsert).await?;
     Ok(())
 }
 

@@ -42,6 +42,43 @@ impl Row {
     pub fn get(&self, column: &str) -> Option<&str> {
         self.fields.get(column).map(String::as_str)
     }
+
+    /// The field `column`; a fault when it has no value.
+    pub fn required(&self, column: &str, faults: &mut Vec<Rejected>) -> Option<&str> {
+        let value = self.get(column);
+        if value.is_none() {
+            faults.push(Rejected::at(self.line, column, "missing"));
+        }
+        value
+    }
+
+    /// What every kind checks first: a fault for each column that is not one of the
+    /// kind's `columns`, and the source record id, which must be there and fit.
+    pub fn source_id(
+        &self,
+        kind: &str,
+        columns: &[&str],
+        faults: &mut Vec<Rejected>,
+    ) -> Option<&str> {
+        for column in self.fields.keys() {
+            if !columns.contains(&column.as_str()) {
+                faults.push(Rejected::at(
+                    self.line,
+                    column,
+                    format!("not a column of {kind}; they are {}", columns.join(", ")),
+                ));
+            }
+        }
+        let source_id = self.required("source_id", faults);
+        if source_id.is_some_and(|id| id.chars().count() > 64) {
+            faults.push(Rejected::at(
+                self.line,
+                "source_id",
+                "longer than 64 characters",
+            ));
+        }
+        source_id
+    }
 }
 
 /// The file as a whole cannot be read.

@@ -288,6 +288,43 @@ async fn a_source_record_twice_in_one_file_ends_as_its_last_row(backend: Backend
     hub.stop().await;
 }
 
+/// Kills the import `child` once it has written some batches into the `subgraph`
+/// database at `url` (its `import_sources`); returns how many source records it had
+/// written. One connection polls, gently: the hub's other tests run beside this one.
+pub(crate) async fn kill_once_written(
+    mut child: std::process::Child,
+    subgraph: &str,
+    url: &str,
+) -> usize {
+    let started = std::time::Instant::now();
+    let mut written = 0;
+    let mut watcher: Option<DatabaseConnection> = None;
+    while started.elapsed() < std::time::Duration::from_secs(120) {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if watcher.is_none() {
+            watcher = kotohub::databases::open(subgraph, url).await.ok();
+        }
+        let Some(db) = &watcher else {
+            continue;
+        };
+        let count = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT count(*) AS n FROM import_sources".to_owned(),
+            ))
+            .await;
+        if let Ok(Some(row)) = count {
+            written = row.try_get::<i64>("", "n").unwrap_or_default() as usize;
+            if written > 0 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    written
+}
+
 /// A valid identity code for the `n`-th person of a large file, born in the 1830s so that
 /// it can be no one's.
 pub(crate) fn synthetic_code(n: usize) -> String {
@@ -362,35 +399,7 @@ async fn an_import_killed_half_way_and_run_again_loses_and_repeats_nothing(backe
             .parse::<usize>()
             .unwrap()
     };
-    let mut child = command().spawn().unwrap();
-    // Killed once some batches are in and before the last one is. One connection polls,
-    // gently: the hub's other tests run beside this one.
-    let started = std::time::Instant::now();
-    let mut written = 0;
-    let mut watcher: Option<DatabaseConnection> = None;
-    while started.elapsed() < std::time::Duration::from_secs(120) {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        if watcher.is_none() {
-            watcher = kotohub::databases::open("programme", &url).await.ok();
-        }
-        let Some(db) = &watcher else {
-            continue;
-        };
-        let count = db
-            .query_one_raw(Statement::from_string(
-                db.get_database_backend(),
-                "SELECT count(*) AS n FROM import_sources".to_owned(),
-            ))
-            .await;
-        if let Ok(Some(row)) = count {
-            written = row.try_get::<i64>("", "n").unwrap_or_default() as usize;
-            if written > 0 {
-                break;
-            }
-        }
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let written = kill_once_written(command().spawn().unwrap(), "programme", &url).await;
     assert!(
         written > 0 && written < ROWS,
         "killed with {written} of {ROWS} rows written"

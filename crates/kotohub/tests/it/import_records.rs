@@ -11,6 +11,7 @@ use kotohub::import::identity::Pseudonymiser;
 use kotohub::import::table::Format;
 use kotohub::import::{Importer, Target};
 use kotohub_auth::{Principal, Role};
+use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, Hub, IDENTITY_SECRET, principal};
@@ -26,37 +27,25 @@ crate::on_both_backends!(
 
 /// The example files in the order they import: clients first, events before the
 /// participations that name them.
-const EXAMPLES: [(&str, &str, &str); 18] = [
-    ("programme", "clients", "clients.csv"),
-    ("employment", "skill_assessments", "skill_assessments.csv"),
-    ("employment", "guidance_sessions", "guidance_sessions.csv"),
-    ("employment", "service_paths", "service_paths.csv"),
-    (
-        "employment",
-        "employment_outcomes",
-        "employment_outcomes.csv",
-    ),
-    ("employment", "networking_events", "networking_events.csv"),
-    ("education", "enrolments", "enrolments.csv"),
-    (
-        "education",
-        "joint_application_results",
-        "joint_application_results.csv",
-    ),
-    ("education", "qualifications", "qualifications.csv"),
-    ("education", "education_events", "education_events.csv"),
-    ("social", "social_cases", "social_cases.csv"),
-    (
-        "social",
-        "service_needs_assessments",
-        "service_needs_assessments.csv",
-    ),
-    ("social", "support_periods", "support_periods.csv"),
-    ("social", "social_outcomes", "social_outcomes.csv"),
-    ("social", "social_events", "social_events.csv"),
-    ("culture", "cultural_events", "cultural_events.jsonl"),
-    ("culture", "participations", "participations.csv"),
-    ("culture", "culture_outcomes", "culture_outcomes.csv"),
+const EXAMPLES: [&str; 18] = [
+    "clients",
+    "skill_assessments",
+    "guidance_sessions",
+    "service_paths",
+    "employment_outcomes",
+    "networking_events",
+    "enrolments",
+    "joint_application_results",
+    "qualifications",
+    "education_events",
+    "social_cases",
+    "service_needs_assessments",
+    "support_periods",
+    "social_outcomes",
+    "social_events",
+    "cultural_events",
+    "participations",
+    "culture_outcomes",
 ];
 
 const AMINA: &str = "150334+123U";
@@ -64,9 +53,12 @@ const VAN: &str = "020738+456E";
 const SARA: &str = "311231+7894";
 const OMAR: &str = "290232+2344";
 
+fn docs_import() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/import")
+}
+
 fn example(file: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/import");
-    std::fs::read(path.join(file)).unwrap()
+    std::fs::read(docs_import().join(file)).unwrap()
 }
 
 fn today() -> NaiveDate {
@@ -78,6 +70,31 @@ fn client_id(code: &str) -> String {
         .identify(code, today())
         .unwrap()
         .client_id
+}
+
+fn importer(pseudonymiser: &Pseudonymiser) -> Importer<'_> {
+    Importer {
+        pseudonymiser,
+        subject: "test:importer",
+        dry_run: false,
+        today: today(),
+    }
+}
+
+/// The example file's four clients, imported into `programme`.
+async fn import_example_clients(importer: &Importer<'_>, programme: &DatabaseConnection) {
+    let imported = importer
+        .clients(programme, &example("clients.csv"), Format::Csv, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(imported.rejected_rows, 0);
+}
+
+fn enrolments() -> &'static kotohub::import::kinds::Kind {
+    let Target::Records(kind) = Target::of("education", "enrolments").unwrap() else {
+        panic!("enrolments are records");
+    };
+    kind
 }
 
 fn importer_of(division: &str) -> Principal {
@@ -123,7 +140,30 @@ async fn the_example_files_are_seen_by_the_bodies_whose_records_they_are_and_no_
     let Some(hub) = Hub::start_with(backend, 50).await else {
         return;
     };
-    for (subgraph, kind, file) in EXAMPLES {
+    let mut documented: Vec<String> = std::fs::read_dir(docs_import())
+        .unwrap()
+        .map(|entry| {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            name.split('.').next().unwrap().to_owned()
+        })
+        .collect();
+    documented.sort();
+    let mut examples = EXAMPLES.to_vec();
+    examples.sort();
+    assert_eq!(
+        documented, examples,
+        "an example file for every kind, each imported here"
+    );
+    for kind in EXAMPLES {
+        let subgraph =
+            kotohub::import::kinds::Kind::named(kind).map_or("programme", |k| k.subgraph);
+        let csv = format!("{kind}.csv");
+        let file = if docs_import().join(&csv).exists() {
+            csv
+        } else {
+            format!("{kind}.jsonl")
+        };
+        let file = file.as_str();
         // The clients come with the education division's feed.
         let division = if subgraph == "programme" {
             "education"
@@ -365,22 +405,9 @@ async fn bad_records_are_reported_row_by_row_and_good_ones_written(backend: Back
         return;
     };
     let pseudonymiser = Pseudonymiser::new(IDENTITY_SECRET);
-    let importer = Importer {
-        pseudonymiser: &pseudonymiser,
-        subject: "test:importer",
-        dry_run: false,
-        today: today(),
-    };
+    let importer = importer(&pseudonymiser);
     let dbs = &hub.dbs;
-    importer
-        .clients(
-            &dbs.programme,
-            &example("clients.csv"),
-            Format::Csv,
-            |_, _| {},
-        )
-        .await
-        .unwrap();
+    import_example_clients(&importer, &dbs.programme).await;
     let file = [
         "source_id;identity_code;measure_id;body_id;programme;started_on;ended_on;status",
         "E1;290232+2344;4.4;education-division;s2;2024-08-12;;active",
@@ -394,9 +421,7 @@ async fn bad_records_are_reported_row_by_row_and_good_ones_written(backend: Back
         "E9;290232+2344;4.4;education-division;s2;12.8.2024;;active",
     ]
     .join("\n");
-    let Target::Records(kind) = Target::of("education", "enrolments").unwrap() else {
-        panic!("enrolments are records");
-    };
+    let kind = enrolments();
     let imported = importer
         .records(
             kind,
@@ -505,25 +530,10 @@ async fn a_changed_record_moves_its_fact_and_the_scope_of_its_bodies(backend: Ba
         return;
     };
     let pseudonymiser = Pseudonymiser::new(IDENTITY_SECRET);
-    let importer = Importer {
-        pseudonymiser: &pseudonymiser,
-        subject: "test:importer",
-        dry_run: false,
-        today: today(),
-    };
+    let importer = importer(&pseudonymiser);
     let dbs = &hub.dbs;
-    importer
-        .clients(
-            &dbs.programme,
-            &example("clients.csv"),
-            Format::Csv,
-            |_, _| {},
-        )
-        .await
-        .unwrap();
-    let Target::Records(kind) = Target::of("education", "enrolments").unwrap() else {
-        panic!("enrolments are records");
-    };
+    import_example_clients(&importer, &dbs.programme).await;
+    let kind = enrolments();
     let import = |bytes: Vec<u8>| {
         let importer = &importer;
         async move {
@@ -610,7 +620,7 @@ async fn a_changed_record_moves_its_fact_and_the_scope_of_its_bodies(backend: Ba
 async fn a_records_import_killed_half_way_and_run_again_loses_and_repeats_nothing(
     backend: Backend,
 ) {
-    use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+    use sea_orm::ConnectionTrait;
     use std::process::{Command, Stdio};
     const ROWS: usize = 30_000;
     let _schemas = crate::helpers::COMMAND_SCHEMAS.lock().await;
@@ -680,37 +690,10 @@ async fn a_records_import_killed_half_way_and_run_again_loses_and_repeats_nothin
         .unwrap();
     assert!(output.status.success());
 
-    let mut child = command("education", "enrolments", "enrolments.csv")
+    let child = command("education", "enrolments", "enrolments.csv")
         .spawn()
         .unwrap();
-    let started = std::time::Instant::now();
-    let mut written = 0;
-    let mut watcher: Option<DatabaseConnection> = None;
-    while started.elapsed() < std::time::Duration::from_secs(120) {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        if watcher.is_none() {
-            watcher = kotohub::databases::open("education", &urls("education"))
-                .await
-                .ok();
-        }
-        let Some(db) = &watcher else {
-            continue;
-        };
-        let count = db
-            .query_one_raw(Statement::from_string(
-                db.get_database_backend(),
-                "SELECT count(*) AS n FROM import_sources".to_owned(),
-            ))
-            .await;
-        if let Ok(Some(row)) = count {
-            written = row.try_get::<i64>("", "n").unwrap_or_default() as usize;
-            if written > 0 {
-                break;
-            }
-        }
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let written = crate::import::kill_once_written(child, "education", &urls("education")).await;
     assert!(
         written > 0 && written < ROWS,
         "killed with {written} of {ROWS} rows written"

@@ -157,7 +157,7 @@ pub fn parse_ttl(text: &str) -> Result<Duration, String> {
 }
 
 /// The principals `kotohub serve` prints a token for: one per role, the officer acting
-/// for Ohjaamo.
+/// for Ohjaamo and the importer for the Education Division.
 pub fn demo_principals() -> Vec<(Role, Principal)> {
     vec![
         (
@@ -180,6 +180,15 @@ pub fn demo_principals() -> Vec<(Role, Principal)> {
         (
             Role::Admin,
             Principal::new("dev-admin", [Role::Admin], [], None),
+        ),
+        (
+            Role::Importer,
+            Principal::new(
+                "dev-importer",
+                [Role::Importer],
+                [],
+                Some("education".to_owned()),
+            ),
         ),
     ]
 }

@@ -129,14 +129,26 @@ pub async fn maintenance(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute_unprepared("SELECT set_config('kotohub.scope', 'all', true)")
             .await?;
-        // Each batch looks its rows up by a list of 500 new keys. A plan made once for
-        // any list, on tables whose statistics still say empty, scans the whole table
-        // comparing every row with every key: planned for the keys at hand, the list
-        // is hashed or the index used.
-        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
-            .await?;
     }
     Ok(txn)
+}
+
+/// Has PostgreSQL measure `tables` again. An import into tables whose statistics still
+/// say they are empty would otherwise look each batch's 500 keys up with a plan made for
+/// empty tables — a scan comparing every row with every key, slower with every batch —
+/// until the database's own analysis comes round. SQLite plans without statistics.
+pub async fn refresh_statistics(db: &DatabaseConnection, tables: &[&str]) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared(&format!("ANALYZE {}", tables.join(", ")))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether the statistics are due again after the `batch`-th batch (from 1): after the
+/// 1st, 4th, 16th, 64th … as the tables grow by orders of magnitude.
+pub fn statistics_due(batch: usize) -> bool {
+    batch.is_power_of_two() && batch.trailing_zeros().is_multiple_of(2)
 }
 
 /// Records a finished run with its counts.
@@ -287,4 +299,15 @@ async fn upsert_clients<'a>(
         .exec_without_returning(db)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statistics_are_refreshed_as_the_tables_grow_fourfold() {
+        let due: Vec<usize> = (1..=300).filter(|&b| statistics_due(b)).collect();
+        assert_eq!(due, [1, 4, 16, 64, 256]);
+    }
 }

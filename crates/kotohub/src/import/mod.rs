@@ -267,6 +267,7 @@ impl Importer<'_> {
             file_sha256,
         };
         let mut client_ids = std::collections::BTreeSet::new();
+        let mut batches = 0;
         loop {
             let read: Vec<Result<table::Row, Rejected>> =
                 reader.by_ref().take(commit::BATCH_ROWS).collect();
@@ -319,6 +320,23 @@ impl Importer<'_> {
             };
             // Rows that could not be read, and rows with a fault.
             imported.rejected_rows += read_count - good;
+            batches += 1;
+            if !self.dry_run && commit::statistics_due(batches) {
+                commit::refresh_statistics(
+                    programme,
+                    &[
+                        "import_sources",
+                        "import_facts",
+                        "clients",
+                        "client_facts",
+                        "client_bodies",
+                    ],
+                )
+                .await?;
+                if let Some((kind, division)) = division {
+                    commit::refresh_statistics(division, &["import_sources", kind.name]).await?;
+                }
+            }
             progress(imported.rows, reader.progress());
         }
         imported.client_ids = client_ids.into_iter().collect();

@@ -825,8 +825,9 @@ async fn import_command(
         println!("{summary}");
     } else {
         let verb = if dry_run { "Checked" } else { "Imported" };
+        let noun = if imported.rows == 1 { "row" } else { "rows" };
         println!(
-            "{verb} {name}: {} rows, {} rejected; {} new, {} updated, {} unchanged ({:.1} s).",
+            "{verb} {name}: {} {noun}, {} rejected; {} new, {} updated, {} unchanged ({:.1} s).",
             imported.rows,
             imported.rejected_rows,
             counts.inserted,

@@ -290,17 +290,23 @@ pub mod client {
         fn order_column() -> Column {
             Column::Id
         }
-        /// A body sees the clients it serves ([`super::client_body`]).
+        /// A body sees the clients it serves ([`super::client_body`]). Asked per client
+        /// (`EXISTS`, on the pair's primary key) and not as the list of every client the
+        /// body serves: a body serves a hundred thousand clients at city scale, and a
+        /// lookup of one client must not read them all.
         fn scope_filter(bodies: &[String]) -> sea_orm::Condition {
-            use sea_orm::sea_query::Query;
+            use super::client_body;
+            use sea_orm::sea_query::{Expr, ExprTrait, Query};
             let served = Query::select()
-                .column(super::client_body::Column::ClientId)
-                .from(super::client_body::Entity)
+                .expr(Expr::val(1))
+                .from(client_body::Entity)
                 .and_where(
-                    super::client_body::Column::BodyId.is_in(bodies.iter().map(String::as_str)),
+                    Expr::col((client_body::Entity, client_body::Column::ClientId))
+                        .equals((Entity, Column::Id)),
                 )
+                .and_where(client_body::Column::BodyId.is_in(bodies.iter().map(String::as_str)))
                 .to_owned();
-            sea_orm::Condition::all().add(Column::Id.in_subquery(served))
+            sea_orm::Condition::all().add(Expr::exists(served))
         }
     }
 

@@ -3,8 +3,6 @@
 //! production, so that divisions never share tables and a subgraph can be moved to its
 //! own server without changing code.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -81,16 +79,6 @@ fn is_identifier(name: &str) -> bool {
     matches!(chars.next(), Some('a'..='z' | '_'))
         && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
         && name.len() <= 63
-}
-
-/// Counts the SQL statements a connection executes, for tests that bound query counts.
-pub fn count_statements(db: &mut DatabaseConnection) -> Arc<AtomicU64> {
-    let counter = Arc::new(AtomicU64::new(0));
-    let seen = counter.clone();
-    db.set_metric_callback(move |_| {
-        seen.fetch_add(1, Ordering::Relaxed);
-    });
-    counter
 }
 
 #[cfg(test)]

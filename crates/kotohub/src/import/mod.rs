@@ -322,24 +322,14 @@ impl Importer<'_> {
             imported.rejected_rows += read_count - good;
             batches += 1;
             if !self.dry_run && commit::statistics_due(batches) {
-                commit::refresh_statistics(
-                    programme,
-                    &[
-                        "import_sources",
-                        "import_facts",
-                        "clients",
-                        "client_facts",
-                        "client_bodies",
-                    ],
-                )
-                .await?;
-                if let Some((kind, division)) = division {
-                    commit::refresh_statistics(division, &["import_sources", kind.name]).await?;
-                }
+                refresh_statistics(programme, division).await?;
             }
             progress(imported.rows, reader.progress());
         }
         imported.client_ids = client_ids.into_iter().collect();
+        if !self.dry_run && imported.counts.inserted + imported.counts.updated > 0 {
+            refresh_statistics(programme, division).await?;
+        }
         if !self.dry_run {
             commit::record_run(
                 programme,
@@ -374,6 +364,29 @@ impl Importer<'_> {
             started_at: chrono::Utc::now(),
         })
     }
+}
+
+/// Measures the tables an import writes, in the programme's database and the division's.
+async fn refresh_statistics(
+    programme: &DatabaseConnection,
+    division: Option<(&kinds::Kind, &DatabaseConnection)>,
+) -> Result<(), DbErr> {
+    commit::refresh_statistics(
+        programme,
+        &[
+            "import_sources",
+            "import_facts",
+            "clients",
+            "client_facts",
+            "client_bodies",
+            "event_facts",
+        ],
+    )
+    .await?;
+    if let Some((kind, division)) = division {
+        commit::refresh_statistics(division, &["import_sources", kind.name]).await?;
+    }
+    Ok(())
 }
 
 /// What an import writes: a subgraph's kind.

@@ -87,6 +87,15 @@ pub async fn seed(dbs: &Databases, clients: u32, seed: u64) -> Result<Summary, S
         culture::seed(&dbs.culture, &people, seed),
     )?;
     let reported = register::report(dbs, &catalog, &people, seed).await?;
+    for db in [
+        &dbs.programme,
+        &dbs.employment,
+        &dbs.education,
+        &dbs.social,
+        &dbs.culture,
+    ] {
+        crate::databases::analyze(db).await?;
+    }
     Ok(Summary {
         clients,
         rows: programme + employment + education + social + culture + reported,

@@ -47,6 +47,8 @@ pub struct Hub {
     pub missing_events: AtomicU64,
     urls: HashMap<&'static str, String>,
     statements: HashMap<&'static str, Arc<AtomicU64>>,
+    /// The statements each subgraph's database executes while a test records them.
+    recorded: Recorded,
     shutdown: Shutdown,
     /// Each subgraph's own stop handle, to take one down while the rest run.
     subgraph_shutdowns: HashMap<&'static str, Shutdown>,
@@ -107,6 +109,26 @@ pub fn principal(role: Role, bodies: &[&str]) -> Principal {
 enum Cleanup {
     Directory(PathBuf),
     Schemas(Vec<String>),
+}
+
+/// Statements recorded by subgraph, while a test records them.
+type Recorded = Arc<std::sync::Mutex<Option<Vec<(&'static str, sea_orm::Statement)>>>>;
+
+/// Counts the statements `db` executes, and records them while `recorded` is on.
+fn watch_statements(
+    db: &mut DatabaseConnection,
+    subgraph: &'static str,
+    recorded: &Recorded,
+) -> Arc<AtomicU64> {
+    let counter = Arc::new(AtomicU64::new(0));
+    let (seen, recorded) = (counter.clone(), recorded.clone());
+    db.set_metric_callback(move |info| {
+        seen.fetch_add(1, Ordering::Relaxed);
+        if let Some(statements) = recorded.lock().unwrap().as_mut() {
+            statements.push((subgraph, info.statement.clone()));
+        }
+    });
+    counter
 }
 
 /// A fresh, unique name for this test's databases.
@@ -182,9 +204,10 @@ impl Hub {
             .unwrap();
         let audit_log = kotohub_audit::AuditLog::start(audit.clone()).await.unwrap();
         let mut statements = HashMap::new();
+        let recorded: Recorded = Arc::default();
         for (subgraph, connection) in SUBGRAPHS.iter().zip(connections.iter_mut()) {
             kotohub_migrations::up(subgraph, connection).await.unwrap();
-            statements.insert(*subgraph, db::count_statements(connection));
+            statements.insert(*subgraph, watch_statements(connection, subgraph, &recorded));
         }
         let [programme, employment, education, social, culture]: [DatabaseConnection; 5] =
             connections.try_into().unwrap();
@@ -271,6 +294,7 @@ impl Hub {
             missing_events: AtomicU64::new(0),
             urls,
             statements,
+            recorded,
             shutdown,
             subgraph_shutdowns,
             http: reqwest::Client::new(),
@@ -393,6 +417,17 @@ impl Hub {
             .unwrap();
         ids.dedup();
         ids
+    }
+
+    /// Starts recording the statements the subgraphs' databases execute.
+    pub fn record_statements(&self) {
+        *self.recorded.lock().unwrap() = Some(Vec::new());
+    }
+
+    /// The statements recorded since [`Hub::record_statements`], by subgraph; recording
+    /// stops.
+    pub fn recorded_statements(&self) -> Vec<(&'static str, sea_orm::Statement)> {
+        self.recorded.lock().unwrap().take().unwrap_or_default()
     }
 
     /// SQL statements the subgraph's database has executed since the last call.

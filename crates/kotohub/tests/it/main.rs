@@ -17,6 +17,7 @@ mod entities;
 mod gateway;
 mod import;
 mod import_records;
+mod query_plans;
 mod records;
 mod saved_queries;
 mod schema_files;

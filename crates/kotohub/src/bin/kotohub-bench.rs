@@ -50,6 +50,19 @@ struct Args {
     /// else nowhere.
     #[arg(long)]
     traced: bool,
+    /// Instead of the gateway's operations: the city-scale operations of officers and
+    /// analysts (`docs/benchmarks.md`), on a hub seeded once with `--clients` and kept,
+    /// in `--data-dir` (SQLite) or `--postgres`.
+    #[arg(long)]
+    scale: bool,
+    /// With --scale: where the SQLite databases are kept between runs (seeded when
+    /// empty).
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
+    /// With --scale: a PostgreSQL database whose subgraph schemas are used instead
+    /// (seeded when empty).
+    #[arg(long)]
+    postgres: Option<String>,
 }
 
 /// Fills a fresh SQLite access log with `count` events and times writing and verifying.
@@ -178,6 +191,7 @@ struct Measured {
     failures: u64,
     per_second: f64,
     p50: Duration,
+    p95: Duration,
     p99: Duration,
 }
 
@@ -235,6 +249,7 @@ async fn drive(
         failures: failures.load(Ordering::Relaxed),
         per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
         p50: at(0.50),
+        p95: at(0.95),
         p99: at(0.99),
     }
 }
@@ -270,6 +285,9 @@ async fn main() -> Result<()> {
 }
 
 async fn bench(args: Args) -> Result<()> {
+    if args.scale {
+        return scale_bench(&args).await;
+    }
     let dir = std::env::temp_dir().join(format!("kotohub-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     if let Some(count) = args.audit_events {
@@ -532,4 +550,224 @@ async fn bench(args: Args) -> Result<()> {
     shutdown.trigger();
     std::fs::remove_dir_all(&dir).ok();
     Ok(())
+}
+
+/// The officers' and analysts' operations at city scale: a point lookup of a client the
+/// officer's body does not serve and of one it serves, a page of its clients, lists of 50
+/// records with their clients, and the analysts' breakdowns computed (cold) and kept
+/// (warm) — each at every `--concurrency`, reported with p50, p95 and p99.
+async fn scale_bench(args: &Args) -> Result<()> {
+    let (dbs, place) = match (&args.postgres, &args.data_dir) {
+        (Some(url), _) => (
+            open_all(|_| url.clone(), true).await?,
+            "PostgreSQL".to_owned(),
+        ),
+        (None, dir) => {
+            let dir = dir.clone().unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("kotohub-scale-{}", args.clients))
+            });
+            std::fs::create_dir_all(&dir)?;
+            let place = format!("SQLite in {}", dir.display());
+            (open_all(|name| sqlite_url(&dir, name), true).await?, place)
+        }
+    };
+    if seed::has_clients(&dbs.programme).await? {
+        eprintln!("{place}: seeded before, used as it is");
+    } else {
+        let summary = seed::seed(&dbs, args.clients, 2017).await?;
+        eprintln!(
+            "{place}: seeded {} clients ({} rows) in {:.0} s",
+            summary.clients,
+            summary.rows,
+            summary.took.as_secs_f64()
+        );
+    }
+    let (served, not_served) = ohjaamo_clients(&dbs.programme).await?;
+
+    let policy = Arc::new(Policy::embedded()?);
+    let internal_secret = keys::random_key()?;
+    let dev_secret = keys::random_key()?;
+    let issuer = DevIssuer::new(&dev_secret, "bench", "kotohub");
+    let bearer = |principal: &Principal| {
+        (
+            "authorization",
+            format!(
+                "Bearer {}",
+                issuer.mint(principal, Duration::from_secs(3600))
+            ),
+        )
+    };
+    let ohjaamo = bearer(&Principal::new(
+        "bench-ohjaamo",
+        [Role::Officer],
+        ["ohjaamo".to_owned()],
+        None,
+    ));
+    let skill_center = bearer(&Principal::new(
+        "bench-skill-center",
+        [Role::Officer],
+        ["helsinki-skill-center".to_owned()],
+        None,
+    ));
+    let analyst = bearer(&Principal::new(
+        "bench-analyst",
+        [Role::Analyst],
+        [],
+        Some("employment".to_owned()),
+    ));
+    let guard = Guard::new(InternalKey::new(&internal_secret), policy.clone());
+    let access = || Access {
+        authenticator: Authenticator::shared_secret(&dev_secret, "bench", "kotohub"),
+        policy: Arc::new(kotohub::access::CedarPolicy(policy.clone())),
+        internal: InternalKey::new(&internal_secret),
+    };
+    let shutdown = Shutdown::new();
+    let mut services = Vec::new();
+    for name in SUBGRAPHS {
+        services.push(services::SubgraphService {
+            name,
+            db: dbs.get(name).context("a database per subgraph")?.clone(),
+            listen: "127.0.0.1:0".parse()?,
+            shutdown: &shutdown,
+        });
+    }
+    let running = services::start_subgraphs(services, &guard).await?;
+    let subgraph_urls = services::urls_of(&running);
+    let memory = kotohub_cache::Store::memory();
+    let mut gateways = HashMap::new();
+    for (name, cache) in [
+        ("cold", None),
+        (
+            "warm",
+            Some(kotohub_cache::Cache::new(
+                "response",
+                &memory,
+                Duration::from_secs(3600),
+                10_000,
+            )),
+        ),
+    ] {
+        let settings = GatewaySettings {
+            response_cache: cache,
+            ..GatewaySettings::default()
+        };
+        let router = services::gateway_router(
+            services::SUPERGRAPH,
+            &subgraph_urls,
+            &settings,
+            Some(access()),
+            None,
+        )?;
+        let running = services::start("gateway", "127.0.0.1:0".parse()?, router, &shutdown).await?;
+        gateways.insert(name, format!("http://{}/graphql", running.addr));
+    }
+
+    let by_measure_and_year = r#"{ clientStatistics(by: [MEASURE, YEAR]) { suppressedCells cells { measureId year clients suppressed } } }"#;
+    let by_three = r#"{ clientStatistics(by: [DISTRICT, MOTHER_TONGUE_GROUP, AGE_GROUP]) { suppressedCells cells { district motherTongueGroup ageGroup clients suppressed } } }"#;
+    let operations: Vec<(String, &str, &(&str, String), String)> = vec![
+        (
+            "officer: client(id:), not served (null)".to_owned(),
+            "cold",
+            &ohjaamo,
+            format!(r#"{{ client(id: "{not_served}") {{ name }} }}"#),
+        ),
+        (
+            "officer: client(id:), served, with guidance sessions".to_owned(),
+            "cold",
+            &ohjaamo,
+            format!(r#"{{ client(id: "{served}") {{ name guidanceSessions {{ heldOn }} }} }}"#),
+        ),
+        (
+            "officer: clients(first: 100)".to_owned(),
+            "cold",
+            &ohjaamo,
+            "{ clients(first: 100) { id district } }".to_owned(),
+        ),
+        (
+            "officer: 50 guidance sessions of 1.3 with clients".to_owned(),
+            "cold",
+            &ohjaamo,
+            r#"{ measure(id: "1.3") { guidanceSessions(first: 50) { heldOn client { id district motherTongue } } } }"#.to_owned(),
+        ),
+        (
+            "officer: 50 assessments of 1.1, names and outcomes".to_owned(),
+            "cold",
+            &skill_center,
+            OFFICER.to_owned(),
+        ),
+        (
+            "analyst: by MEASURE, YEAR, cold".to_owned(),
+            "cold",
+            &analyst,
+            by_measure_and_year.to_owned(),
+        ),
+        (
+            "analyst: by DISTRICT, MOTHER_TONGUE_GROUP, AGE_GROUP, cold".to_owned(),
+            "cold",
+            &analyst,
+            by_three.to_owned(),
+        ),
+        (
+            "analyst: by MEASURE, YEAR, warm".to_owned(),
+            "warm",
+            &analyst,
+            by_measure_and_year.to_owned(),
+        ),
+        (
+            "analyst: by DISTRICT, MOTHER_TONGUE_GROUP, AGE_GROUP, warm".to_owned(),
+            "warm",
+            &analyst,
+            by_three.to_owned(),
+        ),
+    ];
+    println!("{place}, {} clients", args.clients);
+    println!("| operation | concurrency | requests/s | p50 | p95 | p99 | failed |");
+    println!("|---|---|---|---|---|---|---|");
+    for (name, gateway, credential, query) in &operations {
+        let url = &gateways[gateway];
+        // One request first: the connection pools, and the warm gateway's kept answer.
+        drive(url, credential, query, 1, 1).await;
+        for &concurrency in &args.concurrency {
+            let m = drive(url, credential, query, concurrency, args.seconds).await;
+            println!(
+                "| {name} | {concurrency} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {} of {} |",
+                m.per_second,
+                m.p50.as_secs_f64() * 1e3,
+                m.p95.as_secs_f64() * 1e3,
+                m.p99.as_secs_f64() * 1e3,
+                m.failures,
+                m.requests
+            );
+        }
+    }
+    if let Some(peak) = peak_rss_mib() {
+        println!("peak RSS of the whole process: {peak:.0} MiB");
+    }
+    shutdown.trigger();
+    Ok(())
+}
+
+/// A client Ohjaamo serves and one it does not: the last of each by id.
+async fn ohjaamo_clients(programme: &sea_orm::DatabaseConnection) -> Result<(String, String)> {
+    use sea_orm::ConnectionTrait;
+    let txn = seed::unrestricted(programme).await?;
+    let backend = txn.get_database_backend();
+    let one = |sql: &str| sea_orm::Statement::from_string(backend, sql.to_owned());
+    let served: String = txn
+        .query_one_raw(one(
+            "SELECT max(client_id) AS id FROM client_bodies WHERE body_id = 'ohjaamo'",
+        ))
+        .await?
+        .context("Ohjaamo serves a client")?
+        .try_get("", "id")?;
+    let not_served: String = txn
+        .query_one_raw(one(
+            "SELECT max(id) AS id FROM clients c WHERE NOT EXISTS (SELECT 1 FROM client_bodies b \
+             WHERE b.client_id = c.id AND b.body_id = 'ohjaamo')",
+        ))
+        .await?
+        .context("a client Ohjaamo does not serve")?
+        .try_get("", "id")?;
+    txn.commit().await?;
+    Ok((served, not_served))
 }

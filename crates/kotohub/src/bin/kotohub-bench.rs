@@ -115,6 +115,47 @@ async fn audit_log_bench(dir: &std::path::Path, count: u64) -> Result<()> {
     Ok(())
 }
 
+/// The secrets of one bench run, made fresh: what signs the callers' tokens and the
+/// principals the gateway forwards.
+struct Keys {
+    policy: Arc<Policy>,
+    internal_secret: String,
+    dev_secret: String,
+    issuer: DevIssuer,
+}
+
+impl Keys {
+    fn new() -> Result<Keys> {
+        let dev_secret = keys::random_key()?;
+        Ok(Keys {
+            policy: Arc::new(Policy::embedded()?),
+            internal_secret: keys::random_key()?,
+            issuer: DevIssuer::new(&dev_secret, "bench", "kotohub"),
+            dev_secret,
+        })
+    }
+
+    /// A bearer token of `principal`, as the header that carries it.
+    fn bearer(&self, principal: &Principal) -> (&'static str, String) {
+        let token = self.issuer.mint(principal, Duration::from_secs(3600));
+        ("authorization", format!("Bearer {token}"))
+    }
+
+    /// What the subgraphs check the gateway's forwarded principals with.
+    fn guard(&self) -> Guard {
+        Guard::new(InternalKey::new(&self.internal_secret), self.policy.clone())
+    }
+
+    /// A gateway's access checks.
+    fn access(&self) -> Access {
+        Access {
+            authenticator: Authenticator::shared_secret(&self.dev_secret, "bench", "kotohub"),
+            policy: Arc::new(kotohub::access::CedarPolicy(self.policy.clone())),
+            internal: InternalKey::new(&self.internal_secret),
+        }
+    }
+}
+
 /// An operation and where it is sent.
 struct Scenario {
     name: &'static str,
@@ -310,25 +351,19 @@ async fn bench(args: Args) -> Result<()> {
         ],
         None,
     );
-    let policy = Arc::new(Policy::embedded()?);
-    let internal_secret = keys::random_key()?;
-    let dev_secret = keys::random_key()?;
-    let issuer = DevIssuer::new(&dev_secret, "bench", "kotohub");
-    let token = issuer.mint(&officer, Duration::from_secs(3600));
+    let keys = Keys::new()?;
+    let policy = keys.policy.clone();
+    let officer_bearer = keys.bearer(&officer);
     let analyst = Principal::new(
         "bench-analyst",
         [Role::Analyst],
         [],
         Some("employment".to_owned()),
     );
-    let analyst_token = issuer.mint(&analyst, Duration::from_secs(3600));
-    let internal_key = InternalKey::new(&internal_secret);
-    let guard = Guard::new(InternalKey::new(&internal_secret), policy.clone());
-    let access = || Access {
-        authenticator: Authenticator::shared_secret(&dev_secret, "bench", "kotohub"),
-        policy: Arc::new(kotohub::access::CedarPolicy(policy.clone())),
-        internal: InternalKey::new(&internal_secret),
-    };
+    let analyst_bearer = keys.bearer(&analyst);
+    let internal_key = InternalKey::new(&keys.internal_secret);
+    let guard = keys.guard();
+    let access = || keys.access();
 
     let shutdown = Shutdown::new();
     let settings = GatewaySettings::default();
@@ -462,9 +497,9 @@ async fn bench(args: Args) -> Result<()> {
             continue;
         };
         let credential = if scenario.query == ANALYST {
-            ("authorization", format!("Bearer {analyst_token}"))
+            analyst_bearer.clone()
         } else if scenario.target.starts_with("gateway") {
-            ("authorization", format!("Bearer {token}"))
+            officer_bearer.clone()
         } else {
             // Signed per scenario (a signed principal lives a minute) for the subgraph
             // the scenario calls directly.
@@ -584,43 +619,26 @@ async fn scale_bench(args: &Args) -> Result<()> {
     }
     let (served, not_served) = ohjaamo_clients(&dbs.programme).await?;
 
-    let policy = Arc::new(Policy::embedded()?);
-    let internal_secret = keys::random_key()?;
-    let dev_secret = keys::random_key()?;
-    let issuer = DevIssuer::new(&dev_secret, "bench", "kotohub");
-    let bearer = |principal: &Principal| {
-        (
-            "authorization",
-            format!(
-                "Bearer {}",
-                issuer.mint(principal, Duration::from_secs(3600))
-            ),
-        )
-    };
-    let ohjaamo = bearer(&Principal::new(
+    let keys = Keys::new()?;
+    let ohjaamo = keys.bearer(&Principal::new(
         "bench-ohjaamo",
         [Role::Officer],
         ["ohjaamo".to_owned()],
         None,
     ));
-    let skill_center = bearer(&Principal::new(
+    let skill_center = keys.bearer(&Principal::new(
         "bench-skill-center",
         [Role::Officer],
         ["helsinki-skill-center".to_owned()],
         None,
     ));
-    let analyst = bearer(&Principal::new(
+    let analyst = keys.bearer(&Principal::new(
         "bench-analyst",
         [Role::Analyst],
         [],
         Some("employment".to_owned()),
     ));
-    let guard = Guard::new(InternalKey::new(&internal_secret), policy.clone());
-    let access = || Access {
-        authenticator: Authenticator::shared_secret(&dev_secret, "bench", "kotohub"),
-        policy: Arc::new(kotohub::access::CedarPolicy(policy.clone())),
-        internal: InternalKey::new(&internal_secret),
-    };
+    let guard = keys.guard();
     let shutdown = Shutdown::new();
     let mut services = Vec::new();
     for name in SUBGRAPHS {
@@ -655,7 +673,7 @@ async fn scale_bench(args: &Args) -> Result<()> {
             services::SUPERGRAPH,
             &subgraph_urls,
             &settings,
-            Some(access()),
+            Some(keys.access()),
             None,
         )?;
         let running = services::start("gateway", "127.0.0.1:0".parse()?, router, &shutdown).await?;

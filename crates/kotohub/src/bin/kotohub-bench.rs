@@ -156,6 +156,24 @@ impl Keys {
     }
 }
 
+/// The five subgraphs over `dbs`, each on a free loopback port.
+fn hub_services<'a>(
+    dbs: &seed::Databases,
+    shutdown: &'a Shutdown,
+) -> Result<Vec<services::SubgraphService<'a>>> {
+    SUBGRAPHS
+        .into_iter()
+        .map(|name| {
+            Ok(services::SubgraphService {
+                name,
+                db: dbs.get(name).context("a database per subgraph")?.clone(),
+                listen: "127.0.0.1:0".parse()?,
+                shutdown,
+            })
+        })
+        .collect()
+}
+
 /// An operation and where it is sent.
 struct Scenario {
     name: &'static str,
@@ -391,15 +409,7 @@ async fn bench(args: Args) -> Result<()> {
         },
     )
     .await?;
-    let mut services = Vec::new();
-    for name in SUBGRAPHS {
-        services.push(services::SubgraphService {
-            name,
-            db: dbs.get(name).context("a database per subgraph")?.clone(),
-            listen: "127.0.0.1:0".parse()?,
-            shutdown: &shutdown,
-        });
-    }
+    let mut services = hub_services(&dbs, &shutdown)?;
     services.push(services::SubgraphService {
         name: kotohub::QUERIES,
         db: queries_db,
@@ -640,15 +650,7 @@ async fn scale_bench(args: &Args) -> Result<()> {
     ));
     let guard = keys.guard();
     let shutdown = Shutdown::new();
-    let mut services = Vec::new();
-    for name in SUBGRAPHS {
-        services.push(services::SubgraphService {
-            name,
-            db: dbs.get(name).context("a database per subgraph")?.clone(),
-            listen: "127.0.0.1:0".parse()?,
-            shutdown: &shutdown,
-        });
-    }
+    let services = hub_services(&dbs, &shutdown)?;
     let running = services::start_subgraphs(services, &guard).await?;
     let subgraph_urls = services::urls_of(&running);
     let memory = kotohub_cache::Store::memory();

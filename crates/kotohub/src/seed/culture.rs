@@ -243,8 +243,11 @@ pub async fn seed(db: &DatabaseConnection, people: &[Person], seed: u64) -> Resu
         .all(&txn)
         .await?;
     let numbered: Vec<(i64, &Event)> = ids.into_iter().zip(events.iter()).collect();
-    let (taking_part, outcomes) = participations(people, &numbered, &mut rng);
-    written += insert_rows(&txn, taking_part).await? + insert_rows(&txn, outcomes).await?;
+    // A slice of the population at a time, drawing from the one `rng` in the same order.
+    for slice in people.chunks(super::PEOPLE_PER_SLICE) {
+        let (taking_part, outcomes) = participations(slice, &numbered, &mut rng);
+        written += insert_rows(&txn, taking_part).await? + insert_rows(&txn, outcomes).await?;
+    }
     txn.commit().await?;
     Ok(written)
 }

@@ -114,18 +114,19 @@ fn school_start(year: i32) -> NaiveDate {
     NaiveDate::from_ymd_opt(year, 8, 1).expect("a valid date")
 }
 
-fn generate(people: &[Person], seed: u64) -> (Rows, Vec<education_event::ActiveModel>) {
-    let mut rng = Rng::new(seed, "education");
+/// The records of `people`, drawn from `rng`: called on successive slices of the
+/// population with the same `rng`, it draws what one call on the whole would.
+fn generate(people: &[Person], rng: &mut Rng) -> Rows {
     let mut rows = Rows::default();
     for person in people {
         if !person.foreign_language() {
             continue;
         }
         if rng.chance(0.6)
-            && let Some(year) = year_aged(&mut rng, person, 3, 6)
+            && let Some(year) = year_aged(rng, person, 3, 6)
         {
             rows.enrol(
-                &mut rng,
+                rng,
                 person,
                 "4.6",
                 StudyProgramme::EarlyChildhood,
@@ -133,10 +134,10 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<education_event::ActiveM
                 (300, 1000),
             );
         }
-        if let Some(year) = year_aged(&mut rng, person, 7, 15) {
+        if let Some(year) = year_aged(rng, person, 7, 15) {
             if person.recently_arrived(year, 1) && rng.chance(0.8) {
                 rows.enrol(
-                    &mut rng,
+                    rng,
                     person,
                     "4.14",
                     StudyProgramme::Preparatory,
@@ -146,7 +147,7 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<education_event::ActiveM
             }
             if rng.chance(0.7) {
                 rows.enrol(
-                    &mut rng,
+                    rng,
                     person,
                     "4.4",
                     StudyProgramme::S2,
@@ -156,7 +157,7 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<education_event::ActiveM
             }
             if rng.chance(0.35) {
                 rows.enrol(
-                    &mut rng,
+                    rng,
                     person,
                     "4.4",
                     StudyProgramme::MotherTongue,
@@ -166,7 +167,7 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<education_event::ActiveM
             }
             if rng.chance(0.25) {
                 rows.enrol(
-                    &mut rng,
+                    rng,
                     person,
                     "4.7",
                     StudyProgramme::HomeworkHelp,
@@ -210,11 +211,11 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<education_event::ActiveM
             0.03
         };
         if rng.chance(parent_chance)
-            && let Some(year) = year_aged(&mut rng, person, 25, 50)
+            && let Some(year) = year_aged(rng, person, 25, 50)
         {
             let start = rng.date_in(year, year);
             if let Some(done) = rows.enrol(
-                &mut rng,
+                rng,
                 person,
                 "4.10",
                 StudyProgramme::ParentsLanguageCourse,
@@ -228,7 +229,7 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<education_event::ActiveM
                         (StudyProgramme::AdultBasic, 60.0),
                         (StudyProgramme::Vocational, 40.0),
                     ]);
-                    rows.enrol(&mut rng, person, "4.18", programme, next, (300, 900));
+                    rows.enrol(rng, person, "4.18", programme, next, (300, 900));
                 }
                 if rng.chance(0.25)
                     && let Some(on) = rng.days_after(done, 30, 400)
@@ -239,9 +240,9 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<education_event::ActiveM
         }
         // 4.23: vocational education and apprenticeships for adults.
         if rng.chance(0.10)
-            && let Some(year) = year_aged(&mut rng, person, 18, 40)
+            && let Some(year) = year_aged(rng, person, 18, 40)
             && let Some(done) = rows.enrol(
-                &mut rng,
+                rng,
                 person,
                 "4.23",
                 StudyProgramme::Vocational,
@@ -256,17 +257,23 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<education_event::ActiveM
             rows.qualify(person, "4.23", kind, done);
         }
     }
-    let events = event_rows!(education_event, events::generate(&mut rng, EVENT_PLANS));
-    (rows, events)
+    rows
 }
 
 pub async fn seed(db: &DatabaseConnection, people: &[Person], seed: u64) -> Result<u64, DbErr> {
-    let (rows, events) = generate(people, seed);
+    let mut rng = Rng::new(seed, "education");
     let txn = super::unrestricted(db).await?;
-    let written = insert_rows(&txn, rows.enrolments).await?
-        + insert_rows(&txn, rows.applications).await?
-        + insert_rows(&txn, rows.qualifications).await?
-        + insert_rows(&txn, events).await?;
+    let mut written = 0;
+    // A slice of the population at a time: at a million clients the records of all of
+    // them at once took gigabytes.
+    for slice in people.chunks(super::PEOPLE_PER_SLICE) {
+        let rows = generate(slice, &mut rng);
+        written += insert_rows(&txn, rows.enrolments).await?
+            + insert_rows(&txn, rows.applications).await?
+            + insert_rows(&txn, rows.qualifications).await?;
+    }
+    let events = event_rows!(education_event, events::generate(&mut rng, EVENT_PLANS));
+    written += insert_rows(&txn, events).await?;
     txn.commit().await?;
     Ok(written)
 }

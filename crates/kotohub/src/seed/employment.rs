@@ -214,22 +214,23 @@ impl Rows {
     }
 }
 
-fn generate(people: &[Person], seed: u64) -> (Rows, Vec<networking_event::ActiveModel>) {
-    let mut rng = Rng::new(seed, "employment");
+/// The records of `people`, drawn from `rng`: called on successive slices of the
+/// population with the same `rng`, it draws what one call on the whole would.
+fn generate(people: &[Person], rng: &mut Rng) -> Rows {
     let mut rows = Rows::default();
     for person in people {
         let foreign = person.foreign_language();
         // 1.1 and 4.21: Helsinki Skill Center assesses new clients and offers learning paths.
         if foreign
             && rng.chance(0.22)
-            && let Some(year) = year_aged(&mut rng, person, 20, 64)
+            && let Some(year) = year_aged(rng, person, 20, 64)
         {
             let on = rng.date_in(year, year);
-            rows.assessment(&mut rng, person, "1.1", SKILL_CENTER, on);
+            rows.assessment(rng, person, "1.1", SKILL_CENTER, on);
             if rng.chance(0.55)
                 && let Some(start) = rng.days_after(on, 14, 60)
                 && let Some(done) = rows.path(
-                    &mut rng,
+                    rng,
                     person,
                     "4.21",
                     SKILL_CENTER,
@@ -252,7 +253,7 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<networking_event::Active
         // status; the indicator is the share continuing to education or employment.
         if foreign
             && rng.chance(0.12)
-            && let Some(year) = year_aged(&mut rng, person, 20, 64)
+            && let Some(year) = year_aged(rng, person, 20, 64)
         {
             let first = rng.date_in(year, year);
             let count = rng.between(1, 4);
@@ -261,7 +262,7 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<networking_event::Active
                 (GuidanceFormat::Group, 30.0),
             ]);
             let last = rows.sessions(
-                &mut rng,
+                rng,
                 person,
                 "1.2",
                 GUIDANCE_UNIT,
@@ -299,7 +300,7 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<networking_event::Active
         // Finnish or Swedish.
         if foreign
             && rng.chance(0.25)
-            && let Some(year) = year_aged(&mut rng, person, 16, 29)
+            && let Some(year) = year_aged(rng, person, 16, 29)
         {
             let first = rng.date_in(year, year);
             let language = if rng.chance(0.7) {
@@ -309,7 +310,7 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<networking_event::Active
             };
             let count = rng.between(1, 3);
             let last = rows.sessions(
-                &mut rng,
+                rng,
                 person,
                 "1.3",
                 OHJAAMO,
@@ -331,11 +332,11 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<networking_event::Active
         }
         // 10.2: Ohjaamo's grass-roots work reaches young people of every background.
         if rng.chance(if foreign { 0.10 } else { 0.6 })
-            && let Some(year) = year_aged(&mut rng, person, 16, 29)
+            && let Some(year) = year_aged(rng, person, 16, 29)
         {
             let on = rng.date_in(year, year);
             rows.sessions(
-                &mut rng,
+                rng,
                 person,
                 "10.2",
                 OHJAAMO,
@@ -348,30 +349,23 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<networking_event::Active
         // 1.4: the TYP service's multi-professional paths, with skill assessments.
         if foreign
             && rng.chance(0.10)
-            && let Some(year) = year_aged(&mut rng, person, 25, 64)
+            && let Some(year) = year_aged(rng, person, 25, 64)
         {
             let start = rng.date_in(year, year);
             if rng.chance(0.6) {
-                rows.assessment(&mut rng, person, "1.4", TYP, start);
+                rows.assessment(rng, person, "1.4", TYP, start);
             }
-            rows.path(
-                &mut rng,
-                person,
-                "1.4",
-                TYP,
-                "typ_multi_professional",
-                start,
-            );
+            rows.path(rng, person, "1.4", TYP, "typ_multi_professional", start);
         }
         // 1.5: NewCo Helsinki's business advice; some start a business.
         if foreign
             && rng.chance(0.03)
-            && let Some(year) = year_aged(&mut rng, person, 25, 64)
+            && let Some(year) = year_aged(rng, person, 25, 64)
         {
             let on = rng.date_in(year, year);
             let count = rng.between(1, 3);
             let last = rows.sessions(
-                &mut rng,
+                rng,
                 person,
                 "1.5",
                 NEWCO,
@@ -401,7 +395,7 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<networking_event::Active
         {
             let on = rng.date_in(arrived, arrived);
             rows.sessions(
-                &mut rng,
+                rng,
                 person,
                 "3.2",
                 IHH,
@@ -414,7 +408,7 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<networking_event::Active
         // 10.4: Migrant Youth Helsinki's micro-labour market gives first work experience.
         if foreign
             && rng.chance(0.08)
-            && let Some(year) = year_aged(&mut rng, person, 15, 24)
+            && let Some(year) = year_aged(rng, person, 15, 24)
         {
             let on = rng.date_in(year, year);
             let hours = rng.between(8, 40);
@@ -428,18 +422,24 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<networking_event::Active
             );
         }
     }
-    let events = event_rows!(networking_event, events::generate(&mut rng, EVENT_PLANS));
-    (rows, events)
+    rows
 }
 
 pub async fn seed(db: &DatabaseConnection, people: &[Person], seed: u64) -> Result<u64, DbErr> {
-    let (rows, events) = generate(people, seed);
+    let mut rng = Rng::new(seed, "employment");
     let txn = super::unrestricted(db).await?;
-    let written = insert_rows(&txn, rows.assessments).await?
-        + insert_rows(&txn, rows.sessions).await?
-        + insert_rows(&txn, rows.paths).await?
-        + insert_rows(&txn, rows.outcomes).await?
-        + insert_rows(&txn, events).await?;
+    let mut written = 0;
+    // A slice of the population at a time: at a million clients the records of all of
+    // them at once took gigabytes.
+    for slice in people.chunks(super::PEOPLE_PER_SLICE) {
+        let rows = generate(slice, &mut rng);
+        written += insert_rows(&txn, rows.assessments).await?
+            + insert_rows(&txn, rows.sessions).await?
+            + insert_rows(&txn, rows.paths).await?
+            + insert_rows(&txn, rows.outcomes).await?;
+    }
+    let events = event_rows!(networking_event, events::generate(&mut rng, EVENT_PLANS));
+    written += insert_rows(&txn, events).await?;
     txn.commit().await?;
     Ok(written)
 }

@@ -103,6 +103,10 @@ pub async fn seed(dbs: &Databases, clients: u32, seed: u64) -> Result<Summary, S
     })
 }
 
+/// People whose records are made and written at a time: the records of a million at
+/// once would take gigabytes.
+const PEOPLE_PER_SLICE: usize = 20_000;
+
 /// Rows per INSERT statement: many rows per statement is what makes seeding fast, and
 /// this many stays within SQLite's limit of bound parameters for our widest tables.
 const ROWS_PER_STATEMENT: usize = 2_000;

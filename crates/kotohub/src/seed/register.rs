@@ -5,16 +5,16 @@
 //! group at the time already resolved. In production each division's feed sends these;
 //! here they are read back from the divisions' databases.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate};
 use kotohub_programme::catalog::Catalog;
 use kotohub_programme::entity::client_fact::{AgeGroup, MotherTongueGroup, RecordedOutcome};
 use kotohub_programme::entity::event_fact::EventLanguages;
-use kotohub_programme::entity::{client_body, client_fact, event_fact};
+use kotohub_programme::entity::{client_fact, event_fact};
 use kotohub_subgraph::vocab::{District, language_list};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::{ActiveEnum, ConnectionTrait, DbErr, QueryResult, Statement};
+use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseTransaction, DbErr, QueryResult, Statement};
 
 use super::population::Person;
 use super::rng::Rng;
@@ -60,7 +60,11 @@ pub async fn report(
         .map(|b| (b.id.as_str(), b.division.as_str()))
         .collect();
     let person: HashMap<&str, &Person> = people.iter().map(|p| (p.id.as_str(), p)).collect();
-    let mut served: BTreeSet<(String, String)> = BTreeSet::new();
+    // The register is written as it is read, a page at a time: at a million clients it
+    // has millions of facts, which held at once took more memory than the rest of
+    // seeding.
+    let programme = unrestricted(&dbs.programme).await?;
+    let mut written = 0;
     let mut client_facts = Vec::new();
     let mut event_facts = Vec::new();
     for (division, tables, events) in kotohub_migrations::DIVISION_TABLES {
@@ -76,31 +80,31 @@ pub async fn report(
                 Happened::On(column) | Happened::InYear(column) => column,
             };
             let kind = if outcome { ", kind" } else { "" };
-            let rows = txn
-                .query_all_raw(Statement::from_string(
-                    db.get_database_backend(),
-                    format!("SELECT client_id, measure_id, body_id, {when}{kind} FROM {table}"),
-                ))
-                .await?;
-            for row in rows {
-                let client_id: String = row.try_get("", "client_id")?;
-                let body_id: String = row.try_get("", "body_id")?;
-                let (year, quarter) = period(&row, happened)?;
-                let outcome = if outcome {
-                    let kind: String = row.try_get("", "kind")?;
-                    RecordedOutcome::try_from_value(&kind).ok()
-                } else {
-                    None
-                };
-                if let (Some(who), Some(division)) = (
-                    person.get(client_id.as_str()),
-                    division_of.get(body_id.as_str()),
-                ) {
+            let columns = format!("id, client_id, measure_id, body_id, {when}{kind}");
+            let mut after = 0;
+            while let Some(rows) = page(&txn, table, &columns, &mut after).await? {
+                for row in rows {
+                    let client_id: String = row.try_get("", "client_id")?;
+                    let body_id: String = row.try_get("", "body_id")?;
+                    let (year, quarter) = period(&row, happened)?;
+                    let outcome = if outcome {
+                        let kind: String = row.try_get("", "kind")?;
+                        RecordedOutcome::try_from_value(&kind).ok()
+                    } else {
+                        None
+                    };
+                    let (Some(who), Some(division)) = (
+                        person.get(client_id.as_str()),
+                        division_of.get(body_id.as_str()),
+                    ) else {
+                        continue;
+                    };
                     client_facts.push(client_fact::ActiveModel {
                         id: NotSet,
-                        client_id: Set(client_id.clone()),
+                        record_key: Set(record_key(seed, &client_id)),
+                        client_id: Set(client_id),
                         measure_id: Set(row.try_get("", "measure_id")?),
-                        body_id: Set(body_id.clone()),
+                        body_id: Set(body_id),
                         division_id: Set((*division).to_owned()),
                         year: Set(year),
                         quarter: Set(quarter),
@@ -110,10 +114,9 @@ pub async fn report(
                         gender: Set(who.gender),
                         background: Set(who.background),
                         outcome: Set(outcome),
-                        record_key: Set(record_key(seed, &client_id)),
                     });
                 }
-                served.insert((client_id, body_id));
+                written += insert_rows(&programme, std::mem::take(&mut client_facts)).await?;
             }
         }
         let rows = txn
@@ -155,19 +158,42 @@ pub async fn report(
         }
         txn.commit().await?;
     }
-    let txn = unrestricted(&dbs.programme).await?;
-    let relations = served
-        .into_iter()
-        .map(|(client_id, body_id)| client_body::ActiveModel {
-            client_id: Set(client_id),
-            body_id: Set(body_id),
-        })
-        .collect();
-    let written = insert_rows(&txn, relations).await?
-        + insert_rows(&txn, client_facts).await?
-        + insert_rows(&txn, event_facts).await?;
-    txn.commit().await?;
+    written += insert_rows(&programme, event_facts).await?;
+    // A body serves the clients it has records of: exactly the pairs the facts hold,
+    // which is also what imports keep the scope table to.
+    written += programme
+        .execute_unprepared(
+            "INSERT INTO client_bodies (client_id, body_id) \
+             SELECT DISTINCT client_id, body_id FROM client_facts",
+        )
+        .await?
+        .rows_affected();
+    programme.commit().await?;
     Ok(written)
+}
+
+/// Rows a division table holds after id `after`, a page at a time in id order; none when
+/// the table has no more. `after` moves to the page's last id.
+async fn page(
+    txn: &DatabaseTransaction,
+    table: &str,
+    columns: &str,
+    after: &mut i64,
+) -> Result<Option<Vec<QueryResult>>, DbErr> {
+    const PAGE: usize = 20_000;
+    let rows = txn
+        .query_all_raw(Statement::from_string(
+            txn.get_database_backend(),
+            format!("SELECT {columns} FROM {table} WHERE id > {after} ORDER BY id LIMIT {PAGE}"),
+        ))
+        .await?;
+    match rows.last() {
+        None => Ok(None),
+        Some(last) => {
+            *after = last.try_get("", "id")?;
+            Ok(Some(rows))
+        }
+    }
 }
 
 /// A record's key in the register (see `kotohub_programme::disclosure`): random-looking

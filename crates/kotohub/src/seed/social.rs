@@ -147,8 +147,9 @@ impl Rows {
     }
 }
 
-fn generate(people: &[Person], seed: u64) -> (Rows, Vec<social_event::ActiveModel>) {
-    let mut rng = Rng::new(seed, "social");
+/// The records of `people`, drawn from `rng`: called on successive slices of the
+/// population with the same `rng`, it draws what one call on the whole would.
+fn generate(people: &[Person], rng: &mut Rng) -> Rows {
     let mut rows = Rows::default();
     for person in people {
         let foreign_background = person.background != Background::FinnishBackground;
@@ -156,7 +157,7 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<social_event::ActiveMode
         // social work, with a multi-professional assessment at the start.
         if foreign_background
             && rng.chance(0.05)
-            && let Some(year) = year_aged(&mut rng, person, 7, 17)
+            && let Some(year) = year_aged(rng, person, 7, 17)
         {
             let opened = rng.date_in(year, year);
             let kind = *rng.weighted(&[
@@ -166,7 +167,7 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<social_event::ActiveMode
             rows.assessment(person, HELMI, opened, true);
             let start = rng.days_after(opened, 7, 45).unwrap_or(opened);
             let ended = rows.period(
-                &mut rng,
+                rng,
                 person,
                 "9.5",
                 HELMI,
@@ -228,12 +229,12 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<social_event::ActiveMode
         }
         // 9.4: social rehabilitation for people who moved to Finland recently.
         if rng.chance(0.04)
-            && let Some(year) = year_aged(&mut rng, person, 25, 60)
+            && let Some(year) = year_aged(rng, person, 25, 60)
             && person.recently_arrived(year, 5)
         {
             let start = rng.date_in(year, year);
             rows.period(
-                &mut rng,
+                rng,
                 person,
                 "9.4",
                 DIVISION,
@@ -245,7 +246,7 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<social_event::ActiveMode
         // 9.8 and 9.9: young people's social work with the second generation.
         if person.background == Background::SecondGeneration
             && rng.chance(0.08)
-            && let Some(year) = year_aged(&mut rng, person, 15, 24)
+            && let Some(year) = year_aged(rng, person, 15, 24)
         {
             let opened = rng.date_in(year, year);
             let closed = rng.days_after(opened, 90, 700);
@@ -259,7 +260,7 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<social_event::ActiveMode
             );
             if rng.chance(0.5)
                 && let Some(ended) = rows.period(
-                    &mut rng,
+                    rng,
                     person,
                     "9.9",
                     DIVISION,
@@ -274,11 +275,11 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<social_event::ActiveMode
         }
         // 9.7: digital senior, family and adult help.
         if rng.chance(if person.age() >= 65 { 0.2 } else { 0.03 })
-            && let Some(year) = year_aged(&mut rng, person, 30, 90)
+            && let Some(year) = year_aged(rng, person, 30, 90)
         {
             let start = rng.date_in(year, year);
             rows.period(
-                &mut rng,
+                rng,
                 person,
                 "9.7",
                 DIVISION,
@@ -289,24 +290,30 @@ fn generate(people: &[Person], seed: u64) -> (Rows, Vec<social_event::ActiveMode
         }
         // Single-operator service-needs assessments, the comparison base of measure 9.5.
         if rng.chance(0.05)
-            && let Some(year) = year_aged(&mut rng, person, 18, 90)
+            && let Some(year) = year_aged(rng, person, 18, 90)
         {
             let on = rng.date_in(year, year);
             rows.assessment(person, DIVISION, on, rng.chance(0.3));
         }
     }
-    let events = event_rows!(social_event, events::generate(&mut rng, EVENT_PLANS));
-    (rows, events)
+    rows
 }
 
 pub async fn seed(db: &DatabaseConnection, people: &[Person], seed: u64) -> Result<u64, DbErr> {
-    let (rows, events) = generate(people, seed);
+    let mut rng = Rng::new(seed, "social");
     let txn = super::unrestricted(db).await?;
-    let written = insert_rows(&txn, rows.cases).await?
-        + insert_rows(&txn, rows.assessments).await?
-        + insert_rows(&txn, rows.periods).await?
-        + insert_rows(&txn, rows.outcomes).await?
-        + insert_rows(&txn, events).await?;
+    let mut written = 0;
+    // A slice of the population at a time: at a million clients the records of all of
+    // them at once took gigabytes.
+    for slice in people.chunks(super::PEOPLE_PER_SLICE) {
+        let rows = generate(slice, &mut rng);
+        written += insert_rows(&txn, rows.cases).await?
+            + insert_rows(&txn, rows.assessments).await?
+            + insert_rows(&txn, rows.periods).await?
+            + insert_rows(&txn, rows.outcomes).await?;
+    }
+    let events = event_rows!(social_event, events::generate(&mut rng, EVENT_PLANS));
+    written += insert_rows(&txn, events).await?;
     txn.commit().await?;
     Ok(written)
 }

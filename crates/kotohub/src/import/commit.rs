@@ -13,13 +13,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use kotohub_programme::entity::client;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
-use sea_orm::{
-    ActiveEnum, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    EntityTrait, TransactionTrait,
-};
+use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait};
 use sha2::{Digest, Sha256};
 
 use super::clients;
+use crate::seed::unrestricted;
 
 /// How many rows one transaction writes.
 pub const BATCH_ROWS: usize = 500;
@@ -64,7 +62,9 @@ pub async fn clients(
 ) -> Result<Counts, DbErr> {
     let mut counts = Counts::default();
     for batch in rows.chunks(BATCH_ROWS) {
-        let txn = maintenance(db).await?;
+        // Row-level security hides clients from all but their bodies; the importer
+        // reads and corrects them all.
+        let txn = unrestricted(db).await?;
         // What the batch's source records held, read at once; then updated row by row,
         // so that a source record twice in one batch counts as the file means it.
         let mut known = known_hashes(&txn, run.kind, batch).await?;
@@ -119,18 +119,6 @@ pub async fn clients(
         txn.commit().await?;
     }
     Ok(counts)
-}
-
-/// A transaction in the maintenance scope: row-level security on PostgreSQL hides
-/// person-level rows from anyone but their bodies, and the importer reads and corrects
-/// them all, for this transaction only.
-pub async fn maintenance(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    let txn = db.begin().await?;
-    if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute_unprepared("SELECT set_config('kotohub.scope', 'all', true)")
-            .await?;
-    }
-    Ok(txn)
 }
 
 /// Has the database measure `tables` again. An import into tables whose statistics

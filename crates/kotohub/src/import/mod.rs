@@ -321,13 +321,17 @@ impl Importer<'_> {
             // Rows that could not be read, and rows with a fault.
             imported.rejected_rows += read_count - good;
             batches += 1;
-            if !self.dry_run && commit::statistics_due(batches) {
+            // Only while more of the file is to come: the end of the import has its own.
+            if !self.dry_run && commit::statistics_due(batches) && reader.progress() < 1.0 {
                 refresh_statistics(programme, division).await?;
             }
             progress(imported.rows, reader.progress());
         }
         imported.client_ids = client_ids.into_iter().collect();
-        if !self.dry_run && imported.counts.inserted + imported.counts.updated > 0 {
+        // A few rows leave the tables' statistics as they were: an upload of a dozen
+        // records does not measure tables of millions.
+        if !self.dry_run && imported.counts.inserted + imported.counts.updated >= commit::BATCH_ROWS
+        {
             refresh_statistics(programme, division).await?;
         }
         if !self.dry_run {

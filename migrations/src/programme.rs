@@ -36,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(AddRecordKeys),
             Box::new(CreateImportTables),
             Box::new(CreateImportFacts),
+            Box::new(CreateRegisterVersion),
         ]
     }
 }
@@ -505,5 +506,147 @@ impl MigrationTrait for CreateImportFacts {
         manager
             .drop_table(Table::drop().table("import_facts").to_owned())
             .await
+    }
+}
+
+/// The version of the statistics register's client facts, and which clients each
+/// version changed: the programme subgraph holds the facts in memory and reads again
+/// the facts of the clients changed since its copy. Triggers keep both, so that every
+/// writer counts — imports, seeding, an operator's SQL — and none can forget to.
+struct CreateRegisterVersion;
+
+impl MigrationName for CreateRegisterVersion {
+    fn name(&self) -> &str {
+        "m20261208_000001_create_register_version"
+    }
+}
+
+/// Once per row, as SQLite has no statement triggers: the version moves on and the
+/// row's client is marked with it, within the writer's transaction.
+const REGISTER_VERSION_SQLITE: &str = "
+    CREATE TRIGGER client_facts_inserted AFTER INSERT ON client_facts BEGIN
+        UPDATE register_version SET version = version + 1 WHERE id = 1;
+        INSERT INTO register_clients (client_id, version)
+            SELECT NEW.client_id, version FROM register_version WHERE id = 1
+            ON CONFLICT (client_id) DO UPDATE SET version = excluded.version;
+    END;
+    CREATE TRIGGER client_facts_updated AFTER UPDATE ON client_facts BEGIN
+        UPDATE register_version SET version = version + 1 WHERE id = 1;
+        INSERT INTO register_clients (client_id, version)
+            SELECT OLD.client_id, version FROM register_version WHERE id = 1
+            UNION SELECT NEW.client_id, version FROM register_version WHERE id = 1
+            ON CONFLICT (client_id) DO UPDATE SET version = excluded.version;
+    END;
+    CREATE TRIGGER client_facts_deleted AFTER DELETE ON client_facts BEGIN
+        UPDATE register_version SET version = version + 1 WHERE id = 1;
+        INSERT INTO register_clients (client_id, version)
+            SELECT OLD.client_id, version FROM register_version WHERE id = 1
+            ON CONFLICT (client_id) DO UPDATE SET version = excluded.version;
+    END;";
+
+/// Once per statement, with the rows it touched. The version row stays locked until
+/// the writer commits, so writers of the register take turns, as the importer's batches
+/// already do, and versions are committed in the order they are given: a reader that
+/// has seen a version has seen every client marked before it. A `TRUNCATE` touches no
+/// rows it could name, so it marks the version at which everything was emptied.
+const REGISTER_VERSION_POSTGRES: &str = "
+    CREATE FUNCTION register_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            version_now bigint;
+        BEGIN
+            UPDATE register_version SET version = version + 1 WHERE id = 1
+                RETURNING version INTO version_now;
+            IF TG_OP = 'TRUNCATE' THEN
+                UPDATE register_version SET emptied = version_now WHERE id = 1;
+            END IF;
+            IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                INSERT INTO register_clients (client_id, version)
+                    SELECT DISTINCT client_id, version_now FROM touched
+                    ON CONFLICT (client_id) DO UPDATE SET version = excluded.version;
+            END IF;
+            IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                INSERT INTO register_clients (client_id, version)
+                    SELECT DISTINCT client_id, version_now FROM touched_before
+                    ON CONFLICT (client_id) DO UPDATE SET version = excluded.version;
+            END IF;
+            RETURN NULL;
+        END
+    $$;
+    CREATE TRIGGER client_facts_inserted AFTER INSERT ON client_facts
+        REFERENCING NEW TABLE AS touched
+        FOR EACH STATEMENT EXECUTE FUNCTION register_changed();
+    CREATE TRIGGER client_facts_updated AFTER UPDATE ON client_facts
+        REFERENCING OLD TABLE AS touched_before NEW TABLE AS touched
+        FOR EACH STATEMENT EXECUTE FUNCTION register_changed();
+    CREATE TRIGGER client_facts_deleted AFTER DELETE ON client_facts
+        REFERENCING OLD TABLE AS touched_before
+        FOR EACH STATEMENT EXECUTE FUNCTION register_changed();
+    CREATE TRIGGER client_facts_emptied AFTER TRUNCATE ON client_facts
+        FOR EACH STATEMENT EXECUTE FUNCTION register_changed();";
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateRegisterVersion {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("register_version")
+                    .col(integer("id").primary_key())
+                    .col(big_integer("version"))
+                    .col(big_integer("emptied"))
+                    .to_owned(),
+            )
+            .await?;
+        // Read only by the subgraph's refresh, a few times an import: a scan of one row
+        // per client is cheaper than an index every write would keep.
+        manager
+            .create_table(
+                Table::create()
+                    .table("register_clients")
+                    .col(string_len("client_id", 32).primary_key())
+                    .col(big_integer("version"))
+                    .to_owned(),
+            )
+            .await?;
+        let db = manager.get_connection();
+        db.execute_unprepared(
+            "INSERT INTO register_version (id, version, emptied) VALUES (1, 1, 1)",
+        )
+        .await?;
+        if db.get_database_backend() == DbBackend::Postgres {
+            db.execute_unprepared(REGISTER_VERSION_POSTGRES).await?;
+            // Facts can be taken back too (an operator's correction, a record deleted
+            // at its source), by the maintenance scope only, as they are corrected.
+            let maintenance = crate::imports::MAINTENANCE;
+            db.execute_unprepared(&format!(
+                "CREATE POLICY client_facts_delete ON client_facts FOR DELETE \
+                 USING ({maintenance});"
+            ))
+            .await?;
+        } else {
+            db.execute_unprepared(REGISTER_VERSION_SQLITE).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        let drop = match db.get_database_backend() {
+            DbBackend::Postgres => {
+                "DROP POLICY IF EXISTS client_facts_delete ON client_facts;
+                 DROP TRIGGER IF EXISTS client_facts_inserted ON client_facts;
+                 DROP TRIGGER IF EXISTS client_facts_updated ON client_facts;
+                 DROP TRIGGER IF EXISTS client_facts_deleted ON client_facts;
+                 DROP TRIGGER IF EXISTS client_facts_emptied ON client_facts;
+                 DROP FUNCTION IF EXISTS register_changed();"
+            }
+            _ => {
+                "DROP TRIGGER IF EXISTS client_facts_inserted;
+                 DROP TRIGGER IF EXISTS client_facts_updated;
+                 DROP TRIGGER IF EXISTS client_facts_deleted;"
+            }
+        };
+        db.execute_unprepared(drop).await?;
+        drop_all(manager, &["register_clients", "register_version"]).await
     }
 }

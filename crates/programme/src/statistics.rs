@@ -4,8 +4,10 @@
 //!
 //! In the request flow these are root fields of the programme subgraph. The gateway lets
 //! only principals the policy allows read them (analysts); here the principal's aggregate
-//! scope picks the divisions whose records are counted, and on PostgreSQL row-level
-//! security applies the same scope to the register's tables.
+//! scope picks the divisions whose records are counted. Clients are counted from the
+//! register's copy in memory ([`crate::register`]); events, a few per measure and
+//! quarter, in SQL, where on PostgreSQL row-level security applies the same scope to the
+//! register's table.
 //!
 //! Every cell is published on its own: what it shows depends only on who is counted in
 //! it, never on the table around it. So a filtered slice, the same cells in a bigger
@@ -13,6 +15,7 @@
 //! combination of answers says more about a cell than the cell itself does.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ID, Result, SimpleObject};
 use kotohub_auth::AggregateScope;
@@ -20,12 +23,13 @@ use kotohub_subgraph::access::{ScopedConnection, row_access};
 use kotohub_subgraph::vocab::District;
 use kotohub_subgraph::{bad_input, forbidden, internal};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query, SelectStatement};
-use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend};
+use sea_orm::{ActiveEnum, ConnectionTrait};
 
 use crate::disclosure::{Counted, publish};
 use crate::entity::client::{Background, Gender};
 use crate::entity::client_fact::{AgeGroup, MotherTongueGroup, RecordedOutcome};
 use crate::entity::event_fact::EventLanguages;
+use crate::register::{Question, Register};
 use crate::schema::Snapshot;
 
 /// At most this many dimensions per table: more would cut the population into cells
@@ -201,7 +205,7 @@ pub struct Filters {
 
 /// One dimension's value in a cell.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
-enum Value {
+pub enum Value {
     Text(String),
     Number(i32),
     Quarter(i32, i32),
@@ -253,40 +257,36 @@ pub async fn clients(
         .into_iter()
         .collect();
     let asked_outcomes = !outcomes.is_empty();
-    let column = |name: &str| Expr::col(Alias::new(name));
-    let backend = row_access(ctx)?.db().get_database_backend();
-    let with_outcome = if asked_outcomes {
-        Expr::col(Alias::new("outcome")).is_in(outcomes)
-    } else {
-        // Counts nothing, so the cell's second count is always zero.
-        Expr::val(1).eq(Expr::val(0))
+    dimensions(&by, &fixed, catalog, &filters)?;
+    let rows = row_access(ctx)?;
+    let question = Question {
+        divisions: divisions_in_scope(rows.aggregates(), &filters)?,
+        measure: filters.measure.map(|id| id.to_string()),
+        division: filters.division.map(|id| id.to_string()),
+        year: filters.year,
+        outcomes,
+        by: by.clone(),
     };
-    let measures = [
-        Measure {
-            count: Func::count_distinct(column("client_id")).into(),
-            key: key_sum(sum_distinct(backend, column("record_key"))),
-            counted: Counted::Clients,
-        },
-        Measure {
-            count: Func::count_distinct(Expr::case(with_outcome.clone(), column("client_id")))
-                .into(),
-            key: key_sum(sum_distinct(
-                backend,
-                Expr::case(with_outcome, column("record_key")),
-            )),
-            counted: Counted::Clients,
-        },
-    ];
-    let slice = table(
-        ctx,
-        catalog,
-        "client_facts",
-        &by,
-        &fixed,
-        &filters,
-        &measures,
-    )
-    .await?;
+    let facts = ctx
+        .data::<Arc<Register>>()?
+        .facts()
+        .await
+        .map_err(internal)?;
+    // A pass over every fact is work for a core, not for the threads serving requests.
+    let answer = tokio::task::spawn_blocking(move || facts.count(&question))
+        .await
+        .map_err(internal)?;
+    let counted = [Counted::Clients, Counted::Clients];
+    let slice = Slice::published(
+        answer.total.to_vec(),
+        answer
+            .cells
+            .into_iter()
+            .map(|(key, counts)| (key, counts.to_vec()))
+            .collect(),
+        by.len(),
+        &counted,
+    )?;
     let cell = |key: &[Value], counts: Option<&[i64]>| {
         let mut cell = ClientStatisticsCell {
             suppressed: counts.is_none(),
@@ -461,8 +461,7 @@ fn dimensions<D: Dimension>(
 
 /// Counts `table` in the caller's aggregate scope, restricted by the filters and grouped
 /// by the asked dimensions, and publishes each cell under the disclosure rules. The total
-/// is counted apart, as one more cell: a count of distinct people is not the sum of its
-/// parts, and the published total is what [`publish`] makes of the true one.
+/// is counted apart, as one more cell, as the client breakdowns count theirs.
 async fn table<D: Dimension>(
     ctx: &Context<'_>,
     catalog: &Snapshot,
@@ -501,49 +500,18 @@ async fn table<D: Dimension>(
         }
         select
     };
-    let published = |counts: &[(i64, i64)]| -> Vec<Option<i64>> {
-        counts
-            .iter()
-            .zip(measures)
-            .map(|(&(count, key), measure)| publish(count, key, measure.counted))
-            .collect()
-    };
     let total = counted(db, &select(&[]), &[], measures.len())
         .await?
         .into_iter()
         .next()
-        .map_or_else(
-            || vec![Some(0); measures.len()],
-            |(_, counts)| published(&counts),
-        );
-    if by.is_empty() {
-        return Ok(Slice {
-            cells: Vec::new(),
-            total,
-        });
-    }
-    let (keys, counts) = full_grid(
-        counted(db, &select(&grouping), &grouping, measures.len()).await?,
-        grouping.len(),
-        measures.len(),
-    )?;
-    let cells = keys
-        .into_iter()
-        .zip(counts)
-        .map(|(key, counts)| (key, published(&counts)))
-        .collect();
-    Ok(Slice { cells, total })
-}
-
-/// `SUM(DISTINCT expr)`: each client's key once, however many records the client has in
-/// the cell. sea-query has no distinct sum, and its custom expressions mark where the
-/// argument goes with the backend's own placeholder.
-fn sum_distinct(backend: DbBackend, expr: impl Into<Expr>) -> Expr {
-    let template = match backend {
-        DbBackend::Postgres => "SUM(DISTINCT $1)",
-        _ => "SUM(DISTINCT ?)",
+        .map_or_else(|| vec![(0, 0); measures.len()], |(_, counts)| counts);
+    let cells = if by.is_empty() {
+        Vec::new()
+    } else {
+        counted(db, &select(&grouping), &grouping, measures.len()).await?
     };
-    Expr::cust_with_expr(template, expr)
+    let counted: Vec<Counted> = measures.iter().map(|m| m.counted).collect();
+    Slice::published(total, cells, grouping.len(), &counted)
 }
 
 /// The sum of record keys `sum` adds up, as a 64-bit integer on both backends (PostgreSQL
@@ -689,6 +657,38 @@ fn to_int(count: i64) -> i32 {
 }
 
 impl Slice {
+    /// Publishes a table's true counts: each cell of the full grid of `dimensions`
+    /// (zeros included) and the total, each count under the disclosure rules for what
+    /// it counts.
+    fn published(
+        total: Vec<(i64, i64)>,
+        cells: Vec<Cell>,
+        dimensions: usize,
+        counted: &[Counted],
+    ) -> Result<Self> {
+        let published = |counts: &[(i64, i64)]| -> Vec<Option<i64>> {
+            counts
+                .iter()
+                .zip(counted)
+                .map(|(&(count, key), &counted)| publish(count, key, counted))
+                .collect()
+        };
+        let total = published(&total);
+        if dimensions == 0 {
+            return Ok(Self {
+                cells: Vec::new(),
+                total,
+            });
+        }
+        let (keys, counts) = full_grid(cells, dimensions, counted.len())?;
+        let cells = keys
+            .into_iter()
+            .zip(counts)
+            .map(|(key, counts)| (key, published(&counts)))
+            .collect();
+        Ok(Self { cells, total })
+    }
+
     /// The answer's total, its cells and how many of those are hidden, each cell made by
     /// `cell` from its published counts; tells the access log how many cells the answer
     /// hides, the total included. A cell with any count suppressed is hidden whole.

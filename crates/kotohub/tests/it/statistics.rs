@@ -18,6 +18,7 @@ crate::on_both_backends!(
     no_analyst_response_holds_a_count_of_one_to_four,
     the_grant_decides_which_divisions_are_counted,
     indicators_come_out_of_the_statistics,
+    breakdowns_follow_the_register_as_it_changes,
 );
 
 pub(crate) fn analyst(division: Option<&str>) -> Principal {
@@ -280,12 +281,16 @@ async fn the_grant_decides_which_divisions_are_counted(backend: Backend) {
 }
 
 /// What the employment division's part of the statistics register holds where
-/// `condition` holds: how many clients (or events) and the sum of their record keys.
+/// `condition` holds: how many clients (or events) and the sum of their record keys,
+/// each client's once.
 async fn register(hub: &Hub, table: &str, condition: &str) -> (i64, i64) {
-    let (count, key) = if table == "client_facts" {
-        ("COUNT(DISTINCT client_id)", "SUM(DISTINCT record_key)")
+    let counted = if table == "client_facts" {
+        format!(
+            "(SELECT client_id, MIN(record_key) AS record_key FROM client_facts \
+             WHERE division_id = 'employment' AND {condition} GROUP BY client_id) clients"
+        )
     } else {
-        ("COUNT(*)", "SUM(record_key)")
+        format!("{table} WHERE division_id = 'employment' AND {condition}")
     };
     let db = &hub.dbs.programme;
     let txn = kotohub::seed::unrestricted(db).await.unwrap();
@@ -293,8 +298,8 @@ async fn register(hub: &Hub, table: &str, condition: &str) -> (i64, i64) {
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),
             format!(
-                "SELECT {count} AS count, CAST({key} AS BIGINT) AS key FROM {table} \
-                 WHERE division_id = 'employment' AND {condition}"
+                "SELECT COUNT(*) AS count, CAST(COALESCE(SUM(record_key), 0) AS BIGINT) AS key \
+                 FROM {counted}"
             ),
         ))
         .await
@@ -305,6 +310,91 @@ async fn register(hub: &Hub, table: &str, condition: &str) -> (i64, i64) {
         row.try_get::<i64>("", "count").unwrap(),
         row.try_get::<i64>("", "key").unwrap(),
     )
+}
+
+/// Runs `sql` on the programme database as an operator would, past row-level security.
+async fn operate(hub: &Hub, sql: &str) {
+    let db = &hub.dbs.programme;
+    let txn = kotohub::seed::unrestricted(db).await.unwrap();
+    txn.execute_unprepared(sql).await.unwrap();
+    txn.commit().await.unwrap();
+}
+
+/// The client breakdowns are counted from a copy of the register in memory: each
+/// insert, update and delete of a fact, by whatever writer, and emptying the register,
+/// shows in the next answer.
+async fn breakdowns_follow_the_register_as_it_changes(backend: Backend) {
+    let Some(hub) = Hub::start_with(backend, 500).await else {
+        return;
+    };
+    let employment = analyst(Some("employment"));
+    let total = |measure: &'static str| {
+        let hub = &hub;
+        let who = &employment;
+        async move {
+            let query = client_table(&["YEAR"], &format!(r#", measure: "{measure}""#));
+            let body = hub.query_as("gateway", who, &query, json!({})).await;
+            assert!(body.get("errors").is_none(), "{query}: {body}");
+            let truth = register(hub, "client_facts", &format!("measure_id = '{measure}'")).await;
+            (
+                body["data"]["clientStatistics"]["total"]["clients"].clone(),
+                truth,
+            )
+        }
+    };
+    let expect = |(shown, (count, key)): (Value, (i64, i64)), context: &str| {
+        assert_eq!(
+            shown,
+            json!(publish(count, key, Counted::Clients)),
+            "{context}: {count} clients"
+        );
+        count
+    };
+    let before = expect(total("1.2").await, "as seeded");
+
+    let facts: Vec<String> = (1..=7)
+        .map(|i| {
+            format!(
+                "('test-new-{i}', '1.2', 'ohjaamo', 'employment', 2020, 2, 'central', \
+                 'other', '18-29', 'female', 'immigrant', NULL, {})",
+                1_000_003 * i
+            )
+        })
+        .collect();
+    operate(
+        &hub,
+        &format!(
+            "INSERT INTO client_facts (client_id, measure_id, body_id, division_id, year, \
+             quarter, district, mother_tongue_group, age_group, gender, background, outcome, \
+             record_key) VALUES {}",
+            facts.join(", ")
+        ),
+    )
+    .await;
+    assert_eq!(expect(total("1.2").await, "seven added"), before + 7);
+
+    operate(
+        &hub,
+        "UPDATE client_facts SET measure_id = '1.1' WHERE client_id = 'test-new-7'",
+    )
+    .await;
+    assert_eq!(expect(total("1.2").await, "one moved to 1.1"), before + 6);
+
+    operate(
+        &hub,
+        "DELETE FROM client_facts WHERE client_id LIKE 'test-new-%'",
+    )
+    .await;
+    assert_eq!(expect(total("1.2").await, "all removed"), before);
+
+    // Emptied at once: PostgreSQL's TRUNCATE names no row, SQLite deletes row by row.
+    let empty = match backend {
+        Backend::Postgres => "TRUNCATE client_facts",
+        Backend::Sqlite => "DELETE FROM client_facts",
+    };
+    operate(&hub, empty).await;
+    assert_eq!(expect(total("1.2").await, "emptied"), 0);
+    hub.stop().await;
 }
 
 /// Distinct values of the first column of `sql`, read past row-level security.

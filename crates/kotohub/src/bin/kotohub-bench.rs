@@ -645,14 +645,18 @@ async fn scale_bench(args: &Args) -> Result<()> {
         .zip(before)
         .map(|(after, before)| after - before);
     println!(
-        "read the register's {} client facts into memory in {:.1} s; resident memory grew {}",
+        "read the register's {} client facts into memory in {:.1} s: {:.0} MiB of columns; \
+         resident memory grew {} while reading",
         facts.len(),
         took.as_secs_f64(),
+        facts.bytes() as f64 / f64::from(1 << 20),
         grown.map_or_else(
             || "by an unknown amount".to_owned(),
             |mib| format!("by {mib:.0} MiB")
         )
     );
+    let refresh = refresh_after_import(&dbs.programme, &register).await?;
+    println!("{refresh}");
     drop((facts, register));
 
     let keys = Keys::new()?;
@@ -793,6 +797,62 @@ async fn scale_bench(args: &Args) -> Result<()> {
     }
     shutdown.trigger();
     Ok(())
+}
+
+/// How long the first breakdown after an import waits for the register in memory to
+/// catch up: 1,000 facts are added for the clients of the first 1,000 (as an import of
+/// 1,000 records adds them), then taken away again, and each time the copy is brought
+/// up to date.
+async fn refresh_after_import(
+    programme: &sea_orm::DatabaseConnection,
+    register: &kotohub_programme::register::Register,
+) -> Result<String> {
+    use sea_orm::ConnectionTrait;
+    let columns = "client_id, measure_id, body_id, division_id, year, quarter, district, \
+                   mother_tongue_group, age_group, gender, background, outcome, record_key";
+    let txn = seed::unrestricted(programme).await?;
+    let last: i64 = txn
+        .query_one_raw(sea_orm::Statement::from_string(
+            txn.get_database_backend(),
+            "SELECT max(id) AS id FROM client_facts".to_owned(),
+        ))
+        .await?
+        .context("the register has facts")?
+        .try_get("", "id")?;
+    let first: i64 = txn
+        .query_one_raw(sea_orm::Statement::from_string(
+            txn.get_database_backend(),
+            "SELECT min(id) AS id FROM client_facts".to_owned(),
+        ))
+        .await?
+        .context("the register has facts")?
+        .try_get("", "id")?;
+    txn.execute_unprepared(&format!(
+        "INSERT INTO client_facts ({columns}) SELECT {columns} FROM client_facts \
+         WHERE id < {} ORDER BY id",
+        first + 1_000
+    ))
+    .await?;
+    txn.commit().await?;
+    let started = Instant::now();
+    let added = register.facts().await?;
+    let after_adding = started.elapsed();
+
+    let txn = seed::unrestricted(programme).await?;
+    txn.execute_unprepared(&format!("DELETE FROM client_facts WHERE id > {last}"))
+        .await?;
+    txn.commit().await?;
+    let started = Instant::now();
+    let removed = register.facts().await?;
+    let after_removing = started.elapsed();
+    Ok(format!(
+        "brought up to date after 1,000 facts were added ({} facts now) in {:.0} ms, \
+         and after they were removed ({} facts) in {:.0} ms",
+        added.len(),
+        after_adding.as_secs_f64() * 1e3,
+        removed.len(),
+        after_removing.as_secs_f64() * 1e3
+    ))
 }
 
 /// A client Ohjaamo serves and one it does not: the last of each by id.

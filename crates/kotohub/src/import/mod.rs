@@ -343,6 +343,7 @@ impl Importer<'_> {
                 imported.rejected_rows,
             )
             .await?;
+            kotohub_programme::register::forget_changes(programme, CHANGES_KEPT).await?;
             imported.run_id = Some(run.id);
         }
         Ok(imported)
@@ -369,6 +370,12 @@ impl Importer<'_> {
         })
     }
 }
+
+/// How many versions of the statistics register keep their notes of changed clients
+/// after an import: a programme subgraph whose copy is older reads the register whole.
+/// A version is a fact on SQLite and a statement on PostgreSQL, so this is the last
+/// 100,000 facts on SQLite, millions on PostgreSQL.
+const CHANGES_KEPT: i64 = 100_000;
 
 /// Measures the tables an import writes, in the programme's database and the division's.
 async fn refresh_statistics(

@@ -87,6 +87,8 @@ pub async fn seed(dbs: &Databases, clients: u32, seed: u64) -> Result<Summary, S
         culture::seed(&dbs.culture, &people, seed),
     )?;
     let reported = register::report(dbs, &catalog, &people, seed).await?;
+    // The register was written whole: a copy of it is read whole, not client by client.
+    kotohub_programme::register::forget_changes(&dbs.programme, 0).await?;
     for db in [
         &dbs.programme,
         &dbs.employment,

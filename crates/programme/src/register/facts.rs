@@ -161,6 +161,15 @@ impl Facts {
         self.runs.ids.len()
     }
 
+    /// The memory the copy's columns take, in bytes.
+    pub fn bytes(&self) -> usize {
+        let runs = &self.runs;
+        runs.ids.text.capacity()
+            + 4 * (runs.ids.ends.capacity() + runs.starts.capacity())
+            + 8 * runs.keys.capacity()
+            + runs.codes.iter().map(|c| 2 * c.capacity()).sum::<usize>()
+    }
+
     /// The version of the register the copy was read at.
     pub fn version(&self) -> i64 {
         self.version

@@ -10,14 +10,14 @@
 //! two seconds at a million clients on either backend (`docs/benchmarks.md`). With a
 //! client's facts side by side one pass over the facts counts a breakdown ([`facts`]).
 //!
-//! Freshness: every statement that writes `client_facts` moves the register's version
-//! on and marks the clients it touched with it (`register_version`, `register_clients`;
+//! Freshness: every write to `client_facts` moves the register's version on and notes
+//! the clients it touched with that version (`register_version`, `register_changes`;
 //! kept by triggers, so every writer counts: imports, seeding, an operator's SQL). Each
 //! breakdown reads the version first and, when the copy is older, waits while the
-//! marked clients' facts are read again and put in the place of their old ones
-//! ([`reading::merge`]); the whole register is read only on start, after a `TRUNCATE`,
-//! or when most clients changed. The requests waiting meanwhile are all served by that
-//! one reading.
+//! noted clients' facts are read again and put in the place of their old ones
+//! ([`reading::merge`]); the whole register is read only on start, when the notes it
+//! needs were forgotten ([`forget_changes`], a `TRUNCATE`), or when most clients
+//! changed. The requests waiting meanwhile are all served by that one reading.
 //!
 //! Scope: the copy holds every division's facts, read as a city-wide analyst reads them
 //! (`kotohub.divisions = '*'` on PostgreSQL). A [`Question`] cannot be put without the
@@ -43,8 +43,8 @@ use tokio::sync::Mutex;
 use facts::Dictionary;
 use reading::{PACKED, Reading, merge};
 
-/// Facts read per statement when the whole register is read: enough to keep the round
-/// trips few, few enough that a page's rows in flight stay small.
+/// Fact ids read per statement when the whole register is read: enough to keep the
+/// round trips few, few enough that a page's rows in flight stay small.
 const PAGE: i64 = 50_000;
 
 /// Changed clients whose facts are read per statement.
@@ -60,9 +60,9 @@ pub struct Register {
 struct Version {
     /// Moved on by every statement that writes client facts.
     now: i64,
-    /// The last version at which the facts were emptied at once (`TRUNCATE`), which
-    /// marks no client: a copy older than it is read again whole.
-    emptied: i64,
+    /// The last version whose notes of changed clients are forgotten: a copy older
+    /// than it is read again whole.
+    forgotten: i64,
 }
 
 impl Register {
@@ -85,7 +85,7 @@ impl Register {
         }
         let started = Instant::now();
         let (facts, how) = match held.as_deref() {
-            Some(old) if version.emptied <= old.version => match refresh(&self.db, old).await? {
+            Some(old) if version.forgotten <= old.version => match refresh(&self.db, old).await? {
                 Some(facts) => (facts, "changed clients"),
                 None => (load(&self.db).await?, "whole, as most clients changed"),
             },
@@ -108,13 +108,13 @@ async fn version(db: &impl ConnectionTrait) -> Result<Version, DbErr> {
     let row = db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),
-            "SELECT version, emptied FROM register_version WHERE id = 1",
+            "SELECT version, forgotten FROM register_version WHERE id = 1",
         ))
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("the register's version row".to_owned()))?;
     Ok(Version {
         now: row.try_get("", "version")?,
-        emptied: row.try_get("", "emptied")?,
+        forgotten: row.try_get("", "forgotten")?,
     })
 }
 
@@ -128,31 +128,42 @@ async fn reader(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     Ok(txn)
 }
 
-/// Reads every client fact, a page at a time, in one read transaction.
+/// Reads every client fact, a range of ids at a time, in one read transaction. Ranges
+/// rather than `ORDER BY id LIMIT`: with row-level security's filter in its estimate,
+/// PostgreSQL sorted the rest of the table on disk for each such page.
 async fn load(db: &DatabaseConnection) -> Result<Facts, DbErr> {
     let backend = db.get_database_backend();
     let txn = reader(db).await?;
     // Read before the facts: a write that lands meanwhile leaves the copy marked older
     // than it may be, and the next question reads that write's clients again.
     let version = version(&txn).await?.now;
+    let ids = txn
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT min(id) AS first, max(id) AS last FROM client_facts",
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("the register's ids".to_owned()))?;
+    let first: Option<i64> = ids.try_get("", "first")?;
+    let last: Option<i64> = ids.try_get("", "last")?;
     let mut reading = Reading::new(std::array::from_fn(|_| Dictionary::new()));
-    let mut after = i64::MIN;
-    loop {
-        let rows = txn
-            .query_all_raw(Statement::from_string(
-                backend,
-                format!(
-                    "SELECT id, {PACKED} AS fact FROM client_facts WHERE id > {after} \
-                     ORDER BY id LIMIT {PAGE}"
-                ),
-            ))
-            .await?;
-        for row in &rows {
-            reading.push(&row.try_get::<String>("", "fact")?)?;
-        }
-        match rows.last() {
-            Some(last) if rows.len() as i64 == PAGE => after = last.try_get("", "id")?,
-            _ => break,
+    if let (Some(first), Some(last)) = (first, last) {
+        let mut from = first;
+        while from <= last {
+            let rows = txn
+                .query_all_raw(Statement::from_string(
+                    backend,
+                    format!(
+                        "SELECT {PACKED} AS fact FROM client_facts \
+                         WHERE id >= {from} AND id < {}",
+                        from.saturating_add(PAGE)
+                    ),
+                ))
+                .await?;
+            for row in &rows {
+                reading.push(&row.try_get::<String>("", "fact")?)?;
+            }
+            from = from.saturating_add(PAGE);
         }
     }
     txn.rollback().await?;
@@ -164,7 +175,7 @@ async fn load(db: &DatabaseConnection) -> Result<Facts, DbErr> {
     })
 }
 
-/// `old` brought up to date by reading again the facts of the clients marked since it
+/// `old` brought up to date by reading again the facts of the clients noted since it
 /// was read; `None` when most clients were, and reading everything is quicker.
 async fn refresh(db: &DatabaseConnection, old: &Facts) -> Result<Option<Facts>, DbErr> {
     let backend = db.get_database_backend();
@@ -174,7 +185,7 @@ async fn refresh(db: &DatabaseConnection, old: &Facts) -> Result<Option<Facts>, 
         .query_all_raw(Statement::from_string(
             backend,
             format!(
-                "SELECT client_id FROM register_clients WHERE version > {}",
+                "SELECT DISTINCT client_id FROM register_changes WHERE version > {}",
                 old.version
             ),
         ))
@@ -188,7 +199,6 @@ async fn refresh(db: &DatabaseConnection, old: &Facts) -> Result<Option<Facts>, 
         return Ok(None);
     }
     changed.sort_unstable();
-    changed.dedup();
     let mut reading = Reading::new(old.dictionaries.clone());
     for clients in changed.chunks(CLIENTS_PER_READ) {
         let select = Query::select()
@@ -207,4 +217,22 @@ async fn refresh(db: &DatabaseConnection, old: &Facts) -> Result<Option<Facts>, 
         runs: merge(&old.runs, &changed, &fresh),
         dictionaries,
     }))
+}
+
+/// Forgets the notes of changed clients but the last `kept` versions' (all of them with
+/// none kept), so that they do not pile up: a copy older than what is kept is read again
+/// whole. Writers call it in their own transaction once they have written: the seeder
+/// after writing the whole register, the importer at the end of a run.
+pub async fn forget_changes(txn: &impl ConnectionTrait, kept: i64) -> Result<(), DbErr> {
+    txn.execute_unprepared(&format!(
+        "UPDATE register_version SET forgotten = version - {kept} \
+         WHERE id = 1 AND forgotten < version - {kept}"
+    ))
+    .await?;
+    txn.execute_unprepared(
+        "DELETE FROM register_changes \
+         WHERE version <= (SELECT forgotten FROM register_version WHERE id = 1)",
+    )
+    .await?;
+    Ok(())
 }

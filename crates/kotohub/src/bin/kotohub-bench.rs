@@ -811,22 +811,14 @@ async fn refresh_after_import(
     let columns = "client_id, measure_id, body_id, division_id, year, quarter, district, \
                    mother_tongue_group, age_group, gender, background, outcome, record_key";
     let txn = seed::unrestricted(programme).await?;
-    let last: i64 = txn
+    let ids = txn
         .query_one_raw(sea_orm::Statement::from_string(
             txn.get_database_backend(),
-            "SELECT max(id) AS id FROM client_facts".to_owned(),
+            "SELECT min(id) AS first, max(id) AS last FROM client_facts".to_owned(),
         ))
         .await?
-        .context("the register has facts")?
-        .try_get("", "id")?;
-    let first: i64 = txn
-        .query_one_raw(sea_orm::Statement::from_string(
-            txn.get_database_backend(),
-            "SELECT min(id) AS id FROM client_facts".to_owned(),
-        ))
-        .await?
-        .context("the register has facts")?
-        .try_get("", "id")?;
+        .context("the register has facts")?;
+    let (first, last): (i64, i64) = (ids.try_get("", "first")?, ids.try_get("", "last")?);
     txn.execute_unprepared(&format!(
         "INSERT INTO client_facts ({columns}) SELECT {columns} FROM client_facts \
          WHERE id < {} ORDER BY id",

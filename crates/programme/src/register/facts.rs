@@ -486,6 +486,18 @@ pub(super) mod tests {
         ),
     ];
 
+    /// A question about every client, employed or not, by `by`.
+    pub(crate) fn everyone_by(by: Vec<ClientDimension>) -> Question {
+        Question {
+            divisions: None,
+            measure: None,
+            division: None,
+            year: None,
+            outcomes: vec!["employed".to_owned()],
+            by,
+        }
+    }
+
     pub(crate) fn counted(answer: Answer) -> (Counts, BTreeMap<Vec<Value>, Counts>) {
         (answer.total, answer.cells.into_iter().collect())
     }
@@ -497,14 +509,7 @@ pub(super) mod tests {
     #[test]
     fn a_client_is_counted_once_in_each_cell_and_once_in_the_total() {
         let facts = facts(&ROWS);
-        let question = Question {
-            divisions: None,
-            measure: None,
-            division: None,
-            year: None,
-            outcomes: vec!["employed".to_owned()],
-            by: vec![ClientDimension::Measure, ClientDimension::Year],
-        };
+        let question = everyone_by(vec![ClientDimension::Measure, ClientDimension::Year]);
         let expected = by_sets(
             &ROWS,
             |_| true,
@@ -579,18 +584,11 @@ pub(super) mod tests {
             }
         }
         let facts = facts(&rows);
-        let question = Question {
-            divisions: None,
-            measure: None,
-            division: None,
-            year: None,
-            outcomes: vec!["employed".to_owned()],
-            by: vec![
-                ClientDimension::Quarter,
-                ClientDimension::Measure,
-                ClientDimension::District,
-            ],
-        };
+        let question = everyone_by(vec![
+            ClientDimension::Quarter,
+            ClientDimension::Measure,
+            ClientDimension::District,
+        ]);
         let expected = by_sets(
             &rows,
             |_| true,

@@ -229,10 +229,15 @@ pub async fn forget_changes(txn: &impl ConnectionTrait, kept: i64) -> Result<(),
          WHERE id = 1 AND forgotten < version - {kept}"
     ))
     .await?;
-    txn.execute_unprepared(
-        "DELETE FROM register_changes \
-         WHERE version <= (SELECT forgotten FROM register_version WHERE id = 1)",
-    )
-    .await?;
+    let forget = match (kept, txn.get_database_backend()) {
+        // Emptying the table at once instead of row by row: seconds at a million clients.
+        (0, DbBackend::Postgres) => "TRUNCATE register_changes",
+        (0, _) => "DELETE FROM register_changes",
+        _ => {
+            "DELETE FROM register_changes \
+             WHERE version <= (SELECT forgotten FROM register_version WHERE id = 1)"
+        }
+    };
+    txn.execute_unprepared(forget).await?;
     Ok(())
 }

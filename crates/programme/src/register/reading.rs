@@ -220,8 +220,8 @@ pub(super) fn merge(old: &Runs, changed: &[String], fresh: &Runs) -> Runs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::register::facts::tests::{ROWS, Row, counted, facts, key, packed};
-    use crate::register::facts::{Dictionary, Facts, Question};
+    use crate::register::facts::tests::{ROWS, Row, counted, everyone_by, facts, key, packed};
+    use crate::register::facts::{Dictionary, Facts};
     use crate::statistics::ClientDimension;
 
     #[test]
@@ -303,14 +303,7 @@ mod tests {
             vec![ClientDimension::District, ClientDimension::Division],
             vec![ClientDimension::Quarter],
         ] {
-            let question = Question {
-                divisions: None,
-                measure: None,
-                division: None,
-                year: None,
-                outcomes: vec!["employed".to_owned()],
-                by,
-            };
+            let question = everyone_by(by);
             assert_eq!(
                 counted(merged.count(&question)),
                 counted(read_again.count(&question))

@@ -268,7 +268,8 @@ pub async fn clients(
         by: by.clone(),
     };
     let facts = ctx
-        .data::<Arc<Register>>()?
+        .data::<Arc<Register>>()
+        .map_err(|error| internal(error.message))?
         .facts()
         .await
         .map_err(internal)?;

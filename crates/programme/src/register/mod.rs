@@ -87,7 +87,10 @@ impl Register {
         let (facts, how) = match held.as_deref() {
             Some(old) if version.forgotten <= old.version => match refresh(&self.db, old).await? {
                 Some(facts) => (facts, "changed clients"),
-                None => (load(&self.db).await?, "whole, as most clients changed"),
+                None => (
+                    load(&self.db).await?,
+                    "whole, as most clients changed or their notes were forgotten",
+                ),
             },
             _ => (load(&self.db).await?, "whole"),
         };
@@ -176,11 +179,12 @@ async fn load(db: &DatabaseConnection) -> Result<Facts, DbErr> {
 }
 
 /// `old` brought up to date by reading again the facts of the clients noted since it
-/// was read; `None` when most clients were, and reading everything is quicker.
+/// was read; `None` when most clients were, and reading everything is quicker, or when
+/// notes it needs were forgotten meanwhile.
 async fn refresh(db: &DatabaseConnection, old: &Facts) -> Result<Option<Facts>, DbErr> {
     let backend = db.get_database_backend();
     let txn = reader(db).await?;
-    let version = version(&txn).await?.now;
+    let now = version(&txn).await?.now;
     let rows = txn
         .query_all_raw(Statement::from_string(
             backend,
@@ -194,7 +198,10 @@ async fn refresh(db: &DatabaseConnection, old: &Facts) -> Result<Option<Facts>, 
         .iter()
         .map(|row| row.try_get::<String>("", "client_id"))
         .collect::<Result<Vec<_>, _>>()?;
-    if changed.len() > old.clients() / 4 + CLIENTS_PER_READ {
+    // Asked after the notes were read: notes are forgotten only once `forgotten` says
+    // so, so a note missing from what was read shows here.
+    let forgotten = version(&txn).await?.forgotten > old.version;
+    if forgotten || changed.len() > old.clients() / 4 + CLIENTS_PER_READ {
         txn.rollback().await?;
         return Ok(None);
     }
@@ -213,7 +220,7 @@ async fn refresh(db: &DatabaseConnection, old: &Facts) -> Result<Option<Facts>, 
     txn.rollback().await?;
     let (dictionaries, fresh) = reading.finish();
     Ok(Some(Facts {
-        version,
+        version: now,
         runs: merge(&old.runs, &changed, &fresh),
         dictionaries,
     }))

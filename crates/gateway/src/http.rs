@@ -2,7 +2,8 @@
 //! with a JSON body, `GET /graphql` for queries only (never mutations), responses as
 //! `application/graphql-response+json` when the client accepts it and `application/json`
 //! otherwise, with the status codes each media type calls for; a bounded body; a request
-//! id on every response; `GET /health`; and a GraphiQL page for browsers. Besides:
+//! id on every response; `GET /health`; and a GraphiQL page for browsers, with its files
+//! ([`crate::graphiql`]). Besides:
 //! `GET /q/{name}` runs a saved query as the caller (JSON or CSV), `GET /metrics` serves
 //! the counters, and every request passes the rate limits (per address, then per
 //! principal) before anything else is read.
@@ -26,7 +27,7 @@ use std::time::Instant;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use serde_json::{Value, json};
@@ -87,6 +88,7 @@ pub fn router(gateway: Arc<Gateway>, max_body_bytes: usize) -> Router {
             "/health",
             get(|| async { axum::Json(json!({ "status": "ok", "service": "gateway" })) }),
         )
+        .route(crate::graphiql::ASSETS_ROUTE, get(crate::graphiql::asset))
         .with_state(state)
 }
 
@@ -560,7 +562,7 @@ async fn get_graphql(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html"));
     if browser && !params.contains_key("query") {
-        let mut page = Html(GRAPHIQL).into_response();
+        let mut page = crate::graphiql::page();
         page.extensions_mut().insert(NotAnOperation);
         return page;
     }
@@ -908,29 +910,6 @@ impl Gateway {
         }
     }
 }
-
-/// GraphiQL for people exploring the API in a browser; the page loads GraphiQL itself from
-/// its public CDN, so the gateway serves only this page.
-const GRAPHIQL: &str = r#"<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <title>Kotohub GraphiQL</title>
-  <link rel="stylesheet" href="https://unpkg.com/graphiql@3/graphiql.min.css">
-  <style>body { margin: 0; height: 100vh; } #graphiql { height: 100vh; }</style>
-</head>
-<body>
-  <div id="graphiql">Loading GraphiQL…</div>
-  <script crossorigin src="https://unpkg.com/react@18/umd/react.production.min.js"></script>
-  <script crossorigin src="https://unpkg.com/react-dom@18/umd/react-dom.production.min.js"></script>
-  <script crossorigin src="https://unpkg.com/graphiql@3/graphiql.min.js"></script>
-  <script>
-    const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
-    ReactDOM.createRoot(document.getElementById('graphiql')).render(React.createElement(GraphiQL, { fetcher }));
-  </script>
-</body>
-</html>
-"#;
 
 #[cfg(test)]
 mod tests {

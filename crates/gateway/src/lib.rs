@@ -12,6 +12,7 @@ pub mod authorize;
 pub mod csv;
 pub mod errors;
 pub mod execute;
+pub mod graphiql;
 pub mod http;
 pub mod metrics;
 pub mod persisted;

@@ -380,16 +380,56 @@ async fn http_rules_of_the_gateway(backend: Backend) {
         "METHOD_NOT_ALLOWED"
     );
 
-    let page = http
+    // GraphiQL comes whole from the gateway: every file the page loads is the gateway's,
+    // and the page's policy lets the browser load nothing from anywhere else.
+    let response = http
         .get(&url)
         .header("accept", "text/html")
         .send()
         .await
+        .unwrap();
+    let policy = response.headers()["content-security-policy"]
+        .to_str()
         .unwrap()
-        .text()
+        .to_owned();
+    assert!(policy.contains("script-src 'self';"), "{policy}");
+    assert!(policy.contains("default-src 'none'"), "{policy}");
+    let page = response.text().await.unwrap();
+    assert!(page.contains("GraphiQL"));
+    assert!(
+        !page.contains("://"),
+        "the page loads something from elsewhere"
+    );
+    let origin = url.trim_end_matches("/graphql");
+    let files: Vec<&str> = page
+        .split('"')
+        .filter(|part| part.starts_with("/graphiql/"))
+        .collect();
+    assert_eq!(files.len(), 5, "{page}");
+    for file in files {
+        let response = http.get(format!("{origin}{file}")).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{file}");
+        let kind = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let expected = if file.ends_with(".css") {
+            "text/css"
+        } else {
+            "text/javascript"
+        };
+        assert!(kind.starts_with(expected), "{file}: {kind}");
+        assert!(!response.bytes().await.unwrap().is_empty(), "{file}");
+    }
+    let missing = http
+        .get(format!(
+            "{origin}/graphiql/{}/other.js",
+            kotohub_gateway::graphiql::VERSION
+        ))
+        .send()
         .await
         .unwrap();
-    assert!(page.contains("GraphiQL"));
+    assert_eq!(missing.status(), 404);
 
     let schema = hub
         .data(

@@ -9,6 +9,7 @@ mod helpers;
 mod access;
 mod audit;
 mod bad_input;
+mod browser;
 mod caching;
 mod catalog;
 mod cli;

@@ -170,11 +170,6 @@ impl Facts {
             + runs.codes.iter().map(|c| 2 * c.capacity()).sum::<usize>()
     }
 
-    /// The version of the register the copy was read at.
-    pub fn version(&self) -> i64 {
-        self.version
-    }
-
     fn column(dimension: ClientDimension) -> usize {
         DIMENSIONS
             .iter()

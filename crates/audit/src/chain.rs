@@ -180,7 +180,9 @@ pub async fn prune(db: &DatabaseConnection, before: &str) -> Result<Pruned, DbEr
 }
 
 /// Walks the checkpoints; the newest one's anchor, or why the checkpoints are broken.
-async fn anchor(db: &DatabaseConnection) -> Result<Result<Option<(i64, String)>, Verdict>, DbErr> {
+async fn anchor(
+    db: &impl ConnectionTrait,
+) -> Result<Result<Option<(i64, String)>, Verdict>, DbErr> {
     let checkpoints = audit_checkpoint::Entity::find()
         .order_by_asc(audit_checkpoint::Column::Seq)
         .all(db)
@@ -229,7 +231,7 @@ pub enum Verdict {
 }
 
 /// Walks the chain from the event `from` (the first, when `None`) to the end.
-pub async fn verify(db: &DatabaseConnection, from: Option<i64>) -> Result<Verdict, DbErr> {
+pub async fn verify(db: &impl ConnectionTrait, from: Option<i64>) -> Result<Verdict, DbErr> {
     let pruned = match anchor(db).await? {
         Ok(pruned) => pruned,
         Err(broken) => return Ok(broken),

@@ -15,6 +15,7 @@ use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
+use crate::chain::Verdict;
 use crate::entity::audit_event::{self, Column, Model};
 
 /// The subgraph's name in the supergraph.
@@ -188,6 +189,68 @@ impl Query {
         };
         events(ctx, filter, first, after).await
     }
+
+    /// Walks the log's hash chain from its start (or the last pruning checkpoint) to its
+    /// newest event and says whether it holds; auditors only. It reads every event, so
+    /// it is asked for on demand, not with each page of events.
+    async fn audit_chain(&self, ctx: &Context<'_>) -> Result<AuditChainVerification> {
+        let principal = ctx.data::<Principal>()?;
+        let policy = ctx.data::<Arc<Policy>>()?;
+        if !policy
+            .read_type(principal, "AuditChainVerification")
+            .allowed
+        {
+            return Err(forbidden("the access log is for auditors"));
+        }
+        let rows = row_access(ctx)?;
+        let verdict = crate::chain::verify(rows.db(), None)
+            .await
+            .map_err(internal)?;
+        let verified_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+        Ok(match verdict {
+            Verdict::Intact { events, last_seq } => AuditChainVerification {
+                intact: true,
+                events_checked: i64::try_from(events).unwrap_or(i64::MAX),
+                last_event: last_seq.map(|seq| ID(seq.to_string())),
+                broken_at: None,
+                broken_event_id: None,
+                reason: None,
+                verified_at,
+            },
+            Verdict::Broken {
+                seq,
+                event_id,
+                reason,
+            } => AuditChainVerification {
+                intact: false,
+                events_checked: 0,
+                last_event: None,
+                broken_at: Some(ID(seq.to_string())),
+                broken_event_id: (!event_id.is_empty()).then_some(event_id),
+                reason: Some(reason),
+                verified_at,
+            },
+        })
+    }
+}
+
+/// What walking the access log's hash chain found.
+#[derive(SimpleObject)]
+pub struct AuditChainVerification {
+    /// Every event links to the one before it and matches its own hash.
+    intact: bool,
+    /// Events checked when the chain holds.
+    events_checked: i64,
+    /// The newest event checked.
+    last_event: Option<ID>,
+    /// Where the chain breaks: the first event that is missing, altered or out of place.
+    broken_at: Option<ID>,
+    /// That event's id, when it is there.
+    broken_event_id: Option<String>,
+    /// Why it breaks there.
+    reason: Option<String>,
+    /// When the walk ended (RFC 3339).
+    verified_at: String,
 }
 
 /// Text a filter may hold: ids, slugs, subjects and operation names, never SQL.

@@ -28,6 +28,23 @@ pub struct Config {
     pub cache: Cache,
     pub rate_limits: RateLimits,
     pub log: Log,
+    pub console: Console,
+}
+
+/// The web console's sign-in with `auth.mode = "oidc"`: the console is a public client of
+/// the identity provider (authorization code with PKCE, no client secret). Unset, the
+/// console says that sign-in is not configured; `dev` needs none of it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Console {
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub authorization_url: Option<String>,
+    #[serde(default)]
+    pub token_url: Option<String>,
+    /// The scopes asked for, separated by spaces.
+    pub scope: String,
 }
 
 /// How many requests callers may make (token buckets, shared in Redis when there is one).

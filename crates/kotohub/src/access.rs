@@ -1,7 +1,7 @@
 //! Wiring the access parts from the configuration: the keys (configured, or kept in files
 //! under the data directory for the embedded default), the gateway's authenticator and
-//! policy, the subgraphs' guard, and development tokens for `kotohub token` and the
-//! tokens `kotohub serve` prints.
+//! policy, the subgraphs' guard, the console's sign-in, and development tokens for
+//! `kotohub token` and the tokens `kotohub serve` prints.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use kotohub_auth::internal::InternalKey;
 use kotohub_auth::{
     AggregateScope, Authenticator, Decision, DevIssuer, Policy, Principal, Role, RowScope, keys,
 };
-use kotohub_config::{Auth, AuthMode};
+use kotohub_config::{Auth, AuthMode, Console};
 use kotohub_gateway::authorize::{Access, AccessPolicy};
 use kotohub_subgraph::serve::Guard;
 
@@ -131,6 +131,41 @@ pub fn dev_issuer(auth: &Auth, data_dir: &Path) -> Result<DevIssuer> {
     }
     let secret = secret(auth.dev_secret.as_ref(), data_dir, "dev-token.key")?;
     Ok(DevIssuer::new(&secret, &auth.issuer, &auth.audience))
+}
+
+/// How the web console signs its users in: the demo principals of the embedded default,
+/// the identity provider's endpoints with `oidc`.
+pub fn console_sign_in(
+    auth: &Auth,
+    console: &Console,
+    data_dir: &Path,
+) -> Result<kotohub_console::SignIn> {
+    use kotohub_console::{OidcClient, SignIn};
+    Ok(match auth.mode {
+        AuthMode::Dev => SignIn::Dev {
+            issuer: dev_issuer(auth, data_dir)?,
+            principals: demo_principals()
+                .into_iter()
+                .map(|(_, principal)| principal)
+                .collect(),
+        },
+        AuthMode::Oidc => match (
+            &console.client_id,
+            &console.authorization_url,
+            &console.token_url,
+        ) {
+            (Some(client_id), Some(authorization), Some(token)) => SignIn::Oidc(
+                OidcClient::new(authorization, token, client_id, &console.scope)
+                    .map_err(anyhow::Error::msg)
+                    .context("console.authorization_url and console.token_url")?,
+            ),
+            (None, None, None) => SignIn::Unavailable,
+            _ => bail!(
+                "the console's sign-in needs console.client_id, console.authorization_url and console.token_url together"
+            ),
+        },
+        AuthMode::Off => SignIn::Unavailable,
+    })
 }
 
 /// Parses a lifetime such as `8h`, `30m`, `90s` or `2d`; at most 30 days.

@@ -521,12 +521,18 @@ async fn serve(
         gateway_access,
         Some(audit),
     )?
-    .merge(kotohub::upload::router(std::sync::Arc::new(uploads)));
+    .merge(kotohub::upload::router(std::sync::Arc::new(uploads)))
+    .merge(kotohub_console::router(access::console_sign_in(
+        &config.auth,
+        &config.console,
+        &data_dir,
+    )?));
     let gateway = services::start("gateway", gateway, router, &shutdown)
         .await
         .with_context(|| format!("cannot listen on {gateway} for the gateway"))?;
     println!();
     println!("Kotohub is running.");
+    println!("  Console     http://{}/", gateway.addr);
     println!(
         "  GraphQL     http://{}/graphql  (GraphiQL in a browser)",
         gateway.addr
@@ -1006,6 +1012,17 @@ async fn gateway_command(
         gateway_access,
         Some(audit),
     )?;
+    // The console speaks Kotohub's schema: in front of another supergraph it has nothing
+    // to show.
+    let router = if supergraph.is_none() {
+        router.merge(kotohub_console::router(access::console_sign_in(
+            &config.auth,
+            &config.console,
+            &config.serve.data_dir,
+        )?))
+    } else {
+        router
+    };
     let shutdown = Shutdown::new();
     let service = services::start("gateway", listen, router, &shutdown).await?;
     let stop = stop_signal()?;

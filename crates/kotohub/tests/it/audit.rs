@@ -18,6 +18,7 @@ crate::on_both_backends!(
     the_clients_whose_data_was_returned_are_logged_without_their_ids_selected,
     auditors_read_the_log_and_everyone_else_is_refused_on_the_record,
     pruning_keeps_the_rest_of_the_chain_verifiable,
+    auditors_ask_the_api_whether_the_chain_holds,
 );
 
 async fn events(hub: &Hub) -> i64 {
@@ -877,5 +878,51 @@ async fn pruning_keeps_the_rest_of_the_chain_verifiable(backend: Backend) {
     .await
     .unwrap();
     assert_eq!(broken_at(&hub).await.0, 7);
+    hub.stop().await;
+}
+
+async fn auditors_ask_the_api_whether_the_chain_holds(backend: Backend) {
+    let Some(hub) = Hub::start_with(backend, 50).await else {
+        return;
+    };
+    let officer = principal(Role::Officer, &["ohjaamo"]);
+    let auditor = principal(Role::Auditor, &[]);
+    for _ in 0..5 {
+        hub.query_as("gateway", &officer, "{ themes { id } }", json!({}))
+            .await;
+    }
+    let chain = "{ auditChain { intact eventsChecked lastEvent brokenAt brokenEventId reason verifiedAt } }";
+    let before = events(&hub).await;
+    let body = hub.query_as("gateway", &auditor, chain, json!({})).await;
+    let verdict = &body["data"]["auditChain"];
+    assert_eq!(verdict["intact"], true, "{body}");
+    // The auditor's own read is written after its answer.
+    assert_eq!(verdict["eventsChecked"], before, "{body}");
+    assert_eq!(verdict["lastEvent"], before.to_string(), "{body}");
+    assert!(verdict["brokenAt"].is_null(), "{body}");
+
+    let refused = hub.query_as("gateway", &officer, chain, json!({})).await;
+    assert!(refused["data"].is_null(), "{refused}");
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "FORBIDDEN");
+
+    if backend == Backend::Postgres {
+        take_protections_down(&hub).await;
+    }
+    sql(
+        &hub,
+        "UPDATE audit_events SET row_count = 7 WHERE seq = 3",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let body = hub.query_as("gateway", &auditor, chain, json!({})).await;
+    let verdict = &body["data"]["auditChain"];
+    assert_eq!(verdict["intact"], false, "{body}");
+    assert_eq!(verdict["brokenAt"], "3", "{body}");
+    assert_eq!(verdict["brokenEventId"], broken_at(&hub).await.1, "{body}");
+    assert!(
+        verdict["reason"].as_str().unwrap().contains("hash"),
+        "{body}"
+    );
     hub.stop().await;
 }

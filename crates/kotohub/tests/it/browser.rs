@@ -12,7 +12,7 @@ use std::process::Command;
 use crate::helpers::{Backend, Hub};
 
 /// The Chromium to drive: `KOTOHUB_TEST_CHROMIUM`, else `chromium` on the `PATH`.
-fn chromium() -> Option<PathBuf> {
+pub fn chromium() -> Option<PathBuf> {
     if let Ok(path) = std::env::var("KOTOHUB_TEST_CHROMIUM")
         && !path.is_empty()
     {

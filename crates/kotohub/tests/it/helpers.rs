@@ -274,7 +274,14 @@ impl Hub {
             Some(audit_log.clone()),
         )
         .unwrap()
-        .merge(kotohub::upload::router(Arc::new(uploads)));
+        .merge(kotohub::upload::router(Arc::new(uploads)))
+        .merge(kotohub_console::router(kotohub_console::SignIn::Dev {
+            issuer: DevIssuer::new(DEV_SECRET, ISSUER, AUDIENCE),
+            principals: kotohub::access::demo_principals()
+                .into_iter()
+                .map(|(_, principal)| principal)
+                .collect(),
+        }));
         let gateway = counting(gateway, gateway_requests.clone());
         let running = services::start(
             "gateway",

@@ -1,0 +1,617 @@
+//! The web console in a real browser: headless Chromium driven over WebDriver against a
+//! seeded hub. Each role signs in the way a developer does in the embedded default, opens
+//! its pages and must see the numbers the API gives that same user; suppressed cells read
+//! "<5"; downloads are what `/q/{name}?format=csv` answers; an officer cannot reach the
+//! analysts' or auditors' pages, and the hub refuses the officer's token the data behind
+//! them. axe-core checks every view for serious and critical WCAG 2.1 AA violations.
+//!
+//! With `KOTOHUB_CONSOLE_SCREENSHOTS=DIR` the tests also save a PNG of each view there
+//! (`docs/console/` holds the committed ones).
+
+use kotohub_auth::{Principal, Role};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, Hub};
+use crate::webdriver::Browser;
+
+/// The hub and a browser, or `None` when Chromium is missing outside CI.
+async fn start() -> Option<(Hub, Browser)> {
+    let browser = Browser::start().await?;
+    let hub = Hub::start(Backend::Sqlite).await?;
+    Some((hub, browser))
+}
+
+fn demo(subject: &str) -> Principal {
+    kotohub::access::demo_principals()
+        .into_iter()
+        .map(|(_, principal)| principal)
+        .find(|principal| principal.subject == subject)
+        .unwrap()
+}
+
+/// Opens the console and signs in as the demo principal `subject`, as a developer does:
+/// by picking it on the sign-in page.
+async fn sign_in(browser: &Browser, hub: &Hub, subject: &str) {
+    browser.open(&hub.url("gateway", "/")).await;
+    let button = format!("button[data-subject=\"{subject}\"]");
+    browser
+        .wait_for(&format!("document.querySelector('{button}')"))
+        .await;
+    checked(browser, "sign-in").await;
+    browser
+        .run(
+            "document.querySelector(arguments[0]).click();",
+            json!([button]),
+        )
+        .await;
+    browser
+        .wait_for("document.getElementById('main').dataset.ready && location.hash !== '#/'")
+        .await;
+}
+
+/// Goes to `hash` within the page (the token stays in its memory) and waits until the view
+/// stands; returns the main region's text.
+async fn view(browser: &Browser, hash: &str) -> String {
+    browser
+        .run("location.hash = arguments[0];", json!([hash]))
+        .await;
+    browser
+        .wait_for(&format!(
+            "document.getElementById('main').dataset.ready === {}",
+            json!(hash)
+        ))
+        .await;
+    browser.main_text().await
+}
+
+/// No serious or critical accessibility violation in the view; its screenshot saved when
+/// asked for.
+async fn checked(browser: &Browser, name: &str) {
+    let violations = browser.accessibility_violations().await;
+    assert!(violations.is_empty(), "{name}: {}", violations.join("\n"));
+    if let Ok(dir) = std::env::var("KOTOHUB_CONSOLE_SCREENSHOTS")
+        && !dir.is_empty()
+    {
+        // Charts draw on the next frame.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = browser.screenshot().await;
+        std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+/// The cells of the main region's tables, row by row, as the page shows them.
+async fn table_rows(browser: &Browser, scope: &str) -> Vec<Vec<String>> {
+    let rows = browser
+        .run(
+            "return [...document.querySelectorAll(arguments[0] + ' tbody tr')]
+               .map((tr) => [...tr.cells].map((td) => td.innerText.trim()));",
+            json!([scope]),
+        )
+        .await;
+    serde_json::from_value(rows).unwrap()
+}
+
+/// The text a download link in `scope` would save.
+async fn download(browser: &Browser, scope: &str) -> String {
+    browser
+        .wait_for(&format!(
+            "document.querySelector({})",
+            json!(format!("{scope} a[data-csv]"))
+        ))
+        .await;
+    let text = browser
+        .resolve(&format!(
+            // Decoded keeping a byte-order mark, which `Response.text()` would drop.
+            "fetch(document.querySelector({}).href).then((r) => r.arrayBuffer())
+               .then((bytes) => new TextDecoder('utf-8', {{ ignoreBOM: true }}).decode(bytes))",
+            json!(format!("{scope} a[data-csv]"))
+        ))
+        .await;
+    text.as_str().unwrap().to_owned()
+}
+
+/// How the console writes a count in English.
+fn shown(count: i64) -> String {
+    let digits = count.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+async fn gateway_data(hub: &Hub, principal: &Principal, query: &str, variables: Value) -> Value {
+    let body = hub.query_as("gateway", principal, query, variables).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    body["data"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_analyst_sees_the_programme_and_measures_with_small_cells_as_less_than_five() {
+    let Some((hub, browser)) = start().await else {
+        return;
+    };
+    let analyst = demo("dev-analyst");
+    sign_in(&browser, &hub, "dev-analyst").await;
+    let text = browser.main_text().await;
+    assert!(text.starts_with("Integration Programme"), "{text}");
+    checked(&browser, "analyst-programme").await;
+
+    // The overview's counts are the API's for the same analyst.
+    let counts = gateway_data(
+        &hub,
+        &analyst,
+        "{ clientStatistics(by: [MEASURE]) { cells { measureId clients suppressed } } }",
+        json!({}),
+    )
+    .await;
+    let rows = table_rows(&browser, "#main").await;
+    assert!(rows.len() >= 64, "{} measure rows", rows.len());
+    let mut compared = 0;
+    for cell in counts["clientStatistics"]["cells"].as_array().unwrap() {
+        let id = cell["measureId"].as_str().unwrap();
+        let row = rows
+            .iter()
+            .find(|row| row[0] == id)
+            .unwrap_or_else(|| panic!("no row for measure {id}"));
+        if cell["suppressed"] == true {
+            assert!(row[3].starts_with("<5"), "{row:?}");
+        } else {
+            assert_eq!(row[3], shown(cell["clients"].as_i64().unwrap()), "{row:?}");
+        }
+        compared += 1;
+    }
+    assert!(compared >= 5, "only {compared} measures have counts");
+
+    // A measure and a breakdown with a suppressed cell, found through the API.
+    let breakdowns = [
+        ("DISTRICT", "district", "By district"),
+        ("GENDER", "gender", "By gender"),
+        ("AGE_GROUP", "ageGroup", "By age group"),
+        ("BACKGROUND", "background", "By background"),
+        (
+            "MOTHER_TONGUE_GROUP",
+            "motherTongueGroup",
+            "By mother tongue",
+        ),
+    ];
+    let mut found = None;
+    'search: for cell in counts["clientStatistics"]["cells"].as_array().unwrap() {
+        let measure = cell["measureId"].as_str().unwrap();
+        for (dimension, field, title) in breakdowns {
+            let table = gateway_data(
+                &hub,
+                &analyst,
+                &format!(
+                    "query($m: ID!) {{ clientStatistics(by: [{dimension}], measure: $m) {{
+                        suppressedCells total {{ clients suppressed }}
+                        cells {{ {field} clients suppressed }} }} }}"
+                ),
+                json!({ "m": measure }),
+            )
+            .await["clientStatistics"]
+                .clone();
+            if table["suppressedCells"].as_i64().unwrap() > 0 {
+                found = Some((measure.to_owned(), field, title, table));
+                break 'search;
+            }
+        }
+    }
+    let (measure, field, title, table) = found.expect("the seeded hub has a suppressed cell");
+    let text = view(&browser, &format!("#/measure/{measure}")).await;
+    assert!(text.starts_with(&format!("Measure {measure}")), "{text}");
+    let card = format!("section[aria-labelledby$=\"-{field}-title\"]");
+    let shown_title = browser
+        .run(
+            "return document.querySelector(arguments[0] + ' h3').innerText;",
+            json!([card]),
+        )
+        .await;
+    assert_eq!(shown_title, title);
+    let rows = table_rows(&browser, &card).await;
+    let cells = table["cells"].as_array().unwrap();
+    assert_eq!(rows.len(), cells.len() + 1, "{rows:?}");
+    for (row, cell) in rows.iter().zip(cells) {
+        if cell["suppressed"] == true {
+            assert!(row[1].starts_with("<5"), "{row:?}");
+            assert!(
+                !row[1].chars().any(|c| c.is_ascii_digit() && c != '5'),
+                "{row:?}"
+            );
+        } else {
+            assert_eq!(row[1], shown(cell["clients"].as_i64().unwrap()), "{row:?}");
+        }
+    }
+    let total = &rows[cells.len()];
+    assert_eq!(total[0], "Total");
+    assert_eq!(total[1], shown(table["total"]["clients"].as_i64().unwrap()));
+    // The chart marks the suppressed cell as "<5" where its bar would be.
+    browser
+        .wait_for(&format!(
+            "(document.querySelector({}) || {{ textContent: '' }}).textContent.includes('<5')",
+            json!(format!("{card} .chart svg"))
+        ))
+        .await;
+    // The table's CSV holds the same counts, with suppressed cells empty and marked.
+    let csv = download(&browser, &card).await;
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some(format!("{field},clients,suppressed").as_str())
+    );
+    for (line, cell) in lines.by_ref().zip(cells) {
+        let values: Vec<&str> = line.rsplitn(3, ',').collect();
+        if cell["suppressed"] == true {
+            assert_eq!(values[..2], ["true", ""], "{line}");
+        } else {
+            assert_eq!(values[0], "false", "{line}");
+            assert_eq!(values[1], cell["clients"].to_string(), "{line}");
+        }
+    }
+    checked(&browser, "analyst-measure").await;
+
+    // The labels follow the language picked.
+    browser
+        .run(
+            "const picker = document.getElementById('language');
+             picker.value = 'fi';
+             picker.dispatchEvent(new Event('change'));",
+            json!([]),
+        )
+        .await;
+    browser
+        .wait_for("document.documentElement.lang === 'fi' && document.getElementById('main').dataset.ready")
+        .await;
+    let nav = browser
+        .run(
+            "return document.getElementById('sections').innerText;",
+            json!([]),
+        )
+        .await;
+    assert!(nav.as_str().unwrap().contains("Ohjelma"), "{nav}");
+    let text = browser.main_text().await;
+    assert!(text.starts_with(&format!("Toimenpide {measure}")), "{text}");
+    checked(&browser, "analyst-measure-fi").await;
+
+    browser.stop().await;
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officer_runs_saved_queries_and_cannot_reach_the_other_roles_pages() {
+    let Some((hub, browser)) = start().await else {
+        return;
+    };
+    let officer = demo("dev-officer");
+    sign_in(&browser, &hub, "dev-officer").await;
+    let text = browser.main_text().await;
+    assert!(text.starts_with("Saved queries"), "{text}");
+    let listed = gateway_data(&hub, &officer, "{ savedQueries { title } }", json!({})).await;
+    let rows = table_rows(&browser, "#main").await;
+    let titles: Vec<&str> = rows.iter().map(|row| row[0].as_str()).collect();
+    let expected: Vec<&str> = listed["savedQueries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|query| query["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, expected);
+    assert!(!titles.is_empty());
+    checked(&browser, "officer-queries").await;
+
+    let name = "ohjaamo-events-in-other-languages";
+    view(&browser, &format!("#/queries/{name}")).await;
+    browser
+        .run(
+            "document.querySelector('#run-form button[type=submit]').click();",
+            json!([]),
+        )
+        .await;
+    browser
+        .wait_for("document.querySelector('#results a[data-csv]')")
+        .await;
+    let direct = |bom: bool| {
+        let url = hub.url(
+            "gateway",
+            &format!("/q/{name}?format=csv{}", if bom { "&bom=true" } else { "" }),
+        );
+        let token = hub.token(&officer);
+        async move {
+            let response = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            response.text().await.unwrap()
+        }
+    };
+    let csv = direct(false).await;
+    assert_eq!(download(&browser, "#results").await, csv);
+    // The first page of the table is the CSV's first rows.
+    let rows = table_rows(&browser, "#results").await;
+    assert_eq!(rows.len(), 25);
+    let mut compared = 0;
+    for (row, line) in rows.iter().zip(csv.lines().skip(1)) {
+        if !line.contains('"') {
+            assert_eq!(row.join(","), line);
+            compared += 1;
+        }
+    }
+    assert!(compared >= 20, "{compared}");
+    checked(&browser, "officer-query").await;
+    browser
+        .run(
+            "document.getElementById('bom').checked = true;
+             document.querySelector('#run-form button[type=submit]').click();",
+            json!([]),
+        )
+        .await;
+    browser
+        .wait_for("document.querySelector('#results a[data-csv]')")
+        .await;
+    let with_bom = download(&browser, "#results").await;
+    assert!(with_bom.starts_with('\u{feff}'));
+    assert_eq!(with_bom, direct(true).await);
+
+    // The analysts' and auditors' pages are not offered, and opening them says why.
+    let nav = browser
+        .run(
+            "return document.getElementById('sections').innerText;",
+            json!([]),
+        )
+        .await;
+    assert!(!nav.as_str().unwrap().contains("Access log"), "{nav}");
+    assert!(!nav.as_str().unwrap().contains("Programme"), "{nav}");
+    for hash in [
+        "#/programme",
+        "#/measure/1.3",
+        "#/audit",
+        "#/audit/client?id=x",
+    ] {
+        let text = view(&browser, hash).await;
+        assert!(text.starts_with("Not for your role"), "{hash}: {text}");
+    }
+    checked(&browser, "officer-forbidden").await;
+
+    // The hub refuses the data behind them to the token the console got.
+    let minted: Value = reqwest::Client::new()
+        .post(hub.url("gateway", "/console/dev-token"))
+        .json(&json!({ "subject": "dev-officer" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = minted["token"].as_str().unwrap();
+    for query in [
+        "{ auditEvents(first: 1) { id } }",
+        "{ clientStatistics(by: [MEASURE]) { suppressedCells } }",
+    ] {
+        let body: Value = reqwest::Client::new()
+            .post(hub.url("gateway", "/graphql"))
+            .bearer_auth(token)
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(body["data"].is_null(), "{query}: {body}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "{body}"
+        );
+    }
+
+    browser.stop().await;
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auditor_filters_and_pages_the_log_and_finds_who_saw_a_client() {
+    let Some((hub, browser)) = start().await else {
+        return;
+    };
+    let auditor = demo("dev-auditor");
+    // Activity to review: 55 catalog reads and one client's record, by one officer.
+    let officer = Principal::new(
+        "console-test-officer",
+        [Role::Officer],
+        ["ohjaamo".to_owned()],
+        None,
+    );
+    for _ in 0..55 {
+        gateway_data(&hub, &officer, "{ themes { number } }", json!({})).await;
+    }
+    let client = hub.served_clients().await[0].clone();
+    let officer_of_all = crate::helpers::officer_of_all_bodies();
+    gateway_data(
+        &hub,
+        &officer_of_all,
+        "query($id: ID!) { client(id: $id) { id district } }",
+        json!({ "id": client }),
+    )
+    .await;
+
+    sign_in(&browser, &hub, "dev-auditor").await;
+    let text = browser.main_text().await;
+    assert!(text.starts_with("Access log"), "{text}");
+    // The chain's verification, asked for with the button.
+    browser
+        .run(
+            "document.getElementById('verify-chain').click();",
+            json!([]),
+        )
+        .await;
+    let verdict = browser
+        .wait_for(
+            "document.querySelector('#chain-verdict p:not([aria-busy])') \
+             && document.querySelector('#chain-verdict p').innerText",
+        )
+        .await;
+    assert!(
+        verdict.as_str().unwrap().starts_with("The chain holds:"),
+        "{verdict}"
+    );
+    checked(&browser, "auditor-log").await;
+
+    // Filtering by subject, as a person does: the form, then the button.
+    browser
+        .run(
+            "document.getElementById('filter-subject').value = 'console-test-officer';
+             document.querySelector('#audit-filters button[type=submit]').click();",
+            json!([]),
+        )
+        .await;
+    browser
+        .wait_for("document.getElementById('main').dataset.ready === '#/audit?subject=console-test-officer'")
+        .await;
+    let events = |after: Option<String>| {
+        let hub = &hub;
+        let auditor = &auditor;
+        async move {
+            gateway_data(
+                hub,
+                auditor,
+                "query($after: ID) { auditEvents(filter: { subject: \"console-test-officer\" }, first: 50, after: $after) { id } }",
+                json!({ "after": after }),
+            )
+            .await["auditEvents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|event| event["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let first_page = events(None).await;
+    assert_eq!(first_page.len(), 50);
+    let ids: Vec<String> = table_rows(&browser, "#main")
+        .await
+        .into_iter()
+        .map(|row| row[0].clone())
+        .collect();
+    assert_eq!(ids, first_page);
+    // Keyset paging: the next page starts after the last event shown.
+    browser
+        .run("document.querySelector('a[rel=next]').click();", json!([]))
+        .await;
+    browser
+        .wait_for("(document.getElementById('main').dataset.ready || '').includes('after=')")
+        .await;
+    let second_page = events(Some(first_page[49].clone())).await;
+    assert_eq!(second_page.len(), 5);
+    let ids: Vec<String> = table_rows(&browser, "#main")
+        .await
+        .into_iter()
+        .map(|row| row[0].clone())
+        .collect();
+    assert_eq!(ids, second_page);
+
+    // One event's details.
+    let text = view(&browser, &format!("#/audit/event/{}", first_page[0])).await;
+    assert!(
+        text.starts_with(&format!("Event {}", first_page[0])),
+        "{text}"
+    );
+    assert!(text.contains("console-test-officer"), "{text}");
+    checked(&browser, "auditor-event").await;
+
+    // Who saw the client.
+    let text = view(&browser, &format!("#/audit/client?id={client}")).await;
+    let accesses = gateway_data(
+        &hub,
+        &auditor,
+        "query($id: ID!) { accessesToClient(id: $id) { id subject } }",
+        json!({ "id": client }),
+    )
+    .await;
+    let accesses = accesses["accessesToClient"].as_array().unwrap();
+    assert!(!accesses.is_empty());
+    let rows = table_rows(&browser, "#main").await;
+    assert_eq!(rows.len(), accesses.len(), "{text}");
+    for (row, event) in rows.iter().zip(accesses) {
+        assert_eq!(row[0], event["id"].as_str().unwrap());
+        assert_eq!(row[2], event["subject"].as_str().unwrap());
+    }
+    checked(&browser, "auditor-client").await;
+
+    // The filtered range as CSV: every event of the subject, not just a page.
+    view(&browser, "#/audit?subject=console-test-officer").await;
+    browser
+        .run("document.getElementById('export-csv').click();", json!([]))
+        .await;
+    let csv = download(&browser, "#main").await;
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].starts_with("id,eventId,occurredAt,subject"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines.len() - 1, 55);
+    let exported: Vec<&str> = lines[1..]
+        .iter()
+        .map(|line| line.split(',').next().unwrap())
+        .collect();
+    let expected: Vec<&str> = first_page
+        .iter()
+        .chain(&second_page)
+        .map(String::as_str)
+        .collect();
+    assert_eq!(exported, expected);
+
+    browser.stop().await;
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_in_the_console_sends_the_signed_in_users_token() {
+    let Some((hub, browser)) = start().await else {
+        return;
+    };
+    sign_in(&browser, &hub, "dev-analyst").await;
+    view(&browser, "#/graphiql").await;
+    browser
+        .wait_for("document.querySelector('.graphiql-execute-button')")
+        .await;
+    // The query it starts with runs with the token in its headers: without it the hub
+    // would answer that there is no bearer token.
+    browser
+        .run(
+            "document.querySelector('.graphiql-execute-button').click();",
+            json!([]),
+        )
+        .await;
+    let result = browser
+        .wait_for(
+            "(document.querySelector('.graphiql-response') || { innerText: '' }).innerText.includes('measureSets') \
+             && document.querySelector('.graphiql-response').innerText",
+        )
+        .await;
+    let result = result.as_str().unwrap();
+    assert!(
+        result.contains("Helsinki is a city of a skilled workforce"),
+        "{result}"
+    );
+    assert!(!result.contains("bearer"), "{result}");
+    // Nothing of the session reached the browser's storage.
+    let stored = browser
+        .run(
+            "return JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage } });",
+            json!([]),
+        )
+        .await;
+    assert!(!stored.as_str().unwrap().contains("eyJ"), "{stored}");
+    checked(&browser, "graphiql").await;
+
+    browser.stop().await;
+    hub.stop().await;
+}

@@ -615,3 +615,302 @@ async fn graphiql_in_the_console_sends_the_signed_in_users_token() {
     browser.stop().await;
     hub.stop().await;
 }
+
+/// A stand-in for the city's identity provider, enough for the authorization-code flow
+/// with PKCE: `/authorize` answers at once as if the person had signed in, `/token`
+/// trades a code for a signed access token only with the verifier of the code's
+/// challenge, and `/jwks` publishes the key the hub checks tokens with.
+mod provider {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    use axum::extract::{Query, State};
+    use axum::http::{StatusCode, header};
+    use axum::response::{IntoResponse, Redirect, Response};
+    use axum::routing::{get, post};
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use serde_json::json;
+    use sha2::{Digest, Sha256};
+
+    pub const CLIENT_ID: &str = "kotohub-console";
+    pub const ISSUER: &str = "https://login.test";
+    const KEY_ID: &str = "console-test";
+
+    #[derive(Default)]
+    pub struct Provider {
+        /// The console's origin, the one redirect URI registered (`origin/`).
+        pub origin: Mutex<String>,
+        /// Codes handed out, with the challenge and redirect URI they were asked with.
+        codes: Mutex<HashMap<String, (String, String)>>,
+        /// Tokens issued: a code traded with its verifier.
+        pub issued: Mutex<Vec<String>>,
+        /// Refusals, with why.
+        pub refused: Mutex<Vec<String>>,
+    }
+
+    fn key() -> EncodingKey {
+        EncodingKey::from_rsa_pem(include_bytes!("../../../auth/fixtures/test-rs256.pem")).unwrap()
+    }
+
+    /// URL-safe base64 without padding, as PKCE's S256 challenge is written.
+    fn base64_url(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let word = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |word, (i, b)| word | u32::from(*b) << (16 - 8 * i));
+            for i in 0..=chunk.len() {
+                out.push(char::from(ALPHABET[(word >> (18 - 6 * i) & 63) as usize]));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn base64_url_is_rfc_4648_section_5_without_padding() {
+        assert_eq!(base64_url(b"Man"), "TWFu");
+        assert_eq!(base64_url(b"Ma"), "TWE");
+        assert_eq!(base64_url(&[0xfb, 0xff]), "-_8");
+        // RFC 7636, appendix B.
+        assert_eq!(
+            base64_url(&Sha256::digest(
+                b"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+            )),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
+    fn refuse(provider: &Provider, why: String) -> Response {
+        provider.refused.lock().unwrap().push(why.clone());
+        (
+            StatusCode::BAD_REQUEST,
+            [(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                provider.origin.lock().unwrap().clone(),
+            )],
+            axum::Json(json!({ "error": "invalid_grant", "error_description": why })),
+        )
+            .into_response()
+    }
+
+    async fn authorize(
+        State(provider): State<Arc<Provider>>,
+        Query(query): Query<HashMap<String, String>>,
+    ) -> Response {
+        let registered = format!("{}/", provider.origin.lock().unwrap());
+        let asked = |name: &str| query.get(name).cloned().unwrap_or_default();
+        if asked("response_type") != "code"
+            || asked("client_id") != CLIENT_ID
+            || asked("redirect_uri") != registered
+            || asked("code_challenge_method") != "S256"
+            || asked("code_challenge").len() != 43
+            || asked("state").is_empty()
+            || asked("scope").is_empty()
+        {
+            return refuse(&provider, format!("bad authorization request {query:?}"));
+        }
+        let code = format!("code-{}", provider.codes.lock().unwrap().len());
+        provider
+            .codes
+            .lock()
+            .unwrap()
+            .insert(code.clone(), (asked("code_challenge"), registered.clone()));
+        Redirect::to(&format!(
+            "{registered}?code={code}&state={}",
+            asked("state")
+        ))
+        .into_response()
+    }
+
+    async fn token(State(provider): State<Arc<Provider>>, body: String) -> Response {
+        // A form body is a query string; the hub's axum has no form extractor.
+        let Ok(Query(form)) = format!("/?{body}")
+            .parse()
+            .map_err(|_| ())
+            .and_then(|uri| Query::<HashMap<String, String>>::try_from_uri(&uri).map_err(|_| ()))
+        else {
+            return refuse(&provider, format!("not a form: {body}"));
+        };
+        let given = |name: &str| form.get(name).cloned().unwrap_or_default();
+        let Some((challenge, redirect)) = provider.codes.lock().unwrap().remove(&given("code"))
+        else {
+            return refuse(&provider, "unknown or used code".to_owned());
+        };
+        if given("grant_type") != "authorization_code"
+            || given("client_id") != CLIENT_ID
+            || given("redirect_uri") != redirect
+        {
+            return refuse(&provider, format!("bad token request {form:?}"));
+        }
+        if base64_url(&Sha256::digest(given("code_verifier").as_bytes())) != challenge {
+            return refuse(
+                &provider,
+                "the verifier does not match the challenge".to_owned(),
+            );
+        }
+        let now = jsonwebtoken::get_current_timestamp();
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(KEY_ID.to_owned());
+        let token = kotohub_auth::token::sign_claims(
+            &header,
+            &json!({ "sub": "idp-analyst", "roles": ["analyst"], "division": "employment",
+                     "iss": ISSUER, "aud": "kotohub", "iat": now, "nbf": now, "exp": now + 600 }),
+            &key(),
+        )
+        .unwrap();
+        provider.issued.lock().unwrap().push(token.clone());
+        (
+            [(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                provider.origin.lock().unwrap().clone(),
+            )],
+            axum::Json(json!({ "access_token": token, "token_type": "Bearer", "expires_in": 600 })),
+        )
+            .into_response()
+    }
+
+    async fn jwks() -> Response {
+        let mut jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&key(), Algorithm::RS256).unwrap();
+        jwk.common.key_id = Some(KEY_ID.to_owned());
+        axum::Json(json!({ "keys": [jwk] })).into_response()
+    }
+
+    /// Starts the provider on loopback; its base URL.
+    pub async fn start(provider: Arc<Provider>) -> String {
+        let app = axum::Router::new()
+            .route("/authorize", get(authorize))
+            .route("/token", post(token))
+            .route("/jwks", get(jwks))
+            .with_state(provider);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_openid_connect_the_console_signs_in_by_authorization_code_with_pkce() {
+    use std::sync::Arc;
+
+    let Some((hub, browser)) = start().await else {
+        return;
+    };
+    let idp = Arc::new(provider::Provider::default());
+    let idp_url = provider::start(idp.clone()).await;
+    let access = kotohub_gateway::authorize::Access {
+        authenticator: kotohub_auth::Authenticator::jwks(
+            &format!("{idp_url}/jwks"),
+            provider::ISSUER,
+            crate::helpers::AUDIENCE,
+        ),
+        ..crate::helpers::test_access()
+    };
+    let console = kotohub_console::router(kotohub_console::SignIn::Oidc(
+        kotohub_console::OidcClient::new(
+            &format!("{idp_url}/authorize"),
+            &format!("{idp_url}/token"),
+            provider::CLIENT_ID,
+            "openid profile",
+        )
+        .unwrap(),
+    ));
+    let (gateway, shutdown) = hub
+        .extra_gateway_with(
+            &hub.subgraph_urls(),
+            &kotohub::services::GatewaySettings::default(),
+            access,
+            console,
+        )
+        .await;
+    *idp.origin.lock().unwrap() = gateway.clone();
+
+    // An answer that belongs to no sign-in of this tab is refused.
+    browser
+        .open(&format!("{gateway}/?code=code-0&state=forged"))
+        .await;
+    let refused = browser
+        .wait_for("document.querySelector('#main .error') && document.querySelector('#main .error').innerText")
+        .await;
+    assert!(
+        refused
+            .as_str()
+            .unwrap()
+            .contains("does not belong to this sign-in"),
+        "{refused}"
+    );
+    assert!(idp.issued.lock().unwrap().is_empty());
+
+    // The real round: the console sends the browser to the provider with a challenge,
+    // comes back with a code, and trades it with the verifier for a token.
+    browser.open(&format!("{gateway}/")).await;
+    browser
+        .wait_for("document.querySelector('#main button')")
+        .await;
+    checked(&browser, "sign-in-oidc").await;
+    browser
+        .run("document.querySelector('#main button').click();", json!([]))
+        .await;
+    browser
+        .wait_for("document.getElementById('main') && document.getElementById('main').dataset.ready === '#/programme'")
+        .await;
+    assert_eq!(
+        idp.issued.lock().unwrap().len(),
+        1,
+        "{:?}",
+        idp.refused.lock().unwrap()
+    );
+    let text = browser.main_text().await;
+    assert!(text.starts_with("Integration Programme"), "{text}");
+    let who = browser
+        .run(
+            "return document.getElementById('who').innerText;",
+            json!([]),
+        )
+        .await;
+    assert!(who.as_str().unwrap().contains("idp-analyst"), "{who}");
+    // The provider's token, checked by the hub against the provider's keys, reads the
+    // analyst's aggregates: the overview shows counts, not an error.
+    assert!(
+        !text.contains("no bearer token") && !text.contains("not valid"),
+        "{text}"
+    );
+    let rows = table_rows(&browser, "#main").await;
+    assert!(
+        rows.iter()
+            .any(|row| row[3].chars().any(|c| c.is_ascii_digit())),
+        "{rows:?}"
+    );
+    // The code left the address bar, and nothing of the sign-in stays in storage.
+    let state = browser
+        .run(
+            "return { search: location.search, stored: JSON.stringify({ ...localStorage, ...sessionStorage }) };",
+            json!([]),
+        )
+        .await;
+    assert_eq!(state["search"], "", "{state}");
+    assert_eq!(state["stored"], "{}", "{state}");
+    // The access log names the provider's subject.
+    let auditor = demo("dev-auditor");
+    let events = gateway_data(
+        &hub,
+        &auditor,
+        "{ auditEvents(filter: { subject: \"idp-analyst\" }) { operationName decision } }",
+        json!({}),
+    )
+    .await;
+    let names: Vec<&str> = events["auditEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["operationName"].as_str().unwrap_or_default())
+        .collect();
+    assert!(names.contains(&"ConsoleProgramme"), "{names:?}");
+
+    browser.stop().await;
+    shutdown.trigger();
+    hub.stop().await;
+}

@@ -496,14 +496,28 @@ impl Hub {
         urls: &HashMap<String, String>,
         settings: &services::GatewaySettings,
     ) -> (String, Shutdown) {
+        self.extra_gateway_with(urls, settings, test_access(), axum::Router::new())
+            .await
+    }
+
+    /// As [`Hub::extra_gateway`], checking tokens with `access` and serving `routes`
+    /// beside the gateway's own (the console, say).
+    pub async fn extra_gateway_with(
+        &self,
+        urls: &HashMap<String, String>,
+        settings: &services::GatewaySettings,
+        access: Access,
+        routes: axum::Router,
+    ) -> (String, Shutdown) {
         let router = services::gateway_router(
             services::SUPERGRAPH,
             urls,
             settings,
-            Some(test_access()),
+            Some(access),
             Some(self.audit_log.clone()),
         )
-        .unwrap();
+        .unwrap()
+        .merge(routes);
         let router = counting(router, self.gateway_requests.clone());
         let shutdown = Shutdown::new();
         let gateway = services::start("gateway", "127.0.0.1:0".parse().unwrap(), router, &shutdown)

@@ -58,14 +58,19 @@
 
   const main = () => document.getElementById('main');
 
-  /** Replaces the view, titles the page after its heading and moves focus there, so that
-   * a screen reader announces the new view as a page change. */
+  /** Whether a view change moves the focus: not on the page's first view, where the
+   * focus starts at the top of the page, before the skip link. */
+  let focusViews = false;
+
+  /** Replaces the view, titles the page after its heading and, after a move from another
+   * view, puts the focus there, so that a screen reader announces the new view as a page
+   * change and the next Tab goes into it. */
   function show(title, ...content) {
     const view = main();
     view.classList.remove('wide');
     view.replaceChildren(h('h1', { id: 'view-title' }, title), ...content.filter((c) => c !== null && c !== undefined && c !== false));
     document.title = `${title} – Kotohub`;
-    view.focus();
+    if (focusViews) view.focus();
   }
 
   function announce(text) {
@@ -279,6 +284,7 @@
 
   /** Goes to `hash`; showing it again when the URL already names it. */
   function navigate(hash) {
+    focusViews = true;
     if (location.hash === hash) route();
     else location.hash = hash;
   }
@@ -420,13 +426,18 @@
   themes { number title titleFi measureSets { id title measures { id summary responsibleBodies { id name } } } }
 }`;
 
+  const PROGRAMME_INDICATORS = `query ConsoleProgrammeIndicators {
+  indicators(scope: PROGRAMME) { id text target responsibleBody { name } sources }
+}`;
+
   const MEASURE_COUNTS = `query ConsoleMeasureCounts {
   clientStatistics(by: [MEASURE]) { cells { measureId clients suppressed } }
 }`;
 
   async function programmeView() {
     show(t('programme'), loading());
-    const [catalog, counts] = await Promise.allSettled([graphql(PROGRAMME), graphql(MEASURE_COUNTS)]);
+    const [catalog, counts, indicators] = await Promise.allSettled(
+      [graphql(PROGRAMME), graphql(MEASURE_COUNTS), graphql(PROGRAMME_INDICATORS)]);
     if (catalog.status === 'rejected') return show(t('programme'), errorBox(catalog.reason));
     const byMeasure = new Map();
     if (counts.status === 'fulfilled') {
@@ -449,6 +460,12 @@
         content.push(table(`${set.id}. ${set.title}`,
           [t('measure'), t('summary'), t('responsibleBodies'), t('clients')], rows, [false, false, false, true]));
       }
+    }
+    if (indicators.status === 'fulfilled' && indicators.value.indicators.length) {
+      content.push(h('h2', {}, t('programme.indicators')),
+        table(t('programme.indicators'), [t('indicator'), t('target'), t('monitoredBy'), t('sources')],
+          indicators.value.indicators.map((i) => [`${i.id}: ${i.text}`, i.target === null ? '–' : number(i.target),
+            i.responsibleBody ? i.responsibleBody.name : '–', i.sources.join('; ') || '–']), [false, true, false, false]));
     }
     show(t('programme'), ...content);
   }
@@ -478,6 +495,13 @@
   ageGroup: clientStatistics(by: [AGE_GROUP], measure: $id) { ...Table }
   gender: clientStatistics(by: [GENDER], measure: $id) { ...Table }
   background: clientStatistics(by: [BACKGROUND], measure: $id) { ...Table }
+  eventsByYear: eventStatistics(by: [YEAR], measure: $id) { ...Events }
+  eventsByLanguages: eventStatistics(by: [LANGUAGES], measure: $id) { ...Events }
+}
+fragment Events on EventStatistics {
+  suppressedCells
+  total { events suppressed }
+  cells { year languages events suppressed }
 }
 fragment Table on ClientStatistics {
   suppressedCells
@@ -490,18 +514,18 @@ fragment Table on ClientStatistics {
   }
 
   /** One breakdown as a chart, a table and a CSV download. */
-  function breakdown(title, fileName, dimensionName, categoryOf, statistics) {
+  function breakdown(title, fileName, dimensionName, categoryOf, statistics, counted = 'clients') {
     const cells = statistics.cells;
     const categories = cells.map(categoryOf);
-    const rows = cells.map((cell, i) => [categories[i], countCell(cell, 'clients')]);
-    rows.push([t('total'), countCell(statistics.total, 'clients')]);
-    const csv = toCsv([dimensionName, 'clients', 'suppressed'],
-      [...cells.map((cell, i) => [categories[i], cell.suppressed ? '' : cell.clients, cell.suppressed]),
-        [t('total'), statistics.total.suppressed ? '' : statistics.total.clients, statistics.total.suppressed]]);
+    const rows = cells.map((cell, i) => [categories[i], countCell(cell, counted)]);
+    rows.push([t('total'), countCell(statistics.total, counted)]);
+    const csv = toCsv([dimensionName, counted, 'suppressed'],
+      [...cells.map((cell, i) => [categories[i], cell.suppressed ? '' : cell[counted], cell.suppressed]),
+        [t('total'), statistics.total.suppressed ? '' : statistics.total[counted], statistics.total.suppressed]]);
     return h('section', { class: 'card', 'aria-labelledby': `${fileName}-title` },
       h('h3', { id: `${fileName}-title` }, title),
-      barChart(title, categories, cells, 'clients'),
-      table(`${title} (${t('clients')})`, [t(`column.${dimensionName}`), t('clients')], rows, [false, true]),
+      barChart(title, categories, cells, counted),
+      table(`${title} (${t(`count.${counted}`)})`, [t(`column.${dimensionName}`), t(`count.${counted}`)], rows, [false, true]),
       statistics.suppressedCells ? h('p', { class: 'note' }, t('suppressed.note', { count: statistics.suppressedCells })) : null,
       downloadLink(t('download.csv'), `${fileName}.csv`, csv));
   }
@@ -544,8 +568,16 @@ fragment Table on ClientStatistics {
       ...BREAKDOWNS.map((b) => breakdown(t(b.label), `${slug}-${b.field}`, b.field,
         (cell) => valueLabel(b.field, cell[b.field]), statistics[b.field])),
     ];
+    // Events only for measures that hold events: a zero total says the measure has none.
+    const events = statistics.eventsByYear.total.events === 0 ? [] : [
+      h('h2', {}, t('events.statistics')),
+      h('div', { class: 'cards' },
+        breakdown(t('by.year'), `${slug}-events-year`, 'year', periodLabel, statistics.eventsByYear, 'events'),
+        breakdown(t('by.languages'), `${slug}-events-languages`, 'languages',
+          (cell) => valueLabel('languages', cell.languages), statistics.eventsByLanguages, 'events')),
+    ];
     show(title, ...about, h('h2', {}, t('statistics')), h('p', { class: 'note' }, t('statistics.note')), periodSwitch,
-      h('div', { class: 'cards' }, charts));
+      h('div', { class: 'cards' }, charts), ...events);
   }
 
   // ---- Officers: saved queries ---------------------------------------------------
@@ -1023,7 +1055,10 @@ fragment Table on ClientStatistics {
       session.language = picker.value;
       route();
     });
-    window.addEventListener('hashchange', route);
+    window.addEventListener('hashchange', () => {
+      focusViews = true;
+      route();
+    });
     try {
       const response = await fetch('/console/sign-in.json');
       session.signIn = await response.json();

@@ -254,6 +254,31 @@ async fn an_analyst_sees_the_programme_and_measures_with_small_cells_as_less_tha
     }
     checked(&browser, "analyst-measure").await;
 
+    // A measure of events (1.3: Ohjaamo's events in other languages) shows their counts
+    // by year as the API gives them.
+    let events = gateway_data(
+        &hub,
+        &analyst,
+        "{ eventStatistics(by: [YEAR], measure: \"1.3\") { total { events } cells { year events suppressed } } }",
+        json!({}),
+    )
+    .await["eventStatistics"]
+        .clone();
+    assert!(events["total"]["events"].as_i64().unwrap() > 0, "{events}");
+    view(&browser, "#/measure/1.3").await;
+    let rows = table_rows(&browser, "section[aria-labelledby$=\"-events-year-title\"]").await;
+    let cells = events["cells"].as_array().unwrap();
+    assert_eq!(rows.len(), cells.len() + 1, "{rows:?}");
+    for (row, cell) in rows.iter().zip(cells) {
+        assert_eq!(row[0], cell["year"].to_string());
+        if cell["suppressed"] == true {
+            assert!(row[1].starts_with("<5"), "{row:?}");
+        } else {
+            assert_eq!(row[1], shown(cell["events"].as_i64().unwrap()), "{row:?}");
+        }
+    }
+    view(&browser, &format!("#/measure/{measure}")).await;
+
     // The labels follow the language picked.
     browser
         .run(
@@ -912,5 +937,88 @@ async fn with_openid_connect_the_console_signs_in_by_authorization_code_with_pkc
 
     browser.stop().await;
     shutdown.trigger();
+    hub.stop().await;
+}
+
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+
+/// Tabs forward until `selector` has the focus; fails after `limit` presses.
+async fn tab_to(browser: &Browser, selector: &str, limit: usize) {
+    for _ in 0..limit {
+        browser.press(&[TAB]).await;
+        let there = browser
+            .run(
+                "return document.activeElement.matches(arguments[0]);",
+                json!([selector]),
+            )
+            .await;
+        if there == true {
+            return;
+        }
+    }
+    let at = browser
+        .run(
+            "return document.activeElement.outerHTML.slice(0, 200);",
+            json!([]),
+        )
+        .await;
+    panic!("{limit} tabs did not reach {selector}; the focus is on {at}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_works_from_the_keyboard() {
+    let Some((hub, browser)) = start().await else {
+        return;
+    };
+    browser.open(&hub.url("gateway", "/")).await;
+    browser
+        .wait_for("document.querySelector('button[data-subject]')")
+        .await;
+    // The first stop is the link past the header.
+    browser.press(&[TAB]).await;
+    let first = browser
+        .run("return document.activeElement.innerText;", json!([]))
+        .await;
+    assert_eq!(first, "Skip to content");
+    browser.press(&[ENTER]).await;
+    let focused = browser
+        .run("return document.activeElement.id;", json!([]))
+        .await;
+    assert_eq!(focused, "main");
+    // Signing in with Enter on a principal.
+    tab_to(&browser, "button[data-subject=\"dev-officer\"]", 10).await;
+    browser.press(&[ENTER]).await;
+    browser
+        .wait_for("document.getElementById('main').dataset.ready === '#/queries'")
+        .await;
+    // The new view has the focus, so the next Tab goes into it.
+    let focused = browser
+        .run("return document.activeElement.id;", json!([]))
+        .await;
+    assert_eq!(focused, "main");
+    tab_to(&browser, "#main tbody a", 5).await;
+    let name = browser
+        .run(
+            "return document.activeElement.getAttribute('href');",
+            json!([]),
+        )
+        .await;
+    browser.press(&[ENTER]).await;
+    browser
+        .wait_for(&format!(
+            "document.getElementById('main').dataset.ready === {name}"
+        ))
+        .await;
+    // Running it from the form with Enter.
+    tab_to(&browser, "#run-form input", 10).await;
+    browser.press(&[ENTER]).await;
+    browser
+        .wait_for("document.querySelector('#results a[data-csv]')")
+        .await;
+    let rows = table_rows(&browser, "#results").await;
+    assert!(!rows.is_empty());
+
+    browser.stop().await;
     hub.stop().await;
 }

@@ -188,6 +188,25 @@ impl Browser {
         }
     }
 
+    /// Presses and releases each key in turn, as a person at the keyboard does: WebDriver
+    /// key codes ("\u{E004}" Tab, "\u{E007}" Enter) or characters.
+    pub async fn press(&self, keys: &[&str]) {
+        let actions: Vec<Value> = keys
+            .iter()
+            .flat_map(|key| {
+                [
+                    json!({ "type": "keyDown", "value": key }),
+                    json!({ "type": "keyUp", "value": key }),
+                ]
+            })
+            .collect();
+        self.command(
+            "/actions",
+            json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] }),
+        )
+        .await;
+    }
+
     /// The text of the console's main region.
     pub async fn main_text(&self) -> String {
         self.run(

@@ -232,6 +232,61 @@ pub fn demo_principals() -> Vec<(Role, Principal)> {
 mod tests {
     use super::*;
 
+    fn config(settings: &[(&str, &str)]) -> kotohub_config::Config {
+        let mut env = vec![
+            ("KOTOHUB__AUTH__MODE".to_owned(), "oidc".to_owned()),
+            (
+                "KOTOHUB__AUTH__JWKS_URL".to_owned(),
+                "https://login.example.fi/jwks".to_owned(),
+            ),
+        ];
+        env.extend(
+            settings
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned())),
+        );
+        kotohub_config::Config::load_from(None, env).unwrap()
+    }
+
+    #[test]
+    fn the_consoles_provider_is_configured_whole_or_not_at_all() {
+        let dir = std::env::temp_dir();
+        let none = config(&[]);
+        assert!(matches!(
+            console_sign_in(&none.auth, &none.console, &dir).unwrap(),
+            kotohub_console::SignIn::Unavailable
+        ));
+        let whole = config(&[
+            ("KOTOHUB__CONSOLE__CLIENT_ID", "kotohub-console"),
+            (
+                "KOTOHUB__CONSOLE__AUTHORIZATION_URL",
+                "https://login.example.fi/authorize",
+            ),
+            (
+                "KOTOHUB__CONSOLE__TOKEN_URL",
+                "https://login.example.fi/token",
+            ),
+        ]);
+        assert!(matches!(
+            console_sign_in(&whole.auth, &whole.console, &dir).unwrap(),
+            kotohub_console::SignIn::Oidc(_)
+        ));
+        let partial = config(&[("KOTOHUB__CONSOLE__CLIENT_ID", "kotohub-console")]);
+        assert!(console_sign_in(&partial.auth, &partial.console, &dir).is_err());
+        let plain_http = config(&[
+            ("KOTOHUB__CONSOLE__CLIENT_ID", "kotohub-console"),
+            (
+                "KOTOHUB__CONSOLE__AUTHORIZATION_URL",
+                "http://login.example.fi/authorize",
+            ),
+            (
+                "KOTOHUB__CONSOLE__TOKEN_URL",
+                "http://login.example.fi/token",
+            ),
+        ]);
+        assert!(console_sign_in(&plain_http.auth, &plain_http.console, &dir).is_err());
+    }
+
     #[test]
     fn lifetimes_parse_with_units_and_bounds() {
         assert_eq!(parse_ttl("8h"), Ok(Duration::from_secs(8 * 3600)));

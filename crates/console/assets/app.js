@@ -727,13 +727,13 @@ fragment Table on ClientStatistics {
       try {
         await graphql('mutation ConsoleShareQuery($name: String!, $visibility: SavedQueryVisibility!, $bodies: [ID!]!) { shareQuery(name: $name, visibility: $visibility, bodies: $bodies) { visibility } }',
           { name: query.name, visibility: visibility.value, bodies: bodies.value.split(',').map((b) => b.trim()).filter(Boolean) });
-        message.replaceChildren(h('p', {}, t('saved')));
         route();
+        announce(t('saved'));
       } catch (e) {
         message.replaceChildren(errorBox(e));
       }
     });
-    const archive = h('button', { type: 'button', class: 'secondary', onclick: async () => {
+    const archive = h('button', { type: 'button', class: 'secondary', id: 'archive', onclick: async () => {
       if (!window.confirm(t('archive.confirm', { title: query.title }))) return;
       try {
         await graphql('mutation ConsoleArchiveQuery($name: String!) { archiveQuery(name: $name) { archived } }', { name: query.name });

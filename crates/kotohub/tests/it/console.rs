@@ -124,6 +124,18 @@ fn shown(count: i64) -> String {
     out
 }
 
+/// A saved query's visibility, as `principal` sees it.
+async fn saved_query(hub: &Hub, principal: &Principal, name: &str) -> Value {
+    gateway_data(
+        hub,
+        principal,
+        "query($name: String!) { savedQuery(name: $name) { visibility } }",
+        json!({ "name": name }),
+    )
+    .await["savedQuery"]
+        .clone()
+}
+
 async fn gateway_data(hub: &Hub, principal: &Principal, query: &str, variables: Value) -> Value {
     let body = hub.query_as("gateway", principal, query, variables).await;
     assert!(body.get("errors").is_none(), "{body}");
@@ -403,6 +415,61 @@ async fn an_officer_runs_saved_queries_and_cannot_reach_the_other_roles_pages() 
         assert!(text.starts_with("Not for your role"), "{hash}: {text}");
     }
     checked(&browser, "officer-forbidden").await;
+
+    // The owning body shares its query with every officer, then archives it.
+    assert_eq!(
+        saved_query(&hub, &officer, name).await["visibility"],
+        "OWNER_BODY"
+    );
+    view(&browser, &format!("#/queries/{name}")).await;
+    browser
+        .run(
+            "document.getElementById('visibility').value = 'ALL_OFFICERS';
+             document.querySelector('#visibility').form.querySelector('button[type=submit]').click();",
+            json!([]),
+        )
+        .await;
+    // Saved, then the view is shown again from the hub's answer.
+    browser
+        .wait_for(&format!(
+            "document.getElementById('status').innerText === 'Saved.' \
+             && document.getElementById('main').dataset.ready === '#/queries/{name}'"
+        ))
+        .await;
+    assert_eq!(
+        saved_query(&hub, &officer, name).await["visibility"],
+        "ALL_OFFICERS"
+    );
+    browser
+        .run(
+            "window.confirm = () => true; document.getElementById('archive').click();",
+            json!([]),
+        )
+        .await;
+    browser
+        .wait_for("document.getElementById('main').dataset.ready === '#/queries'")
+        .await;
+    assert!(
+        !browser
+            .main_text()
+            .await
+            .contains("Events for people speaking")
+    );
+    let archived = gateway_data(
+        &hub,
+        &officer,
+        "{ savedQueries(includeArchived: true) { name archived } }",
+        json!({}),
+    )
+    .await;
+    assert!(
+        archived["savedQueries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|query| query["name"] == name && query["archived"] == true),
+        "{archived}"
+    );
 
     // The hub refuses the data behind them to the token the console got.
     let minted: Value = reqwest::Client::new()

@@ -576,8 +576,11 @@ fragment Table on ClientStatistics {
         breakdown(t('by.languages'), `${slug}-events-languages`, 'languages',
           (cell) => valueLabel('languages', cell.languages), statistics.eventsByLanguages, 'events')),
     ];
-    show(title, ...about, h('h2', {}, t('statistics')), h('p', { class: 'note' }, t('statistics.note')), periodSwitch,
-      h('div', { class: 'cards' }, charts), ...events);
+    // A measure outside the analyst's grant, or without records, counts no one.
+    const clients = statistics.series.total.clients === 0
+      ? [h('p', {}, t('statistics.none'))]
+      : [h('p', { class: 'note' }, t('statistics.note')), periodSwitch, h('div', { class: 'cards' }, charts)];
+    show(title, ...about, h('h2', {}, t('statistics')), ...clients, ...events);
   }
 
   // ---- Officers: saved queries ---------------------------------------------------

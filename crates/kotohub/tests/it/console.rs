@@ -289,6 +289,22 @@ async fn an_analyst_sees_the_programme_and_measures_with_small_cells_as_less_tha
             assert_eq!(row[1], shown(cell["events"].as_i64().unwrap()), "{row:?}");
         }
     }
+    // A measure of another division counts no one for this analyst, and says so.
+    let counted: Vec<&str> = counts["clientStatistics"]["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|cell| cell["measureId"].as_str().unwrap())
+        .collect();
+    let uncounted = ["4.4", "7.1", "9.5"]
+        .into_iter()
+        .find(|id| !counted.contains(id))
+        .expect("the employment analyst's grant leaves out other divisions' measures");
+    let text = view(&browser, &format!("#/measure/{uncounted}")).await;
+    assert!(
+        text.contains("No clients of this measure in your grant"),
+        "{text}"
+    );
     view(&browser, &format!("#/measure/{measure}")).await;
 
     // The labels follow the language picked.

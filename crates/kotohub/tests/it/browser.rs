@@ -13,22 +13,28 @@ use crate::helpers::{Backend, Hub};
 
 /// The Chromium to drive: `KOTOHUB_TEST_CHROMIUM`, else `chromium` on the `PATH`.
 pub fn chromium() -> Option<PathBuf> {
-    if let Ok(path) = std::env::var("KOTOHUB_TEST_CHROMIUM")
+    installed("KOTOHUB_TEST_CHROMIUM", "chromium")
+}
+
+/// A browser-test tool: the path in `variable`, else `program` on the `PATH`; `None`
+/// (the test skips) when there is neither, except under `CI=true`, where it fails.
+pub fn installed(variable: &str, program: &str) -> Option<PathBuf> {
+    if let Ok(path) = std::env::var(variable)
         && !path.is_empty()
     {
         return Some(PathBuf::from(path));
     }
     let found = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
-            .map(|dir| dir.join("chromium"))
+            .map(|dir| dir.join(program))
             .find(|candidate| candidate.is_file())
     });
     if found.is_none() {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but there is no chromium on the PATH: the browser tests must run in CI"
+            "CI=true but there is no {program} on the PATH: the browser tests must run in CI"
         );
-        eprintln!("no chromium on the PATH: browser tests skipped");
+        eprintln!("no {program} on the PATH: browser tests skipped");
     }
     found
 }

@@ -13,28 +13,6 @@ use serde_json::{Value, json};
 /// accessibility checks run in every view. Test-only; the hub never serves it.
 const AXE: &str = include_str!("assets/axe.min.js");
 
-/// The `chromedriver` to use: `KOTOHUB_TEST_CHROMEDRIVER`, else the one on the `PATH`.
-fn chromedriver() -> Option<PathBuf> {
-    if let Ok(path) = std::env::var("KOTOHUB_TEST_CHROMEDRIVER")
-        && !path.is_empty()
-    {
-        return Some(PathBuf::from(path));
-    }
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("chromedriver"))
-            .find(|candidate| candidate.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but there is no chromedriver on the PATH: the browser tests must run in CI"
-        );
-        eprintln!("no chromedriver on the PATH: console tests skipped");
-    }
-    found
-}
-
 pub struct Browser {
     driver: Child,
     http: reqwest::Client,
@@ -48,7 +26,7 @@ impl Browser {
     /// driver is missing outside CI.
     pub async fn start() -> Option<Browser> {
         let chromium = crate::browser::chromium()?;
-        let driver_path = chromedriver()?;
+        let driver_path = crate::browser::installed("KOTOHUB_TEST_CHROMEDRIVER", "chromedriver")?;
         let port = {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             listener.local_addr().unwrap().port()

@@ -6,9 +6,8 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
-use crate::columns::{create_with_indexes, drop_all};
+use crate::columns::{append_only, create_with_indexes, drop_all};
 
 pub struct Migrator;
 
@@ -23,30 +22,6 @@ impl MigratorTrait for Migrator {
 pub const EVENTS: &str = "audit_events";
 /// The table of what pruning removed: each row anchors the chain after it.
 pub const CHECKPOINTS: &str = "audit_checkpoints";
-
-/// Makes `table` insert-only on PostgreSQL: the role that runs the migration loses
-/// UPDATE, DELETE and TRUNCATE on it, and triggers refuse them from anyone.
-async fn append_only(manager: &SchemaManager<'_>, table: &str) -> Result<(), DbErr> {
-    let db = manager.get_connection();
-    if db.get_database_backend() != DbBackend::Postgres {
-        return Ok(());
-    }
-    db.execute_unprepared(&format!(
-        "REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM PUBLIC;
-         REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM CURRENT_USER;
-         CREATE OR REPLACE FUNCTION audit_events_are_append_only() RETURNS trigger
-           LANGUAGE plpgsql AS $$
-           BEGIN
-             RAISE EXCEPTION 'the access log is append-only: % refused', TG_OP;
-           END $$;
-         CREATE TRIGGER {table}_no_update BEFORE UPDATE OR DELETE ON {table}
-           FOR EACH ROW EXECUTE FUNCTION audit_events_are_append_only();
-         CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
-           FOR EACH STATEMENT EXECUTE FUNCTION audit_events_are_append_only();"
-    ))
-    .await?;
-    Ok(())
-}
 
 struct CreateAuditLog;
 
@@ -91,7 +66,7 @@ impl MigrationTrait for CreateAuditLog {
             .col(string_len("hash", 64))
             .to_owned();
         create_with_indexes(manager, table, EVENTS, &["occurred_at", "subject"]).await?;
-        append_only(manager, EVENTS).await
+        append_only(manager, EVENTS, "the access log").await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -128,7 +103,7 @@ impl MigrationTrait for CreateCheckpoints {
                     .to_owned(),
             )
             .await?;
-        append_only(manager, CHECKPOINTS).await
+        append_only(manager, CHECKPOINTS, "the access log").await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

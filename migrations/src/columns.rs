@@ -3,10 +3,12 @@
 //! of one client in one measure, delivered by one responsible body) and events (held for a
 //! measure, with a district, languages and a participant count). Giving them one shape
 //! keeps the access rules — which always filter on `client_id`, `measure_id` and
-//! `body_id` — the same in every division.
+//! `body_id` — the same in every division. Also what several databases' migrations
+//! share: tables with their indexes, and tables that only take inserts.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
 /// A client record table with its common columns; add the division's own with `.col()`.
 pub fn client_record(table: &'static str) -> TableCreateStatement {
@@ -86,5 +88,34 @@ pub async fn drop_all(manager: &SchemaManager<'_>, tables: &[&'static str]) -> R
             .drop_table(Table::drop().table(*table).if_exists().to_owned())
             .await?;
     }
+    Ok(())
+}
+
+/// Makes `table` insert-only on PostgreSQL: the role that runs the migration loses
+/// UPDATE, DELETE and TRUNCATE on it, and triggers refuse them from anyone. `what` names
+/// the table's content in the refusal.
+pub async fn append_only(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    what: &str,
+) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    db.execute_unprepared(&format!(
+        "REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM PUBLIC;
+         REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM CURRENT_USER;
+         CREATE OR REPLACE FUNCTION {table}_are_append_only() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             RAISE EXCEPTION '{what} is append-only: % refused', TG_OP;
+           END $$;
+         CREATE TRIGGER {table}_no_update BEFORE UPDATE OR DELETE ON {table}
+           FOR EACH ROW EXECUTE FUNCTION {table}_are_append_only();
+         CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+           FOR EACH STATEMENT EXECUTE FUNCTION {table}_are_append_only();"
+    ))
+    .await?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
-use crate::columns::{create_with_indexes, drop_all};
+use crate::columns::{append_only, create_with_indexes, drop_all};
 use crate::security::{RowLevelSecurity, Visible};
 
 pub struct Migrator;
@@ -37,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateImportTables),
             Box::new(CreateImportFacts),
             Box::new(CreateRegisterVersion),
+            Box::new(CreateIndicatorRecords),
         ]
     }
 }
@@ -652,5 +653,67 @@ impl MigrationTrait for CreateRegisterVersion {
         };
         db.execute_unprepared(drop).await?;
         drop_all(manager, &["register_changes", "register_version"]).await
+    }
+}
+
+/// What the responsible bodies record of the indicators that are not counted from the
+/// register: a milestone's status, a survey's or an outside statistic's value, each with
+/// its source. A change is a new version of the indicator's value for the period; rows
+/// are never changed or removed, so every earlier value stays on record.
+struct CreateIndicatorRecords;
+
+impl MigrationName for CreateIndicatorRecords {
+    fn name(&self) -> &str {
+        "m20261209_000001_create_indicator_records"
+    }
+}
+
+const INDICATOR_RECORDS_SQLITE: &str = "
+    CREATE TRIGGER indicator_records_no_update BEFORE UPDATE ON indicator_records
+        BEGIN SELECT RAISE(ABORT, 'indicator records are append-only: UPDATE refused'); END;
+    CREATE TRIGGER indicator_records_no_delete BEFORE DELETE ON indicator_records
+        BEGIN SELECT RAISE(ABORT, 'indicator records are append-only: DELETE refused'); END;";
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateIndicatorRecords {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                create("indicator_records")
+                    .col(string_len("indicator_id", 64))
+                    .col(string_len("period", 16))
+                    .col(integer("version"))
+                    .col(string_len_null("status", 16))
+                    .col(double_null("value"))
+                    .col(string_len("source", 500))
+                    .col(string_len("note", 2000))
+                    .col(string_len("body_id", 64))
+                    .col(string_len("recorded_by", 255))
+                    .col(string_len("recorded_at", 32))
+                    .primary_key(
+                        Index::create()
+                            .col("indicator_id")
+                            .col("period")
+                            .col("version"),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        let db = manager.get_connection();
+        if db.get_database_backend() == DbBackend::Sqlite {
+            db.execute_unprepared(INDICATOR_RECORDS_SQLITE).await?;
+        }
+        append_only(manager, "indicator_records", "indicator records").await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        if db.get_database_backend() == DbBackend::Postgres {
+            db.execute_unprepared(
+                "DROP FUNCTION IF EXISTS indicator_records_are_append_only() CASCADE;",
+            )
+            .await?;
+        }
+        drop_all(manager, &["indicator_records"]).await
     }
 }

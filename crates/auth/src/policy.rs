@@ -103,6 +103,7 @@ enum Action {
     ReadAggregates,
     ReadSavedQueries,
     ManageSavedQueries,
+    RecordIndicators,
     Import,
 }
 
@@ -114,6 +115,7 @@ impl Action {
             Action::ReadAggregates => "readAggregates",
             Action::ReadSavedQueries => "readSavedQueries",
             Action::ManageSavedQueries => "manageSavedQueries",
+            Action::RecordIndicators => "recordIndicators",
             Action::Import => "import",
         }
     }
@@ -217,6 +219,21 @@ impl Policy {
             SavedQueryScope::Bodies(principal.bodies.clone().into())
         } else {
             SavedQueryScope::Nothing
+        }
+    }
+
+    /// The bodies for which `principal` may record indicator values: its own, when the
+    /// policy lets it record any; none otherwise.
+    pub fn indicator_record_bodies(&self, principal: &Principal) -> Vec<String> {
+        let own = self.ask(
+            principal,
+            Action::RecordIndicators,
+            Resource::Rows("own-bodies"),
+        );
+        if own.allowed {
+            principal.bodies.clone()
+        } else {
+            Vec::new()
         }
     }
 

@@ -549,3 +549,36 @@ pub mod event_fact {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// What a responsible body recorded of an indicator for a period: each change a new
+/// version, none ever changed or removed.
+pub mod indicator_record {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "indicator_records")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub indicator_id: String,
+        /// "2019", "2019-Q2", or the programme's whole term "2017-2021".
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub period: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub version: i32,
+        /// A milestone's status (`MilestoneStatus` in its stored form).
+        pub status: Option<String>,
+        /// A count's, share's or outside statistic's value.
+        pub value: Option<f64>,
+        pub source: String,
+        pub note: String,
+        pub body_id: String,
+        pub recorded_by: String,
+        /// RFC 3339, UTC.
+        pub recorded_at: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

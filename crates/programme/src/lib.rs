@@ -6,12 +6,14 @@
 //! The catalog is small and changes only when the programme does, so it is read from the
 //! database once when the subgraph starts and served from memory; clients are read per
 //! request through a batching loader. Its statistics register answers dashboards'
-//! aggregates, with disclosure control. In the request flow it sits behind the
+//! aggregates, with disclosure control; the bodies record there what it cannot count of
+//! the programme's indicators ([`indicators`]). In the request flow it sits behind the
 //! gateway.
 
 pub mod catalog;
 pub mod disclosure;
 pub mod entity;
+pub mod indicators;
 pub mod register;
 mod schema;
 pub mod statistics;
@@ -20,16 +22,16 @@ pub use schema::{Query, Snapshot};
 
 use std::sync::Arc;
 
-use async_graphql::{EmptyMutation, EmptySubscription, SchemaBuilder};
-use kotohub_subgraph::serve::{Guard, Router, federated};
+use async_graphql::{EmptySubscription, SchemaBuilder};
+use kotohub_subgraph::serve::{Guard, Router, federated_with};
 use sea_orm::{DatabaseConnection, DbErr};
 
 /// The subgraph's name in the supergraph and its database schema name.
 pub const NAME: &str = "programme";
 
 /// The schema without a database: enough to export the SDL.
-pub fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    federated(Query)
+pub fn schema_builder() -> SchemaBuilder<Query, indicators::Mutation, EmptySubscription> {
+    federated_with(Query, indicators::Mutation)
 }
 
 /// The HTTP routes of the subgraph, serving `db`. Reads the catalog once, and starts
@@ -45,7 +47,12 @@ pub async fn router(db: DatabaseConnection, guard: Guard) -> Result<Router, DbEr
             tracing::warn!(%error, "reading the statistics register on start failed");
         }
     });
-    let schema = schema_builder().data(snapshot).data(register).finish();
+    let schema = schema_builder()
+        .data(snapshot)
+        .data(register)
+        .data(guard.policy())
+        .data(indicators::IndicatorRecords { db: db.clone() })
+        .finish();
     Ok(kotohub_subgraph::serve::router(
         NAME,
         schema,

@@ -21,6 +21,7 @@ use crate::entity::{
     client, division, indicator, measure, measure_body, measure_set, objective, objective_group,
     responsible_body, theme,
 };
+use crate::indicators::IndicatorRecord;
 use crate::statistics::{
     self, ClientDimension, ClientStatistics, EventDimension, EventStatistics, Filters,
 };
@@ -109,6 +110,42 @@ impl Snapshot {
             .iter()
             .filter(move |mb| mb.measure_id == measure_id)
             .map(|mb| mb.body_id.as_str())
+    }
+
+    /// An indicator by id.
+    pub(crate) fn indicator(&self, id: &str) -> Option<&indicator::Model> {
+        self.indicators.iter().find(|i| i.id == id)
+    }
+
+    /// The bodies that answer for an indicator: a measure's own bodies, those of every
+    /// measure of a set or an objective group, or the body that monitors a
+    /// programme-level indicator.
+    pub(crate) fn indicator_bodies(&self, indicator: &indicator::Model) -> Vec<String> {
+        let measures: Vec<&str> = match indicator.scope {
+            Scope::Measure => indicator.measure_id.iter().map(String::as_str).collect(),
+            Scope::MeasureSet => self
+                .measures
+                .iter()
+                .filter(|m| Some(&m.measure_set_id) == indicator.measure_set_id.as_ref())
+                .map(|m| m.id.as_str())
+                .collect(),
+            Scope::ObjectiveGroup => self
+                .measures
+                .iter()
+                .filter(|m| m.group_id.is_some() && m.group_id == indicator.group_id)
+                .map(|m| m.id.as_str())
+                .collect(),
+            Scope::Programme => Vec::new(),
+        };
+        let mut bodies: Vec<String> = measures
+            .into_iter()
+            .flat_map(|m| self.bodies_of_measure(m))
+            .chain(indicator.body_id.as_deref())
+            .map(str::to_owned)
+            .collect();
+        bodies.sort();
+        bodies.dedup();
+        bodies
     }
 
     fn measure_has_division(&self, measure_id: &str, division_id: &str) -> bool {
@@ -219,6 +256,21 @@ impl Query {
                 index,
             })
         }))
+    }
+
+    /// One indicator by its id ("1.1/1", "set-4/1", "P3").
+    async fn indicator(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Indicator>> {
+        let cat = catalog(ctx)?;
+        Ok(cat
+            .indicators
+            .iter()
+            .position(|i| i.id == id.as_str())
+            .map(|index| {
+                Indicator(Handle {
+                    catalog: cat.clone(),
+                    index,
+                })
+            }))
     }
 
     /// Responsible bodies, optionally of one division.
@@ -694,6 +746,33 @@ impl Indicator {
     async fn sources(&self) -> Vec<&str> {
         let sources = &self.row().sources;
         sources.split("; ").filter(|s| !s.is_empty()).collect()
+    }
+    /// The bodies whose officers record the indicator's values: those responsible for
+    /// its measure (or its set's or group's measures), or the body monitoring it.
+    async fn reporting_bodies(&self) -> Vec<ResponsibleBody> {
+        let cat = &self.0.catalog;
+        cat.indicator_bodies(self.row())
+            .iter()
+            .filter_map(|id| cat.body_index(id))
+            .map(|index| {
+                ResponsibleBody(Handle {
+                    catalog: cat.clone(),
+                    index,
+                })
+            })
+            .collect()
+    }
+    /// What the bodies recorded, the latest version for each period, periods in order.
+    async fn records(&self, ctx: &Context<'_>) -> Result<Vec<IndicatorRecord>> {
+        crate::indicators::latest(ctx, &self.row().id).await
+    }
+    /// Every version recorded (of one period, if given), by period and oldest first.
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        period: Option<String>,
+    ) -> Result<Vec<IndicatorRecord>> {
+        crate::indicators::history(ctx, &self.row().id, period.as_deref()).await
     }
 }
 

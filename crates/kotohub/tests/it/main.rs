@@ -19,6 +19,7 @@ mod entities;
 mod gateway;
 mod import;
 mod import_records;
+mod indicators;
 mod query_plans;
 mod records;
 mod saved_queries;

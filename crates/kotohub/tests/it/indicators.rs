@@ -1,0 +1,281 @@
+//! Recorded indicators through the gateway: the officers of the bodies that answer for an
+//! indicator record its status or value per period, each change a new version; other
+//! bodies and other roles are refused and change nothing; bad input gets every reason;
+//! the table itself refuses changes to what was recorded; auditors read the history and
+//! find each change in the access log.
+
+use kotohub_auth::{Principal, Role};
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, Hub, principal};
+use crate::on_both_backends;
+
+on_both_backends!(
+    the_answering_bodies_record_indicators_as_versions,
+    others_are_refused_and_bad_input_changes_nothing,
+);
+
+fn officer(body: &str) -> Principal {
+    Principal::new(
+        format!("test-officer-{body}"),
+        [Role::Officer],
+        [body.to_owned()],
+        None,
+    )
+}
+
+const RECORD: &str = "mutation Record($input: RecordIndicatorInput!) {
+  recordIndicator(input: $input) { indicator period version status value source body recordedBy recordedAt }
+}";
+
+const HISTORY: &str = "query History($id: ID!, $period: String) {
+  indicator(id: $id) {
+    id kind reportingBodies { id }
+    records { period version status value }
+    history(period: $period) { period version status value source body recordedBy }
+  }
+}";
+
+async fn record(hub: &Hub, who: &Principal, input: Value) -> Value {
+    hub.query_as("gateway", who, RECORD, json!({ "input": input }))
+        .await
+}
+
+async fn history(hub: &Hub, id: &str) -> Value {
+    let auditor = principal(Role::Auditor, &[]);
+    let body = hub
+        .query_as("gateway", &auditor, HISTORY, json!({ "id": id }))
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    body["data"]["indicator"].clone()
+}
+
+async fn the_answering_bodies_record_indicators_as_versions(backend: Backend) {
+    let Some(hub) = Hub::start_with(backend, 50).await else {
+        return;
+    };
+    let newco = officer("newco-helsinki");
+    // 1.5/1: "a model for business-based integration has been created", NewCo's.
+    let first = record(
+        &hub,
+        &newco,
+        json!({ "indicator": "1.5/1", "period": "2019", "status": "IN_PROGRESS",
+                "source": "NewCo Helsinki annual report 2019" }),
+    )
+    .await;
+    let first = &first["data"]["recordIndicator"];
+    assert_eq!(first["version"], 1, "{first}");
+    assert_eq!(first["status"], "IN_PROGRESS");
+    assert_eq!(first["body"], "newco-helsinki");
+    assert_eq!(first["recordedBy"], "test-officer-newco-helsinki");
+    // The same again is no change.
+    let again = record(
+        &hub,
+        &newco,
+        json!({ "indicator": "1.5/1", "period": "2019", "status": "IN_PROGRESS",
+                "source": "NewCo Helsinki annual report 2019" }),
+    )
+    .await;
+    assert_eq!(again["data"]["recordIndicator"], *first);
+    // A change is the next version; another period starts at 1.
+    let second = record(
+        &hub,
+        &newco,
+        json!({ "indicator": "1.5/1", "period": "2019", "status": "ACHIEVED",
+                "source": "NewCo Helsinki annual report 2019", "note": "model in use since November" }),
+    )
+    .await;
+    assert_eq!(second["data"]["recordIndicator"]["version"], 2, "{second}");
+    let other = record(
+        &hub,
+        &newco,
+        json!({ "indicator": "1.5/1", "period": "2017-2021", "status": "PARTIALLY",
+                "source": "programme follow-up" }),
+    )
+    .await;
+    assert_eq!(other["data"]["recordIndicator"]["version"], 1, "{other}");
+
+    let indicator = history(&hub, "1.5/1").await;
+    assert_eq!(indicator["kind"], "MILESTONE");
+    assert_eq!(
+        indicator["reportingBodies"],
+        json!([{ "id": "newco-helsinki" }])
+    );
+    assert_eq!(
+        indicator["records"],
+        json!([
+            { "period": "2017-2021", "version": 1, "status": "PARTIALLY", "value": null },
+            { "period": "2019", "version": 2, "status": "ACHIEVED", "value": null },
+        ])
+    );
+    let versions: Vec<(i64, &str)> = indicator["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["period"] == "2019")
+        .map(|row| {
+            (
+                row["version"].as_i64().unwrap(),
+                row["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(versions, vec![(1, "IN_PROGRESS"), (2, "ACHIEVED")]);
+
+    // A count, by Ohjaamo: a value, not a status.
+    let ohjaamo = officer("ohjaamo");
+    let count = record(
+        &hub,
+        &ohjaamo,
+        json!({ "indicator": "1.3/1", "period": "2019-Q2", "value": 14,
+                "source": "Ohjaamo event calendar" }),
+    )
+    .await;
+    assert_eq!(count["data"]["recordIndicator"]["value"], 14.0, "{count}");
+    // Analysts read what was recorded with the catalog.
+    let analyst = Principal::new(
+        "test-analyst",
+        [Role::Analyst],
+        [],
+        Some("employment".to_owned()),
+    );
+    let read = hub
+        .query_as(
+            "gateway",
+            &analyst,
+            "{ indicator(id: \"1.3/1\") { records { period value } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        read["data"]["indicator"]["records"],
+        json!([{ "period": "2019-Q2", "value": 14.0 }]),
+        "{read}"
+    );
+
+    // The access log holds each change sent, with who sent it.
+    let auditor = principal(Role::Auditor, &[]);
+    let events = hub
+        .query_as(
+            "gateway",
+            &auditor,
+            "{ auditEvents(filter: { operation: \"Record\" }) { subject decision fields } }",
+            json!({}),
+        )
+        .await;
+    let events = events["data"]["auditEvents"].as_array().unwrap();
+    assert_eq!(events.len(), 5, "{events:?}");
+    assert!(events.iter().all(|e| {
+        e["decision"] == "ALLOWED"
+            && e["fields"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("Mutation.recordIndicator"))
+    }));
+    hub.stop().await;
+}
+
+async fn others_are_refused_and_bad_input_changes_nothing(backend: Backend) {
+    let Some(hub) = Hub::start_with(backend, 50).await else {
+        return;
+    };
+    let newco = officer("newco-helsinki");
+    let recorded = record(
+        &hub,
+        &newco,
+        json!({ "indicator": "1.5/1", "period": "2019", "status": "ACHIEVED",
+                "source": "NewCo Helsinki annual report 2019" }),
+    )
+    .await;
+    assert!(recorded.get("errors").is_none(), "{recorded}");
+    let before = history(&hub, "1.5/1").await["history"].clone();
+
+    let refusals = [
+        // Another body's officer.
+        (
+            officer("ohjaamo"),
+            json!({ "indicator": "1.5/1", "period": "2019", "status": "NOT_ACHIEVED", "source": "x" }),
+            "FORBIDDEN",
+        ),
+        // The right body, named by someone who does not act for it.
+        (
+            officer("ohjaamo"),
+            json!({ "indicator": "1.5/1", "period": "2019", "status": "NOT_ACHIEVED",
+                    "source": "x", "body": "newco-helsinki" }),
+            "FORBIDDEN",
+        ),
+        // Roles that record nothing.
+        (
+            Principal::new(
+                "test-analyst",
+                [Role::Analyst],
+                [],
+                Some("employment".to_owned()),
+            ),
+            json!({ "indicator": "1.5/1", "period": "2019", "status": "NOT_ACHIEVED", "source": "x" }),
+            "FORBIDDEN",
+        ),
+        (
+            Principal::new(
+                "test-admin",
+                [Role::Admin],
+                ["newco-helsinki".to_owned()],
+                None,
+            ),
+            json!({ "indicator": "1.5/1", "period": "2019", "status": "NOT_ACHIEVED", "source": "x" }),
+            "FORBIDDEN",
+        ),
+        // Bad input from the right officer: a value for a milestone, no source, a bad
+        // period, an unknown indicator.
+        (
+            newco.clone(),
+            json!({ "indicator": "1.5/1", "period": "2019", "value": 3, "source": "x" }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            newco.clone(),
+            json!({ "indicator": "1.5/1", "period": "2019-Q7", "status": "ACHIEVED", "source": " " }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            newco.clone(),
+            json!({ "indicator": "99.9/1", "period": "2019", "status": "ACHIEVED", "source": "x" }),
+            "BAD_USER_INPUT",
+        ),
+    ];
+    for (who, input, code) in refusals {
+        let body = record(&hub, &who, input.clone()).await;
+        assert!(body["data"].is_null(), "{input}: {body}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], code,
+            "{input}: {body}"
+        );
+    }
+    let bad = record(
+        &hub,
+        &newco,
+        json!({ "indicator": "1.5/1", "period": "2019-Q7", "status": "ACHIEVED", "source": " " }),
+    )
+    .await;
+    let message = bad["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("period") && message.contains("source"),
+        "{message}"
+    );
+    assert_eq!(history(&hub, "1.5/1").await["history"], before);
+
+    // What was recorded cannot be changed or removed behind the API's back.
+    for statement in [
+        "UPDATE indicator_records SET status = 'not_achieved'",
+        "DELETE FROM indicator_records",
+    ] {
+        let db = &hub.dbs.programme;
+        let refused = db
+            .execute_raw(Statement::from_string(db.get_database_backend(), statement))
+            .await;
+        assert!(refused.is_err(), "{statement} was allowed");
+    }
+    assert_eq!(history(&hub, "1.5/1").await["history"], before);
+    hub.stop().await;
+}

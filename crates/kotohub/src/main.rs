@@ -164,6 +164,9 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Print the catalog's indicators as Markdown, each with its kind, target and how it
+    /// is computed or who records it (`docs/indicators.md`).
+    Indicators,
     /// Write each subgraph's SDL to DIR/<name>.graphql, or with --check fail if they differ.
     Sdl {
         #[arg(long, default_value = "schema")]
@@ -250,6 +253,14 @@ async fn run(config: Config, command: Command, traces: Export) -> Result<()> {
             .await
         }
         Command::Sdl { out_dir, check } => sdl_command(&out_dir, check),
+        Command::Indicators => {
+            let catalog = kotohub_programme::catalog::Catalog::embedded()?;
+            print!(
+                "{}",
+                kotohub_programme::indicator_values::catalog_markdown(&catalog)
+            );
+            Ok(())
+        }
         Command::Import {
             subgraph,
             kind,

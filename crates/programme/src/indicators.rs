@@ -72,15 +72,15 @@ impl MilestoneStatus {
 pub struct IndicatorRecord {
     indicator: ID,
     /// "2019", "2019-Q2", or a span of years such as the programme's "2017-2021".
-    period: String,
+    pub(crate) period: String,
     /// 1 for the first value recorded for the period; each change adds one.
     version: i32,
     /// A milestone's or a yes/no/partially indicator's status.
-    status: Option<MilestoneStatus>,
+    pub(crate) status: Option<MilestoneStatus>,
     /// A count's, a percentage's or an outside statistic's value.
-    value: Option<f64>,
+    pub(crate) value: Option<f64>,
     /// Where the value comes from: a report, a survey, a statistics office's table.
-    source: String,
+    pub(crate) source: String,
     note: String,
     /// The responsible body that recorded it.
     body: ID,
@@ -154,7 +154,7 @@ fn problems(indicator: &indicator::Model, input: &RecordIndicatorInput) -> Vec<S
         IndicatorKind::Milestone | IndicatorKind::YesNoPartially => {
             match input.status {
                 None => problems.push(format!(
-                    "indicator {} is a {}: give its status",
+                    "indicator {} is a {} indicator: give its status",
                     indicator.id,
                     kind_name(indicator.kind)
                 )),
@@ -178,7 +178,7 @@ fn problems(indicator: &indicator::Model, input: &RecordIndicatorInput) -> Vec<S
         IndicatorKind::Count | IndicatorKind::Percentage | IndicatorKind::Series => {
             match input.value {
                 None => problems.push(format!(
-                    "indicator {} is a {}: give its value",
+                    "indicator {} is a {} indicator: give its value",
                     indicator.id,
                     kind_name(indicator.kind)
                 )),
@@ -210,11 +210,12 @@ fn problems(indicator: &indicator::Model, input: &RecordIndicatorInput) -> Vec<S
     problems
 }
 
-fn kind_name(kind: IndicatorKind) -> &'static str {
+/// An indicator's kind in words.
+pub(crate) fn kind_name(kind: IndicatorKind) -> &'static str {
     match kind {
         IndicatorKind::Count => "count",
         IndicatorKind::Percentage => "percentage",
-        IndicatorKind::YesNoPartially => "yes/no/partially indicator",
+        IndicatorKind::YesNoPartially => "yes/no/partially",
         IndicatorKind::Milestone => "milestone",
         IndicatorKind::Series => "series",
     }
@@ -275,6 +276,12 @@ impl Mutation {
                 input.indicator.0
             )));
         };
+        if let Some(computed) = crate::indicator_values::computed(&indicator.id) {
+            return Err(bad_input(format!(
+                "indicator {} is counted from the register ({}), not recorded",
+                indicator.id, computed.definition
+            )));
+        }
         let answering = catalog.indicator_bodies(indicator);
         let body = recording_body(ctx, indicator, &answering, input.body.as_ref())?;
         let problems = problems(indicator, &input);

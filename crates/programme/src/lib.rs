@@ -13,6 +13,7 @@
 pub mod catalog;
 pub mod disclosure;
 pub mod entity;
+pub mod indicator_values;
 pub mod indicators;
 pub mod register;
 mod schema;

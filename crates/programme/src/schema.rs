@@ -762,6 +762,26 @@ impl Indicator {
             })
             .collect()
     }
+    /// True when the register counts it; else its bodies record it.
+    async fn computed(&self) -> bool {
+        crate::indicator_values::computed(&self.row().id).is_some()
+    }
+    /// How it is counted from the register, in words; null for a recorded indicator.
+    async fn definition(&self) -> Option<&'static str> {
+        crate::indicator_values::computed(&self.row().id).map(|c| c.definition)
+    }
+    /// Its values by year or quarter (of the years `from`–`to`, if given), each with the
+    /// target: counted from the register as any aggregate is, with small cells
+    /// suppressed, or the latest of what its bodies recorded.
+    async fn values(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<i32>,
+        to: Option<i32>,
+        #[graphql(default)] by: crate::indicator_values::IndicatorPeriod,
+    ) -> Result<Vec<crate::indicator_values::IndicatorValue>> {
+        crate::indicator_values::values(ctx, &self.0.catalog, self.row(), from, to, by).await
+    }
     /// What the bodies recorded, the latest version for each period, periods in order.
     async fn records(&self, ctx: &Context<'_>) -> Result<Vec<IndicatorRecord>> {
         crate::indicators::latest(ctx, &self.row().id).await

@@ -117,18 +117,18 @@ pub struct ClientStatistics {
     /// the noise, it is close to the sum of the cells but seldom equal to it.
     total: ClientStatisticsCell,
     /// One cell per combination of the values the dimensions take, zeros included.
-    cells: Vec<ClientStatisticsCell>,
+    pub(crate) cells: Vec<ClientStatisticsCell>,
     /// How many of the cells are suppressed.
     suppressed_cells: i32,
 }
 
 /// Where a cell lies in the dimensions both tables share.
 #[derive(SimpleObject, Default)]
-struct Place {
+pub(crate) struct Place {
     measure_id: Option<ID>,
     division_id: Option<ID>,
-    year: Option<i32>,
-    quarter: Option<i32>,
+    pub(crate) year: Option<i32>,
+    pub(crate) quarter: Option<i32>,
     district: Option<District>,
 }
 
@@ -155,22 +155,22 @@ impl Place {
 #[derive(SimpleObject, Default)]
 pub struct ClientStatisticsCell {
     #[graphql(flatten)]
-    place: Place,
+    pub(crate) place: Place,
     mother_tongue_group: Option<MotherTongueGroup>,
     age_group: Option<AgeGroup>,
     gender: Option<Gender>,
     background: Option<Background>,
     /// Distinct clients with a record in the cell, with the cell's noise; null when
     /// suppressed.
-    clients: Option<i32>,
+    pub(crate) clients: Option<i32>,
     /// Of them, those with one of the asked outcomes recorded in the cell; null when
     /// suppressed or when no outcomes were asked.
     with_outcome: Option<i32>,
     /// `withOutcome / clients`; null when either is null or there are no clients.
-    share: Option<f64>,
+    pub(crate) share: Option<f64>,
     /// True when the cell counts 1–4 of anything, or would be shown as fewer than five
     /// with its noise; its counts are then null.
-    suppressed: bool,
+    pub(crate) suppressed: bool,
 }
 
 /// Counts of events in the register, by the dimensions asked.
@@ -178,7 +178,7 @@ pub struct ClientStatisticsCell {
 pub struct EventStatistics {
     by: Vec<EventDimension>,
     total: EventStatisticsCell,
-    cells: Vec<EventStatisticsCell>,
+    pub(crate) cells: Vec<EventStatisticsCell>,
     suppressed_cells: i32,
 }
 
@@ -186,14 +186,14 @@ pub struct EventStatistics {
 #[derive(SimpleObject, Default)]
 pub struct EventStatisticsCell {
     #[graphql(flatten)]
-    place: Place,
-    languages: Option<EventLanguages>,
+    pub(crate) place: Place,
+    pub(crate) languages: Option<EventLanguages>,
     /// Events held, with the cell's noise; null when suppressed.
-    events: Option<i32>,
+    pub(crate) events: Option<i32>,
     /// Participants counted at those events, with noise of its own; null when
     /// suppressed.
-    participants: Option<i32>,
-    suppressed: bool,
+    pub(crate) participants: Option<i32>,
+    pub(crate) suppressed: bool,
 }
 
 /// The filters both tables take.

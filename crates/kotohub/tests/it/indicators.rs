@@ -14,6 +14,7 @@ use crate::on_both_backends;
 on_both_backends!(
     the_answering_bodies_record_indicators_as_versions,
     others_are_refused_and_bad_input_changes_nothing,
+    computed_indicators_are_the_registers_aggregates_with_their_targets,
 );
 
 fn officer(body: &str) -> Principal {
@@ -128,7 +129,7 @@ async fn the_answering_bodies_record_indicators_as_versions(backend: Backend) {
     let count = record(
         &hub,
         &ohjaamo,
-        json!({ "indicator": "1.3/1", "period": "2019-Q2", "value": 14,
+        json!({ "indicator": "1.3/2", "period": "2019-Q2", "value": 14,
                 "source": "Ohjaamo event calendar" }),
     )
     .await;
@@ -144,7 +145,7 @@ async fn the_answering_bodies_record_indicators_as_versions(backend: Backend) {
         .query_as(
             "gateway",
             &analyst,
-            "{ indicator(id: \"1.3/1\") { records { period value } } }",
+            "{ indicator(id: \"1.3/2\") { records { period value } } }",
             json!({}),
         )
         .await;
@@ -277,5 +278,124 @@ async fn others_are_refused_and_bad_input_changes_nothing(backend: Backend) {
         assert!(refused.is_err(), "{statement} was allowed");
     }
     assert_eq!(history(&hub, "1.5/1").await["history"], before);
+    hub.stop().await;
+}
+
+async fn computed_indicators_are_the_registers_aggregates_with_their_targets(backend: Backend) {
+    let Some(hub) = Hub::start(backend).await else {
+        return;
+    };
+    let analyst = Principal::new(
+        "test-analyst",
+        [Role::Analyst],
+        [],
+        Some("employment".to_owned()),
+    );
+    let data = |query: &'static str| {
+        let hub = &hub;
+        let analyst = &analyst;
+        async move {
+            let body = hub.query_as("gateway", analyst, query, json!({})).await;
+            assert!(body.get("errors").is_none(), "{body}");
+            body["data"].clone()
+        }
+    };
+    let answer = data(
+        "{ count: indicator(id: \"1.1/1\") { computed definition target values { period value suppressed noData target computed } }
+           share: indicator(id: \"1.2/1\") { values(from: 2019, to: 2021) { period value suppressed noData } }
+           events: indicator(id: \"1.3/1\") { values { period value suppressed noData } }
+           clients: clientStatistics(by: [YEAR], measure: \"1.1\") { cells { year clients suppressed } }
+           guided: clientStatistics(by: [YEAR], measure: \"1.2\", year: null,
+             outcomes: [EMPLOYED, APPRENTICESHIP, ENTREPRENEUR, PAY_SUBSIDY_WORK, VOCATIONAL_EDUCATION, OTHER_EDUCATION]) {
+             cells { year clients share suppressed } }
+           held: eventStatistics(by: [YEAR, LANGUAGES], measure: \"1.3\") { cells { year languages events suppressed } } }",
+    )
+    .await;
+    // 1.1/1: the clients of measure 1.1 by year, against the programme's 1,000 a year.
+    let count = &answer["count"];
+    assert_eq!(count["computed"], true);
+    assert_eq!(count["target"], 1000.0);
+    assert!(count["definition"].as_str().unwrap().contains("1.1"));
+    let cells = answer["clients"]["cells"].as_array().unwrap();
+    let values = count["values"].as_array().unwrap();
+    assert_eq!(values.len(), cells.len());
+    assert!(values.len() >= 5, "{values:?}");
+    for (value, cell) in values.iter().zip(cells) {
+        assert_eq!(value["period"], cell["year"].to_string());
+        assert_eq!(value["target"], 1000.0);
+        assert_eq!(value["suppressed"], cell["suppressed"]);
+        match cell["clients"].as_i64() {
+            Some(0) => assert_eq!(
+                (&value["value"], &value["noData"]),
+                (&Value::Null, &json!(true))
+            ),
+            Some(n) => assert_eq!(value["value"], n as f64, "{value}"),
+            None => assert!(value["value"].is_null()),
+        }
+    }
+    // 1.2/1: the share with a work or study outcome, in percent, of 2019–2021 only.
+    let shares = answer["share"]["values"].as_array().unwrap();
+    let guided: Vec<&Value> = answer["guided"]["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|cell| (2019..=2021).contains(&cell["year"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(shares.len(), guided.len());
+    assert_eq!(shares.len(), 3, "{shares:?}");
+    for (value, cell) in shares.iter().zip(guided) {
+        match cell["share"].as_f64() {
+            Some(share) if cell["clients"].as_i64() != Some(0) => {
+                let percent = value["value"].as_f64().unwrap();
+                assert!((percent - share * 100.0).abs() <= 0.05, "{value} {cell}");
+                assert!((0.0..=100.0).contains(&percent));
+            }
+            _ => assert!(value["value"].is_null(), "{value} {cell}"),
+        }
+    }
+    // 1.3/1: the events held in neither Finnish nor Swedish.
+    let events = answer["events"]["values"].as_array().unwrap();
+    let held: Vec<&Value> = answer["held"]["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|cell| cell["languages"] == "OTHER_LANGUAGES")
+        .collect();
+    assert_eq!(events.len(), held.len());
+    for (value, cell) in events.iter().zip(held) {
+        assert_eq!(value["period"], cell["year"].to_string());
+        if let Some(n) = cell["events"].as_i64().filter(|n| *n > 0) {
+            assert_eq!(value["value"], n as f64);
+        }
+    }
+    // A counted indicator is not recorded by hand.
+    let refused = record(
+        &hub,
+        &officer("helsinki-skill-center"),
+        json!({ "indicator": "1.1/1", "period": "2019", "value": 1000, "source": "x" }),
+    )
+    .await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{refused}"
+    );
+    // A recorded indicator's values are what its body recorded.
+    let recorded = record(
+        &hub,
+        &officer("newco-helsinki"),
+        json!({ "indicator": "1.5/1", "period": "2020", "status": "ACHIEVED", "source": "NewCo report" }),
+    )
+    .await;
+    assert!(recorded.get("errors").is_none(), "{recorded}");
+    let milestone = data(
+        "{ indicator(id: \"1.5/1\") { computed values { period status computed source noData } } }",
+    )
+    .await;
+    assert_eq!(
+        milestone["indicator"],
+        json!({ "computed": false, "values": [
+            { "period": "2020", "status": "ACHIEVED", "computed": false, "source": "NewCo report", "noData": false }
+        ] })
+    );
     hub.stop().await;
 }

@@ -1,5 +1,6 @@
 //! The committed subgraph SDLs are what the code produces: composition reads the files,
-//! so a stale file would compose a supergraph the subgraphs do not serve.
+//! so a stale file would compose a supergraph the subgraphs do not serve. The same holds
+//! for the list of indicators in `docs/indicators.md`.
 
 use std::path::PathBuf;
 
@@ -36,4 +37,21 @@ fn every_division_extends_the_shared_entities() {
     }
     let programme = kotohub::sdl::sdl("programme").unwrap();
     assert!(programme.contains("type ResponsibleBody @key(fields: \"id\")"));
+}
+
+#[test]
+fn the_indicator_list_matches_the_catalog() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/indicators.md");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    let catalog = kotohub_programme::catalog::Catalog::embedded().unwrap();
+    let produced = kotohub_programme::indicator_values::catalog_markdown(&catalog);
+    assert!(
+        committed == produced,
+        "{} is stale; run `cargo run -- indicators > docs/indicators.md`",
+        path.display()
+    );
+    assert_eq!(
+        produced.lines().filter(|l| l.starts_with("| ")).count(),
+        83 + 1
+    );
 }

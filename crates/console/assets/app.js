@@ -211,7 +211,7 @@
 
   /** A bar chart of a breakdown. Suppressed cells have no bar and say "<5" where the bar
    * would be; bars carry their value as text and a pattern, so nothing rests on colour. */
-  function barChart(title, categories, cells, field) {
+  function barChart(title, categories, cells, field, target) {
     const container = h('div', { class: 'chart', role: 'img', 'aria-label': `${title}: ${t('chart.alt')}` });
     if (typeof echarts === 'undefined') return container;
     requestAnimationFrame(() => {
@@ -222,7 +222,8 @@
         grid: { left: 48, right: 16, top: 24, bottom: 64, containLabel: true },
         tooltip: { trigger: 'axis' },
         xAxis: { type: 'category', data: categories, axisLabel: { interval: 0, rotate: categories.length > 6 ? 30 : 0 } },
-        yAxis: { type: 'value', minInterval: 1 },
+        // A target above every bar still shows: the axis reaches it.
+        yAxis: { type: 'value', minInterval: 1, max: target === null || target === undefined ? null : (extent) => Math.max(extent.max, target) },
         series: [{
           type: 'bar',
           name: title,
@@ -239,6 +240,12 @@
             symbolSize: 1,
             label: { show: true, color: '#1a1a1a', fontStyle: 'italic', formatter: '<5' },
             data: cells.flatMap((cell, i) => (cell.suppressed ? [{ coord: [i, 0], value: '<5' }] : [])),
+          },
+          markLine: target === null || target === undefined ? undefined : {
+            symbol: 'none',
+            lineStyle: { color: '#1a1a1a', type: 'dashed', width: 2 },
+            label: { formatter: `${t('target')}: ${number(target)}`, color: '#1a1a1a' },
+            data: [{ yAxis: target }],
           },
         }],
       });
@@ -399,6 +406,7 @@
       { hash: '#/audit', label: 'nav.audit', roles: ['auditor'] },
       { hash: '#/audit/client', label: 'nav.client', roles: ['auditor'] },
       { hash: '#/queries', label: 'nav.queries', roles: ['officer', 'auditor', 'admin'] },
+      { hash: '#/indicators', label: 'nav.indicators', roles: ['officer'] },
       { hash: '#/graphiql', label: 'nav.graphiql', roles: ['analyst', 'officer', 'auditor', 'admin', 'importer'] },
     ];
     return all.filter((s) => s.roles.some((r) => roles.includes(r)));
@@ -484,9 +492,53 @@
     theme { number title titleFi }
     measureSet { id title }
     responsibleBodies { id name division { id name } }
-    indicators { id text kind target }
+    indicators { id }
   }
 }`;
+
+  const MEASURE_INDICATORS = `query ConsoleMeasureIndicators($id: ID!) {
+  measure(id: $id) {
+    indicators {
+      id text kind target computed definition
+      reportingBodies { id name }
+      values { period value status suppressed noData source }
+    }
+  }
+}`;
+
+  /** How one period's value of an indicator reads: "<5", "no data", a status or a number. */
+  function indicatorValue(indicator, value) {
+    if (value.suppressed) return countCell({ suppressed: true }, 'value');
+    if (value.noData) return h('span', { class: 'note' }, t('noData'));
+    if (value.status) return valueLabel('status', value.status);
+    if (value.value === null) return '–';
+    return indicator.kind === 'PERCENTAGE' ? `${number(value.value)} %` : number(value.value);
+  }
+
+  /** An indicator with its values against its target: a chart for the counted ones, a
+   * table and its CSV for all. */
+  function indicatorCard(indicator) {
+    const slug = `indicator-${indicator.id.replace(/[^0-9a-z]+/gi, '-')}`;
+    const how = indicator.computed
+      ? t('indicator.computed', { definition: indicator.definition })
+      : t('indicator.recorded', { bodies: indicator.reportingBodies.map((b) => b.name).join(', ') || '–' });
+    const rows = indicator.values.map((v) => [v.period, indicatorValue(indicator, v),
+      indicator.target === null ? '–' : number(indicator.target), v.source || (indicator.computed ? t('register') : '–')]);
+    const csv = toCsv(['period', 'value', 'status', 'suppressed', 'no_data', 'target', 'source'],
+      indicator.values.map((v) => [v.period, v.value, v.status, v.suppressed, v.noData, indicator.target, v.source]));
+    const numeric = indicator.values.some((v) => v.value !== null || v.suppressed);
+    return h('section', { class: 'card', 'aria-labelledby': `${slug}-title` },
+      h('h3', { id: `${slug}-title` }, `${indicator.id}: ${indicator.text}`),
+      h('p', { class: 'note' }, `${valueLabel('kind', indicator.kind)} · ${how}`),
+      indicator.values.length && numeric && indicator.computed
+        ? barChart(indicator.text, indicator.values.map((v) => v.period),
+          indicator.values.map((v) => ({ ...v, value: v.noData ? null : v.value })), 'value', indicator.target)
+        : null,
+      indicator.values.length
+        ? table(`${indicator.id} (${t('values')})`, [t('period'), t('value'), t('column.target'), t('source')], rows, [false, true, true, false])
+        : h('p', {}, t('indicator.noValues')),
+      indicator.values.length ? downloadLink(t('download.csv'), `${slug}.csv`, csv) : null);
+  }
 
   const MEASURE_STATISTICS = `query ConsoleMeasureStatistics($id: ID!, $period: ClientDimension!) {
   series: clientStatistics(by: [$period], measure: $id) { ...Table }
@@ -546,11 +598,15 @@ fragment Table on ClientStatistics {
         h('dt', {}, t('theme')), h('dd', {}, measure.theme ? `${measure.theme.number}. ${session.language === 'fi' ? measure.theme.titleFi : measure.theme.title}` : '–'),
         h('dt', {}, t('measureSet')), h('dd', {}, measure.measureSet ? `${measure.measureSet.id}. ${measure.measureSet.title}` : '–'),
         h('dt', {}, t('responsibleBodies')), h('dd', {}, measure.responsibleBodies.map((b) => `${b.name}${b.division ? ` (${b.division.name})` : ''}`).join(', '))),
-      h('h2', {}, t('indicators')),
-      measure.indicators.length
-        ? h('ul', {}, measure.indicators.map((i) => h('li', {}, i.text, i.target !== null ? ` — ${t('target')}: ${number(i.target)}` : '')))
-        : h('p', { class: 'note' }, t('indicators.none')),
     ];
+    // The indicators are asked for on their own, so that a refusal of their values
+    // leaves the rest of the page standing.
+    const indicators = graphql(MEASURE_INDICATORS, { id })
+      .then((data) => (data.measure.indicators.length
+        ? h('div', { class: 'cards', id: 'indicators' }, data.measure.indicators.map(indicatorCard))
+        : h('p', { class: 'note' }, t('indicators.none'))))
+      .catch(errorBox);
+    about.push(h('h2', {}, t('indicators')), await indicators);
     const periodSwitch = h('p', {},
       h('a', { href: `#/measure/${encodeURIComponent(id)}`, 'aria-current': period === 'YEAR' ? 'true' : null }, t('by.year')), ' · ',
       h('a', { href: `#/measure/${encodeURIComponent(id)}/quarters`, 'aria-current': period === 'QUARTER' ? 'true' : null }, t('by.quarter')));
@@ -581,6 +637,102 @@ fragment Table on ClientStatistics {
       ? [h('p', {}, t('statistics.none'))]
       : [h('p', { class: 'note' }, t('statistics.note')), periodSwitch, h('div', { class: 'cards' }, charts)];
     show(title, ...about, h('h2', {}, t('statistics')), ...clients, ...events);
+  }
+
+  // ---- Officers: recording indicators --------------------------------------------
+
+  const OWN_INDICATORS = `query ConsoleIndicators {
+  indicators { id text kind computed reportingBodies { id } records { period version status value } }
+}`;
+
+  /** The indicators the officer's bodies record (the counted ones record themselves). */
+  async function indicatorsView() {
+    show(t('nav.indicators'), loading());
+    let list;
+    try {
+      list = (await graphql(OWN_INDICATORS)).indicators;
+    } catch (e) {
+      return show(t('nav.indicators'), errorBox(e));
+    }
+    const bodies = session.principal.bodies || [];
+    const own = list.filter((i) => !i.computed && i.reportingBodies.some((b) => bodies.includes(b.id)));
+    show(t('nav.indicators'), h('p', { class: 'lead' }, t('indicators.lead')),
+      own.length
+        ? table(t('nav.indicators'), [t('indicator'), t('kind'), t('latest')], own.map((i) => {
+          const latest = i.records[i.records.length - 1];
+          return [h('a', { href: `#/indicators/${encodeURIComponent(i.id)}` }, `${i.id}: ${i.text}`), valueLabel('kind', i.kind),
+            latest ? `${latest.period}: ${latest.status ? valueLabel('status', latest.status) : number(latest.value)}` : t('indicator.noValues')];
+        }))
+        : h('p', {}, t('indicators.noneOwn')));
+  }
+
+  const INDICATOR = `query ConsoleIndicator($id: ID!) {
+  indicator(id: $id) {
+    id text kind target computed reportingBodies { id name }
+    history { period version status value source note body recordedBy recordedAt }
+  }
+}`;
+
+  const RECORD_INDICATOR = `mutation ConsoleRecordIndicator($input: RecordIndicatorInput!) {
+  recordIndicator(input: $input) { period version }
+}`;
+
+  const STATUSES = ['NOT_STARTED', 'IN_PROGRESS', 'PARTIALLY', 'ACHIEVED', 'NOT_ACHIEVED'];
+
+  /** One indicator's history and the form that records its next value. */
+  async function indicatorView(id) {
+    show(id, loading());
+    let indicator;
+    try {
+      indicator = (await graphql(INDICATOR, { id })).indicator;
+    } catch (e) {
+      return show(id, errorBox(e));
+    }
+    if (!indicator) return show(id, h('p', {}, t('indicator.none')));
+    const takesStatus = indicator.kind === 'MILESTONE' || indicator.kind === 'YES_NO_PARTIALLY';
+    const statuses = indicator.kind === 'YES_NO_PARTIALLY' ? ['ACHIEVED', 'PARTIALLY', 'NOT_ACHIEVED'] : STATUSES;
+    const message = h('div', { 'aria-live': 'polite', id: 'record-message' });
+    const field = (name, label, input, help) => h('div', { class: 'field' },
+      h('label', { for: `record-${name}` }, label), input, help ? h('small', {}, help) : null);
+    const form = h('form', { class: 'filters', id: 'record-form' },
+      field('period', t('period'), h('input', { id: 'record-period', name: 'period', required: true, placeholder: '2019' }), t('period.help')),
+      takesStatus
+        ? field('status', t('status'), h('select', { id: 'record-status', name: 'status' }, statuses.map((v) => h('option', { value: v }, valueLabel('status', v)))))
+        : field('value', t('value'), h('input', { id: 'record-value', name: 'value', type: 'number', step: 'any', min: '0', required: true })),
+      field('source', t('source'), h('input', { id: 'record-source', name: 'source', required: true })),
+      field('note', t('note'), h('input', { id: 'record-note', name: 'note' })),
+      h('button', { type: 'submit' }, t('record')));
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const input = {
+        indicator: indicator.id,
+        period: form.elements.period.value.trim(),
+        source: form.elements.source.value,
+        note: form.elements.note.value,
+      };
+      if (takesStatus) input.status = form.elements.status.value;
+      else input.value = Number(form.elements.value.value);
+      try {
+        const saved = (await graphql(RECORD_INDICATOR, { input })).recordIndicator;
+        route();
+        announce(t('record.saved', { period: saved.period, version: saved.version }));
+      } catch (e) {
+        message.replaceChildren(errorBox(e));
+      }
+    });
+    const bodies = session.principal.bodies || [];
+    const mine = !indicator.computed && indicator.reportingBodies.some((b) => bodies.includes(b.id));
+    show(`${indicator.id}: ${indicator.text}`,
+      h('p', { class: 'note' }, `${valueLabel('kind', indicator.kind)} · ${indicator.computed ? t('indicator.computedShort')
+        : t('indicator.recorded', { bodies: indicator.reportingBodies.map((b) => b.name).join(', ') })}`),
+      indicator.target === null ? null : h('p', {}, `${t('target')}: ${number(indicator.target)}`),
+      h('h2', {}, t('history')),
+      indicator.history.length
+        ? table(t('history'), [t('period'), t('version'), t('value'), t('source'), t('note'), t('savedBy'), t('savedAt')],
+          indicator.history.map((r) => [r.period, String(r.version), r.status ? valueLabel('status', r.status) : number(r.value),
+            r.source, r.note || '–', `${r.recordedBy} (${r.body})`, r.recordedAt.replace('T', ' ').slice(0, 19)]))
+        : h('p', {}, t('indicator.noValues')),
+      mine ? h('h2', {}, t('record')) : null, mine ? form : null, message);
   }
 
   // ---- Officers: saved queries ---------------------------------------------------
@@ -1039,6 +1191,7 @@ fragment Table on ClientStatistics {
         case 'programme': return await programmeView();
         case 'measure': return await measureView(parts[1], parts[2] === 'quarters' ? 'QUARTER' : 'YEAR');
         case 'queries': return parts[1] ? await queryView(parts[1], parts[2] ? Number(parts[2]) : null) : await queriesView();
+        case 'indicators': return parts[1] ? await indicatorView(parts[1]) : await indicatorsView();
         case 'audit':
           if (parts[1] === 'event') return await eventView(parts[2]);
           if (parts[1] === 'client') return await clientView(parameters);

@@ -534,7 +534,8 @@ mod label_tests {
     const LABELS: &str = include_str!("../assets/labels.js");
     const APP: &str = include_str!("../assets/app.js");
 
-    /// The keys of one language's table in `labels.js`.
+    /// The keys of one language's table in `labels.js`; a key given twice fails, as the
+    /// second would silently win.
     fn keys(language: &str) -> BTreeSet<String> {
         let start = LABELS
             .find(&format!("\n  {language}: {{\n"))
@@ -549,7 +550,10 @@ mod label_tests {
                 let key = line.split(": ").next()?;
                 Some(key.trim_matches('\'').to_owned())
             })
-            .collect()
+            .fold(BTreeSet::new(), |mut keys, key| {
+                assert!(keys.insert(key.clone()), "{language} gives {key} twice");
+                keys
+            })
     }
 
     #[test]

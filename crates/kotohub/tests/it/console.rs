@@ -278,6 +278,33 @@ async fn an_analyst_sees_the_programme_and_measures_with_small_cells_as_less_tha
         .clone();
     assert!(events["total"]["events"].as_i64().unwrap() > 0, "{events}");
     view(&browser, "#/measure/1.3").await;
+    // Its indicator 1.3/1 is counted from the register: the same series as the API's.
+    let indicator = gateway_data(
+        &hub,
+        &analyst,
+        "{ indicator(id: \"1.3/1\") { values { period value suppressed noData } } }",
+        json!({}),
+    )
+    .await;
+    let values = indicator["indicator"]["values"].as_array().unwrap();
+    let rows = table_rows(
+        &browser,
+        "section[aria-labelledby=\"indicator-1-3-1-title\"]",
+    )
+    .await;
+    assert_eq!(rows.len(), values.len(), "{rows:?}");
+    assert!(!values.is_empty());
+    for (row, value) in rows.iter().zip(values) {
+        assert_eq!(row[0], value["period"].as_str().unwrap());
+        let expected = if value["suppressed"] == true {
+            "<5".to_owned()
+        } else if value["noData"] == true {
+            "no data".to_owned()
+        } else {
+            shown(value["value"].as_f64().unwrap() as i64)
+        };
+        assert!(row[1].starts_with(&expected), "{row:?} {value}");
+    }
     let rows = table_rows(&browser, "section[aria-labelledby$=\"-events-year-title\"]").await;
     let cells = events["cells"].as_array().unwrap();
     assert_eq!(rows.len(), cells.len() + 1, "{rows:?}");
@@ -411,6 +438,46 @@ async fn an_officer_runs_saved_queries_and_cannot_reach_the_other_roles_pages() 
     let with_bom = download(&browser, "#results").await;
     assert!(with_bom.starts_with('\u{feff}'));
     assert_eq!(with_bom, direct(true).await);
+
+    // The indicators Ohjaamo records, and recording one.
+    let text = view(&browser, "#/indicators").await;
+    assert!(text.contains("1.3/2:"), "{text}");
+    assert!(
+        !text.contains("1.3/1:"),
+        "a counted indicator is offered: {text}"
+    );
+    view(&browser, "#/indicators/1.3%2F2").await;
+    browser
+        .run(
+            "document.getElementById('record-period').value = '2019';
+             document.getElementById('record-value').value = '42';
+             document.getElementById('record-source').value = 'Ohjaamo client system';
+             document.querySelector('#record-form button[type=submit]').click();",
+            json!([]),
+        )
+        .await;
+    browser
+        .wait_for(
+            "document.getElementById('status').innerText.startsWith('Recorded: 2019, version 1') \
+             && document.getElementById('main').dataset.ready === '#/indicators/1.3%2F2'",
+        )
+        .await;
+    let rows = table_rows(&browser, "#main").await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0][..4], ["2019", "1", "42", "Ohjaamo client system"]);
+    let recorded = gateway_data(
+        &hub,
+        &officer,
+        "{ indicator(id: \"1.3/2\") { records { period value source body recordedBy } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        recorded["indicator"]["records"],
+        json!([{ "period": "2019", "value": 42.0, "source": "Ohjaamo client system",
+                 "body": "ohjaamo", "recordedBy": "dev-officer" }])
+    );
+    checked(&browser, "officer-indicator").await;
 
     // The analysts' and auditors' pages are not offered, and opening them says why.
     let nav = browser

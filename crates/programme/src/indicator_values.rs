@@ -325,10 +325,63 @@ pub async fn values(
                 .collect()
         }
     };
-    Ok(values
+    let values: Vec<IndicatorValue> = values
         .into_iter()
         .filter(|value| within(&value.period, from, to))
-        .collect())
+        .collect();
+    Ok(with_gaps_marked(values, from, to, by, target))
+}
+
+/// Every period of the series, from `from` (else its first) to `to` (else its last): a
+/// period the register holds nothing of is there as "no data", not left out, so that a
+/// gap in reporting shows as one.
+fn with_gaps_marked(
+    values: Vec<IndicatorValue>,
+    from: Option<i32>,
+    to: Option<i32>,
+    by: IndicatorPeriod,
+    target: Option<f64>,
+) -> Vec<IndicatorValue> {
+    let years: Vec<i32> = values
+        .iter()
+        .filter_map(|v| v.period.get(..4).and_then(|y| y.parse().ok()))
+        .collect();
+    let (Some(first), Some(last)) = (
+        from.or(years.iter().min().copied()),
+        to.or(years.iter().max().copied()),
+    ) else {
+        return values;
+    };
+    // A span no wider than the programme's years and their follow-up: a caller's
+    // `from: 0` must not make a list of two thousand years.
+    if last < first || last - first > 50 {
+        return values;
+    }
+    let periods: Vec<String> = (first..=last)
+        .flat_map(|year| match by {
+            IndicatorPeriod::Year => vec![year.to_string()],
+            IndicatorPeriod::Quarter => (1..=4).map(|q| format!("{year}-Q{q}")).collect(),
+        })
+        .collect();
+    let mut values = values;
+    periods
+        .into_iter()
+        .map(
+            |period| match values.iter().position(|v| v.period == period) {
+                Some(at) => values.swap_remove(at),
+                None => IndicatorValue {
+                    period,
+                    value: None,
+                    status: None,
+                    suppressed: false,
+                    no_data: true,
+                    target,
+                    computed: true,
+                    source: None,
+                },
+            },
+        )
+        .collect()
 }
 
 /// `docs/indicators.md`: every indicator of the catalog with its kind, target and
@@ -426,6 +479,40 @@ mod tests {
                 row.id
             );
         }
+    }
+
+    #[test]
+    fn gaps_in_a_series_are_no_data_and_the_span_follows_from_and_to() {
+        let series = vec![
+            counted("2019".into(), Some(12), false, None),
+            counted("2021".into(), None, true, None),
+        ];
+        let filled = with_gaps_marked(series, Some(2018), None, IndicatorPeriod::Year, None);
+        let periods: Vec<(&str, bool, bool)> = filled
+            .iter()
+            .map(|v| (v.period.as_str(), v.no_data, v.suppressed))
+            .collect();
+        assert_eq!(
+            periods,
+            [
+                ("2018", true, false),
+                ("2019", false, false),
+                ("2020", true, false),
+                ("2021", false, true)
+            ]
+        );
+        let quarters = with_gaps_marked(
+            vec![counted("2019-Q2".into(), Some(7), false, None)],
+            None,
+            None,
+            IndicatorPeriod::Quarter,
+            None,
+        );
+        assert_eq!(quarters.len(), 4);
+        assert_eq!(quarters[1].value, Some(7.0));
+        assert!(quarters[0].no_data && quarters[3].no_data);
+        let absurd = with_gaps_marked(Vec::new(), Some(0), Some(3000), IndicatorPeriod::Year, None);
+        assert!(absurd.is_empty());
     }
 
     #[test]

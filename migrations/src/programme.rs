@@ -38,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateImportFacts),
             Box::new(CreateRegisterVersion),
             Box::new(CreateIndicatorRecords),
+            Box::new(AddIndicatorTargets),
         ]
     }
 }
@@ -715,5 +716,42 @@ impl MigrationTrait for CreateIndicatorRecords {
             .await?;
         }
         drop_all(manager, &["indicator_records"]).await
+    }
+}
+
+/// Every target an indicator states, not just its first: the programme often sets two in
+/// one sentence ("50 % apply for vocational education and no less than 20 % find paid
+/// jobs"), and says whether each holds per year or for the whole term. A JSON list, as
+/// the catalog writes it.
+struct AddIndicatorTargets;
+
+impl MigrationName for AddIndicatorTargets {
+    fn name(&self) -> &str {
+        "m20261209_000002_add_indicator_targets"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddIndicatorTargets {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("indicators")
+                    .add_column(text("targets").default("[]"))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("indicators")
+                    .drop_column("targets")
+                    .to_owned(),
+            )
+            .await
     }
 }

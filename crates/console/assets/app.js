@@ -500,6 +500,7 @@
   measure(id: $id) {
     indicators {
       id text kind target computed definition
+      targets { value of per }
       reportingBodies { id name }
       values { period value status suppressed noData source }
     }
@@ -530,6 +531,8 @@
     return h('section', { class: 'card', 'aria-labelledby': `${slug}-title` },
       h('h3', { id: `${slug}-title` }, `${indicator.id}: ${indicator.text}`),
       h('p', { class: 'note' }, `${valueLabel('kind', indicator.kind)} · ${how}`),
+      indicator.targets.length ? h('p', {}, `${t('column.target')}: `, indicator.targets.map((target) =>
+        `${number(target.value)}${target.of ? ` ${target.of}` : ''} (${valueLabel('per', target.per)})`).join('; ')) : null,
       indicator.values.length && numeric && indicator.computed
         ? barChart(indicator.text, indicator.values.map((v) => v.period),
           indicator.values.map((v) => ({ ...v, value: v.noData ? null : v.value })), 'value', indicator.target)

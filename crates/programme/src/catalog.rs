@@ -93,8 +93,45 @@ pub struct Measure {
 pub struct IndicatorSpec {
     pub text: String,
     pub kind: indicator::IndicatorKind,
+    /// What the programme aims at for the indicator's own quantity.
     #[serde(default)]
     pub target: Option<f64>,
+    /// Over what the target holds: each year, or the programme's whole term.
+    #[serde(default)]
+    pub target_per: Option<indicator::TargetPer>,
+    /// Targets the same sentence sets for other quantities ("… and no less than 20 %
+    /// find paid jobs").
+    #[serde(default)]
+    pub further_targets: Vec<FurtherTarget>,
+}
+
+/// A second target stated with an indicator, for a quantity of its own.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FurtherTarget {
+    pub value: f64,
+    /// What is counted or measured: "find paid jobs (%)", "work hours".
+    pub of: String,
+}
+
+impl IndicatorSpec {
+    /// Every target of the indicator as stored: its own first, then the further ones.
+    fn targets(&self) -> Vec<indicator::Target> {
+        let per = self.target_per.unwrap_or(indicator::TargetPer::Term);
+        self.target
+            .map(|value| indicator::Target {
+                value,
+                of: None,
+                per,
+            })
+            .into_iter()
+            .chain(self.further_targets.iter().map(|t| indicator::Target {
+                value: t.value,
+                of: Some(t.of.clone()),
+                per,
+            }))
+            .collect()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -201,27 +238,32 @@ impl Catalog {
     /// Every indicator with its derived id and scope, in catalog order.
     pub fn indicator_rows(&self) -> Vec<indicator::Model> {
         let mut rows = Vec::new();
-        let mut push =
-            |id: String,
-             scope: indicator::Scope,
-             owner: Owner<'_>,
-             position: usize,
-             spec: (&str, indicator::IndicatorKind, Option<f64>, &[String])| {
-                let (text, kind, target, sources) = spec;
-                rows.push(indicator::Model {
-                    id,
-                    scope,
-                    measure_id: owner.measure.map(str::to_owned),
-                    measure_set_id: owner.set.map(str::to_owned),
-                    group_id: owner.group.map(str::to_owned),
-                    body_id: owner.body.map(str::to_owned),
-                    position: position as i32,
-                    text: text.to_owned(),
-                    kind,
-                    target,
-                    sources: sources.join("; "),
-                });
-            };
+        let mut push = |id: String,
+                        scope: indicator::Scope,
+                        owner: Owner<'_>,
+                        position: usize,
+                        spec: (
+            &str,
+            indicator::IndicatorKind,
+            Vec<indicator::Target>,
+            &[String],
+        )| {
+            let (text, kind, targets, sources) = spec;
+            rows.push(indicator::Model {
+                id,
+                scope,
+                measure_id: owner.measure.map(str::to_owned),
+                measure_set_id: owner.set.map(str::to_owned),
+                group_id: owner.group.map(str::to_owned),
+                body_id: owner.body.map(str::to_owned),
+                position: position as i32,
+                text: text.to_owned(),
+                kind,
+                target: targets.first().map(|t| t.value),
+                targets: serde_json::to_string(&targets).expect("targets are numbers and strings"),
+                sources: sources.join("; "),
+            });
+        };
         for set in &self.measure_sets {
             for (n, spec) in set.indicators.iter().enumerate() {
                 let owner = Owner {
@@ -233,7 +275,7 @@ impl Catalog {
                     indicator::Scope::MeasureSet,
                     owner,
                     n,
-                    (&spec.text, spec.kind, spec.target, &[]),
+                    (&spec.text, spec.kind, spec.targets(), &[]),
                 );
             }
         }
@@ -249,7 +291,7 @@ impl Catalog {
                     indicator::Scope::ObjectiveGroup,
                     owner,
                     n,
-                    (&spec.text, spec.kind, spec.target, &[]),
+                    (&spec.text, spec.kind, spec.targets(), &[]),
                 );
             }
         }
@@ -266,7 +308,7 @@ impl Catalog {
                     indicator::Scope::Measure,
                     owner,
                     n,
-                    (&spec.text, spec.kind, spec.target, &[]),
+                    (&spec.text, spec.kind, spec.targets(), &[]),
                 );
             }
         }
@@ -280,7 +322,7 @@ impl Catalog {
                 indicator::Scope::Programme,
                 owner,
                 n,
-                (&pi.text, pi.kind, None, &pi.sources),
+                (&pi.text, pi.kind, Vec::new(), &pi.sources),
             );
         }
         rows
@@ -530,5 +572,33 @@ mod tests {
             PROGRAMME_TOML.replacen("bodies = [\"ohjaamo\"]", "bodies = [\"no-such-body\"]", 1);
         let err = Catalog::parse(&broken).expect_err("unknown body must be refused");
         assert!(err.to_string().contains("no-such-body"));
+    }
+
+    #[test]
+    fn targets_stated_together_are_kept_together_with_their_periods() {
+        let rows = catalog().indicator_rows();
+        let targets = |id: &str| -> Vec<indicator::Target> {
+            let row = rows.iter().find(|r| r.id == id).unwrap();
+            serde_json::from_str(&row.targets).unwrap()
+        };
+        let per_year = targets("1.1/1");
+        assert_eq!(per_year.len(), 1);
+        assert_eq!(
+            (per_year[0].value, per_year[0].per),
+            (1000.0, indicator::TargetPer::Year)
+        );
+        let pilot = targets("1.2/2");
+        assert_eq!(
+            pilot
+                .iter()
+                .map(|t| (t.value, t.of.as_deref()))
+                .collect::<Vec<_>>(),
+            [(50.0, None), (20.0, Some("find paid jobs (%)"))]
+        );
+        assert!(pilot.iter().all(|t| t.per == indicator::TargetPer::Term));
+        let hours = targets("10.4/1");
+        assert_eq!(hours[1].value, 70_000.0);
+        assert_eq!(rows.iter().filter(|r| r.target.is_some()).count(), 7);
+        assert!(targets("1.5/1").is_empty());
     }
 }

@@ -212,9 +212,35 @@ pub mod indicator {
         pub position: i32,
         pub text: String,
         pub kind: IndicatorKind,
+        /// The first of `targets`, the indicator's own.
         pub target: Option<f64>,
+        /// Every target, JSON: a list of [`Target`].
+        pub targets: String,
         /// Information sources, separated by "; ".
         pub sources: String,
+    }
+
+    /// Over what a target holds.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Deserialize, serde::Serialize)]
+    #[serde(rename_all = "snake_case")]
+    #[graphql(name = "TargetPeriod")]
+    pub enum TargetPer {
+        /// Each year.
+        Year,
+        /// The programme's term as a whole, 2017–2021.
+        Term,
+    }
+
+    /// One target of an indicator.
+    #[derive(
+        Debug, Clone, PartialEq, Deserialize, serde::Serialize, async_graphql::SimpleObject,
+    )]
+    #[graphql(name = "IndicatorTarget")]
+    pub struct Target {
+        pub value: f64,
+        /// What it is a target for, when not the indicator's own quantity.
+        pub of: Option<String>,
+        pub per: TargetPer,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

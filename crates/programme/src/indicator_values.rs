@@ -429,7 +429,22 @@ pub fn catalog_markdown(catalog: &crate::catalog::Catalog) -> String {
     let _ = writeln!(out, "|---|---|---|---|---|---|");
     for row in &rows {
         let kind = crate::indicators::kind_name(row.kind);
-        let target = row.target.map_or_else(String::new, |t| t.to_string());
+        let targets: Vec<indicator::Target> =
+            serde_json::from_str(&row.targets).unwrap_or_default();
+        let target = targets
+            .iter()
+            .map(|t| {
+                let per = match t.per {
+                    indicator::TargetPer::Year => " a year",
+                    indicator::TargetPer::Term => "",
+                };
+                match &t.of {
+                    Some(of) => format!("{} {of}{per}", t.value),
+                    None => format!("{}{per}", t.value),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
         let (status, how) = match computed(&row.id) {
             Some(c) => ("computed", c.definition.to_owned()),
             None => ("recorded", format!("by {}", bodies_of(row))),

@@ -410,6 +410,7 @@ mod tests {
             text: "t".into(),
             kind,
             target: None,
+            targets: "[]".into(),
             sources: String::new(),
         }
     }

@@ -725,6 +725,11 @@ impl Indicator {
     async fn target(&self) -> Option<f64> {
         self.row().target
     }
+    /// Every target the programme states with the indicator: its own first, then those
+    /// the same sentence sets for other quantities, each per year or for the term.
+    async fn targets(&self) -> Vec<crate::entity::indicator::Target> {
+        serde_json::from_str(&self.row().targets).unwrap_or_default()
+    }
     async fn measure(&self) -> Option<Measure> {
         let cat = &self.0.catalog;
         let index = cat.measure_index(self.row().measure_id.as_ref()?)?;

@@ -370,6 +370,15 @@ async fn computed_indicators_are_the_registers_aggregates_with_their_targets(bac
             assert_eq!(value["value"], n as f64);
         }
     }
+    // Both targets the programme sets in 1.2's sentence, for its term.
+    let pilot = data("{ indicator(id: \"1.2/2\") { target targets { value of per } } }").await;
+    assert_eq!(
+        pilot["indicator"],
+        json!({ "target": 50.0, "targets": [
+            { "value": 50.0, "of": null, "per": "TERM" },
+            { "value": 20.0, "of": "find paid jobs (%)", "per": "TERM" },
+        ] })
+    );
     // A counted indicator is not recorded by hand.
     let refused = record(
         &hub,

@@ -603,7 +603,10 @@ fragment Table on ClientStatistics {
         h('dt', {}, t('responsibleBodies')), h('dd', {}, measure.responsibleBodies.map((b) => `${b.name}${b.division ? ` (${b.division.name})` : ''}`).join(', '))),
     ];
     // The indicators are asked for on their own, so that a refusal of their values
-    // leaves the rest of the page standing.
+    // leaves the rest of the page standing; the breakdowns are asked for meanwhile.
+    const asked = graphql(MEASURE_STATISTICS, { id, period });
+    // Its failure is shown below; this only keeps it from counting as unhandled meanwhile.
+    asked.catch(() => {});
     const indicators = graphql(MEASURE_INDICATORS, { id })
       .then((data) => (data.measure.indicators.length
         ? h('div', { class: 'cards', id: 'indicators' }, data.measure.indicators.map(indicatorCard))
@@ -616,7 +619,7 @@ fragment Table on ClientStatistics {
     show(title, ...about, h('h2', {}, t('statistics')), loading());
     let statistics;
     try {
-      statistics = await graphql(MEASURE_STATISTICS, { id, period });
+      statistics = await asked;
     } catch (e) {
       return show(title, ...about, h('h2', {}, t('statistics')), errorBox(e));
     }

@@ -9,23 +9,28 @@
 //! `Indicator.records` and `Indicator.history` fields; they read and write
 //! `indicator_records`, which holds no person-level data.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
     Context, Enum, ErrorExtensions, ID, InputObject, Object, Result, SimpleObject,
 };
 use chrono::{SecondsFormat, Utc};
 use kotohub_auth::{Policy, Principal};
+use kotohub_subgraph::access::RowAccess;
 use kotohub_subgraph::{bad_input, forbidden, internal};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     TransactionTrait,
 };
-use std::sync::Arc;
 
 use crate::entity::indicator::{self, IndicatorKind};
 use crate::entity::indicator_record::{self, Column};
 use crate::schema::Snapshot;
 
-/// The database the records live in, for the mutation and the fields that read them.
+/// The database the records are written to; they are read through the request's own
+/// connection ([`RecordLoader`]).
 pub struct IndicatorRecords {
     pub db: DatabaseConnection,
 }
@@ -367,19 +372,43 @@ pub async fn history(
     indicator: &str,
     period: Option<&str>,
 ) -> Result<Vec<IndicatorRecord>> {
-    let store = ctx.data::<IndicatorRecords>()?;
-    let mut query =
-        indicator_record::Entity::find().filter(Column::IndicatorId.eq(indicator.to_owned()));
-    if let Some(period) = period {
-        query = query.filter(Column::Period.eq(period.to_owned()));
-    }
-    let rows = query
-        .order_by_asc(Column::Period)
-        .order_by_asc(Column::Version)
-        .all(&store.db)
+    let rows = ctx
+        .data::<DataLoader<RecordLoader>>()?
+        .load_one(indicator.to_owned())
         .await
-        .map_err(internal)?;
-    Ok(rows.into_iter().map(IndicatorRecord::from).collect())
+        .map_err(internal)?
+        .unwrap_or_default();
+    Ok(rows
+        .into_iter()
+        .filter(|row| period.is_none_or(|p| row.period == p))
+        .map(IndicatorRecord::from)
+        .collect())
+}
+
+/// Loads the records of every indicator a request asks about in one statement: a list
+/// of the catalog's indicators with their records would otherwise cost a query each.
+pub(crate) struct RecordLoader {
+    pub(crate) rows: RowAccess,
+}
+
+impl Loader<String> for RecordLoader {
+    type Value = Vec<indicator_record::Model>;
+    type Error = Arc<sea_orm::DbErr>;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        let rows = indicator_record::Entity::find()
+            .filter(Column::IndicatorId.is_in(keys.iter().map(String::as_str)))
+            .order_by_asc(Column::IndicatorId)
+            .order_by_asc(Column::Period)
+            .order_by_asc(Column::Version)
+            .all(self.rows.db())
+            .await?;
+        let mut found: HashMap<String, Self::Value> = HashMap::new();
+        for row in rows {
+            found.entry(row.indicator_id.clone()).or_default().push(row);
+        }
+        Ok(found)
+    }
 }
 
 #[cfg(test)]

@@ -59,6 +59,6 @@ pub async fn router(db: DatabaseConnection, guard: Guard) -> Result<Router, DbEr
         schema,
         db,
         guard,
-        schema::attach_client_loader,
+        schema::attach_loaders,
     ))
 }

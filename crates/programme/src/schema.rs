@@ -112,9 +112,13 @@ impl Snapshot {
             .map(|mb| mb.body_id.as_str())
     }
 
+    fn indicator_index(&self, id: &str) -> Option<usize> {
+        self.indicators.iter().position(|i| i.id == id)
+    }
+
     /// An indicator by id.
     pub(crate) fn indicator(&self, id: &str) -> Option<&indicator::Model> {
-        self.indicators.iter().find(|i| i.id == id)
+        Some(&self.indicators[self.indicator_index(id)?])
     }
 
     /// The bodies that answer for an indicator: a measure's own bodies, those of every
@@ -261,16 +265,12 @@ impl Query {
     /// One indicator by its id ("1.1/1", "set-4/1", "P3").
     async fn indicator(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Indicator>> {
         let cat = catalog(ctx)?;
-        Ok(cat
-            .indicators
-            .iter()
-            .position(|i| i.id == id.as_str())
-            .map(|index| {
-                Indicator(Handle {
-                    catalog: cat.clone(),
-                    index,
-                })
-            }))
+        Ok(cat.indicator_index(&id).map(|index| {
+            Indicator(Handle {
+                catalog: cat.clone(),
+                index,
+            })
+        }))
     }
 
     /// Responsible bodies, optionally of one division.
@@ -834,12 +834,17 @@ impl Loader<String> for ClientLoader {
     }
 }
 
-pub(crate) fn attach_client_loader(request: Request, rows: &RowAccess) -> Request {
+/// The loaders of one request: clients, and the indicators' records.
+pub(crate) fn attach_loaders(request: Request, rows: &RowAccess) -> Request {
     request
         .data(
             DataLoader::new(ClientLoader { rows: rows.clone() }, tokio::spawn)
                 .max_batch_size(BATCH_SIZE),
         )
+        .data(DataLoader::new(
+            crate::indicators::RecordLoader { rows: rows.clone() },
+            tokio::spawn,
+        ))
         .data(EntityBatches::default())
 }
 

@@ -39,6 +39,8 @@ impl MigratorTrait for Migrator {
             Box::new(CreateRegisterVersion),
             Box::new(CreateIndicatorRecords),
             Box::new(AddIndicatorTargets),
+            Box::new(AddRecordKinds),
+            Box::new(CreatePopulationFigures),
         ]
     }
 }
@@ -753,5 +755,115 @@ impl MigrationTrait for AddIndicatorTargets {
                     .to_owned(),
             )
             .await
+    }
+}
+
+/// What each fact of the register records and when, to the month: the kind of record
+/// with the flag that tells records of one kind apart (`service_needs_assessments:
+/// multi_professional`, `joint_application_results:not_accepted`), the month it happened,
+/// and for a record of a period (a service path, a case, a support period) the month it
+/// ended. Indicators count by them: "the multi-professional assessments", "employed
+/// within six months of the service". Facts already in the register keep an empty kind
+/// and the first month of their quarter until they are reported again.
+struct AddRecordKinds;
+
+impl MigrationName for AddRecordKinds {
+    fn name(&self) -> &str {
+        "m20261210_000001_add_record_kinds"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddRecordKinds {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // One column per statement: SQLite alters a table one change at a time.
+        for column in [
+            string_len("record", 64).default("").to_owned(),
+            integer("month").default(1).to_owned(),
+            integer_null("ended").to_owned(),
+        ] {
+            let mut column = column;
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table("client_facts")
+                        .add_column(&mut column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        let db = manager.get_connection();
+        let months = "UPDATE client_facts SET month = quarter * 3 - 2";
+        match db.get_database_backend() {
+            // The migrating role is the table's owner, which row-level security binds
+            // too once forced.
+            DbBackend::Postgres => {
+                db.execute_unprepared(&format!(
+                    "ALTER TABLE client_facts NO FORCE ROW LEVEL SECURITY; {months}; \
+                     ALTER TABLE client_facts FORCE ROW LEVEL SECURITY;"
+                ))
+                .await?;
+            }
+            _ => {
+                db.execute_unprepared(months).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in ["record", "month", "ended"] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table("client_facts")
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Residents by year, major district, mother-tongue group and age group, as the city's
+/// statistics office publishes them: reference statistics imported as they are (kind
+/// `population`), used as the denominators of programme-level indicators and never
+/// served on their own. One row per cell; a later import of a year replaces its cells.
+struct CreatePopulationFigures;
+
+impl MigrationName for CreatePopulationFigures {
+    fn name(&self) -> &str {
+        "m20261210_000002_create_population_figures"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreatePopulationFigures {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                create("population_figures")
+                    .col(integer("year"))
+                    .col(string_len("district", 16))
+                    .col(string_len("mother_tongue_group", 24))
+                    .col(string_len("age_group", 16))
+                    .col(integer("residents"))
+                    .col(string_len("source", 500))
+                    .col(string_len_null("run_id", 64))
+                    .primary_key(
+                        Index::create()
+                            .col("year")
+                            .col("district")
+                            .col("mother_tongue_group")
+                            .col("age_group"),
+                    )
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        drop_all(manager, &["population_figures"]).await
     }
 }

@@ -191,13 +191,25 @@ pub fn parse_ttl(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(seconds))
 }
 
-/// The principals `kotohub serve` prints a token for: one per role, the officer acting
-/// for Ohjaamo and the importer for the Education Division.
+/// The principals `kotohub serve` prints a token for: one per role — the officer acting
+/// for Ohjaamo, whose client records fill the demo, and the importer for the Education
+/// Division — and a second officer, of the Participation and Citizen Information Unit,
+/// whose indicator (5.2/1, its events) is recorded by hand where Ohjaamo's are all
+/// counted from the register.
 pub fn demo_principals() -> Vec<(Role, Principal)> {
     vec![
         (
             Role::Officer,
             Principal::new("dev-officer", [Role::Officer], ["ohjaamo".to_owned()], None),
+        ),
+        (
+            Role::Officer,
+            Principal::new(
+                "dev-participation-officer",
+                [Role::Officer],
+                ["participation-citizen-information".to_owned()],
+                None,
+            ),
         ),
         (
             Role::Analyst,

@@ -484,6 +484,32 @@ pub mod client_fact {
         Volunteering,
     }
 
+    /// What the register calls a kind of record: the division's table, and after a
+    /// colon the value of the column that tells its records apart where it has one —
+    /// `social_cases:child_welfare`, `employment_outcomes:employed`, and for a yes/no
+    /// column its name or `not_` and its name
+    /// (`service_needs_assessments:multi_professional`).
+    pub fn record_name(table: &str, detail: Option<&str>) -> String {
+        match detail {
+            Some(detail) => format!("{table}:{detail}"),
+            None => table.to_owned(),
+        }
+    }
+
+    /// Whether the register's kind of record `record` is one `wanted` names: the same
+    /// kind, or any of a table's kinds when `wanted` names just the table.
+    pub fn record_is(record: &str, wanted: &str) -> bool {
+        record == wanted
+            || record
+                .strip_prefix(wanted)
+                .is_some_and(|rest| rest.starts_with(':'))
+    }
+
+    /// A month counted as year × 12 + month − 1 (`ended`'s count).
+    pub fn month_count(year: i32, month: i32) -> i32 {
+        year * 12 + month - 1
+    }
+
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "client_facts")]
     pub struct Model {
@@ -502,6 +528,13 @@ pub mod client_fact {
         pub background: Background,
         /// The outcome, when the record is one.
         pub outcome: Option<RecordedOutcome>,
+        /// The kind of record ([`record_name`]).
+        pub record: String,
+        /// The month it happened, 1–12.
+        pub month: i32,
+        /// For a record of a period that has ended, the month it ended, counted as
+        /// year × 12 + month − 1.
+        pub ended: Option<i32>,
         /// The client's fixed random key, the same on every row of the client; the
         /// disclosure control sums them per cell (`crate::disclosure`).
         pub record_key: i64,
@@ -601,6 +634,35 @@ pub mod indicator_record {
         pub recorded_by: String,
         /// RFC 3339, UTC.
         pub recorded_at: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Residents by year, major district, mother-tongue group and age group: reference
+/// statistics used as denominators only.
+pub mod population_figure {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "population_figures")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub year: i32,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub district: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub mother_tongue_group: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub age_group: String,
+        pub residents: i32,
+        /// Who published the figures, and when.
+        pub source: String,
+        /// The import run that wrote the row; none when seeded.
+        pub run_id: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,31 +9,121 @@
 //! itself is [`crate::statistics`]'s.
 
 use async_graphql::{Context, Enum, ID, Result, SimpleObject};
+use kotohub_subgraph::vocab::District;
+use sea_orm::ActiveEnum;
 
-use crate::entity::client_fact::RecordedOutcome;
+use crate::entity::client::Background;
+use crate::entity::client_fact::{AgeGroup, MotherTongueGroup, RecordedOutcome};
 use crate::entity::event_fact::EventLanguages;
 use crate::entity::indicator;
 use crate::indicators::MilestoneStatus;
+use crate::register::{Second, Selection};
 use crate::schema::Snapshot;
 use crate::statistics::{self, ClientDimension, EventDimension, Filters};
 
 /// How an indicator is counted from the register.
 #[derive(Debug, Clone, Copy)]
 pub enum Computation {
-    /// Distinct clients with records of the measure.
-    Clients { measure: &'static str },
-    /// The share, in percent, of the measure's clients with one of the outcomes recorded.
-    ShareWithOutcome {
-        measure: &'static str,
-        outcomes: &'static [RecordedOutcome],
+    /// Distinct clients with facts `of` keeps, of the measure if one is named (else of
+    /// every measure: the set's and the programme's indicators).
+    Clients {
+        measure: Option<&'static str>,
+        of: Of,
+    },
+    /// The share, in percent, of those clients that `with` picks.
+    Share {
+        measure: Option<&'static str>,
+        of: Of,
+        with: With,
+    },
+    /// How many of those clients `with` picks.
+    CountWith {
+        measure: Option<&'static str>,
+        of: Of,
+        with: With,
     },
     /// Events held for the measure, in the given languages if any.
     Events {
         measure: &'static str,
         languages: Option<EventLanguages>,
     },
+    /// The share, in percent, of the measure's events held in these districts.
+    EventsIn {
+        measure: &'static str,
+        districts: &'static [District],
+    },
     /// Participants counted at the measure's events.
     Participants { measure: &'static str },
+    /// The index of dissimilarity between residents whose mother tongue is Finnish or
+    /// Swedish and the rest, across the major districts, from the population figures.
+    Segregation,
+}
+
+/// Which of the register's facts an indicator counts; an empty list keeps every value.
+#[derive(Debug, Clone, Copy)]
+pub struct Of {
+    pub body: Option<&'static str>,
+    /// Kinds of record (`client_fact::record_is`).
+    pub records: &'static [&'static str],
+    pub tongues: &'static [MotherTongueGroup],
+    pub backgrounds: &'static [Background],
+    pub age_groups: &'static [AgeGroup],
+}
+
+/// Every fact.
+const ALL: Of = Of {
+    body: None,
+    records: &[],
+    tongues: &[],
+    backgrounds: &[],
+    age_groups: &[],
+};
+
+/// Which of the counted clients a share or a count picks.
+#[derive(Debug, Clone, Copy)]
+pub enum With {
+    /// One of these outcomes recorded among the counted facts.
+    Outcomes(&'static [RecordedOutcome]),
+    /// A counted fact that `of` also keeps.
+    Also(Of),
+    /// One of these outcomes or kinds of record, under any measure, within `months` of
+    /// the end of a counted fact.
+    Within {
+        outcomes: &'static [RecordedOutcome],
+        records: &'static [&'static str],
+        months: u16,
+    },
+}
+
+impl Of {
+    fn selection(&self) -> Selection {
+        Selection {
+            body: self.body.map(str::to_owned),
+            records: self.records.iter().map(|r| (*r).to_owned()).collect(),
+            tongues: self.tongues.iter().map(|t| t.to_value()).collect(),
+            backgrounds: self.backgrounds.iter().map(|b| b.to_value()).collect(),
+            age_groups: self.age_groups.iter().map(|a| a.to_value()).collect(),
+        }
+    }
+}
+
+impl With {
+    fn second(&self) -> Second {
+        let outcomes = |list: &[RecordedOutcome]| list.iter().map(|o| o.to_value()).collect();
+        match self {
+            With::Outcomes(list) => Second::Outcomes(outcomes(list)),
+            With::Also(of) => Second::Also(of.selection()),
+            With::Within {
+                outcomes: list,
+                records,
+                months,
+            } => Second::FollowUp {
+                outcomes: outcomes(list),
+                records: records.iter().map(|r| (*r).to_owned()).collect(),
+                months: *months,
+            },
+        }
+    }
 }
 
 /// An indicator counted from the register, and how, in words for people.
@@ -52,26 +142,98 @@ const CONTINUED_TO_WORK_OR_STUDY: &[RecordedOutcome] = &[
     RecordedOutcome::OtherEducation,
 ];
 
+const IN_WORK: &[RecordedOutcome] = &[
+    RecordedOutcome::Employed,
+    RecordedOutcome::Apprenticeship,
+    RecordedOutcome::Entrepreneur,
+    RecordedOutcome::PaySubsidyWork,
+];
+
+/// Mother tongues other than Finnish and Swedish: the programme's "foreign-language".
+const FOREIGN_LANGUAGE: &[MotherTongueGroup] = &[
+    MotherTongueGroup::Russian,
+    MotherTongueGroup::Estonian,
+    MotherTongueGroup::Somali,
+    MotherTongueGroup::Arabic,
+    MotherTongueGroup::English,
+    MotherTongueGroup::Other,
+];
+
+const FOREIGN_BACKGROUND: &[Background] = &[Background::Immigrant, Background::SecondGeneration];
+
+const OF_FOREIGN_LANGUAGE: Of = Of {
+    tongues: FOREIGN_LANGUAGE,
+    ..ALL
+};
+
+/// Not accepted onto a study programme in the joint application, or not taking the
+/// place offered.
+const NOT_IN_FURTHER_STUDIES: Of = Of {
+    records: &[
+        "joint_application_results:not_accepted",
+        "joint_application_results:declined",
+    ],
+    ..ALL
+};
+
+/// Ohjaamo's regional focal areas: the eastern and north-eastern major districts, where
+/// the city's regional participation work concentrates. The programme names no areas;
+/// this is the reading the catalog notes for 10.2.
+const FOCAL_AREAS: &[District] = &[District::Itainen, District::Koillinen];
+
 /// The indicators the register counts. The rest are recorded by their bodies.
 pub const COMPUTED: &[Computed] = &[
     Computed {
+        indicator: "group-4-guidance/1",
+        computation: Computation::Clients {
+            measure: None,
+            of: NOT_IN_FURTHER_STUDIES,
+        },
+        definition: "distinct young people with a joint-application result of not accepted or not taking the place, in the period (by district of the comprehensive school and mother tongue with `clientStatistics`)",
+    },
+    Computed {
+        indicator: "group-4-guidance/5",
+        computation: Computation::CountWith {
+            measure: None,
+            of: Of {
+                records: &[
+                    "qualifications:vocational",
+                    "qualifications:partial_vocational",
+                    "qualifications:general_upper_secondary",
+                ],
+                ..ALL
+            },
+            with: With::Within {
+                outcomes: IN_WORK,
+                records: &[],
+                months: 12,
+            },
+        },
+        definition: "distinct people with a vocational or upper secondary qualification completed in the period who have an employment, apprenticeship, entrepreneurship or pay-subsidy outcome within 12 months of it",
+    },
+    Computed {
         indicator: "1.1/1",
-        computation: Computation::Clients { measure: "1.1" },
+        computation: Computation::Clients {
+            measure: Some("1.1"),
+            of: ALL,
+        },
         definition: "distinct clients with a skill assessment or guidance record of measure 1.1 in the period",
     },
     Computed {
         indicator: "1.2/1",
-        computation: Computation::ShareWithOutcome {
-            measure: "1.2",
-            outcomes: CONTINUED_TO_WORK_OR_STUDY,
+        computation: Computation::Share {
+            measure: Some("1.2"),
+            of: ALL,
+            with: With::Outcomes(CONTINUED_TO_WORK_OR_STUDY),
         },
         definition: "of the clients guided in measure 1.2 in the period, the share (%) with an employment, apprenticeship, entrepreneurship, pay-subsidy, vocational or other education outcome recorded",
     },
     Computed {
         indicator: "1.2/2",
-        computation: Computation::ShareWithOutcome {
-            measure: "1.2",
-            outcomes: &[RecordedOutcome::VocationalEducation],
+        computation: Computation::Share {
+            measure: Some("1.2"),
+            of: ALL,
+            with: With::Outcomes(&[RecordedOutcome::VocationalEducation]),
         },
         definition: "of the clients of measure 1.2 in the period, the share (%) who went on to vocational education (the programme's 50 %)",
     },
@@ -84,9 +246,65 @@ pub const COMPUTED: &[Computed] = &[
         definition: "events of measure 1.3 held in neither Finnish nor Swedish in the period",
     },
     Computed {
+        indicator: "1.3/2",
+        computation: Computation::Clients {
+            measure: Some("1.3"),
+            of: OF_FOREIGN_LANGUAGE,
+        },
+        definition: "distinct clients of measure 1.3 in the period whose mother tongue is neither Finnish nor Swedish",
+    },
+    Computed {
+        indicator: "1.4/1",
+        computation: Computation::Clients {
+            measure: Some("1.4"),
+            of: Of {
+                records: &["skill_assessments"],
+                backgrounds: &[Background::Immigrant],
+                ..ALL
+            },
+        },
+        definition: "distinct immigrants with a skill assessment of measure 1.4 in the period",
+    },
+    Computed {
+        indicator: "1.4/2",
+        computation: Computation::Clients {
+            measure: Some("1.4"),
+            of: Of {
+                records: &["service_paths"],
+                backgrounds: &[Background::Immigrant],
+                ..ALL
+            },
+        },
+        definition: "distinct immigrants who started a service path (instruction) of measure 1.4 in the period",
+    },
+    Computed {
         indicator: "4.6/1",
-        computation: Computation::Clients { measure: "4.6" },
+        computation: Computation::Clients {
+            measure: Some("4.6"),
+            of: ALL,
+        },
         definition: "distinct children with an early childhood education record of measure 4.6 in the period",
+    },
+    Computed {
+        indicator: "4.10/1",
+        computation: Computation::Share {
+            measure: Some("4.10"),
+            of: Of {
+                records: &["enrolments:parents_language_course"],
+                ..ALL
+            },
+            with: With::Within {
+                outcomes: &[],
+                records: &[
+                    "enrolments:adult_basic",
+                    "enrolments:vocational",
+                    "enrolments:s2",
+                    "enrolments:preparatory",
+                ],
+                months: 12,
+            },
+        },
+        definition: "of the parents who started a language course of measure 4.10 in the period, the share (%) enrolled in basic, vocational, S2 or preparatory education within 12 months of the course's end",
     },
     Computed {
         indicator: "7.1/1",
@@ -106,7 +324,10 @@ pub const COMPUTED: &[Computed] = &[
     },
     Computed {
         indicator: "7.3/2",
-        computation: Computation::Clients { measure: "7.3" },
+        computation: Computation::Clients {
+            measure: Some("7.3"),
+            of: ALL,
+        },
         definition: "distinct individuals with a participation of measure 7.3 in the period",
     },
     Computed {
@@ -124,7 +345,10 @@ pub const COMPUTED: &[Computed] = &[
     },
     Computed {
         indicator: "8.1/1",
-        computation: Computation::Clients { measure: "8.1" },
+        computation: Computation::Clients {
+            measure: Some("8.1"),
+            of: ALL,
+        },
         definition: "distinct participants with a record of the exercise programme (measure 8.1) in the period",
     },
     Computed {
@@ -142,20 +366,107 @@ pub const COMPUTED: &[Computed] = &[
     },
     Computed {
         indicator: "9.4/2",
-        computation: Computation::Clients { measure: "9.4" },
+        computation: Computation::Clients {
+            measure: Some("9.4"),
+            of: ALL,
+        },
         definition: "distinct clients with a social rehabilitation record of measure 9.4 in the period",
     },
     Computed {
+        indicator: "9.5/1",
+        computation: Computation::Share {
+            measure: Some("9.5"),
+            of: Of {
+                records: &["service_needs_assessments"],
+                backgrounds: FOREIGN_BACKGROUND,
+                ..ALL
+            },
+            with: With::Also(Of {
+                records: &["service_needs_assessments:multi_professional"],
+                ..ALL
+            }),
+        },
+        definition: "of the people with a foreign background whose service needs were assessed in the period, the share (%) assessed multi-professionally (Helmi's assessments and the division's)",
+    },
+    Computed {
         indicator: "9.7/1",
-        computation: Computation::Clients { measure: "9.7" },
-        definition: "distinct clients with a help-platform record of measure 9.7 in the period",
+        computation: Computation::Clients {
+            measure: Some("9.7"),
+            of: OF_FOREIGN_LANGUAGE,
+        },
+        definition: "distinct clients whose mother tongue is neither Finnish nor Swedish with a help-platform record of measure 9.7 in the period",
+    },
+    Computed {
+        indicator: "10.2/1",
+        computation: Computation::Share {
+            measure: Some("10.2"),
+            of: ALL,
+            with: With::Also(OF_FOREIGN_LANGUAGE),
+        },
+        definition: "of the young people reached by measure 10.2 in the period, the share (%) whose mother tongue is neither Finnish nor Swedish",
+    },
+    Computed {
+        indicator: "10.2/2",
+        computation: Computation::EventsIn {
+            measure: "10.2",
+            districts: FOCAL_AREAS,
+        },
+        definition: "of the recruitment and employer events of measure 10.2 in the period, the share (%) held in the eastern and north-eastern major districts (the regional focal areas)",
     },
     Computed {
         indicator: "10.4/1",
-        computation: Computation::Clients { measure: "10.4" },
+        computation: Computation::Clients {
+            measure: Some("10.4"),
+            of: ALL,
+        },
         definition: "distinct young people with a work-experience record of measure 10.4 in the period",
     },
+    Computed {
+        indicator: "P1",
+        computation: Computation::Segregation,
+        definition: "the index of dissimilarity (0–100) between residents whose mother tongue is Finnish or Swedish and the rest, across the major districts, from the population figures of the year",
+    },
+    Computed {
+        indicator: "P5",
+        computation: Computation::Clients {
+            measure: None,
+            of: NOT_IN_FURTHER_STUDIES,
+        },
+        definition: "distinct young people with a joint-application result of not accepted or not taking the place, in the period (by district of the comprehensive school, mother tongue and gender with `clientStatistics`)",
+    },
+    Computed {
+        indicator: "P8",
+        computation: Computation::Clients {
+            measure: None,
+            of: Of {
+                records: &["culture_outcomes:hobby_started"],
+                age_groups: &[AgeGroup::Age0To15, AgeGroup::Age16To29],
+                ..ALL
+            },
+        },
+        definition: "distinct children and young people (up to 29) who started a hobby through a measure in the period",
+    },
 ];
+
+impl Computation {
+    /// The kinds of record it names, to check against those the divisions report.
+    pub fn records(&self) -> Vec<&'static str> {
+        let (of, with) = match *self {
+            Computation::Clients { of, .. } => (Some(of), None),
+            Computation::Share { of, with, .. } | Computation::CountWith { of, with, .. } => {
+                (Some(of), Some(with))
+            }
+            _ => (None, None),
+        };
+        let mut records: Vec<&'static str> = of.map(|o| o.records.to_vec()).unwrap_or_default();
+        match with {
+            Some(With::Also(also)) => records.extend(also.records),
+            Some(With::Within { records: more, .. }) => records.extend(more),
+            _ => {}
+        }
+        records
+    }
+}
 
 /// How an indicator counted from the register is counted, if it is.
 pub fn computed(indicator: &str) -> Option<&'static Computed> {
@@ -198,6 +509,11 @@ fn period_of(year: Option<i32>, quarter: Option<i32>) -> String {
         (Some(year), None) => year.to_string(),
         _ => String::new(),
     }
+}
+
+/// A share (0–1) as a percentage to one decimal.
+fn percent(share: f64) -> f64 {
+    (share * 1000.0).round() / 10.0
 }
 
 /// Whether a period label's first year lies within `from..=to`.
@@ -252,10 +568,9 @@ pub async fn values(
             })
             .collect());
     };
-    let filters = |measure: &str| Filters {
-        measure: Some(ID(measure.to_owned())),
-        division: None,
-        year: None,
+    let filters = |measure: Option<&str>| Filters {
+        measure: measure.map(|m| ID(m.to_owned())),
+        ..Filters::default()
     };
     let client_period = match by {
         IndicatorPeriod::Year => ClientDimension::Year,
@@ -265,44 +580,59 @@ pub async fn values(
         IndicatorPeriod::Year => EventDimension::Year,
         IndicatorPeriod::Quarter => EventDimension::Quarter,
     };
-    let values: Vec<IndicatorValue> = match computed.computation {
-        Computation::Clients { measure } => {
-            statistics::clients(ctx, catalog, vec![client_period], filters(measure), None)
-                .await?
-                .cells
-                .into_iter()
-                .map(|cell| {
-                    let period = period_of(cell.place.year, cell.place.quarter);
-                    counted(period, cell.clients, cell.suppressed, target)
-                })
-                .collect()
-        }
-        Computation::ShareWithOutcome { measure, outcomes } => statistics::clients(
+    let clients = |measure: Option<&'static str>, of: Of, second: Second| {
+        statistics::clients(
             ctx,
             catalog,
             vec![client_period],
             filters(measure),
-            Some(outcomes.to_vec()),
+            of.selection(),
+            second,
         )
-        .await?
-        .cells
-        .into_iter()
-        .map(|cell| {
-            let period = period_of(cell.place.year, cell.place.quarter);
-            let mut value = counted(period, cell.clients, cell.suppressed, target);
-            value.value = value
-                .value
-                .and(cell.share)
-                .map(|share| (share * 1000.0).round() / 10.0);
-            value
-        })
-        .collect(),
+    };
+    let values: Vec<IndicatorValue> = match computed.computation {
+        Computation::Clients { measure, of } => clients(measure, of, Second::Nobody)
+            .await?
+            .cells
+            .into_iter()
+            .map(|cell| {
+                let period = period_of(cell.place.year, cell.place.quarter);
+                counted(period, cell.clients, cell.suppressed, target)
+            })
+            .collect(),
+        Computation::Share { measure, of, with } => clients(measure, of, with.second())
+            .await?
+            .cells
+            .into_iter()
+            .map(|cell| {
+                let period = period_of(cell.place.year, cell.place.quarter);
+                let mut value = counted(period, cell.clients, cell.suppressed, target);
+                value.value = value.value.and(cell.share).map(percent);
+                value
+            })
+            .collect(),
+        Computation::CountWith { measure, of, with } => clients(measure, of, with.second())
+            .await?
+            .cells
+            .into_iter()
+            .map(|cell| {
+                let period = period_of(cell.place.year, cell.place.quarter);
+                let mut value = counted(period, cell.clients, cell.suppressed, target);
+                // Those picked are counted with the noise of their own count, and are
+                // suppressed as a count of 1–4 is.
+                let picked = cell.with_outcome.filter(|_| !cell.suppressed);
+                value.suppressed = cell.suppressed || picked.is_some_and(|p| p < 5);
+                value.value = picked.filter(|p| *p >= 5).map(f64::from);
+                value.no_data = !value.suppressed && picked.is_none_or(|p| p == 0);
+                value
+            })
+            .collect(),
         Computation::Events { measure, languages } => {
             let mut by = vec![event_period];
             if languages.is_some() {
                 by.push(EventDimension::Languages);
             }
-            statistics::events(ctx, catalog, by, filters(measure))
+            statistics::events(ctx, catalog, by, filters(Some(measure)))
                 .await?
                 .cells
                 .into_iter()
@@ -313,8 +643,42 @@ pub async fn values(
                 })
                 .collect()
         }
+        Computation::EventsIn { measure, districts } => {
+            let all = statistics::events(ctx, catalog, vec![event_period], filters(Some(measure)))
+                .await?;
+            let inside = Filters {
+                districts: districts.to_vec(),
+                ..filters(Some(measure))
+            };
+            let inside = statistics::events(ctx, catalog, vec![event_period], inside).await?;
+            all.cells
+                .into_iter()
+                .map(|cell| {
+                    let period = period_of(cell.place.year, cell.place.quarter);
+                    let of_all = cell.events;
+                    let within = inside.cells.iter().find(|c| {
+                        c.place.year == cell.place.year && c.place.quarter == cell.place.quarter
+                    });
+                    let mut value = counted(period, of_all, cell.suppressed, target);
+                    // No events in the areas is a share of zero, not a gap; a suppressed
+                    // count in them leaves the share unknown.
+                    let share = match within {
+                        Some(within) if within.suppressed => None,
+                        Some(within) => within.events.zip(of_all),
+                        None => of_all.map(|a| (0, a)),
+                    }
+                    .filter(|(_, all)| *all > 0)
+                    .map(|(within, all)| percent(f64::from(within.min(all)) / f64::from(all)));
+                    if value.value.is_some() {
+                        value.suppressed = share.is_none();
+                        value.value = share;
+                    }
+                    value
+                })
+                .collect()
+        }
         Computation::Participants { measure } => {
-            statistics::events(ctx, catalog, vec![event_period], filters(measure))
+            statistics::events(ctx, catalog, vec![event_period], filters(Some(measure)))
                 .await?
                 .cells
                 .into_iter()
@@ -324,6 +688,24 @@ pub async fn values(
                 })
                 .collect()
         }
+        Computation::Segregation => match by {
+            // Residents are counted once a year, at its end.
+            IndicatorPeriod::Quarter => Vec::new(),
+            IndicatorPeriod::Year => crate::population::dissimilarity(ctx)
+                .await?
+                .into_iter()
+                .map(|(year, index)| IndicatorValue {
+                    period: year.to_string(),
+                    value: Some((index * 10.0).round() / 10.0),
+                    status: None,
+                    suppressed: false,
+                    no_data: false,
+                    target,
+                    computed: true,
+                    source: Some("population figures".to_owned()),
+                })
+                .collect(),
+        },
     };
     let values: Vec<IndicatorValue> = values
         .into_iter()
@@ -417,7 +799,7 @@ pub fn catalog_markdown(catalog: &crate::catalog::Catalog) -> String {
     );
     let _ = writeln!(
         out,
-        "{} indicators: {} counted from the statistics register (`Indicator.values`, with the \
+        "{} indicators: {} counted from the statistics register or, for P1, the population figures (`Indicator.values`, with the \
          noise and small-cell suppression of every aggregate), {} recorded per period by the \
          officers of the bodies that answer for them (`recordIndicator`, each change a new \
          version).\n",
@@ -480,13 +862,21 @@ mod tests {
                 .find(|row| row.id == computed.indicator)
                 .unwrap_or_else(|| panic!("{} is not in the catalog", computed.indicator));
             let measure = match computed.computation {
-                Computation::Clients { measure }
-                | Computation::ShareWithOutcome { measure, .. }
-                | Computation::Events { measure, .. }
-                | Computation::Participants { measure } => measure,
+                Computation::Clients { measure, .. }
+                | Computation::Share { measure, .. }
+                | Computation::CountWith { measure, .. } => measure,
+                Computation::Events { measure, .. }
+                | Computation::EventsIn { measure, .. }
+                | Computation::Participants { measure } => Some(measure),
+                Computation::Segregation => None,
             };
-            assert_eq!(row.measure_id.as_deref(), Some(measure), "{}", row.id);
-            let share = matches!(computed.computation, Computation::ShareWithOutcome { .. });
+            // A measure's indicator counts its measure; the set's, group's and
+            // programme's count across measures.
+            assert_eq!(row.measure_id.as_deref(), measure, "{}", row.id);
+            let share = matches!(
+                computed.computation,
+                Computation::Share { .. } | Computation::EventsIn { .. }
+            );
             assert_eq!(
                 share,
                 row.kind == indicator::IndicatorKind::Percentage,

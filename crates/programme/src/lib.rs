@@ -15,6 +15,7 @@ pub mod disclosure;
 pub mod entity;
 pub mod indicator_values;
 pub mod indicators;
+pub mod population;
 pub mod register;
 mod schema;
 pub mod statistics;

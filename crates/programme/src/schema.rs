@@ -12,7 +12,8 @@ use kotohub_subgraph::records::BATCH_SIZE;
 use kotohub_subgraph::vocab::District;
 use kotohub_subgraph::{Page, bad_input, internal};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveEnum, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use crate::entity::client_fact::RecordedOutcome;
@@ -22,6 +23,7 @@ use crate::entity::{
     responsible_body, theme,
 };
 use crate::indicators::IndicatorRecord;
+use crate::register::{Second, Selection};
 use crate::statistics::{
     self, ClientDimension, ClientStatistics, EventDimension, EventStatistics, Filters,
 };
@@ -83,6 +85,10 @@ impl Snapshot {
 
     pub(crate) fn has_measure(&self, id: &str) -> bool {
         self.measure_index(id).is_some()
+    }
+
+    pub(crate) fn has_body(&self, id: &str) -> bool {
+        self.bodies.iter().any(|body| body.id == id)
     }
 
     pub(crate) fn has_division(&self, id: &str) -> bool {
@@ -376,14 +382,50 @@ impl Query {
         measure: Option<ID>,
         division: Option<ID>,
         year: Option<i32>,
+        #[graphql(desc = "Only the records this responsible body made.")] body: Option<ID>,
         outcomes: Option<Vec<RecordedOutcome>>,
+        #[graphql(
+            desc = "Count an outcome only when it was recorded, under any measure your grant \
+                    covers, from the month one of the client's counted records ended (or \
+                    happened) to this many months after it: \"in work within 6 months of the \
+                    service\". 0 to 60; without it an outcome counts when it is itself one of \
+                    the counted records."
+        )]
+        within_months: Option<i32>,
     ) -> Result<ClientStatistics> {
         let filters = Filters {
             measure,
             division,
             year,
+            ..Filters::default()
         };
-        statistics::clients(ctx, catalog(ctx)?, by, filters, outcomes).await
+        let outcomes: Vec<String> = outcomes
+            .unwrap_or_default()
+            .iter()
+            .map(|o| o.to_value())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let second = match (outcomes.is_empty(), within_months) {
+            (true, None) => Second::Nobody,
+            (true, Some(_)) => {
+                return Err(bad_input(
+                    "withinMonths follows outcomes: name the outcomes",
+                ));
+            }
+            (false, None) => Second::Outcomes(outcomes),
+            (false, Some(months @ 0..=60)) => Second::FollowUp {
+                outcomes,
+                records: Vec::new(),
+                months: months as u16,
+            },
+            (false, Some(_)) => return Err(bad_input("withinMonths is 0 to 60")),
+        };
+        let selection = Selection {
+            body: body.map(|id| id.to_string()),
+            ..Selection::default()
+        };
+        statistics::clients(ctx, catalog(ctx)?, by, filters, selection, second).await
     }
 
     /// Events of the divisions your grant covers, broken down by up to three dimensions
@@ -403,6 +445,7 @@ impl Query {
             measure,
             division,
             year,
+            ..Filters::default()
         };
         statistics::events(ctx, catalog(ctx)?, by, filters).await
     }

@@ -14,7 +14,7 @@
 //! table, a margin asked separately and the total all agree cell for cell, and no
 //! combination of answers says more about a cell than the cell itself does.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ID, Result, SimpleObject};
@@ -27,9 +27,9 @@ use sea_orm::{ActiveEnum, ConnectionTrait};
 
 use crate::disclosure::{Counted, publish};
 use crate::entity::client::{Background, Gender};
-use crate::entity::client_fact::{AgeGroup, MotherTongueGroup, RecordedOutcome};
+use crate::entity::client_fact::{AgeGroup, MotherTongueGroup};
 use crate::entity::event_fact::EventLanguages;
-use crate::register::{Question, Register};
+use crate::register::{Question, Register, Second, Selection};
 use crate::schema::Snapshot;
 
 /// At most this many dimensions per table: more would cut the population into cells
@@ -42,6 +42,8 @@ pub enum ClientDimension {
     Measure,
     /// The division of the responsible body that made the record.
     Division,
+    /// The responsible body that made the record.
+    Body,
     Year,
     /// Year and quarter.
     Quarter,
@@ -84,6 +86,7 @@ impl Dimension for ClientDimension {
         match self {
             Self::Measure => &["measure_id"],
             Self::Division => &["division_id"],
+            Self::Body => &["body_id"],
             Self::Year => &["year"],
             Self::Quarter => &["year", "quarter"],
             Self::District => &["district"],
@@ -156,6 +159,7 @@ impl Place {
 pub struct ClientStatisticsCell {
     #[graphql(flatten)]
     pub(crate) place: Place,
+    body_id: Option<ID>,
     mother_tongue_group: Option<MotherTongueGroup>,
     age_group: Option<AgeGroup>,
     gender: Option<Gender>,
@@ -165,7 +169,7 @@ pub struct ClientStatisticsCell {
     pub(crate) clients: Option<i32>,
     /// Of them, those with one of the asked outcomes recorded in the cell; null when
     /// suppressed or when no outcomes were asked.
-    with_outcome: Option<i32>,
+    pub(crate) with_outcome: Option<i32>,
     /// `withOutcome / clients`; null when either is null or there are no clients.
     pub(crate) share: Option<f64>,
     /// True when the cell counts 1–4 of anything, or would be shown as fewer than five
@@ -197,10 +201,13 @@ pub struct EventStatisticsCell {
 }
 
 /// The filters both tables take.
+#[derive(Default)]
 pub struct Filters {
     pub measure: Option<ID>,
     pub division: Option<ID>,
     pub year: Option<i32>,
+    /// Events held in these districts only (all when empty).
+    pub districts: Vec<District>,
 }
 
 /// One dimension's value in a cell.
@@ -241,7 +248,8 @@ pub async fn clients(
     catalog: &Snapshot,
     by: Vec<ClientDimension>,
     filters: Filters,
-    outcomes: Option<Vec<RecordedOutcome>>,
+    selection: Selection,
+    second: Second,
 ) -> Result<ClientStatistics> {
     use ClientDimension as D;
     let fixed = Fixed {
@@ -249,22 +257,26 @@ pub async fn clients(
         division: D::Division,
         year: [D::Year, D::Quarter],
     };
-    let outcomes: Vec<String> = outcomes
-        .unwrap_or_default()
-        .iter()
-        .map(|o| o.to_value())
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let asked_outcomes = !outcomes.is_empty();
+    let asked_outcomes = !matches!(second, Second::Nobody);
     dimensions(&by, &fixed, catalog, &filters)?;
+    if let Some(body) = &selection.body {
+        if !catalog.has_body(body) {
+            return Err(bad_input(format!("there is no responsible body {body:?}")));
+        }
+        if by.contains(&D::Body) {
+            return Err(bad_input(
+                "the body filter already fixes the BODY dimension",
+            ));
+        }
+    }
     let rows = row_access(ctx)?;
     let question = Question {
         divisions: divisions_in_scope(rows.aggregates(), &filters)?,
         measure: filters.measure.map(|id| id.to_string()),
         division: filters.division.map(|id| id.to_string()),
         year: filters.year,
-        outcomes,
+        selection,
+        second,
         by: by.clone(),
     };
     let facts = ctx
@@ -298,6 +310,7 @@ pub async fn clients(
                 continue;
             }
             match (dimension, value) {
+                (D::Body, Value::Text(v)) => cell.body_id = Some(ID(v.clone())),
                 (D::MotherTongueGroup, Value::Text(v)) => cell.mother_tongue_group = stored(v),
                 (D::AgeGroup, Value::Text(v)) => cell.age_group = stored(v),
                 (D::Gender, Value::Text(v)) => cell.gender = stored(v),
@@ -482,6 +495,12 @@ async fn table<D: Dimension>(
         select.from(Alias::new(table));
         if let Some(divisions) = &divisions {
             select.and_where(Expr::col(Alias::new("division_id")).is_in(divisions.clone()));
+        }
+        if !filters.districts.is_empty() {
+            select.and_where(
+                Expr::col(Alias::new("district"))
+                    .is_in(filters.districts.iter().map(|d| d.to_value())),
+            );
         }
         for (columns, value) in &sliced {
             let column = Expr::col(Alias::new(columns[0]));

@@ -87,11 +87,14 @@ const fn optional(name: &'static str, kind: Type) -> Column {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
     /// A client record: the client named by identity code, the record's day in
-    /// `happened` (a date, or a year for the results published once a year), and, for an
-    /// outcome, the column that says which.
+    /// `happened` (a date, or a year for the results published once a year), for an
+    /// outcome the column that says which, and the column that tells the kind's records
+    /// apart in the register (`kotohub_programme::entity::client_fact::record_name`):
+    /// the outcome's, or a flag such as a needs assessment's `multi_professional`.
     Record {
         happened: &'static str,
         outcome: Option<&'static str>,
+        detail: Option<&'static str>,
     },
     /// An event, counted with its district, languages and participants.
     Event,
@@ -129,6 +132,16 @@ const fn record(happened: &'static str) -> Shape {
     Shape::Record {
         happened,
         outcome: None,
+        detail: None,
+    }
+}
+
+/// A record whose kind in the register is told apart by the column `detail`.
+const fn record_by(happened: &'static str, detail: &'static str) -> Shape {
+    Shape::Record {
+        happened,
+        outcome: None,
+        detail: Some(detail),
     }
 }
 
@@ -136,6 +149,7 @@ const fn outcome(happened: &'static str) -> Shape {
     Shape::Record {
         happened,
         outcome: Some("kind"),
+        detail: Some("kind"),
     }
 }
 
@@ -197,7 +211,7 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: "enrolments",
         subgraph: "education",
-        shape: record("started_on"),
+        shape: record_by("started_on", "programme"),
         own: &[
             required(
                 "programme",
@@ -211,7 +225,7 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: "joint_application_results",
         subgraph: "education",
-        shape: record("year"),
+        shape: record_by("year", "result"),
         own: &[
             required("year", Type::Year),
             required("school_district", Type::Vocabulary(values::<District>)),
@@ -224,7 +238,7 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: "qualifications",
         subgraph: "education",
-        shape: record("completed_on"),
+        shape: record_by("completed_on", "kind"),
         own: &[
             required(
                 "kind",
@@ -242,7 +256,7 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: "social_cases",
         subgraph: "social",
-        shape: record("opened_on"),
+        shape: record_by("opened_on", "kind"),
         own: &[
             required("kind", Type::Vocabulary(values::<social_case::CaseKind>)),
             required("opened_on", Type::Date),
@@ -252,7 +266,7 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: "service_needs_assessments",
         subgraph: "social",
-        shape: record("assessed_on"),
+        shape: record_by("assessed_on", "multi_professional"),
         own: &[
             required("assessed_on", Type::Date),
             required("multi_professional", Type::Boolean),
@@ -261,7 +275,7 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: "support_periods",
         subgraph: "social",
-        shape: record("started_on"),
+        shape: record_by("started_on", "service"),
         own: &[
             required(
                 "service",
@@ -293,7 +307,7 @@ pub const KINDS: &[Kind] = &[
     Kind {
         name: "participations",
         subgraph: "culture",
-        shape: record("participated_on"),
+        shape: record_by("participated_on", "activity"),
         own: &[
             Column {
                 name: "event_source_id",
@@ -347,6 +361,37 @@ impl Kind {
             .collect()
     }
 
+    /// The column a record's period ends on, for kinds whose records are periods.
+    pub fn ends_on(&self) -> Option<&'static Column> {
+        self.own
+            .iter()
+            .find(|column| matches!(column.kind, Type::EndOf(_)))
+    }
+
+    /// The column that tells the kind's records apart in the register, if one does.
+    pub fn detail(&self) -> Option<&'static Column> {
+        let Shape::Record {
+            detail: Some(detail),
+            ..
+        } = self.shape
+        else {
+            return None;
+        };
+        self.own.iter().find(|column| column.name == detail)
+    }
+
+    /// The register's name for a record of this kind whose detail column holds `text`
+    /// (a vocabulary's value) or `flag` (a yes/no column's).
+    pub fn record_name(&self, text: Option<&str>, flag: Option<bool>) -> String {
+        let detail = self.detail().and_then(|column| match (text, flag) {
+            (Some(text), _) => Some(text.to_owned()),
+            (None, Some(true)) => Some(column.name.to_owned()),
+            (None, Some(false)) => Some(format!("not_{}", column.name)),
+            (None, None) => None,
+        });
+        kotohub_programme::entity::client_fact::record_name(self.name, detail.as_deref())
+    }
+
     /// The register's outcome for a recorded outcome value: the divisions' outcome
     /// vocabularies are all in the register's.
     pub fn recorded_outcome(value: &str) -> Option<RecordedOutcome> {
@@ -389,6 +434,44 @@ mod tests {
             };
             for value in allowed() {
                 assert!(Kind::recorded_outcome(&value).is_some(), "{value}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_kind_of_record_an_indicator_counts_is_one_the_divisions_report() {
+        use kotohub_programme::indicator_values::COMPUTED;
+        for record in COMPUTED.iter().flat_map(|c| c.computation.records()) {
+            let (table, detail) = record.split_once(':').unwrap_or((record, ""));
+            let kind = Kind::named(table).unwrap_or_else(|| panic!("{record}: no such kind"));
+            if detail.is_empty() {
+                continue;
+            }
+            let column = kind
+                .detail()
+                .unwrap_or_else(|| panic!("{record}: {table} has no detail"));
+            let allowed = match column.kind {
+                Type::Vocabulary(values) => values(),
+                Type::Boolean => vec![column.name.to_owned(), format!("not_{}", column.name)],
+                _ => panic!("{table}: a detail is a vocabulary or a flag"),
+            };
+            assert!(allowed.iter().any(|v| v == detail), "{record}");
+        }
+    }
+
+    #[test]
+    fn a_record_is_told_apart_by_one_of_its_own_required_columns() {
+        for kind in KINDS {
+            if let Shape::Record {
+                detail: Some(detail),
+                ..
+            } = kind.shape
+            {
+                assert!(
+                    kind.own.iter().any(|c| c.name == detail && c.required),
+                    "{}",
+                    kind.name
+                );
             }
         }
     }

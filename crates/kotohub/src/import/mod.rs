@@ -14,6 +14,7 @@ pub mod clients;
 pub mod commit;
 pub mod identity;
 pub mod kinds;
+pub mod population;
 pub mod records;
 pub mod table;
 
@@ -236,7 +237,7 @@ impl Importer<'_> {
     ) -> Result<Imported, ImportError> {
         let mut reader = table::Reader::open(bytes, format)?;
         let (subgraph, division) = match target {
-            Target::Clients => ("programme", None),
+            Target::Clients | Target::Population => ("programme", None),
             Target::Records(kind) => {
                 let division = division.ok_or_else(|| {
                     DbErr::Custom(format!(
@@ -284,6 +285,20 @@ impl Importer<'_> {
                 }
             }
             let good = match division {
+                None if matches!(target, Target::Population) => {
+                    let mut good = Vec::with_capacity(rows.len());
+                    for row in &rows {
+                        match population::check(row, self.today) {
+                            Ok(checked) => good.push(checked),
+                            Err(faults) => imported.rejected.extend(faults),
+                        }
+                    }
+                    if !self.dry_run {
+                        let counts = population::write(programme, &run, &good).await?;
+                        imported.counts.add(counts);
+                    }
+                    good.len()
+                }
                 None => {
                     let mut good = Vec::with_capacity(rows.len());
                     for row in &rows {
@@ -405,6 +420,9 @@ async fn refresh_statistics(
 pub enum Target {
     /// The programme's clients.
     Clients,
+    /// Residents by year, district, mother-tongue group and age group: reference
+    /// statistics for the programme's denominators.
+    Population,
     /// A division's client records or events.
     Records(&'static kinds::Kind),
 }
@@ -419,7 +437,7 @@ impl Target {
     pub fn of(subgraph: &str, kind: &str) -> Result<Target, UnknownKind> {
         let of_subgraph = |subgraph: &str| -> Vec<&'static str> {
             if subgraph == "programme" {
-                vec!["clients"]
+                vec!["clients", "population"]
             } else {
                 kinds::KINDS
                     .iter()
@@ -430,6 +448,7 @@ impl Target {
         };
         let target = match kind {
             "clients" => Some(("programme", Target::Clients)),
+            "population" => Some(("programme", Target::Population)),
             _ => kinds::Kind::named(kind).map(|k| (k.subgraph, Target::Records(k))),
         };
         match target {
@@ -458,6 +477,7 @@ impl Target {
     pub fn kind(&self) -> &'static str {
         match self {
             Target::Clients => "clients",
+            Target::Population => "population",
             Target::Records(kind) => kind.name,
         }
     }
@@ -466,7 +486,7 @@ impl Target {
     /// programme's.
     pub fn division(&self) -> Option<&'static str> {
         match self {
-            Target::Clients => None,
+            Target::Clients | Target::Population => None,
             Target::Records(kind) => Some(kind.subgraph),
         }
     }

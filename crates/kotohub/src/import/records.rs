@@ -16,7 +16,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
-use kotohub_programme::entity::client_fact::{AgeGroup, MotherTongueGroup, RecordedOutcome};
+use kotohub_programme::entity::client_fact::{self, AgeGroup, MotherTongueGroup, RecordedOutcome};
 use kotohub_programme::entity::event_fact::EventLanguages;
 use kotohub_subgraph::vocab::District;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, OnConflict, Query, SimpleExpr};
@@ -136,10 +136,16 @@ pub struct Checked {
     pub body_id: String,
     /// The kind's own columns, by stored name, in the kind's order.
     pub cells: Vec<(&'static str, Cell)>,
-    /// The year and quarter the register counts the row in.
+    /// The year, quarter and month the register counts the row in.
     pub year: i32,
     pub quarter: i32,
+    pub month: i32,
+    /// For a record of a period that has ended, the month it ended
+    /// (`client_fact::month_count`).
+    pub ended: Option<i32>,
     pub outcome: Option<RecordedOutcome>,
+    /// The register's kind of record (`client_fact::record_name`); empty for an event.
+    pub record: String,
     pub event: Option<EventFigures>,
 }
 
@@ -241,22 +247,24 @@ pub fn check(kind: &Kind, row: &Row, cx: &Context) -> Result<Checked, Vec<Reject
         }
     }
 
-    let (mut year, mut quarter, mut outcome, mut event) = (0, 0, None, None);
+    let (mut year, mut quarter, mut month, mut outcome, mut event) = (0, 0, 1, None, None);
+    let (mut ended, mut record) = (None, String::new());
     match kind.shape {
         Shape::Record {
             happened,
             outcome: outcome_column,
+            ..
         } => {
             match cell(happened) {
                 Some(Cell::Date(on)) => {
-                    (year, quarter) = (on.year(), quarter_of(*on));
+                    (year, quarter, month) = (on.year(), quarter_of(*on), month_of(*on));
                     if identified.as_ref().is_some_and(|who| *on < who.born) {
                         faults.push(Rejected::at(line, happened, "before the client was born"));
                     }
                 }
                 // Results published once a year are counted in June.
                 Some(Cell::Integer(y)) => {
-                    (year, quarter) = (i32::try_from(*y).unwrap_or(i32::MAX), 2);
+                    (year, quarter, month) = (i32::try_from(*y).unwrap_or(i32::MAX), 2, 6);
                     if identified
                         .as_ref()
                         .is_some_and(|who| year < who.born.year())
@@ -271,6 +279,14 @@ pub fn check(kind: &Kind, row: &Row, cx: &Context) -> Result<Checked, Vec<Reject
             {
                 outcome = Kind::recorded_outcome(value);
             }
+            if let Some(Cell::Date(end)) = kind.ends_on().and_then(|column| cell(column.name)) {
+                ended = Some(client_fact::month_count(end.year(), month_of(*end)));
+            }
+            record = match kind.detail().and_then(|column| cell(column.name)) {
+                Some(Cell::Text(value)) => kind.record_name(Some(value), None),
+                Some(Cell::Boolean(flag)) => kind.record_name(None, Some(*flag)),
+                _ => kind.record_name(None, None),
+            };
         }
         Shape::Event => {
             if let (
@@ -284,7 +300,7 @@ pub fn check(kind: &Kind, row: &Row, cx: &Context) -> Result<Checked, Vec<Reject
                 cell("languages"),
                 cell("participant_count"),
             ) {
-                (year, quarter) = (held_on.year(), quarter_of(*held_on));
+                (year, quarter, month) = (held_on.year(), quarter_of(*held_on), month_of(*held_on));
                 event = District::try_from_value(district)
                     .ok()
                     .map(|district| EventFigures {
@@ -306,7 +322,10 @@ pub fn check(kind: &Kind, row: &Row, cx: &Context) -> Result<Checked, Vec<Reject
             cells,
             year,
             quarter,
+            month,
+            ended,
             outcome,
+            record,
             event,
         }),
         _ => Err(faults),
@@ -390,6 +409,11 @@ const NOT_A_LANGUAGE: &str = "an ISO 639-1 code is two small letters (fi, sv, so
 
 pub(crate) fn is_language(code: &str) -> bool {
     code.len() == 2 && code.bytes().all(|b| b.is_ascii_lowercase())
+}
+
+/// A date's month, 1–12.
+pub(crate) fn month_of(date: NaiveDate) -> i32 {
+    i32::try_from(date.month()).expect("a month is 1 to 12")
 }
 
 pub(crate) fn quarter_of(date: NaiveDate) -> i32 {
@@ -797,6 +821,9 @@ async fn write_facts(
             "gender",
             "background",
             "outcome",
+            "record",
+            "month",
+            "ended",
             "record_key",
         ]
     } else {
@@ -854,6 +881,9 @@ async fn write_facts(
                 who.gender.clone().into(),
                 who.background.clone().into(),
                 Value::String(row.outcome.map(|o| o.to_value())).into(),
+                row.record.clone().into(),
+                row.month.into(),
+                Value::Int(row.ended).into(),
                 key.into(),
             ]);
         } else {

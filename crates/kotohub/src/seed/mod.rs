@@ -14,6 +14,7 @@ mod education;
 mod employment;
 pub mod population;
 mod register;
+mod residents;
 mod rng;
 pub mod saved_queries;
 mod social;
@@ -86,7 +87,8 @@ pub async fn seed(dbs: &Databases, clients: u32, seed: u64) -> Result<Summary, S
         social::seed(&dbs.social, &people, seed),
         culture::seed(&dbs.culture, &people, seed),
     )?;
-    let reported = register::report(dbs, &catalog, &people, seed).await?;
+    let reported = register::report(dbs, &catalog, &people, seed).await?
+        + residents::seed(&dbs.programme).await?;
     // The register was written whole: a copy of it is read whole, not client by client.
     kotohub_programme::register::forget_changes(&dbs.programme, 0).await?;
     for db in [

@@ -30,12 +30,22 @@ enum Happened {
     InYear(&'static str),
 }
 
-/// How the client-record table `table` reports to the register: its date, and whether
-/// its `kind` column is an outcome — as its kind of import says.
-fn reported(table: &str) -> Option<(Happened, bool)> {
+/// How the client-record table `table` reports to the register: its date, whether its
+/// `kind` column is an outcome, the column that tells its records apart and the one
+/// its periods end on — as its kind of import says.
+struct Reported {
+    kind: &'static crate::import::kinds::Kind,
+    happened: Happened,
+    outcome: bool,
+}
+
+fn reported(table: &str) -> Option<Reported> {
     use crate::import::kinds::{Kind, Shape, Type};
     let kind = Kind::named(table)?;
-    let Shape::Record { happened, outcome } = kind.shape else {
+    let Shape::Record {
+        happened, outcome, ..
+    } = kind.shape
+    else {
         return None;
     };
     let column = kind.own.iter().find(|c| c.name == happened)?;
@@ -43,7 +53,55 @@ fn reported(table: &str) -> Option<(Happened, bool)> {
         Type::Year => Happened::InYear(column.stored),
         _ => Happened::On(column.stored),
     };
-    Some((happened, outcome.is_some()))
+    Some(Reported {
+        kind,
+        happened,
+        outcome: outcome.is_some(),
+    })
+}
+
+impl Reported {
+    /// The columns to read of the table.
+    fn columns(&self) -> String {
+        let when = match self.happened {
+            Happened::On(column) | Happened::InYear(column) => column,
+        };
+        let mut columns = vec!["id", "client_id", "measure_id", "body_id", when];
+        let detail = self.kind.detail().map(|column| column.stored);
+        let ends_on = self.kind.ends_on().map(|column| column.stored);
+        let outcome = self.outcome.then_some("kind");
+        for column in [detail, ends_on, outcome].into_iter().flatten() {
+            if !columns.contains(&column) {
+                columns.push(column);
+            }
+        }
+        columns.join(", ")
+    }
+
+    /// The register's kind of the record in `row`.
+    fn record(&self, row: &QueryResult) -> Result<String, DbErr> {
+        use crate::import::kinds::Type;
+        Ok(match self.kind.detail() {
+            Some(column) if matches!(column.kind, Type::Boolean) => {
+                let flag: bool = row.try_get("", column.stored)?;
+                self.kind.record_name(None, Some(flag))
+            }
+            Some(column) => {
+                let text: String = row.try_get("", column.stored)?;
+                self.kind.record_name(Some(&text), None)
+            }
+            None => self.kind.record_name(None, None),
+        })
+    }
+
+    /// The month the record's period ended, when it is one that has.
+    fn ended(&self, row: &QueryResult) -> Result<Option<i32>, DbErr> {
+        let Some(column) = self.kind.ends_on() else {
+            return Ok(None);
+        };
+        let end: Option<NaiveDate> = row.try_get("", column.stored)?;
+        Ok(end.map(|end| client_fact::month_count(end.year(), end.month() as i32)))
+    }
 }
 
 /// Writes the service relations and the statistics register from the divisions'
@@ -73,21 +131,17 @@ pub async fn report(
             .expect("every division in DIVISION_TABLES has a database");
         let txn = unrestricted(db).await?;
         for table in tables {
-            let (happened, outcome) = reported(table).ok_or_else(|| {
+            let reported = reported(table).ok_or_else(|| {
                 DbErr::Custom(format!("the register does not know the table {table}"))
             })?;
-            let when = match happened {
-                Happened::On(column) | Happened::InYear(column) => column,
-            };
-            let kind = if outcome { ", kind" } else { "" };
-            let columns = format!("id, client_id, measure_id, body_id, {when}{kind}");
+            let columns = reported.columns();
             let mut after = 0;
             while let Some(rows) = page(&txn, table, &columns, &mut after).await? {
                 for row in rows {
                     let client_id: String = row.try_get("", "client_id")?;
                     let body_id: String = row.try_get("", "body_id")?;
-                    let (year, quarter) = period(&row, happened)?;
-                    let outcome = if outcome {
+                    let (year, quarter, month) = period(&row, reported.happened)?;
+                    let outcome = if reported.outcome {
                         let kind: String = row.try_get("", "kind")?;
                         RecordedOutcome::try_from_value(&kind).ok()
                     } else {
@@ -114,6 +168,9 @@ pub async fn report(
                         gender: Set(who.gender),
                         background: Set(who.background),
                         outcome: Set(outcome),
+                        record: Set(reported.record(&row)?),
+                        month: Set(month),
+                        ended: Set(reported.ended(&row)?),
                     });
                 }
                 written += insert_rows(&programme, std::mem::take(&mut client_facts)).await?;
@@ -204,13 +261,14 @@ fn record_key(seed: u64, record: &str) -> i64 {
     (drawn % kotohub_programme::disclosure::RECORD_KEY_RANGE as u64) as i64
 }
 
-fn period(row: &QueryResult, happened: Happened) -> Result<(i32, i32), DbErr> {
+/// The year, quarter and month a record happened in.
+fn period(row: &QueryResult, happened: Happened) -> Result<(i32, i32, i32), DbErr> {
     Ok(match happened {
         Happened::On(column) => {
             let on: NaiveDate = row.try_get("", column)?;
-            (on.year(), quarter_of(on))
+            (on.year(), quarter_of(on), on.month() as i32)
         }
-        Happened::InYear(column) => (row.try_get("", column)?, 2),
+        Happened::InYear(column) => (row.try_get("", column)?, 2, 6),
     })
 }
 

@@ -161,8 +161,8 @@ fn generate(people: &[Person], rng: &mut Rng) -> Rows {
         {
             let opened = rng.date_in(year, year);
             let kind = *rng.weighted(&[
-                (CaseKind::ChildWelfare, 60.0),
-                (CaseKind::FamilySocialWork, 40.0),
+                (CaseKind::ChildWelfare, 65.0),
+                (CaseKind::FamilySocialWork, 35.0),
             ]);
             rows.assessment(person, HELMI, opened, true);
             let start = rng.days_after(opened, 7, 45).unwrap_or(opened);
@@ -177,8 +177,11 @@ fn generate(people: &[Person], rng: &mut Rng) -> Rows {
             );
             let mut closed = None;
             if let Some(ended) = ended {
+                // Seed 003: half of Helmi's clients were no longer clients of child
+                // welfare six months after the service, and about half saw their
+                // situation improve.
                 if kind == CaseKind::ChildWelfare
-                    && rng.chance(0.45)
+                    && rng.chance(0.78)
                     && let Some(on) = rng.days_after(ended, 0, 180)
                 {
                     rows.outcome(
@@ -190,7 +193,7 @@ fn generate(people: &[Person], rng: &mut Rng) -> Rows {
                     );
                     closed = Some(on);
                 }
-                if rng.chance(0.35) {
+                if rng.chance(0.5) {
                     rows.outcome(
                         person,
                         "9.5",

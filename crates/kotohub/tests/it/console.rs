@@ -439,19 +439,25 @@ async fn an_officer_runs_saved_queries_and_cannot_reach_the_other_roles_pages() 
     assert!(with_bom.starts_with('\u{feff}'));
     assert_eq!(with_bom, direct(true).await);
 
-    // The indicators Ohjaamo records, and recording one.
+    // Ohjaamo's indicators are all counted from the register: none to record.
     let text = view(&browser, "#/indicators").await;
-    assert!(text.contains("1.3/2:"), "{text}");
+    assert!(text.contains("record none"), "{text}");
+
+    // The Participation and Citizen Information Unit records its events by hand.
+    let participation = demo("dev-participation-officer");
+    sign_in(&browser, &hub, "dev-participation-officer").await;
+    let text = view(&browser, "#/indicators").await;
+    assert!(text.contains("5.2/1:"), "{text}");
     assert!(
         !text.contains("1.3/1:"),
         "a counted indicator is offered: {text}"
     );
-    view(&browser, "#/indicators/1.3%2F2").await;
+    view(&browser, "#/indicators/5.2%2F1").await;
     browser
         .run(
             "document.getElementById('record-period').value = '2019';
              document.getElementById('record-value').value = '42';
-             document.getElementById('record-source').value = 'Ohjaamo client system';
+             document.getElementById('record-source').value = 'Participation unit event calendar';
              document.querySelector('#record-form button[type=submit]').click();",
             json!([]),
         )
@@ -459,25 +465,30 @@ async fn an_officer_runs_saved_queries_and_cannot_reach_the_other_roles_pages() 
     browser
         .wait_for(
             "document.getElementById('status').innerText.startsWith('Recorded: 2019, version 1') \
-             && document.getElementById('main').dataset.ready === '#/indicators/1.3%2F2'",
+             && document.getElementById('main').dataset.ready === '#/indicators/5.2%2F1'",
         )
         .await;
     let rows = table_rows(&browser, "#main").await;
     assert_eq!(rows.len(), 1, "{rows:?}");
-    assert_eq!(rows[0][..4], ["2019", "1", "42", "Ohjaamo client system"]);
+    assert_eq!(
+        rows[0][..4],
+        ["2019", "1", "42", "Participation unit event calendar"]
+    );
     let recorded = gateway_data(
         &hub,
-        &officer,
-        "{ indicator(id: \"1.3/2\") { records { period value source body recordedBy } } }",
+        &participation,
+        "{ indicator(id: \"5.2/1\") { records { period value source body recordedBy } } }",
         json!({}),
     )
     .await;
     assert_eq!(
         recorded["indicator"]["records"],
-        json!([{ "period": "2019", "value": 42.0, "source": "Ohjaamo client system",
-                 "body": "ohjaamo", "recordedBy": "dev-officer" }])
+        json!([{ "period": "2019", "value": 42.0, "source": "Participation unit event calendar",
+                 "body": "participation-citizen-information",
+                 "recordedBy": "dev-participation-officer" }])
     );
     checked(&browser, "officer-indicator").await;
+    sign_in(&browser, &hub, "dev-officer").await;
 
     // The analysts' and auditors' pages are not offered, and opening them says why.
     let nav = browser

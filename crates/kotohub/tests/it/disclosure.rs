@@ -183,6 +183,13 @@ async fn write_register(hub: &Hub, clients: &[ClientRow], events: &[EventRow]) {
             gender: Set(row.gender.0),
             background: Set(Background::Immigrant),
             outcome: Set(row.outcome.then_some(RecordedOutcome::Employed)),
+            record: Set(if row.outcome {
+                "employment_outcomes:employed".to_owned()
+            } else {
+                "guidance_sessions".to_owned()
+            }),
+            month: Set(row.quarter * 3 - 2),
+            ended: Set(None),
             record_key: Set(row.key),
         })
         .collect();

@@ -22,13 +22,15 @@ crate::on_both_backends!(
     an_upload_is_refused_to_every_role_but_the_owning_divisions_importer,
     bad_records_are_reported_row_by_row_and_good_ones_written,
     a_changed_record_moves_its_fact_and_the_scope_of_its_bodies,
-    a_records_import_killed_half_way_and_run_again_loses_and_repeats_nothing
+    a_records_import_killed_half_way_and_run_again_loses_and_repeats_nothing,
+    population_figures_import_as_cells_a_later_release_corrects
 );
 
 /// The example files in the order they import: clients first, events before the
 /// participations that name them.
-const EXAMPLES: [&str; 18] = [
+const EXAMPLES: [&str; 19] = [
     "clients",
+    "population",
     "skill_assessments",
     "guidance_sessions",
     "service_paths",
@@ -744,4 +746,65 @@ async fn a_records_import_killed_half_way_and_run_again_loses_and_repeats_nothin
         assert_eq!(rows(db, sql).await, [n.as_str()], "{sql}");
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+async fn population_figures_import_as_cells_a_later_release_corrects(backend: Backend) {
+    let Some(hub) = Hub::start_with(backend, 20).await else {
+        return;
+    };
+    let pseudonymiser = Pseudonymiser::new(IDENTITY_SECRET);
+    let importer = importer(&pseudonymiser);
+    let programme = &hub.dbs.programme;
+    let import = |bytes: Vec<u8>| {
+        let importer = &importer;
+        async move {
+            importer
+                .import(
+                    Target::of("programme", "population").unwrap(),
+                    programme,
+                    None,
+                    &bytes,
+                    Format::Csv,
+                    |_, _| {},
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let itainen = "SELECT residents AS n FROM population_figures \
+                   WHERE year = 2017 AND district = 'itainen' AND mother_tongue_group = 'somali' \
+                   AND age_group = '30-44'";
+    // 2017: a year before the demo's own figures begin.
+    let first = import(example("population.csv")).await;
+    assert_eq!((first.rows, first.rejected_rows), (5, 0));
+    assert_eq!(first.counts.inserted, 5);
+    assert_eq!(rows(programme, itainen).await, ["1210"]);
+    // The same release again changes nothing.
+    let again = import(example("population.csv")).await;
+    assert_eq!((again.counts.inserted, again.counts.unchanged), (0, 5));
+    // A corrected release: one cell's figure changes; a row with faults is reported and
+    // writes nothing.
+    let corrected = "year,district,mother_tongue_group,age_group,residents,source\n\
+        2017,itainen,somali,30-44,1250,\"Helsinki statistics office, corrected\"\n\
+        2017,itainen,klingon,30-44,-1,\"x\"\n";
+    let fixed = import(corrected.as_bytes().to_vec()).await;
+    assert_eq!((fixed.rows, fixed.rejected_rows), (2, 1));
+    assert_eq!((fixed.counts.updated, fixed.counts.inserted), (1, 0));
+    let columns: Vec<&str> = fixed
+        .rejected
+        .iter()
+        .filter_map(|r| r.column.as_deref())
+        .collect();
+    assert_eq!(columns, ["mother_tongue_group", "residents"]);
+    assert_eq!(rows(programme, itainen).await, ["1250"]);
+    assert_eq!(
+        rows(
+            programme,
+            "SELECT count(*) AS n FROM population_figures WHERE year = 2017 \
+             AND source LIKE 'Helsinki%'"
+        )
+        .await,
+        ["5"]
+    );
+    hub.stop().await;
 }

@@ -126,13 +126,13 @@ async fn the_answering_bodies_record_indicators_as_versions(backend: Backend) {
         .collect();
     assert_eq!(versions, vec![(1, "IN_PROGRESS"), (2, "ACHIEVED")]);
 
-    // A count, by Ohjaamo: a value, not a status.
-    let ohjaamo = officer("ohjaamo");
+    // A count, by the Participation and Citizen Information Unit: a value, not a status.
+    let participation = officer("participation-citizen-information");
     let count = record(
         &hub,
-        &ohjaamo,
-        json!({ "indicator": "1.3/2", "period": "2019-Q2", "value": 14,
-                "source": "Ohjaamo event calendar" }),
+        &participation,
+        json!({ "indicator": "5.2/1", "period": "2019-Q2", "value": 14,
+                "source": "Participation unit event calendar" }),
     )
     .await;
     assert_eq!(count["data"]["recordIndicator"]["value"], 14.0, "{count}");
@@ -147,7 +147,7 @@ async fn the_answering_bodies_record_indicators_as_versions(backend: Backend) {
         .query_as(
             "gateway",
             &analyst,
-            "{ indicator(id: \"1.3/2\") { records { period value } } }",
+            "{ indicator(id: \"5.2/1\") { records { period value } } }",
             json!({}),
         )
         .await;
@@ -424,7 +424,11 @@ async fn hand_built_register(hub: &Hub) {
                 .unwrap();
         }
     };
-    run("DELETE FROM client_facts WHERE measure_id IN ('1.1', '1.2')".to_owned()).await;
+    run(
+        "DELETE FROM client_facts WHERE measure_id IN ('1.1', '1.2', '10.2', '4.10', '4.18', '9.5')"
+            .to_owned(),
+    )
+    .await;
     // Nothing on the request or import path deletes events, so no row policy lets a
     // delete see them; the tables' owner lifts the rule for this transaction only.
     let postgres = db.get_database_backend() == sea_orm::DbBackend::Postgres;
@@ -505,6 +509,118 @@ async fn hand_built_register(hub: &Hub) {
     for n in 11..=12 {
         run(event(n, 2020, "other_languages")).await;
     }
+    // Facts with the kind of record, the months and the client's mother tongue and
+    // background, all in 2019. Months are counted as year × 12 + month − 1.
+    let record = |client: u32,
+                  (measure, body, division): (&str, &str, &str),
+                  (year, month, ended): (i32, i32, Option<i32>),
+                  (tongue, background): (&str, &str),
+                  record: &str| {
+        format!(
+            "INSERT INTO client_facts (client_id, measure_id, body_id, division_id, year, quarter, \
+             month, ended, district, mother_tongue_group, age_group, gender, background, outcome, \
+             record, record_key) VALUES ('hand-{client:02}', '{measure}', '{body}', '{division}', \
+             {year}, {}, {month}, {}, 'itainen', '{tongue}', '30-44', 'female', '{background}', \
+             NULL, '{record}', {})",
+            (month - 1) / 3 + 1,
+            ended.map_or("NULL".to_owned(), |e| e.to_string()),
+            1000 + client
+        )
+    };
+    let ohjaamo = ("10.2", "ohjaamo", "employment");
+    let course = ("4.10", "education-division", "education");
+    let onward = ("4.18", "education-division", "education");
+    let social = ("9.5", "social-services-health-care", "social");
+    // 10.2: twenty young people reached, twelve of them speaking Somali or Arabic.
+    for client in 41..=60 {
+        let tongue = match client {
+            41..=46 => "somali",
+            47..=52 => "arabic",
+            _ => "finnish_or_swedish",
+        };
+        let on = (2019, 4, None);
+        run(record(
+            client,
+            ohjaamo,
+            on,
+            (tongue, "immigrant"),
+            "guidance_sessions",
+        ))
+        .await;
+    }
+    // 4.10: twenty parents on a language course from March to September 2019; twelve
+    // enrol in basic education six months after, one in vocational education sixteen
+    // months after (outside the twelve), the rest nowhere.
+    let september = 2019 * 12 + 8;
+    for client in 61..=80 {
+        let who = ("arabic", "immigrant");
+        let on = (2019, 3, Some(september));
+        run(record(
+            client,
+            course,
+            on,
+            who,
+            "enrolments:parents_language_course",
+        ))
+        .await;
+        if client <= 72 {
+            run(record(
+                client,
+                onward,
+                (2020, 3, None),
+                who,
+                "enrolments:adult_basic",
+            ))
+            .await;
+        } else if client == 73 {
+            run(record(
+                client,
+                onward,
+                (2021, 1, None),
+                who,
+                "enrolments:vocational",
+            ))
+            .await;
+        }
+    }
+    // 9.5: twenty people with a foreign background assessed, twelve multi-professionally;
+    // four with a Finnish background, all multi-professionally, are not in the share.
+    for client in 81..=104 {
+        let background = if client <= 100 {
+            "immigrant"
+        } else {
+            "finnish_background"
+        };
+        let kind = if client <= 92 || client > 100 {
+            "service_needs_assessments:multi_professional"
+        } else {
+            "service_needs_assessments:not_multi_professional"
+        };
+        run(record(
+            client,
+            social,
+            (2019, 5, None),
+            ("somali", background),
+            kind,
+        ))
+        .await;
+    }
+    // Residents of 2019 in two districts: the first holds 20 % of the Finnish or Swedish
+    // speakers and 60 % of the rest.
+    run("DELETE FROM population_figures".to_owned()).await;
+    for (district, tongue, residents) in [
+        ("itainen", "finnish_or_swedish", 2_000),
+        ("itainen", "somali", 600),
+        ("etelainen", "finnish_or_swedish", 8_000),
+        ("etelainen", "russian", 400),
+    ] {
+        run(format!(
+            "INSERT INTO population_figures (year, district, mother_tongue_group, age_group, \
+             residents, source) VALUES (2019, '{district}', '{tongue}', '30-44', {residents}, \
+             'hand-built')"
+        ))
+        .await;
+    }
     txn.commit().await.unwrap();
 }
 
@@ -575,6 +691,48 @@ async fn indicators_on_a_hand_built_register_are_the_counts_worked_out_by_hand(b
             { "period": "2019", "value": seven as f64, "suppressed": false, "noData": false },
             { "period": "2020", "value": null, "suppressed": true, "noData": false },
         ])
+    );
+
+    // The counts that read the kind of record, the months and the mother tongue, asked
+    // by an analyst of the whole city.
+    let city = Principal::new("test-analyst", [Role::Analyst], [], Some("city".to_owned()));
+    let body = hub
+        .query_as(
+            "gateway",
+            &city,
+            "{ reached: indicator(id: \"10.2/1\") { values(from: 2019, to: 2019) { value } }
+               onward: indicator(id: \"4.10/1\") { values(from: 2019, to: 2019) { value } }
+               assessed: indicator(id: \"9.5/1\") { values(from: 2019, to: 2019) { value } }
+               segregation: indicator(id: \"P1\") { values(from: 2019, to: 2019) { value source } } }",
+            json!({}),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let data = &body["data"];
+    let share =
+        |part: i64, whole: i64| (part.min(whole) as f64 / whole as f64 * 1000.0).round() / 10.0;
+    let clients = |n: i64, range: std::ops::RangeInclusive<i64>| {
+        publish(n, keys(range), Counted::Clients).unwrap()
+    };
+    // 10.2/1: twelve of the twenty speak neither Finnish nor Swedish.
+    assert_eq!(
+        data["reached"]["values"][0]["value"],
+        json!(share(clients(12, 41..=52), clients(20, 41..=60)))
+    );
+    // 4.10/1: twelve of the twenty went on within twelve months of the course's end.
+    assert_eq!(
+        data["onward"]["values"][0]["value"],
+        json!(share(clients(12, 61..=72), clients(20, 61..=80)))
+    );
+    // 9.5/1: twelve of the twenty with a foreign background.
+    assert_eq!(
+        data["assessed"]["values"][0]["value"],
+        json!(share(clients(12, 81..=92), clients(20, 81..=100)))
+    );
+    // P1: half of |0.2 − 0.6| + |0.8 − 0.4|, in percent: 40.
+    assert_eq!(
+        data["segregation"]["values"],
+        json!([{ "value": 40.0, "source": "population figures" }])
     );
     hub.stop().await;
 }

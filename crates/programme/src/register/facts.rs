@@ -14,10 +14,11 @@ use crate::statistics::{ClientDimension, Value};
 const DENSE_CELLS: u64 = 1 << 18;
 
 /// The stored dimensions, in the order of the columns that hold them; the outcome's
-/// column comes after them.
-pub(super) const DIMENSIONS: [ClientDimension; 9] = [
+/// column and the kind of record's come after them.
+pub(super) const DIMENSIONS: [ClientDimension; 10] = [
     ClientDimension::Measure,
     ClientDimension::Division,
+    ClientDimension::Body,
     ClientDimension::Year,
     ClientDimension::Quarter,
     ClientDimension::District,
@@ -27,22 +28,63 @@ pub(super) const DIMENSIONS: [ClientDimension; 9] = [
     ClientDimension::Background,
 ];
 
-/// The columns: the dimensions', then the outcome's.
-pub(super) const COLUMNS: usize = DIMENSIONS.len() + 1;
+/// The columns: the dimensions', the outcome's, the kind of record's.
+pub(super) const COLUMNS: usize = DIMENSIONS.len() + 2;
 
 /// The outcome's column. Its value is an empty text for a fact that is not an outcome.
 pub(super) const OUTCOME: usize = DIMENSIONS.len();
 
+/// The kind of record's column (`client_fact::record_name`).
+pub(super) const RECORD: usize = DIMENSIONS.len() + 1;
+
 /// What a breakdown asks: whose facts, which of them, counted by what.
+#[derive(Default)]
 pub struct Question {
     /// The divisions whose facts may be counted; `None` for the whole city.
     pub divisions: Option<Vec<String>>,
     pub measure: Option<String>,
     pub division: Option<String>,
     pub year: Option<i32>,
-    /// The outcomes the second count counts; none, and it counts nothing.
-    pub outcomes: Vec<String>,
+    /// Which facts count beyond measure, division and year.
+    pub selection: Selection,
+    /// Who of the clients counted the second count counts.
+    pub second: Second,
     pub by: Vec<ClientDimension>,
+}
+
+/// Which facts a question counts, beyond its measure, division and year; an empty list
+/// keeps every value.
+#[derive(Default, Clone, Debug)]
+pub struct Selection {
+    /// Facts of this responsible body only.
+    pub body: Option<String>,
+    /// Facts of these kinds of record (`client_fact::record_is`).
+    pub records: Vec<String>,
+    /// Facts about clients of these mother-tongue groups, backgrounds, age groups.
+    pub tongues: Vec<String>,
+    pub backgrounds: Vec<String>,
+    pub age_groups: Vec<String>,
+}
+
+/// Who of the counted clients the second count counts.
+#[derive(Default, Clone, Debug)]
+pub enum Second {
+    /// Nobody.
+    #[default]
+    Nobody,
+    /// Those with one of these outcomes among their counted facts.
+    Outcomes(Vec<String>),
+    /// Those with a counted fact that also passes this selection.
+    Also(Selection),
+    /// Those with a fact that is one of these outcomes or kinds of record, of any
+    /// measure in the asker's divisions, from the month one of their counted facts
+    /// ended (or happened) to `months` after it: "in work within six months of the
+    /// service". The client is counted in the cells of the facts it follows.
+    FollowUp {
+        outcomes: Vec<String>,
+        records: Vec<String>,
+        months: u16,
+    },
 }
 
 /// Counts of distinct clients and sums of their record keys: of all the clients
@@ -126,6 +168,10 @@ pub(super) struct Runs {
     pub(super) keys: Vec<i64>,
     /// Each column's code of each fact.
     pub(super) codes: [Vec<u16>; COLUMNS],
+    /// The month each fact happened, and the month its period ended (the same month for
+    /// a fact that is no period), counted from January 1900.
+    pub(super) months: Vec<u16>,
+    pub(super) ends: Vec<u16>,
 }
 
 impl Runs {
@@ -168,6 +214,7 @@ impl Facts {
             + 4 * (runs.ids.ends.capacity() + runs.starts.capacity())
             + 8 * runs.keys.capacity()
             + runs.codes.iter().map(|c| 2 * c.capacity()).sum::<usize>()
+            + 2 * (runs.months.capacity() + runs.ends.capacity())
     }
 
     fn column(dimension: ClientDimension) -> usize {
@@ -179,27 +226,54 @@ impl Facts {
 
     /// Which codes of `dimension` pass `keep`.
     fn mask(&self, dimension: ClientDimension, keep: impl Fn(&Value) -> bool) -> Filter<'_> {
-        let column = Self::column(dimension);
+        self.mask_column(Self::column(dimension), keep)
+    }
+
+    /// Which codes of the column `column` pass `keep`.
+    fn mask_column(&self, column: usize, keep: impl Fn(&Value) -> bool) -> Filter<'_> {
         (
             &self.runs.codes[column],
             self.dictionaries[column].values.iter().map(keep).collect(),
         )
     }
 
+    /// The filters a selection puts on each fact.
+    fn selecting(&self, selection: &Selection) -> Vec<Filter<'_>> {
+        let mut filters = Vec::new();
+        if let Some(body) = &selection.body {
+            filters.push(self.mask(ClientDimension::Body, text_in(vec![body])));
+        }
+        if !selection.records.is_empty() {
+            filters.push(self.mask_column(RECORD, record_in(&selection.records)));
+        }
+        for (dimension, kept) in [
+            (ClientDimension::MotherTongueGroup, &selection.tongues),
+            (ClientDimension::Background, &selection.backgrounds),
+            (ClientDimension::AgeGroup, &selection.age_groups),
+        ] {
+            if !kept.is_empty() {
+                let kept = kept.iter().map(String::as_str).collect();
+                filters.push(self.mask(dimension, text_in(kept)));
+            }
+        }
+        filters
+    }
+
     /// Counts the distinct clients the question selects, in total and in each cell of
     /// its dimensions, each with the sum of their record keys; the same again for those
-    /// with an asked outcome.
+    /// the second count counts.
     pub fn count(&self, question: &Question) -> Answer {
         self.count_within(question, DENSE_CELLS)
     }
 
     /// [`Facts::count`], counting in an array when the grid has at most `dense_cells`.
     fn count_within(&self, question: &Question, dense_cells: u64) -> Answer {
-        let mut filters: Vec<Filter<'_>> = Vec::new();
+        let mut scope: Vec<Filter<'_>> = Vec::new();
         if let Some(divisions) = &question.divisions {
             let divisions = divisions.iter().map(String::as_str).collect();
-            filters.push(self.mask(ClientDimension::Division, text_in(divisions)));
+            scope.push(self.mask(ClientDimension::Division, text_in(divisions)));
         }
+        let mut filters: Vec<Filter<'_>> = self.selecting(&question.selection);
         if let Some(measure) = &question.measure {
             filters.push(self.mask(ClientDimension::Measure, text_in(vec![measure])));
         }
@@ -209,13 +283,33 @@ impl Facts {
         if let Some(year) = question.year {
             filters.push(self.mask(ClientDimension::Year, |value| *value == Value::Number(year)));
         }
-        let outcomes = question.outcomes.iter().map(String::as_str).collect();
-        let with_outcome: Vec<bool> = self.dictionaries[OUTCOME]
-            .values
-            .iter()
-            .map(text_in(outcomes))
-            .collect();
-        let outcome_codes = &self.runs.codes[OUTCOME];
+        let second = match &question.second {
+            Second::Nobody => SecondTest::Nobody,
+            Second::Outcomes(outcomes) => {
+                let outcomes = outcomes.iter().map(String::as_str).collect();
+                SecondTest::Same(vec![self.mask_column(OUTCOME, text_in(outcomes))])
+            }
+            Second::Also(selection) => SecondTest::Same(self.selecting(selection)),
+            Second::FollowUp {
+                outcomes,
+                records,
+                months,
+            } => {
+                let outcomes: Vec<&str> = outcomes.iter().map(String::as_str).collect();
+                let outcome = self.mask_column(OUTCOME, text_in(outcomes));
+                let record = self.mask_column(RECORD, record_in(records));
+                let followed: Vec<bool> = (0..self.len())
+                    .map(|fact| {
+                        outcome.1[usize::from(outcome.0[fact])]
+                            || record.1[usize::from(record.0[fact])]
+                    })
+                    .collect();
+                SecondTest::Later {
+                    followed,
+                    months: *months,
+                }
+            }
+        };
 
         // A cell's number: each dimension's code, the last dimension varying fastest.
         let columns: Vec<usize> = question.by.iter().map(|d| Self::column(*d)).collect();
@@ -239,14 +333,17 @@ impl Facts {
         let mut total: Counts = [(0, 0); 2];
         let mut seen: Vec<u64> = Vec::new();
         let mut seen_with_outcome: Vec<u64> = Vec::new();
+        let passes = |filters: &[Filter<'_>], fact: usize| {
+            filters
+                .iter()
+                .all(|(codes, keep)| keep[usize::from(codes[fact])])
+        };
         for (client, &key) in self.runs.keys.iter().enumerate() {
             seen.clear();
             seen_with_outcome.clear();
-            for fact in self.runs.of(client) {
-                if !filters
-                    .iter()
-                    .all(|(codes, keep)| keep[usize::from(codes[fact])])
-                {
+            let facts = self.runs.of(client);
+            for fact in facts.clone() {
+                if !passes(&scope, fact) || !passes(&filters, fact) {
                     continue;
                 }
                 let cell: u64 = grouping
@@ -254,7 +351,20 @@ impl Facts {
                     .map(|(codes, stride)| u64::from(codes[fact]) * stride)
                     .sum();
                 seen.push(cell);
-                if with_outcome[usize::from(outcome_codes[fact])] {
+                let second = match &second {
+                    SecondTest::Nobody => false,
+                    SecondTest::Same(also) => passes(also, fact),
+                    SecondTest::Later { followed, months } => {
+                        let (from, months_after) = (self.runs.ends[fact], *months);
+                        facts.clone().any(|later| {
+                            followed[later]
+                                && passes(&scope, later)
+                                && (from..=from.saturating_add(months_after))
+                                    .contains(&self.runs.months[later])
+                        })
+                    }
+                };
+                if second {
                     seen_with_outcome.push(cell);
                 }
             }
@@ -297,6 +407,26 @@ impl Facts {
 /// Whether a value is one of the texts listed.
 fn text_in<'a>(list: Vec<&'a str>) -> impl Fn(&Value) -> bool + 'a {
     move |value| matches!(value, Value::Text(text) if list.contains(&text.as_str()))
+}
+
+/// Whether a value is a kind of record one of `wanted` names.
+fn record_in(wanted: &[String]) -> impl Fn(&Value) -> bool + '_ {
+    move |value| {
+        matches!(value, Value::Text(record)
+            if wanted.iter().any(|w| crate::entity::client_fact::record_is(record, w)))
+    }
+}
+
+/// How the second count tests a counted fact.
+enum SecondTest<'a> {
+    Nobody,
+    /// The fact passes these filters too.
+    Same(Vec<Filter<'a>>),
+    /// A fact of the client's that `followed` marks happened within `months` after it.
+    Later {
+        followed: Vec<bool>,
+        months: u16,
+    },
 }
 
 /// A filter on one dimension: each fact's code in it, and whether each code passes.
@@ -361,13 +491,20 @@ pub(super) mod tests {
         1_000 + 37 * client.bytes().map(i64::from).sum::<i64>()
     }
 
-    /// A fact packed as the register hands it over.
+    /// A fact packed as the register hands it over: its body named after its division,
+    /// its kind of record the outcome's table or a plain record, in its quarter's first
+    /// month.
     pub(crate) fn packed(row: &Row, key: i64) -> String {
         let (client, measure, division, year, quarter, district, outcome) = *row;
+        let month = (year - 1900) * 12 + (quarter - 1) * 3;
+        let record = match outcome {
+            Some(outcome) => format!("outcomes:{outcome}"),
+            None => "records".to_owned(),
+        };
         let outcome = outcome.unwrap_or_default();
         format!(
-            "{client}|{key}|{measure}|{division}|{year}|{quarter}|{district}|other|30-64|\
-             female|immigrant|{outcome}"
+            "{client}|{key}|{month}|{month}|{measure}|{division}|body-of-{division}|{year}|\
+             {quarter}|{district}|other|30-64|female|immigrant|{outcome}|{record}"
         )
     }
 
@@ -484,12 +621,9 @@ pub(super) mod tests {
     /// A question about every client, employed or not, by `by`.
     pub(crate) fn everyone_by(by: Vec<ClientDimension>) -> Question {
         Question {
-            divisions: None,
-            measure: None,
-            division: None,
-            year: None,
-            outcomes: vec!["employed".to_owned()],
+            second: Second::Outcomes(vec!["employed".to_owned()]),
             by,
+            ..Question::default()
         }
     }
 
@@ -526,11 +660,13 @@ pub(super) mod tests {
         let facts = facts(&ROWS);
         let question = Question {
             divisions: Some(vec!["employment".to_owned(), "social".to_owned()]),
-            measure: None,
-            division: None,
             year: Some(2019),
-            outcomes: vec!["employed".to_owned(), "vocational_education".to_owned()],
+            second: Second::Outcomes(vec![
+                "employed".to_owned(),
+                "vocational_education".to_owned(),
+            ]),
             by: vec![ClientDimension::District, ClientDimension::Quarter],
+            ..Question::default()
         };
         let expected = by_sets(
             &ROWS,
@@ -551,13 +687,149 @@ pub(super) mod tests {
         let answer = facts.count(&Question {
             divisions: Some(vec!["culture".to_owned()]),
             measure: Some("1.1".to_owned()),
-            division: None,
-            year: None,
-            outcomes: Vec::new(),
             by: vec![ClientDimension::Gender],
+            ..Question::default()
         });
         assert_eq!(answer.total, [(0, 0); 2]);
         assert!(answer.cells.is_empty());
+    }
+
+    /// Facts packed by hand: client, months (happened, ended), body, mother tongue,
+    /// outcome, kind of record; all of measure 9.5 in 2020's first quarter.
+    fn written(rows: &[(&str, u16, u16, &str, &str, &str, &str)]) -> Facts {
+        let mut reading = Reading::new(std::array::from_fn(|_| Dictionary::new()));
+        for (client, month, ended, body, tongue, outcome, record) in rows {
+            reading
+                .push(&format!(
+                    "{client}|{}|{month}|{ended}|9.5|social|{body}|2020|1|central|{tongue}|\
+                     30-64|female|immigrant|{outcome}|{record}",
+                    key(client)
+                ))
+                .expect("a well-formed fact");
+        }
+        let (dictionaries, runs) = reading.finish();
+        Facts {
+            version: 1,
+            dictionaries,
+            runs,
+        }
+    }
+
+    #[test]
+    fn a_follow_up_counts_an_outcome_only_within_its_months_after_the_end() {
+        const ENDED: &str = "social_outcomes:child_welfare_ended";
+        // Periods of January to July 2020 (months 1440 to 1446 since 1900).
+        let facts = written(&[
+            // Ended four months after the period: within six.
+            ("p", 1440, 1446, "helmi", "ar", "", "support_periods:helmi"),
+            ("p", 1450, 1450, "helmi", "ar", "child_welfare_ended", ENDED),
+            // Nine months after: within twelve, not six.
+            ("q", 1440, 1446, "helmi", "so", "", "support_periods:helmi"),
+            ("q", 1455, 1455, "helmi", "so", "child_welfare_ended", ENDED),
+            // Before the period began.
+            ("r", 1440, 1446, "helmi", "fi", "", "support_periods:helmi"),
+            ("r", 1438, 1438, "helmi", "fi", "child_welfare_ended", ENDED),
+            // Another body's period.
+            (
+                "s",
+                1440,
+                1446,
+                "division",
+                "ar",
+                "",
+                "support_periods:helmi",
+            ),
+            (
+                "s",
+                1447,
+                1447,
+                "division",
+                "ar",
+                "child_welfare_ended",
+                ENDED,
+            ),
+            // In the month the period ended, recorded by another body.
+            ("t", 1443, 1449, "helmi", "ru", "", "support_periods:helmi"),
+            (
+                "t",
+                1449,
+                1449,
+                "division",
+                "ru",
+                "child_welfare_ended",
+                ENDED,
+            ),
+        ]);
+        let follow_up = |months| Question {
+            selection: Selection {
+                body: Some("helmi".to_owned()),
+                records: vec!["support_periods".to_owned()],
+                ..Selection::default()
+            },
+            second: Second::FollowUp {
+                outcomes: vec!["child_welfare_ended".to_owned()],
+                records: Vec::new(),
+                months,
+            },
+            by: vec![ClientDimension::Year],
+            ..Question::default()
+        };
+        let clients = |answer: Answer| (answer.total[0].0, answer.total[1].0);
+        // Helmi's periods: p, q, r and t; followed within six months: p and t.
+        assert_eq!(clients(facts.count(&follow_up(6))), (4, 2));
+        assert_eq!(clients(facts.count(&follow_up(12))), (4, 3));
+        assert_eq!(clients(facts.count(&follow_up(0))), (4, 1));
+        // Out of the asker's divisions, the outcome is not there to follow.
+        let scoped = Question {
+            divisions: Some(vec!["employment".to_owned()]),
+            ..follow_up(6)
+        };
+        assert_eq!(clients(facts.count(&scoped)), (0, 0));
+    }
+
+    #[test]
+    fn a_second_selection_and_a_kind_of_record_pick_facts_by_their_own_values() {
+        let facts = written(&[
+            ("a", 1440, 1440, "ohjaamo", "ar", "", "guidance_sessions"),
+            ("b", 1440, 1440, "ohjaamo", "fi", "", "guidance_sessions"),
+            ("c", 1441, 1441, "ohjaamo", "so", "", "service_paths"),
+            ("d", 1441, 1441, "ohjaamo", "sv", "", "service_paths"),
+            ("e", 1442, 1442, "typ", "ar", "", "guidance_sessions"),
+        ]);
+        let foreign = Selection {
+            tongues: ["ar", "so", "ru"].map(str::to_owned).to_vec(),
+            ..Selection::default()
+        };
+        let question = Question {
+            selection: Selection {
+                body: Some("ohjaamo".to_owned()),
+                ..Selection::default()
+            },
+            second: Second::Also(foreign),
+            ..Question::default()
+        };
+        // Ohjaamo's a, b, c, d; of them a and c speak neither Finnish nor Swedish.
+        let answer = facts.count(&question);
+        let [a, c] = ["a", "c"].map(key);
+        assert_eq!(answer.total[1], (2, a + c));
+        assert_eq!(answer.total[0].0, 4);
+        let paths = Question {
+            selection: Selection {
+                records: vec!["service_paths".to_owned()],
+                ..Selection::default()
+            },
+            ..Question::default()
+        };
+        assert_eq!(facts.count(&paths).total[0].0, 2);
+        // A table's name takes in its kinds, but a name is not a prefix of another's.
+        let prefixed = Question {
+            selection: Selection {
+                records: vec!["service".to_owned()],
+                ..Selection::default()
+            },
+            ..Question::default()
+        };
+        assert_eq!(facts.count(&prefixed).total[0].0, 0);
     }
 
     #[test]

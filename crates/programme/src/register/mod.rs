@@ -28,7 +28,7 @@
 mod facts;
 mod reading;
 
-pub use facts::{Answer, Counts, Facts, Question};
+pub use facts::{Answer, Counts, Facts, Question, Second, Selection};
 
 use std::sync::Arc;
 use std::time::Instant;

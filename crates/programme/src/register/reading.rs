@@ -13,12 +13,16 @@ use crate::statistics::Value;
 const SEPARATOR: char = '|';
 
 /// A fact packed into one string by the database, in the order [`Reading::push`] reads
-/// it: one value a row instead of twelve, since the drivers copy and allocate every
+/// it: one value a row instead of sixteen, since the drivers copy and allocate every
 /// value they hand over, which took most of the time when each column came on its own.
-pub(super) const PACKED: &str = "client_id || '|' || record_key || '|' || measure_id \
-     || '|' || division_id || '|' || year || '|' || quarter || '|' || district || '|' \
-     || mother_tongue_group || '|' || age_group || '|' || gender || '|' || background \
-     || '|' || coalesce(outcome, '')";
+/// Its months come counted from January 1900, so that one fits in 16 bits: 22,800 is
+/// the months before it in `client_fact::month_count`'s count.
+pub(super) const PACKED: &str = "client_id || '|' || record_key || '|' \
+     || ((year - 1900) * 12 + month - 1) || '|' \
+     || coalesce(ended - 22800, (year - 1900) * 12 + month - 1) || '|' || measure_id \
+     || '|' || division_id || '|' || body_id || '|' || year || '|' || quarter || '|' \
+     || district || '|' || mother_tongue_group || '|' || age_group || '|' || gender \
+     || '|' || background || '|' || coalesce(outcome, '') || '|' || record";
 
 /// Facts as they are read, in the order read.
 pub(super) struct Reading {
@@ -33,6 +37,8 @@ pub(super) struct Reading {
     keys: Vec<i64>,
     client_of: Vec<u32>,
     profile_of: Vec<u32>,
+    months: Vec<u16>,
+    ends: Vec<u16>,
 }
 
 fn malformed(what: &str, fact: &str) -> DbErr {
@@ -50,20 +56,32 @@ impl Reading {
             keys: Vec::new(),
             client_of: Vec::new(),
             profile_of: Vec::new(),
+            months: Vec::new(),
+            ends: Vec::new(),
         }
     }
 
     /// Adds one fact as [`PACKED`] packs it.
     pub(super) fn push(&mut self, fact: &str) -> Result<(), DbErr> {
-        let mut fields = fact.splitn(3, SEPARATOR);
-        let (Some(client), Some(key), Some(profile)) =
-            (fields.next(), fields.next(), fields.next())
-        else {
+        let mut fields = fact.splitn(5, SEPARATOR);
+        let (Some(client), Some(key), Some(month), Some(end), Some(profile)) = (
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+        ) else {
             return Err(malformed("is cut short", fact));
         };
         let key: i64 = key
             .parse()
             .map_err(|_| malformed("has no number for its key", fact))?;
+        let month: u16 = month
+            .parse()
+            .map_err(|_| malformed("has no month since 1900", fact))?;
+        let end: u16 = end
+            .parse()
+            .map_err(|_| malformed("has no month since 1900 for its end", fact))?;
         let profile = match self.profiles.get(profile) {
             Some(&code) => code,
             None => {
@@ -91,6 +109,9 @@ impl Reading {
         };
         self.client_of.push(ordinal);
         self.profile_of.push(profile);
+        self.months.push(month);
+        // A period never ends before it began, whatever a source says.
+        self.ends.push(end.max(month));
         Ok(())
     }
 
@@ -100,6 +121,7 @@ impl Reading {
         let [
             measure,
             division,
+            body,
             year,
             quarter,
             district,
@@ -108,9 +130,10 @@ impl Reading {
             gender,
             background,
             outcome,
+            record,
         ] = fields[..]
         else {
-            return Err("does not have its ten values");
+            return Err("does not have its twelve values");
         };
         let number = |field: &str| {
             field
@@ -122,6 +145,7 @@ impl Reading {
         let values = [
             text(measure),
             text(division),
+            text(body),
             Value::Number(year),
             Value::Quarter(year, quarter),
             text(district),
@@ -130,6 +154,7 @@ impl Reading {
             text(gender),
             text(background),
             text(outcome),
+            text(record),
         ];
         let mut codes = [0; COLUMNS];
         for ((code, dictionary), value) in codes.iter_mut().zip(&mut self.dictionaries).zip(values)
@@ -176,6 +201,8 @@ impl Reading {
                 .map(|&fact| self.profile_codes[self.profile_of[fact as usize] as usize][column])
                 .collect();
         }
+        runs.months = order.iter().map(|&f| self.months[f as usize]).collect();
+        runs.ends = order.iter().map(|&f| self.ends[f as usize]).collect();
         (self.dictionaries, runs)
     }
 }
@@ -193,6 +220,8 @@ pub(super) fn merge(old: &Runs, changed: &[String], fresh: &Runs) -> Runs {
         for (codes, source) in runs.codes.iter_mut().zip(&from.codes) {
             codes.extend_from_slice(&source[facts.clone()]);
         }
+        runs.months.extend_from_slice(&from.months[facts.clone()]);
+        runs.ends.extend_from_slice(&from.ends[facts.clone()]);
         runs.starts
             .push(u32::try_from(runs.codes[0].len()).expect("fewer than 4 billion facts"));
     };
@@ -228,17 +257,19 @@ mod tests {
     fn a_fact_that_does_not_unpack_is_refused_and_adds_nothing() {
         let mut reading = Reading::new(std::array::from_fn(|_| Dictionary::new()));
         for fact in [
-            "c1|5",
-            "c1|5|1.1|employment|2020|1|central|other|30-64|female|immigrant",
-            "c1|5|1.1|employment|2020|1|central|other|30-64|female|immigrant||extra",
-            "c1|five|1.1|employment|2020|1|central|other|30-64|female|immigrant|",
-            "c1|5|1.1|employment|spring|1|central|other|30-64|female|immigrant|",
+            "c1|5|1440",
+            "c1|5|1440|1440|1.1|employment|b|2020|1|central|other|30-64|female|immigrant|",
+            "c1|5|1440|1440|1.1|employment|b|2020|1|central|other|30-64|female|immigrant||r|x",
+            "c1|five|1440|1440|1.1|employment|b|2020|1|central|other|30-64|female|immigrant||r",
+            "c1|5|1440|1440|1.1|employment|b|spring|1|central|other|30-64|female|immigrant||r",
+            "c1|5|May|1440|1.1|employment|b|2020|1|central|other|30-64|female|immigrant||r",
+            "c1|5|1440|-3|1.1|employment|b|2020|1|central|other|30-64|female|immigrant||r",
         ] {
             assert!(reading.push(fact).is_err(), "{fact}");
         }
         assert!(reading.client_of.is_empty() && reading.clients.is_empty());
         reading
-            .push("c1|5|1.1|employment|2020|1|central|other|30-64|female|immigrant|")
+            .push("c1|5|1440|1440|1.1|employment|b|2020|1|central|other|30-64|female|immigrant||r")
             .unwrap();
         assert_eq!(reading.client_of, [0]);
     }
@@ -249,7 +280,7 @@ mod tests {
         for key in [9, 4, 7] {
             reading
                 .push(&format!(
-                    "c1|{key}|1.1|employment|2020|1|central|other|30-64|female|immigrant|"
+                    "c1|{key}|1440|1440|1.1|employment|b|2020|1|central|other|30-64|female|immigrant||r"
                 ))
                 .unwrap();
         }

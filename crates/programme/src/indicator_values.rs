@@ -19,7 +19,7 @@ use crate::entity::indicator;
 use crate::indicators::MilestoneStatus;
 use crate::register::{Second, Selection};
 use crate::schema::Snapshot;
-use crate::statistics::{self, ClientDimension, EventDimension, Filters};
+use crate::statistics::{self, ClientDimension, ClientStatisticsCell, EventDimension, Filters};
 
 /// How an indicator is counted from the register.
 #[derive(Debug, Clone, Copy)]
@@ -580,53 +580,36 @@ pub async fn values(
         IndicatorPeriod::Year => EventDimension::Year,
         IndicatorPeriod::Quarter => EventDimension::Quarter,
     };
-    let clients = |measure: Option<&'static str>, of: Of, second: Second| {
-        statistics::clients(
-            ctx,
-            catalog,
-            vec![client_period],
-            filters(measure),
-            of.selection(),
-            second,
-        )
-    };
     let values: Vec<IndicatorValue> = match computed.computation {
-        Computation::Clients { measure, of } => clients(measure, of, Second::Nobody)
-            .await?
-            .cells
-            .into_iter()
-            .map(|cell| {
-                let period = period_of(cell.place.year, cell.place.quarter);
-                counted(period, cell.clients, cell.suppressed, target)
-            })
-            .collect(),
-        Computation::Share { measure, of, with } => clients(measure, of, with.second())
-            .await?
-            .cells
-            .into_iter()
-            .map(|cell| {
-                let period = period_of(cell.place.year, cell.place.quarter);
-                let mut value = counted(period, cell.clients, cell.suppressed, target);
-                value.value = value.value.and(cell.share).map(percent);
-                value
-            })
-            .collect(),
-        Computation::CountWith { measure, of, with } => clients(measure, of, with.second())
-            .await?
-            .cells
-            .into_iter()
-            .map(|cell| {
-                let period = period_of(cell.place.year, cell.place.quarter);
-                let mut value = counted(period, cell.clients, cell.suppressed, target);
-                // Those picked are counted with the noise of their own count, and are
-                // suppressed as a count of 1–4 is.
-                let picked = cell.with_outcome.filter(|_| !cell.suppressed);
-                value.suppressed = cell.suppressed || picked.is_some_and(|p| p < 5);
-                value.value = picked.filter(|p| *p >= 5).map(f64::from);
-                value.no_data = !value.suppressed && picked.is_none_or(|p| p == 0);
-                value
-            })
-            .collect(),
+        Computation::Clients { measure, of } => {
+            client_values(ctx, catalog, client_period, measure, of, None, target)
+                .await?
+                .into_iter()
+                .map(|(value, _)| value)
+                .collect()
+        }
+        Computation::Share { measure, of, with } => {
+            client_values(ctx, catalog, client_period, measure, of, Some(with), target)
+                .await?
+                .into_iter()
+                .map(|(mut value, cell)| {
+                    value.value = value.value.and(cell.share).map(percent);
+                    value
+                })
+                .collect()
+        }
+        Computation::CountWith { measure, of, with } => {
+            client_values(ctx, catalog, client_period, measure, of, Some(with), target)
+                .await?
+                .into_iter()
+                .map(|(mut value, cell)| {
+                    // Those counted in a published cell are shown, none of them as zero:
+                    // the cell's clients were reported, so nobody picked is a finding.
+                    value.value = value.value.and(cell.with_outcome).map(f64::from);
+                    value
+                })
+                .collect()
+        }
         Computation::Events { measure, languages } => {
             let mut by = vec![event_period];
             if languages.is_some() {
@@ -712,6 +695,34 @@ pub async fn values(
         .filter(|value| within(&value.period, from, to))
         .collect();
     Ok(with_gaps_marked(values, from, to, by, target))
+}
+
+/// The register's clients of `measure` that `of` keeps, per period, each period as a
+/// count beside its cell; with `with`, the cell also counts those it picks.
+async fn client_values(
+    ctx: &Context<'_>,
+    catalog: &Snapshot,
+    period: ClientDimension,
+    measure: Option<&str>,
+    of: Of,
+    with: Option<With>,
+    target: Option<f64>,
+) -> Result<Vec<(IndicatorValue, ClientStatisticsCell)>> {
+    let filters = Filters {
+        measure: measure.map(|m| ID(m.to_owned())),
+        ..Filters::default()
+    };
+    let second = with.map_or(Second::Nobody, |with| with.second());
+    let statistics =
+        statistics::clients(ctx, catalog, vec![period], filters, of.selection(), second).await?;
+    Ok(statistics
+        .cells
+        .into_iter()
+        .map(|cell| {
+            let period = period_of(cell.place.year, cell.place.quarter);
+            (counted(period, cell.clients, cell.suppressed, target), cell)
+        })
+        .collect())
 }
 
 /// Every period of the series, from `from` (else its first) to `to` (else its last): a

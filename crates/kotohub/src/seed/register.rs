@@ -30,15 +30,16 @@ enum Happened {
     InYear(&'static str),
 }
 
-/// How the client-record table `table` reports to the register: its date, whether its
-/// `kind` column is an outcome, the column that tells its records apart and the one
-/// its periods end on — as its kind of import says.
+/// How a client-record table reports to the register, as its kind of import says: its
+/// date, whether its `kind` column is an outcome, and through the kind the column that
+/// tells its records apart and the one its periods end on.
 struct Reported {
     kind: &'static crate::import::kinds::Kind,
     happened: Happened,
     outcome: bool,
 }
 
+/// How the table `table` reports; none for a table that is no kind of client record.
 fn reported(table: &str) -> Option<Reported> {
     use crate::import::kinds::{Kind, Shape, Type};
     let kind = Kind::named(table)?;

@@ -425,7 +425,8 @@ async fn hand_built_register(hub: &Hub) {
         }
     };
     run(
-        "DELETE FROM client_facts WHERE measure_id IN ('1.1', '1.2', '10.2', '4.10', '4.18', '9.5')"
+        "DELETE FROM client_facts WHERE measure_id IN ('1.1', '1.2', '10.2', '4.10', '4.18', '9.5') \
+         OR record LIKE 'qualifications%'"
             .to_owned(),
     )
     .await;
@@ -521,9 +522,14 @@ async fn hand_built_register(hub: &Hub) {
              month, ended, district, mother_tongue_group, age_group, gender, background, outcome, \
              record, record_key) VALUES ('hand-{client:02}', '{measure}', '{body}', '{division}', \
              {year}, {}, {month}, {}, 'itainen', '{tongue}', '30-44', 'female', '{background}', \
-             NULL, '{record}', {})",
+             {}, '{record}', {})",
             (month - 1) / 3 + 1,
             ended.map_or("NULL".to_owned(), |e| e.to_string()),
+            // An outcome's kind of record names the outcome, as the divisions' do.
+            match record.split_once(':') {
+                Some((table, kind)) if table.ends_with("_outcomes") => format!("'{kind}'"),
+                _ => "NULL".to_owned(),
+            },
             1000 + client
         )
     };
@@ -604,6 +610,27 @@ async fn hand_built_register(hub: &Hub) {
             kind,
         ))
         .await;
+    }
+    // Fourteen vocational qualifications in June 2019: ten employed within twelve months,
+    // one fourteen months after, three not at all.
+    let school = ("4.23", "education-division", "education");
+    let work = ("4.21", "helsinki-skill-center", "employment");
+    for client in 111..=124 {
+        let who = ("russian", "immigrant");
+        run(record(
+            client,
+            school,
+            (2019, 6, None),
+            who,
+            "qualifications:vocational",
+        ))
+        .await;
+        let employed = "employment_outcomes:employed";
+        if client <= 120 {
+            run(record(client, work, (2020, 2, None), who, employed)).await;
+        } else if client == 121 {
+            run(record(client, work, (2020, 8, None), who, employed)).await;
+        }
     }
     // Residents of 2019 in two districts: the first holds 20 % of the Finnish or Swedish
     // speakers and 60 % of the rest.
@@ -703,6 +730,7 @@ async fn indicators_on_a_hand_built_register_are_the_counts_worked_out_by_hand(b
             "{ reached: indicator(id: \"10.2/1\") { values(from: 2019, to: 2019) { value } }
                onward: indicator(id: \"4.10/1\") { values(from: 2019, to: 2019) { value } }
                assessed: indicator(id: \"9.5/1\") { values(from: 2019, to: 2019) { value } }
+               employed: indicator(id: \"group-4-guidance/5\") { values(from: 2019, to: 2019) { value } }
                segregation: indicator(id: \"P1\") { values(from: 2019, to: 2019) { value source } } }",
             json!({}),
         )
@@ -728,6 +756,12 @@ async fn indicators_on_a_hand_built_register_are_the_counts_worked_out_by_hand(b
     assert_eq!(
         data["assessed"]["values"][0]["value"],
         json!(share(clients(12, 81..=92), clients(20, 81..=100)))
+    );
+    // group-4-guidance/5: ten of the fourteen qualified were in work within twelve
+    // months, shown as the count of them, with its own noise.
+    assert_eq!(
+        data["employed"]["values"][0]["value"],
+        json!(clients(10, 111..=120) as f64)
     );
     // P1: half of |0.2 − 0.6| + |0.8 − 0.4|, in percent: 40.
     assert_eq!(

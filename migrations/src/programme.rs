@@ -41,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(AddIndicatorTargets),
             Box::new(AddRecordKinds),
             Box::new(CreatePopulationFigures),
+            Box::new(CreateCatalogVersion),
         ]
     }
 }
@@ -865,5 +866,34 @@ impl MigrationTrait for CreatePopulationFigures {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         drop_all(manager, &["population_figures"]).await
+    }
+}
+
+/// Which catalog the database holds (the SHA-256 of its text) and when it was stored: a
+/// start compares it with the shipped catalog and stores that one when they differ.
+struct CreateCatalogVersion;
+
+impl MigrationName for CreateCatalogVersion {
+    fn name(&self) -> &str {
+        "m20261210_000003_create_catalog_version"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateCatalogVersion {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                create("catalog_version")
+                    .col(integer("id").primary_key())
+                    .col(string_len("sha256", 64))
+                    .col(string_len("stored_at", 40))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        drop_all(manager, &["catalog_version"]).await
     }
 }

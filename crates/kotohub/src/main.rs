@@ -478,6 +478,14 @@ async fn serve(
             summary.took.as_secs_f64()
         );
     }
+    if kotohub_programme::catalog::Catalog::embedded()?
+        .sync(&dbs.programme)
+        .await?
+    {
+        println!(
+            "Stored the programme catalog shipped with this build (the database held another)."
+        );
+    }
     let shutdown = Shutdown::new();
     let mut services = Vec::new();
     for (name, settings) in config.subgraphs.iter() {
@@ -748,20 +756,11 @@ async fn import_command(
     };
     let db = databases::open("programme", &url_for("programme")?).await?;
     databases::migrate("programme", &db).await?;
-    {
-        // Records are checked against the programme's catalog: a hub that has never
-        // started has it stored now, as `serve` would on its first start.
-        use sea_orm::{EntityTrait, PaginatorTrait};
-        if kotohub_programme::entity::measure::Entity::find()
-            .count(&db)
-            .await?
-            == 0
-        {
-            kotohub_programme::catalog::Catalog::embedded()?
-                .store(&db)
-                .await?;
-        }
-    }
+    // Records are checked against the programme's catalog: the shipped one, stored now
+    // if the database holds another or none, as `serve` does on start.
+    kotohub_programme::catalog::Catalog::embedded()?
+        .sync(&db)
+        .await?;
     let division = match what.division() {
         Some(name) => {
             let division = databases::open(name, &url_for(name)?).await?;

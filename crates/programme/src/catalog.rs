@@ -5,8 +5,10 @@
 
 use std::collections::HashSet;
 
+use sea_orm::sea_query::{Alias, OnConflict, Query};
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, TransactionSession, TransactionTrait,
+    ActiveValue::Set, ConnectionTrait, DbBackend, DbErr, EntityTrait, Statement,
+    TransactionSession, TransactionTrait,
 };
 use serde::Deserialize;
 
@@ -28,6 +30,10 @@ pub struct Catalog {
     pub objective_groups: Vec<ObjectiveGroup>,
     pub measures: Vec<Measure>,
     pub programme_indicators: Vec<ProgrammeIndicator>,
+    /// SHA-256 of the text it was parsed from: what the database records of the catalog
+    /// it holds, so that a start can tell whether the shipped one changed.
+    #[serde(skip)]
+    pub fingerprint: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -160,8 +166,10 @@ impl Catalog {
 
     /// Parses a catalog and checks that every reference in it resolves.
     pub fn parse(text: &str) -> Result<Self, CatalogError> {
-        let catalog: Catalog = toml::from_str(text)?;
+        use sha2::{Digest, Sha256};
+        let mut catalog: Catalog = toml::from_str(text)?;
         catalog.check()?;
+        catalog.fingerprint = hex::encode(Sha256::digest(text.as_bytes()));
         Ok(catalog)
     }
 
@@ -331,21 +339,55 @@ impl Catalog {
     /// Replaces the catalog stored in `db` with this one, in one transaction.
     pub async fn store<C: ConnectionTrait + TransactionTrait>(&self, db: &C) -> Result<(), DbErr> {
         let txn = db.begin().await?;
-        indicator::Entity::delete_many().exec(&txn).await?;
-        measure_body::Entity::delete_many().exec(&txn).await?;
-        measure::Entity::delete_many().exec(&txn).await?;
-        objective::Entity::delete_many().exec(&txn).await?;
-        objective_group::Entity::delete_many().exec(&txn).await?;
-        measure_set::Entity::delete_many().exec(&txn).await?;
-        theme::Entity::delete_many().exec(&txn).await?;
-        responsible_body::Entity::delete_many().exec(&txn).await?;
-        division::Entity::delete_many().exec(&txn).await?;
+        self.write(&txn).await?;
+        txn.commit().await
+    }
+
+    /// Stores the catalog when the database holds another one (or none): how a change
+    /// to the shipped catalog — a corrected target, an indicator's kind — reaches a
+    /// database seeded before it. True when it was stored. Replicas starting together
+    /// take turns on PostgreSQL, and each later one finds the catalog current.
+    pub async fn sync<C: ConnectionTrait + TransactionTrait>(&self, db: &C) -> Result<bool, DbErr> {
+        let txn = db.begin().await?;
+        let backend = txn.get_database_backend();
+        if backend == DbBackend::Postgres {
+            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({CATALOG_LOCK})"))
+                .await?;
+        }
+        let held = txn
+            .query_one_raw(Statement::from_string(
+                backend,
+                "SELECT sha256 FROM catalog_version WHERE id = 1",
+            ))
+            .await?
+            .map(|row| row.try_get::<String>("", "sha256"))
+            .transpose()?;
+        if held.as_deref() == Some(self.fingerprint.as_str()) {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        self.write(&txn).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// Replaces the stored catalog with this one, and records which it is.
+    async fn write(&self, txn: &impl ConnectionTrait) -> Result<(), DbErr> {
+        indicator::Entity::delete_many().exec(txn).await?;
+        measure_body::Entity::delete_many().exec(txn).await?;
+        measure::Entity::delete_many().exec(txn).await?;
+        objective::Entity::delete_many().exec(txn).await?;
+        objective_group::Entity::delete_many().exec(txn).await?;
+        measure_set::Entity::delete_many().exec(txn).await?;
+        theme::Entity::delete_many().exec(txn).await?;
+        responsible_body::Entity::delete_many().exec(txn).await?;
+        division::Entity::delete_many().exec(txn).await?;
 
         division::Entity::insert_many(self.divisions.iter().map(|d| division::ActiveModel {
             id: Set(d.id.clone()),
             name: Set(d.name.clone()),
         }))
-        .exec(&txn)
+        .exec(txn)
         .await?;
         responsible_body::Entity::insert_many(self.bodies.iter().map(|b| {
             responsible_body::ActiveModel {
@@ -354,14 +396,14 @@ impl Catalog {
                 division_id: Set(b.division.clone()),
             }
         }))
-        .exec(&txn)
+        .exec(txn)
         .await?;
         theme::Entity::insert_many(self.themes.iter().map(|t| theme::ActiveModel {
             id: Set(t.id),
             title: Set(t.title.clone()),
             title_fi: Set(t.title_fi.clone()),
         }))
-        .exec(&txn)
+        .exec(txn)
         .await?;
         measure_set::Entity::insert_many(self.measure_sets.iter().enumerate().map(|(n, s)| {
             measure_set::ActiveModel {
@@ -371,7 +413,7 @@ impl Catalog {
                 title: Set(s.title.clone()),
             }
         }))
-        .exec(&txn)
+        .exec(txn)
         .await?;
         objective_group::Entity::insert_many(self.objective_groups.iter().map(|g| {
             objective_group::ActiveModel {
@@ -380,7 +422,7 @@ impl Catalog {
                 title: Set(g.title.clone()),
             }
         }))
-        .exec(&txn)
+        .exec(txn)
         .await?;
         let set_objectives = self.measure_sets.iter().flat_map(|s| {
             s.objectives
@@ -403,7 +445,7 @@ impl Catalog {
                 text: Set(text.clone()),
             },
         ))
-        .exec(&txn)
+        .exec(txn)
         .await?;
         measure::Entity::insert_many(self.measures.iter().enumerate().map(|(n, m)| {
             measure::ActiveModel {
@@ -414,7 +456,7 @@ impl Catalog {
                 summary: Set(m.summary.clone()),
             }
         }))
-        .exec(&txn)
+        .exec(txn)
         .await?;
         measure_body::Entity::insert_many(self.measures.iter().flat_map(|m| {
             m.bodies
@@ -426,18 +468,41 @@ impl Catalog {
                     position: Set(n as i32),
                 })
         }))
-        .exec(&txn)
+        .exec(txn)
         .await?;
         indicator::Entity::insert_many(
             self.indicator_rows()
                 .into_iter()
                 .map(indicator::ActiveModel::from),
         )
-        .exec(&txn)
+        .exec(txn)
         .await?;
-        txn.commit().await
+        let version = Query::insert()
+            .into_table(Alias::new("catalog_version"))
+            .columns([
+                Alias::new("id"),
+                Alias::new("sha256"),
+                Alias::new("stored_at"),
+            ])
+            .values([
+                1.into(),
+                self.fingerprint.clone().into(),
+                chrono::Utc::now().to_rfc3339().into(),
+            ])
+            .map_err(|e| DbErr::Custom(e.to_string()))?
+            .on_conflict(
+                OnConflict::column(Alias::new("id"))
+                    .update_columns([Alias::new("sha256"), Alias::new("stored_at")])
+                    .to_owned(),
+            )
+            .to_owned();
+        txn.execute(&version).await?;
+        Ok(())
     }
 }
+
+/// The advisory lock replicas take in turn to store the catalog ("kotoCATL").
+const CATALOG_LOCK: i64 = 0x6b6f_746f_4341_544c;
 
 /// Which part of the programme an indicator belongs to.
 #[derive(Default, Clone, Copy)]

@@ -17,6 +17,7 @@ on_both_backends!(
     others_are_refused_and_bad_input_changes_nothing,
     computed_indicators_are_the_registers_aggregates_with_their_targets,
     indicators_on_a_hand_built_register_are_the_counts_worked_out_by_hand,
+    a_changed_catalog_reaches_a_seeded_database_on_start,
 );
 
 fn officer(body: &str) -> Principal {
@@ -768,5 +769,32 @@ async fn indicators_on_a_hand_built_register_are_the_counts_worked_out_by_hand(b
         data["segregation"]["values"],
         json!([{ "value": 40.0, "source": "population figures" }])
     );
+    hub.stop().await;
+}
+
+async fn a_changed_catalog_reaches_a_seeded_database_on_start(backend: Backend) {
+    use kotohub_programme::catalog::{Catalog, PROGRAMME_TOML};
+    let Some(hub) = Hub::start_with(backend, 20).await else {
+        return;
+    };
+    let programme = &hub.dbs.programme;
+    let target = "SELECT CAST(target AS INTEGER) AS n FROM indicators WHERE id = '10.2/1'";
+    let shipped = Catalog::embedded().unwrap();
+    // Seeded with the shipped catalog: nothing to store.
+    assert!(!shipped.sync(programme).await.unwrap());
+    assert_eq!(crate::import::rows(programme, target).await, ["30"]);
+    // A release that corrects 10.2/1's target (the first "target = 30" in the file).
+    let text = PROGRAMME_TOML.replacen("target = 30 }", "target = 35 }", 1);
+    let corrected = Catalog::parse(&text).unwrap();
+    assert_ne!(corrected.fingerprint, shipped.fingerprint);
+    assert!(corrected.sync(programme).await.unwrap());
+    assert_eq!(crate::import::rows(programme, target).await, ["35"]);
+    assert!(!corrected.sync(programme).await.unwrap());
+    // The measures, bodies and indicators are all still there, once each.
+    let counts = "SELECT (SELECT count(*) FROM measures) || '/' || \
+                  (SELECT count(*) FROM indicators) AS n";
+    assert_eq!(crate::import::rows(programme, counts).await, ["64/83"]);
+    assert!(shipped.sync(programme).await.unwrap());
+    assert_eq!(crate::import::rows(programme, target).await, ["30"]);
     hub.stop().await;
 }

@@ -42,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(AddRecordKinds),
             Box::new(CreatePopulationFigures),
             Box::new(CreateCatalogVersion),
+            Box::new(AddIndicatorSourceDates),
         ]
     }
 }
@@ -895,5 +896,41 @@ impl MigrationTrait for CreateCatalogVersion {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         drop_all(manager, &["catalog_version"]).await
+    }
+}
+
+/// The date a recorded value's source gives its figure — a survey's results, a
+/// statistics office's release — which a survey score or an outside statistic needs
+/// beside its source. Earlier records have none.
+struct AddIndicatorSourceDates;
+
+impl MigrationName for AddIndicatorSourceDates {
+    fn name(&self) -> &str {
+        "m20261210_000004_add_indicator_source_dates"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddIndicatorSourceDates {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("indicator_records")
+                    .add_column(string_len_null("source_date", 10))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("indicator_records")
+                    .drop_column("source_date")
+                    .to_owned(),
+            )
+            .await
     }
 }

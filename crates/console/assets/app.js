@@ -675,7 +675,7 @@ fragment Table on ClientStatistics {
   const INDICATOR = `query ConsoleIndicator($id: ID!) {
   indicator(id: $id) {
     id text kind target computed reportingBodies { id name }
-    history { period version status value source note body recordedBy recordedAt }
+    history { period version status value source sourceDate note body recordedBy recordedAt }
   }
 }`;
 
@@ -696,6 +696,8 @@ fragment Table on ClientStatistics {
     }
     if (!indicator) return show(id, h('p', {}, t('indicator.none')));
     const takesStatus = indicator.kind === 'MILESTONE' || indicator.kind === 'YES_NO_PARTIALLY';
+    // A survey's result or an outside statistic is only as good as its release.
+    const datedSource = indicator.kind === 'SURVEY_SCORE' || indicator.kind === 'EXTERNAL_STATISTIC';
     const statuses = indicator.kind === 'YES_NO_PARTIALLY' ? ['ACHIEVED', 'PARTIALLY', 'NOT_ACHIEVED'] : STATUSES;
     const message = h('div', { 'aria-live': 'polite', id: 'record-message' });
     const field = (name, label, input, help) => h('div', { class: 'field' },
@@ -706,6 +708,7 @@ fragment Table on ClientStatistics {
         ? field('status', t('status'), h('select', { id: 'record-status', name: 'status' }, statuses.map((v) => h('option', { value: v }, valueLabel('status', v)))))
         : field('value', t('value'), h('input', { id: 'record-value', name: 'value', type: 'number', step: 'any', min: '0', required: true })),
       field('source', t('source'), h('input', { id: 'record-source', name: 'source', required: true })),
+      field('source-date', t('sourceDate'), h('input', { id: 'record-source-date', name: 'sourceDate', type: 'date', required: datedSource })),
       field('note', t('note'), h('input', { id: 'record-note', name: 'note' })),
       h('button', { type: 'submit' }, t('record')));
     form.addEventListener('submit', async (event) => {
@@ -716,6 +719,7 @@ fragment Table on ClientStatistics {
         source: form.elements.source.value,
         note: form.elements.note.value,
       };
+      if (form.elements.sourceDate.value) input.sourceDate = form.elements.sourceDate.value;
       if (takesStatus) input.status = form.elements.status.value;
       else input.value = Number(form.elements.value.value);
       try {
@@ -736,7 +740,7 @@ fragment Table on ClientStatistics {
       indicator.history.length
         ? table(t('history'), [t('period'), t('version'), t('value'), t('source'), t('note'), t('savedBy'), t('savedAt')],
           indicator.history.map((r) => [r.period, String(r.version), r.status ? valueLabel('status', r.status) : number(r.value),
-            r.source, r.note || '–', `${r.recordedBy} (${r.body})`, r.recordedAt.replace('T', ' ').slice(0, 19)]))
+            r.sourceDate ? `${r.source} (${r.sourceDate})` : r.source, r.note || '–', `${r.recordedBy} (${r.body})`, r.recordedAt.replace('T', ' ').slice(0, 19)]))
         : h('p', {}, t('indicator.noValues')),
       mine ? h('h2', {}, t('record')) : null, mine ? form : null, message);
   }

@@ -182,6 +182,14 @@ pub mod indicator {
         /// A breakdown followed over time.
         #[sea_orm(string_value = "series")]
         Series,
+        /// A result of a survey (the School Health Promotion Study, a client survey),
+        /// recorded with the survey and the date of its results.
+        #[sea_orm(string_value = "survey_score")]
+        SurveyScore,
+        /// A figure a statistics office or a research body publishes (unemployment,
+        /// learning results), recorded with the table and the date of its release.
+        #[sea_orm(string_value = "external_statistic")]
+        ExternalStatistic,
     }
 
     /// The part of the programme an indicator follows.
@@ -629,6 +637,9 @@ pub mod indicator_record {
         /// A count's, share's or outside statistic's value.
         pub value: Option<f64>,
         pub source: String,
+        /// The date the source gives its figure (a survey's results, a statistics
+        /// release): `YYYY-MM-DD`.
+        pub source_date: Option<String>,
         pub note: String,
         pub body_id: String,
         pub recorded_by: String,

@@ -497,10 +497,14 @@ pub struct IndicatorValue {
     no_data: bool,
     /// The programme's target for the indicator, where it states one.
     target: Option<f64>,
+    /// Whether the value reaches the target, where the two compare: a year's value a
+    /// yearly target, a share a share; null otherwise.
+    target_met: Option<bool>,
     /// Counted from the register, or recorded by a body.
     computed: bool,
-    /// Where a recorded value comes from.
+    /// Where a recorded value comes from, and the date its source gives it.
     source: Option<String>,
+    source_date: Option<String>,
 }
 
 fn period_of(year: Option<i32>, quarter: Option<i32>) -> String {
@@ -536,13 +540,48 @@ fn counted(
         suppressed,
         no_data: !suppressed && count.is_none_or(|c| c == 0),
         target,
+        target_met: None,
         computed: true,
         source: None,
+        source_date: None,
     }
 }
 
-/// The indicator's values for the periods within `from..=to` (years).
+/// The indicator's values for the periods within `from..=to` (years), each judged
+/// against the target where the two compare.
 pub async fn values(
+    ctx: &Context<'_>,
+    catalog: &Snapshot,
+    indicator: &indicator::Model,
+    from: Option<i32>,
+    to: Option<i32>,
+    by: IndicatorPeriod,
+) -> Result<Vec<IndicatorValue>> {
+    let mut values = series(ctx, catalog, indicator, from, to, by).await?;
+    for value in &mut values {
+        value.target_met = target_met(indicator, &value.period, value.value);
+    }
+    Ok(values)
+}
+
+/// Whether a period's value reaches the indicator's first target: a year's value a
+/// yearly target, any period's share a share. None where they do not compare — a
+/// target for the whole term, a quarter against a yearly target, no value. Every target
+/// the programme sets is a least value ("at least 1,000 a year", "30 %").
+fn target_met(indicator: &indicator::Model, period: &str, value: Option<f64>) -> Option<bool> {
+    let targets: Vec<indicator::Target> = serde_json::from_str(&indicator.targets).ok()?;
+    let first = targets.first()?;
+    let is_year = period.len() == 4 && period.chars().all(|c| c.is_ascii_digit());
+    let compares = match (indicator.kind, first.per) {
+        (indicator::IndicatorKind::Percentage, _) => true,
+        (_, indicator::TargetPer::Year) => is_year,
+        (_, indicator::TargetPer::Term) => false,
+    };
+    compares.then_some(value? >= first.value)
+}
+
+/// The indicator's values for the periods within `from..=to` (years).
+async fn series(
     ctx: &Context<'_>,
     catalog: &Snapshot,
     indicator: &indicator::Model,
@@ -563,8 +602,10 @@ pub async fn values(
                 suppressed: false,
                 no_data: false,
                 target,
+                target_met: None,
                 computed: false,
                 source: Some(record.source),
+                source_date: record.source_date,
             })
             .collect());
     };
@@ -684,8 +725,10 @@ pub async fn values(
                     suppressed: false,
                     no_data: false,
                     target,
+                    target_met: None,
                     computed: true,
                     source: Some("population figures".to_owned()),
+                    source_date: None,
                 })
                 .collect(),
         },
@@ -769,8 +812,10 @@ fn with_gaps_marked(
                     suppressed: false,
                     no_data: true,
                     target,
+                    target_met: None,
                     computed: true,
                     source: None,
+                    source_date: None,
                 },
             },
         )
@@ -895,6 +940,26 @@ mod tests {
                 row.id
             );
         }
+    }
+
+    #[test]
+    fn a_value_meets_its_target_only_where_the_two_compare() {
+        let rows = Catalog::embedded().unwrap().indicator_rows();
+        let row = |id: &str| rows.iter().find(|row| row.id == id).unwrap().clone();
+        // 1,000 assessments a year: a year's count compares, a quarter's does not.
+        let assessed = row("1.1/1");
+        assert_eq!(target_met(&assessed, "2019", Some(1000.0)), Some(true));
+        assert_eq!(target_met(&assessed, "2019", Some(999.0)), Some(false));
+        assert_eq!(target_met(&assessed, "2019-Q2", Some(400.0)), None);
+        assert_eq!(target_met(&assessed, "2019", None), None);
+        // 3,000 young people over the term: no one year reaches or misses it.
+        assert_eq!(target_met(&row("10.4/1"), "2019", Some(3500.0)), None);
+        // 30 % of those reached: a share of any period compares.
+        let reached = row("10.2/1");
+        assert_eq!(target_met(&reached, "2019-Q3", Some(31.5)), Some(true));
+        assert_eq!(target_met(&reached, "2019", Some(12.0)), Some(false));
+        // No target, nothing to meet.
+        assert_eq!(target_met(&row("7.1/1"), "2019", Some(40.0)), None);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
     Context, Enum, ErrorExtensions, ID, InputObject, Object, Result, SimpleObject,
 };
-use chrono::{SecondsFormat, Utc};
+use chrono::{Datelike, SecondsFormat, Utc};
 use kotohub_auth::{Policy, Principal};
 use kotohub_subgraph::access::RowAccess;
 use kotohub_subgraph::{bad_input, forbidden, internal};
@@ -86,6 +86,8 @@ pub struct IndicatorRecord {
     pub(crate) value: Option<f64>,
     /// Where the value comes from: a report, a survey, a statistics office's table.
     pub(crate) source: String,
+    /// The date the source gives its figure, `YYYY-MM-DD`.
+    pub(crate) source_date: Option<String>,
     note: String,
     /// The responsible body that recorded it.
     body: ID,
@@ -103,6 +105,7 @@ impl From<indicator_record::Model> for IndicatorRecord {
             status: row.status.as_deref().and_then(MilestoneStatus::of),
             value: row.value,
             source: row.source,
+            source_date: row.source_date,
             note: row.note,
             body: ID(row.body_id),
             recorded_by: row.recorded_by,
@@ -122,6 +125,9 @@ pub struct RecordIndicatorInput {
     /// For counts, percentages (0–100) and breakdowns followed over time.
     value: Option<f64>,
     source: String,
+    /// The date the source gives its figure (`YYYY-MM-DD`): required for survey scores
+    /// and outside statistics, whose value is only as good as its release.
+    source_date: Option<String>,
     #[graphql(default)]
     note: String,
     /// The body recording it; may be left out by an officer of a single body that
@@ -149,6 +155,24 @@ fn period_problem(period: &str) -> Option<String> {
     (!fine).then(|| {
         format!("the period {period:?} is not a year (2019), a quarter (2019-Q2) or a span of years (2017-2021)")
     })
+}
+
+/// Why a source's date is not one: `None` when it is. A date to come is not a
+/// release yet.
+fn source_date_problem(date: &str) -> Option<String> {
+    match chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d") {
+        Ok(day) if day.format("%Y-%m-%d").to_string() != date => Some(format!(
+            "the source date {date:?} is not written YYYY-MM-DD"
+        )),
+        Ok(day) if day > Utc::now().date_naive() => {
+            Some(format!("the source date {date} is still to come"))
+        }
+        Ok(day) if day.year() < 1990 => Some(format!("the source date {date} is before 1990")),
+        Ok(_) => None,
+        Err(_) => Some(format!(
+            "the source date {date:?} is not a date (YYYY-MM-DD)"
+        )),
+    }
 }
 
 /// Every reason `input` does not fit `indicator`'s kind; empty when it does.
@@ -180,7 +204,11 @@ fn problems(indicator: &indicator::Model, input: &RecordIndicatorInput) -> Vec<S
                 ));
             }
         }
-        IndicatorKind::Count | IndicatorKind::Percentage | IndicatorKind::Series => {
+        IndicatorKind::Count
+        | IndicatorKind::Percentage
+        | IndicatorKind::Series
+        | IndicatorKind::SurveyScore
+        | IndicatorKind::ExternalStatistic => {
             match input.value {
                 None => problems.push(format!(
                     "indicator {} is a {} indicator: give its value",
@@ -209,6 +237,17 @@ fn problems(indicator: &indicator::Model, input: &RecordIndicatorInput) -> Vec<S
     } else if source.chars().count() > MAX_SOURCE {
         problems.push(format!("the source is longer than {MAX_SOURCE} characters"));
     }
+    match (&input.source_date, indicator.kind) {
+        (None, IndicatorKind::SurveyScore | IndicatorKind::ExternalStatistic) => {
+            problems.push(format!(
+                "indicator {} is a {}: give the date of its source (sourceDate, YYYY-MM-DD)",
+                indicator.id,
+                kind_name(indicator.kind)
+            ))
+        }
+        (Some(date), _) => problems.extend(source_date_problem(date)),
+        (None, _) => {}
+    }
     if input.note.chars().count() > MAX_NOTE {
         problems.push(format!("the note is longer than {MAX_NOTE} characters"));
     }
@@ -223,6 +262,8 @@ pub(crate) fn kind_name(kind: IndicatorKind) -> &'static str {
         IndicatorKind::YesNoPartially => "yes/no/partially",
         IndicatorKind::Milestone => "milestone",
         IndicatorKind::Series => "series",
+        IndicatorKind::SurveyScore => "survey score",
+        IndicatorKind::ExternalStatistic => "external statistic",
     }
 }
 
@@ -309,6 +350,7 @@ impl Mutation {
             && latest.status == status
             && latest.value == input.value
             && latest.source == source
+            && latest.source_date == input.source_date
             && latest.note == input.note
             && latest.body_id == body
         {
@@ -321,6 +363,7 @@ impl Mutation {
             status: Set(status),
             value: Set(input.value),
             source: Set(source),
+            source_date: Set(input.source_date.clone()),
             note: Set(input.note.clone()),
             body_id: Set(body),
             recorded_by: Set(principal.subject.clone()),
@@ -422,6 +465,7 @@ mod tests {
             status,
             value,
             source: "annual report".into(),
+            source_date: None,
             note: String::new(),
             body: None,
         }
@@ -442,6 +486,33 @@ mod tests {
             targets: "[]".into(),
             sources: String::new(),
         }
+    }
+
+    #[test]
+    fn a_survey_score_or_outside_statistic_needs_the_date_of_its_source() {
+        for kind in [IndicatorKind::SurveyScore, IndicatorKind::ExternalStatistic] {
+            let indicator = indicator(kind);
+            let undated = problems(&indicator, &input(None, Some(12.0)));
+            assert_eq!(undated.len(), 1, "{undated:?}");
+            assert!(undated[0].contains("sourceDate"), "{undated:?}");
+            let dated = RecordIndicatorInput {
+                source_date: Some("2019-11-30".into()),
+                ..input(None, Some(12.0))
+            };
+            assert!(problems(&indicator, &dated).is_empty());
+        }
+        // A count may say when its source gave it, but need not.
+        assert!(problems(&indicator(IndicatorKind::Count), &input(None, Some(3.0))).is_empty());
+        for bad in [
+            "30.11.2019",
+            "2019-13-01",
+            "2019-2-1",
+            "1980-01-01",
+            "2999-01-01",
+        ] {
+            assert!(source_date_problem(bad).is_some(), "{bad} was accepted");
+        }
+        assert_eq!(source_date_problem("2019-02-01"), None);
     }
 
     #[test]

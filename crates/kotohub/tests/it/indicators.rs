@@ -177,6 +177,34 @@ async fn the_answering_bodies_record_indicators_as_versions(backend: Backend) {
                 .unwrap()
                 .contains(&json!("Mutation.recordIndicator"))
     }));
+
+    // An outside statistic (P4, the unemployment percentage) is recorded with the date
+    // of its release; without one it is refused and nothing is stored.
+    let employment = officer("immigration-employment-services");
+    let p4 = json!({ "indicator": "P4", "period": "2019", "value": 17.2,
+                     "source": "Statistics Finland, labour force survey" });
+    let undated = record(&hub, &employment, p4.clone()).await;
+    let message = undated["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("sourceDate"), "{undated}");
+    assert_eq!(history(&hub, "P4").await["history"], json!([]));
+    let mut dated = p4;
+    dated["sourceDate"] = json!("2020-02-26");
+    let stored = record(&hub, &employment, dated).await;
+    assert!(stored.get("errors").is_none(), "{stored}");
+    let read = hub
+        .query_as(
+            "gateway",
+            &analyst,
+            "{ indicator(id: \"P4\") { kind values { period value source sourceDate } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        read["data"]["indicator"],
+        json!({ "kind": "EXTERNAL_STATISTIC", "values": [{ "period": "2019", "value": 17.2,
+                "source": "Statistics Finland, labour force survey", "sourceDate": "2020-02-26" }] }),
+        "{read}"
+    );
     hub.stop().await;
 }
 

@@ -756,8 +756,16 @@ async fn client_values(
         ..Filters::default()
     };
     let second = with.map_or(Second::Nobody, |with| with.second());
-    let statistics =
-        statistics::clients(ctx, catalog, vec![period], filters, of.selection(), second).await?;
+    let statistics = statistics::clients(
+        ctx,
+        catalog,
+        vec![period],
+        filters,
+        of.selection(),
+        second,
+        false,
+    )
+    .await?;
     Ok(statistics
         .cells
         .into_iter()

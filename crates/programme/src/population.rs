@@ -5,17 +5,90 @@
 //! hands the figures out as they are.
 //!
 //! In the request flow this is read by [`crate::indicator_values`] when an indicator
-//! needs it.
+//! needs it, and by [`crate::statistics::clients`] for a breakdown's clients per 1,000
+//! residents ([`Residents`]).
 
 use std::collections::BTreeMap;
 
 use async_graphql::{Context, Result};
 use kotohub_subgraph::access::row_access;
 use kotohub_subgraph::internal;
-use sea_orm::EntityTrait;
+use kotohub_subgraph::vocab::District;
+use sea_orm::{ActiveEnum, ColumnTrait, EntityTrait, QueryFilter};
 
-use crate::entity::client_fact::MotherTongueGroup;
+use crate::entity::client_fact::{AgeGroup, MotherTongueGroup};
 use crate::entity::population_figure;
+use crate::statistics::ClientDimension;
+
+/// The residents a breakdown's cells are divided by: the population figures of its
+/// years, summed over what a cell does not name.
+pub struct Residents {
+    rows: Vec<population_figure::Model>,
+}
+
+impl Residents {
+    /// The figures for a breakdown by `by`, of `year` if one is fixed. Refused when a
+    /// dimension is one the figures do not have (a measure's residents are not a thing)
+    /// or when neither a year dimension nor a year filter says which year's residents.
+    pub async fn read(
+        ctx: &Context<'_>,
+        by: &[ClientDimension],
+        year: Option<i32>,
+    ) -> Result<Self> {
+        use ClientDimension as D;
+        if let Some(other) = by.iter().find(|d| {
+            !matches!(
+                d,
+                D::Year | D::Quarter | D::District | D::MotherTongueGroup | D::AgeGroup
+            )
+        }) {
+            return Err(kotohub_subgraph::bad_input(format!(
+                "perResidents divides by the population figures, which have no {other:?}: \
+                 break down by YEAR, QUARTER, DISTRICT, MOTHER_TONGUE_GROUP or AGE_GROUP"
+            )));
+        }
+        if year.is_none() && !by.iter().any(|d| matches!(d, D::Year | D::Quarter)) {
+            return Err(kotohub_subgraph::bad_input(
+                "perResidents needs the year whose residents to divide by: a year filter, or YEAR or QUARTER in by",
+            ));
+        }
+        let mut select = population_figure::Entity::find();
+        if let Some(year) = year {
+            select = select.filter(population_figure::Column::Year.eq(year));
+        }
+        let rows = select.all(row_access(ctx)?.db()).await.map_err(internal)?;
+        Ok(Self { rows })
+    }
+
+    /// The residents of a cell: of its year, and of the district, group and age group
+    /// it names; none when the figures have no row for it.
+    pub fn of(
+        &self,
+        year: Option<i32>,
+        district: Option<District>,
+        tongue: Option<MotherTongueGroup>,
+        age: Option<AgeGroup>,
+    ) -> Option<i64> {
+        let year = year?;
+        let district = district.map(|d| d.to_value());
+        let tongue = tongue.map(|t| t.to_value());
+        let age = age.map(|a| a.to_value());
+        let matching: Vec<i64> = self
+            .rows
+            .iter()
+            .filter(|row| row.year == year)
+            .filter(|row| district.as_ref().is_none_or(|d| *d == row.district))
+            .filter(|row| {
+                tongue
+                    .as_ref()
+                    .is_none_or(|t| *t == row.mother_tongue_group)
+            })
+            .filter(|row| age.as_ref().is_none_or(|a| *a == row.age_group))
+            .map(|row| i64::from(row.residents))
+            .collect();
+        (!matching.is_empty()).then(|| matching.iter().sum())
+    }
+}
 
 /// The index of dissimilarity between residents whose mother tongue is Finnish or
 /// Swedish and the rest, across the major districts, per year with figures: half the sum
@@ -26,7 +99,7 @@ pub async fn dissimilarity(ctx: &Context<'_>) -> Result<Vec<(i32, f64)>> {
         .all(row_access(ctx)?.db())
         .await
         .map_err(internal)?;
-    let domestic = sea_orm::ActiveEnum::to_value(&MotherTongueGroup::FinnishOrSwedish);
+    let domestic = MotherTongueGroup::FinnishOrSwedish.to_value();
     // Per year, per district: (Finnish or Swedish, other).
     let mut years: BTreeMap<i32, BTreeMap<String, (f64, f64)>> = BTreeMap::new();
     for row in rows {

@@ -392,6 +392,13 @@ impl Query {
                     the counted records."
         )]
         within_months: Option<i32>,
+        #[graphql(
+            default,
+            desc = "Also give each cell's clients per 1,000 residents, from the population \
+                    figures: for breakdowns by YEAR or QUARTER (or of one year), DISTRICT, \
+                    MOTHER_TONGUE_GROUP and AGE_GROUP, the reach of a measure in each group."
+        )]
+        per_residents: bool,
     ) -> Result<ClientStatistics> {
         let filters = Filters {
             measure,
@@ -425,7 +432,16 @@ impl Query {
             body: body.map(|id| id.to_string()),
             ..Selection::default()
         };
-        statistics::clients(ctx, catalog(ctx)?, by, filters, selection, second).await
+        statistics::clients(
+            ctx,
+            catalog(ctx)?,
+            by,
+            filters,
+            selection,
+            second,
+            per_residents,
+        )
+        .await
     }
 
     /// Events of the divisions your grant covers, broken down by up to three dimensions

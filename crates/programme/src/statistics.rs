@@ -172,6 +172,10 @@ pub struct ClientStatisticsCell {
     pub(crate) with_outcome: Option<i32>,
     /// `withOutcome / clients`; null when either is null or there are no clients.
     pub(crate) share: Option<f64>,
+    /// With `perResidents`: the clients per 1,000 residents the population figures
+    /// count in the cell (of its year, district, mother-tongue group and age group as far
+    /// as it names them); null when suppressed or when no figures cover it.
+    per_thousand_residents: Option<f64>,
     /// True when the cell counts 1–4 of anything, or would be shown as fewer than five
     /// with its noise; its counts are then null.
     pub(crate) suppressed: bool,
@@ -250,6 +254,7 @@ pub async fn clients(
     filters: Filters,
     selection: Selection,
     second: Second,
+    per_residents: bool,
 ) -> Result<ClientStatistics> {
     use ClientDimension as D;
     let fixed = Fixed {
@@ -270,6 +275,11 @@ pub async fn clients(
         }
     }
     let rows = row_access(ctx)?;
+    let residents = if per_residents {
+        Some(crate::population::Residents::read(ctx, &by, filters.year).await?)
+    } else {
+        None
+    };
     let question = Question {
         divisions: divisions_in_scope(rows.aggregates(), &filters)?,
         measure: filters.measure.map(|id| id.to_string()),
@@ -327,6 +337,17 @@ pub async fn clients(
                 let with = Ord::min(to_int(counts[1]), clients);
                 cell.with_outcome = Some(with);
                 cell.share = (clients > 0).then(|| f64::from(with) / f64::from(clients));
+            }
+            if let Some(residents) = &residents {
+                cell.per_thousand_residents = residents
+                    .of(
+                        cell.place.year.or(filters.year),
+                        cell.place.district,
+                        cell.mother_tongue_group,
+                        cell.age_group,
+                    )
+                    .filter(|n| *n > 0)
+                    .map(|n| (f64::from(clients) * 10_000.0 / n as f64).round() / 10.0);
             }
         }
         cell

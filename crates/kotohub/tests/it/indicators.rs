@@ -792,6 +792,55 @@ async fn indicators_on_a_hand_built_register_are_the_counts_worked_out_by_hand(b
         data["employed"]["values"][0]["value"],
         json!(clients(10, 111..=120) as f64)
     );
+    // Measure 10.2's reach per 1,000 residents of each language group in 2019: the six
+    // Somali speakers of 600 Somali-speaking residents; no figures for Arabic, so no
+    // rate; the eight Finnish or Swedish speakers of 10,000.
+    let reach = hub
+        .query_as(
+            "gateway",
+            &city,
+            "{ clientStatistics(by: [MOTHER_TONGUE_GROUP], measure: \"10.2\", year: 2019, \
+               perResidents: true) { cells { motherTongueGroup clients perThousandResidents } } }",
+            json!({}),
+        )
+        .await;
+    let cells = reach["data"]["clientStatistics"]["cells"]
+        .as_array()
+        .unwrap();
+    let rate = |group: &str| {
+        let cell = cells
+            .iter()
+            .find(|c| c["motherTongueGroup"] == group)
+            .unwrap();
+        (
+            cell["clients"].as_i64(),
+            cell["perThousandResidents"].as_f64(),
+        )
+    };
+    let per_thousand =
+        |clients: i64, residents: f64| (clients as f64 * 10_000.0 / residents).round() / 10.0;
+    let somali = clients(6, 41..=46);
+    assert_eq!(
+        rate("SOMALI"),
+        (Some(somali), Some(per_thousand(somali, 600.0)))
+    );
+    let domestic = clients(8, 53..=60);
+    assert_eq!(
+        rate("FINNISH_OR_SWEDISH"),
+        (Some(domestic), Some(per_thousand(domestic, 10_000.0)))
+    );
+    assert_eq!(rate("ARABIC"), (Some(clients(6, 47..=52)), None));
+    // Residents have no measure, and a rate needs its year.
+    for query in [
+        "{ clientStatistics(by: [MEASURE], year: 2019, perResidents: true) { total { clients } } }",
+        "{ clientStatistics(by: [DISTRICT], perResidents: true) { total { clients } } }",
+    ] {
+        let refused = hub.query_as("gateway", &city, query, json!({})).await;
+        assert_eq!(
+            refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{refused}"
+        );
+    }
     // P1: half of |0.2 − 0.6| + |0.8 − 0.4|, in percent: 40.
     assert_eq!(
         data["segregation"]["values"],

@@ -14,7 +14,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateAuditLog), Box::new(CreateCheckpoints)]
+        vec![
+            Box::new(CreateAuditLog),
+            Box::new(CreateCheckpoints),
+            Box::new(CreateSeals),
+        ]
     }
 }
 
@@ -22,6 +26,8 @@ impl MigratorTrait for Migrator {
 pub const EVENTS: &str = "audit_events";
 /// The table of what pruning removed: each row anchors the chain after it.
 pub const CHECKPOINTS: &str = "audit_checkpoints";
+/// The table of signed heads of the chain.
+pub const SEALS: &str = "audit_seals";
 
 struct CreateAuditLog;
 
@@ -108,5 +114,40 @@ impl MigrationTrait for CreateCheckpoints {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         drop_all(manager, &[CHECKPOINTS]).await
+    }
+}
+
+/// Signed heads of the chain: at an interval and on demand the hub signs the newest
+/// event's position and hash with a key the database does not hold, so that a chain
+/// rewritten whole — every hash recomputed — no longer matches what was signed.
+struct CreateSeals;
+
+impl MigrationName for CreateSeals {
+    fn name(&self) -> &str {
+        "m20261210_000001_create_audit_seals"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateSeals {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(SEALS)
+                    .if_not_exists()
+                    .col(big_integer("seq").primary_key())
+                    .col(string_len("hash", 64))
+                    .col(string_len("sealed_at", 32))
+                    .col(string_len("public_key", 64))
+                    .col(string_len("signature", 128))
+                    .to_owned(),
+            )
+            .await?;
+        append_only(manager, SEALS, "the seals of the access log").await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        drop_all(manager, &[SEALS]).await
     }
 }

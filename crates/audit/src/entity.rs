@@ -4,7 +4,9 @@
 pub mod audit_event {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(
+        Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize,
+    )]
     #[sea_orm(table_name = "audit_events")]
     pub struct Model {
         /// Position in the chain, from 1 without gaps.
@@ -69,6 +71,34 @@ pub mod audit_checkpoint {
         pub created_at: String,
         pub prev_hash: String,
         pub hash: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A signed head of the chain: the newest event's position and hash when it was sealed,
+/// signed with Ed25519 by a key the database does not hold (`crate::seal`).
+pub mod audit_seal {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(
+        Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize,
+    )]
+    #[sea_orm(table_name = "audit_seals")]
+    pub struct Model {
+        /// The event sealed: the chain's head then.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub seq: i64,
+        pub hash: String,
+        /// RFC 3339, UTC.
+        pub sealed_at: String,
+        /// The Ed25519 public key, hex.
+        pub public_key: String,
+        /// The signature of `crate::seal::message`, hex.
+        pub signature: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -92,6 +92,14 @@ pub struct Cache {
 pub struct Audit {
     /// Events older than this many days are removed by `kotohub audit prune`.
     pub retention_days: u32,
+    /// How often the hub signs the chain's head (seconds; 0: only `kotohub audit seal`).
+    pub seal_every_seconds: u64,
+    /// The Ed25519 seed the chain's heads are signed with, 64 hexadecimal characters;
+    /// unset: a key file under `serve.data_dir`, made on first use. Keep it where the
+    /// access log's database administrators cannot read it: whoever holds it can seal
+    /// a rewritten chain.
+    #[serde(default)]
+    pub signing_key: Option<Secret>,
 }
 
 /// How callers prove who they are, and the keys involved.

@@ -1171,7 +1171,16 @@ fragment Table on ClientStatistics {
 
   /** Shows the view the URL names; marks the main region with that URL once the view
    * stands, so that tests and assistive tools know when it is complete. */
-  async function route() {
+  // Views render one after another: a slow view still loading when the reader moves on
+  // would otherwise draw itself over the newer one when its data arrives.
+  let routing = Promise.resolve();
+
+  function route() {
+    routing = routing.then(routeOnce, routeOnce);
+    return routing;
+  }
+
+  async function routeOnce() {
     const hash = location.hash || '#/';
     delete main().dataset.ready;
     await routeTo(hash);

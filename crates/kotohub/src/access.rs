@@ -74,6 +74,15 @@ pub fn internal_key(auth: &Auth, data_dir: &Path) -> Result<InternalKey> {
     )?))
 }
 
+/// The key the access log's heads are signed with.
+pub fn audit_sealer(
+    audit: &kotohub_config::Audit,
+    data_dir: &Path,
+) -> Result<kotohub_audit::seal::Sealer> {
+    let seed = secret(audit.signing_key.as_ref(), data_dir, "audit-signing.key")?;
+    kotohub_audit::seal::Sealer::from_hex(&seed).context("audit.signing_key")
+}
+
 /// What every subgraph checks requests with.
 pub fn guard(auth: &Auth, data_dir: &Path, policy: Arc<Policy>) -> Result<Guard> {
     Ok(Guard::new(internal_key(auth, data_dir)?, policy))

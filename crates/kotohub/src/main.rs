@@ -183,6 +183,19 @@ enum CacheCommand {
     Invalidate,
 }
 
+/// Where the access log is: its database, else SQLite in the data directory.
+#[derive(clap::Args)]
+struct AuditStore {
+    /// The access log's database (default: subgraphs.audit.database_url, else SQLite in
+    /// the data directory).
+    #[arg(long, env = "KOTOHUB_AUDIT_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Where the embedded default keeps audit.db and its key files (default:
+    /// serve.data_dir).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Remove the events older than the retention period (audit.retention_days), leaving
@@ -191,26 +204,52 @@ enum AuditCommand {
         /// Remove events before this time instead (RFC 3339, e.g. 2014-01-01T00:00:00Z).
         #[arg(long)]
         before: Option<chrono::DateTime<chrono::Utc>>,
-        /// The access log's database (default: subgraphs.audit.database_url, else SQLite
-        /// in the data directory).
-        #[arg(long, env = "KOTOHUB_AUDIT_DATABASE_URL", hide_env_values = true)]
-        database_url: Option<String>,
-        /// Where the embedded default keeps audit.db (default: serve.data_dir).
+        #[command(flatten)]
+        store: AuditStore,
+    },
+    /// Walk the hash chain; exit non-zero naming the first event that breaks it. With
+    /// --bundle, check an exported bundle instead, away from any database, with the
+    /// public key of its seals.
+    Verify {
+        /// Start at this event (its position in the chain); the one before is the anchor.
+        #[arg(long, conflicts_with = "bundle")]
+        from: Option<i64>,
+        /// A bundle written by `kotohub audit export`.
+        #[arg(long, requires = "public_key")]
+        bundle: Option<PathBuf>,
+        /// The Ed25519 public key the seals must be signed with, hex, or a file holding
+        /// it (`kotohub audit public-key` prints it where the key is).
+        #[arg(long)]
+        public_key: Option<String>,
+        #[command(flatten)]
+        store: AuditStore,
+    },
+    /// Sign the chain's head now with the access log's key (the hub also does so every
+    /// audit.seal_every_seconds).
+    Seal {
+        #[command(flatten)]
+        store: AuditStore,
+    },
+    /// Print the public key of the access log's seals: what a verifier of a bundle holds.
+    PublicKey {
+        /// Where the key file is (default: serve.data_dir), when audit.signing_key is unset.
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
-    /// Walk the hash chain; exit non-zero naming the first event that breaks it.
-    Verify {
-        /// Start at this event (its position in the chain); the one before is the anchor.
+    /// Write the events of a stretch of time, with the seals that cover them, as one
+    /// self-contained JSON bundle for `kotohub audit verify --bundle`.
+    Export {
+        /// From this time (RFC 3339; default: the first event).
         #[arg(long)]
-        from: Option<i64>,
-        /// The access log's database (default: audit.database_url, else SQLite in the
-        /// data directory).
-        #[arg(long, env = "KOTOHUB_AUDIT_DATABASE_URL", hide_env_values = true)]
-        database_url: Option<String>,
-        /// Where the embedded default keeps audit.db (default: serve.data_dir).
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        /// To before this time (RFC 3339; default: the last event).
         #[arg(long)]
-        data_dir: Option<PathBuf>,
+        to: Option<chrono::DateTime<chrono::Utc>>,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        store: AuditStore,
     },
 }
 
@@ -281,46 +320,7 @@ async fn run(config: Config, command: Command, traces: Export) -> Result<()> {
             };
             import_command(&config, target, dry_run, json).await
         }
-        Command::Audit {
-            command:
-                AuditCommand::Verify {
-                    from,
-                    database_url,
-                    data_dir,
-                },
-        } => {
-            let data_dir = data_dir.unwrap_or_else(|| config.serve.data_dir.clone());
-            let url = database_url.unwrap_or_else(|| audit_url(&config, &data_dir));
-            audit_verify(&url, from).await
-        }
-        Command::Audit {
-            command:
-                AuditCommand::Prune {
-                    before,
-                    database_url,
-                    data_dir,
-                },
-        } => {
-            let data_dir = data_dir.unwrap_or_else(|| config.serve.data_dir.clone());
-            let url = database_url.unwrap_or_else(|| audit_url(&config, &data_dir));
-            let before = before.unwrap_or_else(|| {
-                chrono::Utc::now() - chrono::Duration::days(i64::from(config.audit.retention_days))
-            });
-            let before = before.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-            let db = databases::open(kotohub::AUDIT, &url).await?;
-            databases::migrate(kotohub::AUDIT, &db).await?;
-            let pruned = kotohub_audit::chain::prune(&db, &before)
-                .await
-                .context("cannot prune the access log")?;
-            match pruned.through_seq {
-                Some(seq) => println!(
-                    "Removed {} events from before {before} (through event {seq}); a checkpoint keeps the rest verifiable.",
-                    pruned.events
-                ),
-                None => println!("No event is older than {before}."),
-            }
-            Ok(())
-        }
+        Command::Audit { command } => audit_command(&config, command).await,
         Command::Cache {
             command: CacheCommand::Invalidate,
         } => {
@@ -406,12 +406,158 @@ async fn open_audit(
     Ok((db, log))
 }
 
+/// `kotohub audit …`.
+async fn audit_command(config: &Config, command: AuditCommand) -> Result<()> {
+    // Verifying reads the database as it is; the rest bring its tables up to date.
+    let open = |store: AuditStore, migrate: bool| async move {
+        let data_dir = store
+            .data_dir
+            .unwrap_or_else(|| config.serve.data_dir.clone());
+        let url = store
+            .database_url
+            .unwrap_or_else(|| audit_url(config, &data_dir));
+        let db = databases::open(kotohub::AUDIT, &url).await?;
+        if migrate {
+            databases::migrate(kotohub::AUDIT, &db).await?;
+        }
+        anyhow::Ok((db, data_dir))
+    };
+    match command {
+        AuditCommand::Verify {
+            bundle: Some(bundle),
+            public_key,
+            ..
+        } => audit_verify_bundle(&bundle, public_key.as_deref().unwrap_or_default()),
+        AuditCommand::Verify { from, store, .. } => {
+            let (db, _) = open(store, false).await?;
+            audit_verify(&db, from).await
+        }
+        AuditCommand::Prune { before, store } => {
+            let (db, _) = open(store, true).await?;
+            let before = before.unwrap_or_else(|| {
+                chrono::Utc::now() - chrono::Duration::days(i64::from(config.audit.retention_days))
+            });
+            let before = before.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            let pruned = kotohub_audit::chain::prune(&db, &before)
+                .await
+                .context("cannot prune the access log")?;
+            match pruned.through_seq {
+                Some(seq) => println!(
+                    "Removed {} events from before {before} (through event {seq}); a checkpoint keeps the rest verifiable.",
+                    pruned.events
+                ),
+                None => println!("No event is older than {before}."),
+            }
+            Ok(())
+        }
+        AuditCommand::Seal { store } => {
+            let (db, data_dir) = open(store, true).await?;
+            let sealer = access::audit_sealer(&config.audit, &data_dir)?;
+            match sealer
+                .seal(&db)
+                .await
+                .context("cannot seal the access log")?
+            {
+                Some(seal) => println!(
+                    "Sealed the access log through event {} ({}).",
+                    seal.seq, seal.hash
+                ),
+                None => println!("The access log's head is sealed already (or the log is empty)."),
+            }
+            Ok(())
+        }
+        AuditCommand::PublicKey { data_dir } => {
+            let data_dir = data_dir.unwrap_or_else(|| config.serve.data_dir.clone());
+            println!(
+                "{}",
+                access::audit_sealer(&config.audit, &data_dir)?.public_key()
+            );
+            Ok(())
+        }
+        AuditCommand::Export {
+            from,
+            to,
+            out,
+            store,
+        } => {
+            let (db, _) = open(store, true).await?;
+            let at = |t: chrono::DateTime<chrono::Utc>| {
+                t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+            };
+            let bundle =
+                kotohub_audit::bundle::export(&db, from.map(at).as_deref(), to.map(at).as_deref())
+                    .await
+                    .context("cannot read the access log")?;
+            let json = serde_json::to_vec_pretty(&bundle)?;
+            std::fs::write(&out, json)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            let sealed = bundle.seals.last().map(|s| s.seq);
+            let last = bundle.events.last().map(|e| e.seq);
+            println!(
+                "Wrote {} events and {} seal{} to {}.",
+                bundle.events.len(),
+                bundle.seals.len(),
+                if bundle.seals.len() == 1 { "" } else { "s" },
+                out.display()
+            );
+            if last.is_some() && sealed < last {
+                println!(
+                    "No seal covers the events after {}: run `kotohub audit seal` and export again for a bundle that verifies whole.",
+                    sealed.map_or_else(|| "the first".to_owned(), |s| s.to_string())
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `kotohub audit verify --bundle`: checks a bundle with nothing but the public key.
+fn audit_verify_bundle(path: &Path, public_key: &str) -> Result<()> {
+    use kotohub_audit::bundle::{Bundle, Report, verify};
+    // A path to a file holding the key, or the key itself.
+    let key_text = match std::fs::read_to_string(public_key) {
+        Ok(text) => text,
+        Err(_) => public_key.to_owned(),
+    };
+    let key = kotohub_audit::seal::public_key(&key_text)?;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bundle: Bundle = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not an access-log bundle", path.display()))?;
+    match verify(&bundle, &key) {
+        Report::Intact {
+            events,
+            seals,
+            first_seq,
+            last_seq,
+        } => {
+            match (first_seq, last_seq) {
+                (Some(first), Some(last)) => println!(
+                    "The bundle is intact: events {first} to {last} ({events}) chain together and are covered by {seals} seal{} of the trusted key.",
+                    if seals == 1 { "" } else { "s" }
+                ),
+                _ => println!("The bundle holds no events."),
+            }
+            Ok(())
+        }
+        Report::Broken { seq, reason } => bail!("the bundle is broken at event {seq}: {reason}"),
+        Report::Unsealed {
+            from_seq,
+            to_seq,
+            sealed_through,
+        } => bail!(
+            "events {from_seq} to {to_seq} are not covered by any seal{}: they could have been rewritten unseen",
+            sealed_through
+                .map(|s| format!(" (the chain holds and is sealed through event {s})"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
 /// `kotohub audit verify`: reads the chain without writing anything.
-async fn audit_verify(url: &str, from: Option<i64>) -> Result<()> {
+async fn audit_verify(db: &sea_orm::DatabaseConnection, from: Option<i64>) -> Result<()> {
     use kotohub_audit::chain::{Verdict, verify};
-    let db = databases::open(kotohub::AUDIT, url).await?;
     let started = std::time::Instant::now();
-    match verify(&db, from)
+    match verify(db, from)
         .await
         .context("cannot read the access log")?
     {
@@ -464,6 +610,15 @@ async fn serve(
             .context("the hub always authenticates")?;
     let dbs = databases::open_all(|name| url_of(&config, &data_dir, name), true).await?;
     let (audit_db, audit) = open_audit(&config, &data_dir, None).await?;
+    // The chain's head signed now and then, and once more on the way down.
+    let sealer = access::audit_sealer(&config.audit, &data_dir)?;
+    if config.audit.seal_every_seconds > 0 {
+        tokio::spawn(seal_now_and_then(
+            audit_db.clone(),
+            access::audit_sealer(&config.audit, &data_dir)?,
+            std::time::Duration::from_secs(config.audit.seal_every_seconds),
+        ));
+    }
     let queries_db = example_queries(&url_of(&config, &data_dir, kotohub::QUERIES)).await?;
     if !seed::has_clients(&dbs.programme).await? {
         let clients = config.serve.seed_clients;
@@ -502,7 +657,7 @@ async fn serve(
     }
     services.push(services::SubgraphService {
         name: kotohub::AUDIT,
-        db: audit_db,
+        db: audit_db.clone(),
         listen: config.subgraphs.audit.listen,
         shutdown: &shutdown,
     });
@@ -608,7 +763,28 @@ async fn serve(
     for service in running {
         service.task.await??;
     }
+    if let Err(error) = sealer.seal(&audit_db).await {
+        tracing::error!(%error, "could not seal the access log's head on stopping");
+    }
     Ok(())
+}
+
+/// Signs the access log's head every `every`; a failure is logged and tried again at the
+/// next turn, since nothing waits on a seal.
+async fn seal_now_and_then(
+    db: sea_orm::DatabaseConnection,
+    sealer: kotohub_audit::seal::Sealer,
+    every: std::time::Duration,
+) {
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        match sealer.seal(&db).await {
+            Ok(Some(seal)) => tracing::info!(seq = seal.seq, "sealed the access log's head"),
+            Ok(None) => {}
+            Err(error) => tracing::error!(%error, "could not seal the access log's head"),
+        }
+    }
 }
 
 async fn subgraph(

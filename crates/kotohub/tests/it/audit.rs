@@ -19,6 +19,7 @@ crate::on_both_backends!(
     auditors_read_the_log_and_everyone_else_is_refused_on_the_record,
     pruning_keeps_the_rest_of_the_chain_verifiable,
     auditors_ask_the_api_whether_the_chain_holds,
+    a_chain_rewritten_whole_fails_against_its_seals,
 );
 
 async fn events(hub: &Hub) -> i64 {
@@ -315,9 +316,10 @@ async fn sql(hub: &Hub, text: &str, values: Vec<SqlValue>) -> Result<(), sea_orm
 /// and switch the append-only triggers off.
 async fn take_protections_down(hub: &Hub) {
     for statement in [
-        "GRANT UPDATE, DELETE ON audit_events, audit_checkpoints TO CURRENT_USER",
+        "GRANT UPDATE, DELETE ON audit_events, audit_checkpoints, audit_seals TO CURRENT_USER",
         "ALTER TABLE audit_events DISABLE TRIGGER USER",
         "ALTER TABLE audit_checkpoints DISABLE TRIGGER USER",
+        "ALTER TABLE audit_seals DISABLE TRIGGER USER",
     ] {
         sql(hub, statement, vec![]).await.unwrap();
     }
@@ -925,4 +927,211 @@ async fn auditors_ask_the_api_whether_the_chain_holds(backend: Backend) {
         "{body}"
     );
     hub.stop().await;
+}
+
+async fn a_chain_rewritten_whole_fails_against_its_seals(backend: Backend) {
+    use kotohub_audit::bundle::{Report, export, verify as verify_bundle};
+    use kotohub_audit::seal::{Sealer, public_key};
+    let Some(hub) = Hub::start_with(backend, 20).await else {
+        return;
+    };
+    let sealer = Sealer::from_hex(&"5a".repeat(32)).unwrap();
+    let key = public_key(&sealer.public_key()).unwrap();
+    let officer = principal(Role::Officer, &["ohjaamo"]);
+    for n in 0..4 {
+        hub.query_as("gateway", &officer, "{ themes { id } }", json!({ "n": n }))
+            .await;
+    }
+    let first = sealer
+        .seal(&hub.audit)
+        .await
+        .unwrap()
+        .expect("a head to seal");
+    // Sealing the same head again stores nothing.
+    assert!(sealer.seal(&hub.audit).await.unwrap().is_none());
+    for n in 4..7 {
+        hub.query_as("gateway", &officer, "{ themes { id } }", json!({ "n": n }))
+            .await;
+    }
+    let bundle = export(&hub.audit, None, None).await.unwrap();
+    let events = bundle.events.len() as i64;
+    assert_eq!(
+        verify_bundle(&bundle, &key),
+        Report::Unsealed {
+            from_seq: first.seq + 1,
+            to_seq: events,
+            sealed_through: Some(first.seq)
+        }
+    );
+    let last = sealer.seal(&hub.audit).await.unwrap().expect("a new head");
+    assert_eq!(last.seq, events);
+    let bundle = export(&hub.audit, None, None).await.unwrap();
+    assert!(
+        matches!(
+            verify_bundle(&bundle, &key),
+            Report::Intact { seals: 2, .. }
+        ),
+        "{:?}",
+        verify_bundle(&bundle, &key)
+    );
+
+    // Whoever can write the database rewrites the second event and recomputes every hash
+    // after it: the chain alone holds together again.
+    if backend == Backend::Postgres {
+        take_protections_down(&hub).await;
+    }
+    let mut prev = bundle.events[0].hash.clone();
+    for event in &bundle.events[1..] {
+        let mut row = event.clone();
+        if row.seq == 2 {
+            row.subject = Some("someone-else".to_owned());
+        }
+        row.prev_hash = prev.clone();
+        row.hash = kotohub_audit::chain::hash(&prev, &row);
+        let backend_sql = match hub.audit.get_database_backend() {
+            DbBackend::Postgres => {
+                "UPDATE audit_events SET subject = $1, prev_hash = $2, hash = $3 WHERE seq = $4"
+            }
+            _ => "UPDATE audit_events SET subject = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+        };
+        hub.audit
+            .execute_raw(Statement::from_sql_and_values(
+                hub.audit.get_database_backend(),
+                backend_sql,
+                [
+                    row.subject.clone().into(),
+                    row.prev_hash.clone().into(),
+                    row.hash.clone().into(),
+                    row.seq.into(),
+                ],
+            ))
+            .await
+            .unwrap();
+        prev = row.hash;
+    }
+    assert!(matches!(
+        verify(&hub.audit, None).await.unwrap(),
+        Verdict::Intact { .. }
+    ));
+    // The seals do not follow: the bundle fails at the first one.
+    let rewritten = export(&hub.audit, None, None).await.unwrap();
+    match verify_bundle(&rewritten, &key) {
+        Report::Broken { seq, reason } => {
+            assert_eq!(seq, first.seq);
+            assert!(reason.contains("rewritten"), "{reason}");
+        }
+        other => panic!("the rewrite went unnoticed: {other:?}"),
+    }
+    // Nor does removing the seals help: nothing covers the events any more.
+    sql(&hub, "DELETE FROM audit_seals", vec![]).await.unwrap();
+    let unsealed = export(&hub.audit, None, None).await.unwrap();
+    assert!(matches!(
+        verify_bundle(&unsealed, &key),
+        Report::Unsealed {
+            from_seq: 1,
+            sealed_through: None,
+            ..
+        }
+    ));
+    hub.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kotohub_audit_export_writes_a_bundle_that_verifies_with_the_public_key_alone() {
+    let dir = std::env::temp_dir().join(format!("kotohub-audit-bundle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = kotohub_subgraph::db::sqlite_url(&dir.join("audit.db"));
+    let db = kotohub_subgraph::db::connect(&url, kotohub::AUDIT)
+        .await
+        .unwrap();
+    kotohub_migrations::up(kotohub::AUDIT, &db).await.unwrap();
+    let log = kotohub_audit::AuditLog::start(db.clone()).await.unwrap();
+    for n in 0..5 {
+        log.record(kotohub_audit::Event {
+            request_id: format!("bundle-{n}"),
+            status: 200,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    }
+    let data_dir = dir.to_str().unwrap();
+    let kotohub = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kotohub"))
+            .args(args)
+            .env_remove("KOTOHUB__AUDIT__SIGNING_KEY")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, said) = kotohub(&[
+        "audit",
+        "seal",
+        "--database-url",
+        &url,
+        "--data-dir",
+        data_dir,
+    ]);
+    assert!(ok && said.contains("through event 5"), "{said}");
+    let (ok, key) = kotohub(&["audit", "public-key", "--data-dir", data_dir]);
+    assert!(ok, "{key}");
+    let key = key.trim().to_owned();
+    assert_eq!(key.len(), 64, "{key}");
+    // The key stays out of the database: only its public half is stored with a seal.
+    let seed = std::fs::read_to_string(dir.join("keys").join("audit-signing.key")).unwrap();
+    // The database and its write-ahead log, where the newest rows may still be.
+    let mut stored = std::fs::read(dir.join("audit.db")).unwrap();
+    stored.extend(std::fs::read(dir.join("audit.db-wal")).unwrap_or_default());
+    let holds = |text: &str| stored.windows(text.len()).any(|w| w == text.as_bytes());
+    assert!(holds(&key) && !holds(seed.trim()));
+    let bundle = dir.join("bundle.json");
+    let bundle = bundle.to_str().unwrap();
+    let (ok, said) = kotohub(&["audit", "export", "--out", bundle, "--database-url", &url]);
+    assert!(
+        ok && said.contains("Wrote 5 events and 1 seal to"),
+        "{said}"
+    );
+    let verify = |key: &str| kotohub(&["audit", "verify", "--bundle", bundle, "--public-key", key]);
+    let (ok, said) = verify(&key);
+    assert!(ok && said.contains("intact: events 1 to 5"), "{said}");
+    let stranger = kotohub_audit::seal::Sealer::from_hex(&"22".repeat(32))
+        .unwrap()
+        .public_key();
+    let (ok, said) = verify(&stranger);
+    assert!(
+        !ok && said.contains("not signed by the trusted key"),
+        "{said}"
+    );
+
+    // An edited bundle names the event.
+    let text = std::fs::read_to_string(bundle).unwrap();
+    let mut json: Value = serde_json::from_str(&text).unwrap();
+    json["events"][2]["row_count"] = json!(99);
+    std::fs::write(bundle, serde_json::to_vec(&json).unwrap()).unwrap();
+    let (ok, said) = verify(&key);
+    assert!(!ok && said.contains("broken at event 3"), "{said}");
+
+    // Events after the last seal are named as such.
+    log.record(kotohub_audit::Event {
+        request_id: "bundle-late".to_owned(),
+        status: 200,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let (ok, said) = kotohub(&["audit", "export", "--out", bundle, "--database-url", &url]);
+    assert!(
+        ok && said.contains("No seal covers the events after 5"),
+        "{said}"
+    );
+    let (ok, said) = verify(&key);
+    assert!(
+        !ok && said.contains("events 6 to 6 are not covered"),
+        "{said}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateAuditLog),
             Box::new(CreateCheckpoints),
             Box::new(CreateSeals),
+            Box::new(AddDeniedFieldsAndFiles),
         ]
     }
 }
@@ -149,5 +150,47 @@ impl MigrationTrait for CreateSeals {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         drop_all(manager, &[SEALS]).await
+    }
+}
+
+/// What an event also says: the fields the policy cut from the operation, and whether
+/// the answer left as a file. Events stored before say neither (`[]`, false), which the
+/// chain's canonical form leaves out, so their hashes stand.
+struct AddDeniedFieldsAndFiles;
+
+impl MigrationName for AddDeniedFieldsAndFiles {
+    fn name(&self) -> &str {
+        "m20261210_000002_add_denied_fields_and_files"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddDeniedFieldsAndFiles {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // One column per statement: SQLite alters a table one change at a time.
+        for column in [
+            text("denied_fields").default("[]").to_owned(),
+            boolean("as_file").default(false).to_owned(),
+        ] {
+            let mut column = column;
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(EVENTS)
+                        .add_column(&mut column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in ["denied_fields", "as_file"] {
+            manager
+                .alter_table(Table::alter().table(EVENTS).drop_column(column).to_owned())
+                .await?;
+        }
+        Ok(())
     }
 }

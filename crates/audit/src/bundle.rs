@@ -262,6 +262,8 @@ mod tests {
             status: 200,
             error_codes: "[]".to_owned(),
             duration_us: 1,
+            denied_fields: "[]".to_owned(),
+            as_file: false,
             prev_hash: prev.to_owned(),
             hash: String::new(),
         };

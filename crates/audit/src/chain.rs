@@ -66,6 +66,14 @@ pub fn canonical(row: &Model) -> Vec<u8> {
     put("status", Some(&row.status.to_string()));
     put("error_codes", Some(&row.error_codes));
     put("duration_us", Some(&row.duration_us.to_string()));
+    // Columns added later count only when they say something, so that events stored
+    // before them keep their hashes.
+    if row.denied_fields != "[]" {
+        put("denied_fields", Some(&row.denied_fields));
+    }
+    if row.as_file {
+        put("as_file", Some("true"));
+    }
     put("prev_hash", Some(&row.prev_hash));
     out
 }
@@ -336,6 +344,8 @@ mod tests {
             status: 200,
             error_codes: "[]".to_owned(),
             duration_us: 1,
+            denied_fields: "[]".to_owned(),
+            as_file: false,
             prev_hash: prev.to_owned(),
             hash: String::new(),
         };
@@ -357,6 +367,25 @@ mod tests {
         d.request_id = "r".to_owned();
         d.subject = Some("s".to_owned());
         assert_ne!(hash(GENESIS, &c), hash(GENESIS, &d));
+    }
+
+    #[test]
+    fn later_columns_leave_earlier_events_hashes_and_count_when_set() {
+        let plain = row(1, GENESIS);
+        // The hash an event stored before the columns existed: the same canonical form.
+        let earlier = {
+            let text = String::from_utf8(canonical(&plain)).unwrap();
+            assert!(!text.contains("denied_fields") && !text.contains("as_file"));
+            text
+        };
+        assert!(earlier.ends_with(&format!("prev_hash=64:{GENESIS}\n")));
+        let mut denied = plain.clone();
+        denied.denied_fields = "[\"Client.name\"]".to_owned();
+        let mut file = plain.clone();
+        file.as_file = true;
+        for changed in [denied, file] {
+            assert_ne!(hash(GENESIS, &changed), plain.hash);
+        }
     }
 
     #[test]

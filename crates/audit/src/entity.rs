@@ -43,6 +43,10 @@ pub mod audit_event {
         pub status: i32,
         pub error_codes: String,
         pub duration_us: i64,
+        /// `Type.field` coordinates the policy cut from the operation.
+        pub denied_fields: String,
+        /// The answer left as a file (a CSV export).
+        pub as_file: bool,
         pub prev_hash: String,
         pub hash: String,
     }

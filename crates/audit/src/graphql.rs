@@ -119,6 +119,10 @@ pub struct AuditEvent {
     status: i32,
     error_codes: Vec<String>,
     duration_micros: i64,
+    /// `Type.field` coordinates the policy cut from the operation.
+    denied_fields: Vec<String>,
+    /// The answer left as a file (a CSV export) rather than as a GraphQL response.
+    as_file: bool,
     hash: String,
 }
 
@@ -154,6 +158,8 @@ impl From<Model> for AuditEvent {
             status: row.status,
             error_codes: list(&row.error_codes),
             duration_micros: row.duration_us,
+            denied_fields: list(&row.denied_fields),
+            as_file: row.as_file,
             hash: row.hash,
         }
     }

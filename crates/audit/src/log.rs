@@ -151,6 +151,8 @@ async fn insert(db: &DatabaseConnection, rows: Vec<Model>) -> Result<(), DbErr> 
         status: Set(row.status),
         error_codes: Set(row.error_codes),
         duration_us: Set(row.duration_us),
+        denied_fields: Set(row.denied_fields),
+        as_file: Set(row.as_file),
         prev_hash: Set(row.prev_hash),
         hash: Set(row.hash),
     });
@@ -209,6 +211,8 @@ fn row_of(event: Event) -> Model {
         status: i32::from(event.status),
         error_codes: list(event.error_codes),
         duration_us: i64::try_from(event.duration.as_micros()).unwrap_or(i64::MAX),
+        denied_fields: list(event.denied_fields),
+        as_file: event.as_file,
         prev_hash: String::new(),
         hash: String::new(),
     }

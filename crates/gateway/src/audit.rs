@@ -63,6 +63,10 @@ pub struct Event {
     pub status: u16,
     pub error_codes: Vec<String>,
     pub duration: Duration,
+    /// `Type.field` of the fields the policy cut from the operation.
+    pub denied_fields: Vec<String>,
+    /// The answer left as a file (a CSV export) rather than as a GraphQL response.
+    pub as_file: bool,
 }
 
 /// What the pipeline learns of an operation for the access log, besides its answer.
@@ -77,8 +81,8 @@ pub struct Facts {
     pub fields: BTreeSet<String>,
     /// Ids of the policy rules that allowed them.
     pub policies: BTreeSet<String>,
-    /// Fields the policy cut.
-    pub denied: usize,
+    /// `Type.field` of the fields the policy cut.
+    pub denied: BTreeSet<String>,
     /// Clients whose person-level data the subgraphs returned.
     pub clients: BTreeSet<String>,
     /// Aggregate cells the subgraphs suppressed.
@@ -120,6 +124,8 @@ pub struct Ending {
     /// The codes of the answer's errors, in order.
     pub error_codes: Vec<String>,
     pub duration: Duration,
+    /// The answer left as a file (a CSV export).
+    pub as_file: bool,
 }
 
 impl Event {
@@ -133,6 +139,7 @@ impl Event {
             status: ending.status,
             duration: ending.duration,
             error_codes: ending.error_codes,
+            as_file: ending.as_file,
             decision,
             ..Event::default()
         };
@@ -152,6 +159,7 @@ impl Event {
             event.document_hash = facts.document_hash;
             event.variables_hash = facts.variables_hash;
             event.fields = facts.fields.into_iter().collect();
+            event.denied_fields = facts.denied.into_iter().collect();
             event.policies = facts.policies.into_iter().collect();
             event.subgraphs = operation.subgraphs.into_iter().collect();
             event.client_ids = facts.clients.into_iter().collect();

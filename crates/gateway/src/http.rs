@@ -708,6 +708,11 @@ async fn audited(
         status: status.as_u16(),
         error_codes,
         duration: started.elapsed(),
+        as_file: response
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/csv")),
     };
     let event = Event::of(ending, seen);
     match log

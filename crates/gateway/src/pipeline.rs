@@ -625,7 +625,11 @@ impl Gateway {
         cleared.denied = authorized.denied_fields;
         facts.fields = authorized.fields;
         facts.policies = authorized.policies;
-        facts.denied = authorized.denied.len();
+        facts.denied = authorized
+            .denied
+            .iter()
+            .map(|denied| denied.coordinate.clone())
+            .collect();
         match authorized.verdict {
             Verdict::Everything => {}
             Verdict::Part(pruned) => cleared.pruned = Some(pruned),
@@ -976,7 +980,7 @@ mod tests {
         assert!(cleared.forward.caller.is_some(), "fetches carry the caller");
         assert!(facts.fields.contains("Query.measures"));
         assert!(!facts.fields.contains("Query.client"));
-        assert_eq!(facts.denied, 1);
+        assert_eq!(facts.denied.len(), 1);
     }
 
     #[tokio::test]

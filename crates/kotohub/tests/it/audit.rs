@@ -60,6 +60,7 @@ async fn event_of(hub: &Hub, id: &str) -> Value {
         "subgraphs": serde_json::from_str::<Value>(&text("subgraphs").unwrap()).unwrap(),
         "policies": serde_json::from_str::<Value>(&text("policies").unwrap()).unwrap(),
         "error_codes": serde_json::from_str::<Value>(&text("error_codes").unwrap()).unwrap(),
+        "denied_fields": serde_json::from_str::<Value>(&text("denied_fields").unwrap()).unwrap(),
         "status": row.try_get::<i32>("", "status").unwrap(),
         "suppressed_cells": row.try_get::<i64>("", "suppressed_cells").unwrap(),
         "client_address": text("client_address"),
@@ -163,6 +164,13 @@ async fn every_request_is_one_event(backend: Backend) {
         partial["error_codes"].to_string().contains("FORBIDDEN"),
         "{partial}"
     );
+    // What was cut is on record, beside what was read.
+    assert_eq!(
+        partial["denied_fields"],
+        json!(["Query.clients"]),
+        "{partial}"
+    );
+    assert_eq!(event["denied_fields"], json!([]), "{event}");
     let refused = event_of(&hub, "audit-case-3").await;
     assert!(refused["subject"].is_null(), "{refused}");
 
@@ -269,7 +277,7 @@ async fn a_thousand_concurrent_requests_are_a_thousand_events(backend: Backend) 
 }
 
 /// Every column of `audit_events`, and whether it holds text.
-const COLUMNS: [(&str, bool); 27] = [
+const COLUMNS: [(&str, bool); 28] = [
     ("seq", false),
     ("event_id", true),
     ("occurred_at", true),
@@ -295,6 +303,7 @@ const COLUMNS: [(&str, bool); 27] = [
     ("status", false),
     ("error_codes", true),
     ("duration_us", false),
+    ("denied_fields", true),
     ("prev_hash", true),
     ("hash", true),
 ];

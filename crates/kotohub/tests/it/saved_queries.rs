@@ -176,6 +176,10 @@ async fn a_seeded_query_exports_the_officers_own_rows_as_csv(backend: Backend) {
     assert!(!own.is_empty());
     assert_eq!(exported, own, "exactly Ohjaamo's 1.3 events, one row each");
     assert_eq!(rows.len() - 1, own.len());
+    // The access log says the answer left as a file.
+    let last_event =
+        "SELECT CAST(as_file AS INTEGER) AS n FROM audit_events ORDER BY seq DESC LIMIT 1";
+    assert_eq!(crate::import::rows(&hub.audit, last_event).await, ["1"]);
 
     // The same query run by an officer of another body: its own rows only (none here).
     let (status, _, text) = run_q(
@@ -185,6 +189,7 @@ async fn a_seeded_query_exports_the_officers_own_rows_as_csv(backend: Backend) {
     )
     .await;
     assert_eq!(status, 404, "not shared with NewCo: {text}");
+    assert_eq!(crate::import::rows(&hub.audit, last_event).await, ["0"]);
 
     // Every seeded query runs for an officer of its owner, without an error.
     for (name, owner) in kotohub::seed::saved_queries::seeded() {

@@ -165,10 +165,125 @@ impl From<Model> for AuditEvent {
     }
 }
 
+/// The thresholds of the review rules; each left out takes its default.
+#[derive(InputObject, Default)]
+pub struct ReviewThresholds {
+    /// Working hours start at this hour, Helsinki time (default 7).
+    working_hours_start: Option<u32>,
+    /// Working hours end before this hour, Helsinki time (default 18).
+    working_hours_end: Option<u32>,
+    /// Distinct clients one caller reads within the window that are flagged (default 50).
+    many_clients: Option<u32>,
+    /// Refusals of one caller within the window that make a burst (default 10).
+    refusals: Option<u32>,
+    /// The window of the two rules above, in minutes (default 10).
+    window_minutes: Option<u32>,
+    /// Bodies reading one client in the range that are flagged (default 3).
+    bodies_per_client: Option<u32>,
+}
+
+impl ReviewThresholds {
+    fn resolved(self) -> Result<crate::review::Thresholds> {
+        let defaults = crate::review::Thresholds::default();
+        let hours = (
+            self.working_hours_start.unwrap_or(defaults.working_hours.0),
+            self.working_hours_end.unwrap_or(defaults.working_hours.1),
+        );
+        if hours.0 >= hours.1 || hours.1 > 24 {
+            return Err(bad_input(
+                "working hours run from an hour to a later one, 0 to 24",
+            ));
+        }
+        let at_least_one = |value: Option<u32>, default: usize, what: &str| match value {
+            Some(0) => Err(bad_input(format!("{what} is at least 1"))),
+            Some(n) => Ok(n as usize),
+            None => Ok(default),
+        };
+        Ok(crate::review::Thresholds {
+            working_hours: hours,
+            many_clients: at_least_one(self.many_clients, defaults.many_clients, "manyClients")?,
+            refusals: at_least_one(self.refusals, defaults.refusals, "refusals")?,
+            window: match self.window_minutes {
+                Some(0) => return Err(bad_input("windowMinutes is at least 1")),
+                Some(minutes) => chrono::Duration::minutes(i64::from(minutes.min(24 * 60))),
+                None => defaults.window,
+            },
+            bodies_per_client: at_least_one(
+                self.bodies_per_client,
+                defaults.bodies_per_client,
+                "bodiesPerClient",
+            )?,
+        })
+    }
+}
+
+/// Something in the log an auditor should look at, and the events behind it.
+#[derive(SimpleObject)]
+pub struct ReviewFlag {
+    rule: crate::review::Rule,
+    /// The caller, for the rules about one caller.
+    subject: Option<String>,
+    /// The client, for the rule about one client.
+    client: Option<ID>,
+    /// The events it rests on, by their position in the chain.
+    events: Vec<ID>,
+    first_at: String,
+    last_at: String,
+    detail: String,
+}
+
+/// The longest range the rules read at once.
+const REVIEW_DAYS: i64 = 31;
+
 pub struct Query;
 
 #[Object]
 impl Query {
+    /// What the review rules flag in the events from `from` to before `to` (at most 31
+    /// days): reads of person-level data outside working hours, many clients read by one
+    /// caller in a short time, bursts of refusals, a client read by several bodies;
+    /// auditors only.
+    async fn audit_review(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        thresholds: Option<ReviewThresholds>,
+    ) -> Result<Vec<ReviewFlag>> {
+        let principal = ctx.data::<Principal>()?;
+        let policy = ctx.data::<Arc<Policy>>()?;
+        if !policy.read_type(principal, "ReviewFlag").allowed {
+            return Err(forbidden("the access log is for auditors"));
+        }
+        if to <= from || to - from > chrono::Duration::days(REVIEW_DAYS) {
+            return Err(bad_input(format!(
+                "review a range of up to {REVIEW_DAYS} days, `to` after `from`"
+            )));
+        }
+        let thresholds = thresholds.unwrap_or_default().resolved()?;
+        let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);
+        let rows = row_access(ctx)?;
+        let events = audit_event::Entity::find()
+            .filter(Column::OccurredAt.gte(stamp(from)))
+            .filter(Column::OccurredAt.lt(stamp(to)))
+            .order_by_asc(Column::Seq)
+            .all(rows.db())
+            .await
+            .map_err(internal)?;
+        Ok(crate::review::flags(&events, &thresholds)
+            .into_iter()
+            .map(|flag| ReviewFlag {
+                rule: flag.rule,
+                subject: flag.subject,
+                client: flag.client.map(ID),
+                events: flag.events.iter().map(|seq| ID(seq.to_string())).collect(),
+                first_at: flag.first_at,
+                last_at: flag.last_at,
+                detail: flag.detail,
+            })
+            .collect())
+    }
+
     /// Events of the access log in the order they happened, filtered; auditors only.
     async fn audit_events(
         &self,

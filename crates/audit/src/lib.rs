@@ -16,6 +16,7 @@ pub mod chain;
 pub mod entity;
 pub mod graphql;
 mod log;
+pub mod review;
 pub mod seal;
 
 pub use log::{AuditLog, Decision, Event, Unavailable};

@@ -20,6 +20,7 @@ crate::on_both_backends!(
     pruning_keeps_the_rest_of_the_chain_verifiable,
     auditors_ask_the_api_whether_the_chain_holds,
     a_chain_rewritten_whole_fails_against_its_seals,
+    auditors_review_what_the_rules_flag,
 );
 
 async fn events(hub: &Hub) -> i64 {
@@ -1143,4 +1144,94 @@ async fn kotohub_audit_export_writes_a_bundle_that_verifies_with_the_public_key_
         "{said}"
     );
     std::fs::remove_dir_all(&dir).ok();
+}
+
+async fn auditors_review_what_the_rules_flag(backend: Backend) {
+    use chrono::{Datelike, Timelike};
+    let Some(hub) = Hub::start_with(backend, 200).await else {
+        return;
+    };
+    let officer = principal(Role::Officer, &["ohjaamo"]);
+    let analyst = principal(Role::Analyst, &[]);
+    // Six refusals in a row for the analyst, and one read of eight clients by the officer.
+    for n in 0..6 {
+        hub.query_as(
+            "gateway",
+            &analyst,
+            "{ clients(first: 2) { id } }",
+            json!({ "n": n }),
+        )
+        .await;
+    }
+    let read = hub
+        .query_as(
+            "gateway",
+            &officer,
+            "{ clients(first: 8) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        read["data"]["clients"].as_array().map(Vec::len),
+        Some(8),
+        "{read}"
+    );
+
+    // Working hours set around the present hour, so that only a weekend makes the read
+    // one outside them.
+    let now = kotohub_audit::review::helsinki(chrono::Utc::now());
+    let hour = now.hour();
+    let weekend = matches!(now.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun);
+    let from = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let to = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let query = "query($from: DateTime!, $to: DateTime!, $t: ReviewThresholds) {
+        auditReview(from: $from, to: $to, thresholds: $t) { rule subject client events detail } }";
+    let thresholds = json!({ "refusals": 5, "manyClients": 5, "workingHoursStart": hour.min(22),
+                             "workingHoursEnd": (hour + 2).min(24) });
+    let variables = json!({ "from": from, "to": to, "t": thresholds });
+    let auditor = principal(Role::Auditor, &[]);
+    let review = hub
+        .query_as("gateway", &auditor, query, variables.clone())
+        .await;
+    assert!(review.get("errors").is_none(), "{review}");
+    let flags = review["data"]["auditReview"].as_array().unwrap();
+    let mut found: Vec<(String, String)> = flags
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                f["subject"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    found.sort();
+    let mut expected = vec![
+        ("MANY_CLIENTS".to_owned(), officer.subject.clone()),
+        ("REFUSAL_BURST".to_owned(), analyst.subject.clone()),
+    ];
+    if weekend {
+        expected.push(("OUTSIDE_WORKING_HOURS".to_owned(), officer.subject.clone()));
+    }
+    expected.sort();
+    assert_eq!(found, expected, "{review}");
+    let burst = flags.iter().find(|f| f["rule"] == "REFUSAL_BURST").unwrap();
+    assert_eq!(burst["events"].as_array().unwrap().len(), 6, "{burst}");
+
+    // Others may not ask; a range beyond a month is refused.
+    let refused = hub.query_as("gateway", &officer, query, variables).await;
+    assert!(
+        refused["data"].is_null() || refused["data"]["auditReview"].is_null(),
+        "{refused}"
+    );
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+    let long = json!({ "from": "2026-01-01T00:00:00Z", "to": "2026-03-01T00:00:00Z" });
+    let refused = hub.query_as("gateway", &auditor, query, long).await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{refused}"
+    );
+    hub.stop().await;
 }

@@ -39,9 +39,16 @@ async fn events(hub: &Hub) -> i64 {
 /// The stored event of the request `id`, as column → text.
 async fn event_of(hub: &Hub, id: &str) -> Value {
     let backend = hub.audit.get_database_backend();
+    // The columns read, named: a `SELECT *` once came back from SQLite with fewer values
+    // than its statement's columns (the sqlx worker panicked), which a named list avoids.
+    let columns = "subject, decision, operation_type, document_hash, variables_hash, fields, \
+                   subgraphs, policies, error_codes, denied_fields, status, suppressed_cells, \
+                   client_address";
     let sql = match backend {
-        DbBackend::Postgres => "SELECT * FROM audit_events WHERE request_id = $1",
-        _ => "SELECT * FROM audit_events WHERE request_id = ?",
+        DbBackend::Postgres => {
+            format!("SELECT {columns} FROM audit_events WHERE request_id = $1")
+        }
+        _ => format!("SELECT {columns} FROM audit_events WHERE request_id = ?"),
     };
     let rows = hub
         .audit

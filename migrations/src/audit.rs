@@ -19,6 +19,8 @@ impl MigratorTrait for Migrator {
             Box::new(CreateCheckpoints),
             Box::new(CreateSeals),
             Box::new(AddDeniedFieldsAndFiles),
+            Box::new(AddPurposeAndEmergencyAccess),
+            Box::new(CreateEmergencyAccesses),
         ]
     }
 }
@@ -29,6 +31,8 @@ pub const EVENTS: &str = "audit_events";
 pub const CHECKPOINTS: &str = "audit_checkpoints";
 /// The table of signed heads of the chain.
 pub const SEALS: &str = "audit_seals";
+/// The table of emergency accesses officers opened.
+pub const EMERGENCY_ACCESSES: &str = "emergency_accesses";
 
 struct CreateAuditLog;
 
@@ -192,5 +196,83 @@ impl MigrationTrait for AddDeniedFieldsAndFiles {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// What an event also says: the purpose the caller stated for a person-level read, and
+/// the emergency access it ran under. Events stored before say neither (NULL), which the
+/// chain's canonical form leaves out, so their hashes stand.
+struct AddPurposeAndEmergencyAccess;
+
+impl MigrationName for AddPurposeAndEmergencyAccess {
+    fn name(&self) -> &str {
+        "m20261211_000001_add_purpose_and_emergency_access"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddPurposeAndEmergencyAccess {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in ["purpose", "emergency_access"] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(EVENTS)
+                        .add_column(string_len_null(column, 64))
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in ["purpose", "emergency_access"] {
+            manager
+                .alter_table(Table::alter().table(EVENTS).drop_column(column).to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Emergency ("break-the-glass") accesses: who opened access to which client outside
+/// their own bodies, why in their own words, and until when. Kept beside the events
+/// that used them, insert-only like them: an access is never edited or withdrawn, it
+/// runs out.
+struct CreateEmergencyAccesses;
+
+impl MigrationName for CreateEmergencyAccesses {
+    fn name(&self) -> &str {
+        "m20261211_000002_create_emergency_accesses"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateEmergencyAccesses {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let table = Table::create()
+            .table(EMERGENCY_ACCESSES)
+            .if_not_exists()
+            .col(string_len("id", 32).primary_key())
+            .col(string_len("subject", 255))
+            .col(text("bodies"))
+            .col(string_len("client_id", 64))
+            .col(text("reason"))
+            .col(string_len("opened_at", 32))
+            .col(string_len("expires_at", 32))
+            .to_owned();
+        create_with_indexes(
+            manager,
+            table,
+            EMERGENCY_ACCESSES,
+            &["subject", "client_id", "opened_at"],
+        )
+        .await?;
+        append_only(manager, EMERGENCY_ACCESSES, "the emergency accesses").await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        drop_all(manager, &[EMERGENCY_ACCESSES]).await
     }
 }

@@ -6,7 +6,7 @@ use sea_orm_migration::schema::*;
 
 use crate::columns::{client_record, create_client_record, create_events, drop_all};
 use crate::imports::CreateImportSources;
-use crate::security::{RowLevelSecurity, Visible};
+use crate::security::{EmergencyAccessPolicies, RowLevelSecurity, Visible};
 
 pub struct Migrator;
 
@@ -24,6 +24,13 @@ impl MigratorTrait for Migrator {
                 ],
             }),
             Box::new(CreateImportSources { tables: &TABLES }),
+            Box::new(EmergencyAccessPolicies {
+                name: crate::security::EMERGENCY_POLICIES,
+                tables: &[
+                    ("participations", "client_id"),
+                    ("culture_outcomes", "client_id"),
+                ],
+            }),
         ]
     }
 }

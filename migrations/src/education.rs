@@ -7,7 +7,7 @@ use sea_orm_migration::schema::*;
 
 use crate::columns::{client_record, create_client_record, create_events, drop_all};
 use crate::imports::CreateImportSources;
-use crate::security::{RowLevelSecurity, Visible};
+use crate::security::{EmergencyAccessPolicies, RowLevelSecurity, Visible};
 
 pub struct Migrator;
 
@@ -26,6 +26,14 @@ impl MigratorTrait for Migrator {
                 ],
             }),
             Box::new(CreateImportSources { tables: &TABLES }),
+            Box::new(EmergencyAccessPolicies {
+                name: crate::security::EMERGENCY_POLICIES,
+                tables: &[
+                    ("enrolments", "client_id"),
+                    ("joint_application_results", "client_id"),
+                    ("qualifications", "client_id"),
+                ],
+            }),
         ]
     }
 }

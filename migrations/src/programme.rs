@@ -43,6 +43,10 @@ impl MigratorTrait for Migrator {
             Box::new(CreatePopulationFigures),
             Box::new(CreateCatalogVersion),
             Box::new(AddIndicatorSourceDates),
+            Box::new(crate::security::EmergencyAccessPolicies {
+                name: crate::security::EMERGENCY_POLICIES,
+                tables: &[("clients", "id")],
+            }),
         ]
     }
 }

@@ -95,3 +95,58 @@ impl MigrationTrait for RowLevelSecurity {
         Ok(())
     }
 }
+
+/// The setting the emergency policies read: the one client an emergency access opens in
+/// the current transaction, empty when none.
+const EMERGENCY_CLIENT: &str = "coalesce(current_setting('kotohub.emergency_client', true), '')";
+
+/// A second read policy on tables of rows about one client: the rows of the client an
+/// emergency access opened in the current transaction (the subgraph sets it only for an
+/// officer, from a principal the gateway signed). Permissive policies add up, so the
+/// bodies' rule stands as it was.
+pub struct EmergencyAccessPolicies {
+    pub name: &'static str,
+    /// Each table with the column holding the client's id.
+    pub tables: &'static [(&'static str, &'static str)],
+}
+
+impl MigrationName for EmergencyAccessPolicies {
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
+/// The migration's name in every database that has one.
+pub const EMERGENCY_POLICIES: &str = "m20261211_000001_emergency_access_policies";
+
+#[async_trait::async_trait]
+impl MigrationTrait for EmergencyAccessPolicies {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        for (table, column) in self.tables {
+            db.execute_unprepared(&format!(
+                "CREATE POLICY {table}_emergency ON {table} FOR SELECT \
+                 USING ({EMERGENCY_CLIENT} <> '' AND {column} = {EMERGENCY_CLIENT});"
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        for (table, _) in self.tables {
+            db.execute_unprepared(&format!(
+                "DROP POLICY IF EXISTS {table}_emergency ON {table};"
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+}

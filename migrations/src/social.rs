@@ -7,7 +7,7 @@ use sea_orm_migration::schema::*;
 
 use crate::columns::{client_record, create_client_record, create_events, drop_all};
 use crate::imports::CreateImportSources;
-use crate::security::{RowLevelSecurity, Visible};
+use crate::security::{EmergencyAccessPolicies, RowLevelSecurity, Visible};
 
 pub struct Migrator;
 
@@ -27,6 +27,15 @@ impl MigratorTrait for Migrator {
                 ],
             }),
             Box::new(CreateImportSources { tables: &TABLES }),
+            Box::new(EmergencyAccessPolicies {
+                name: crate::security::EMERGENCY_POLICIES,
+                tables: &[
+                    ("social_cases", "client_id"),
+                    ("service_needs_assessments", "client_id"),
+                    ("support_periods", "client_id"),
+                    ("social_outcomes", "client_id"),
+                ],
+            }),
         ]
     }
 }

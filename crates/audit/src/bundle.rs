@@ -264,6 +264,8 @@ mod tests {
             duration_us: 1,
             denied_fields: "[]".to_owned(),
             as_file: false,
+            purpose: None,
+            emergency_access: None,
             prev_hash: prev.to_owned(),
             hash: String::new(),
         };

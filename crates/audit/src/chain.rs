@@ -74,6 +74,12 @@ pub fn canonical(row: &Model) -> Vec<u8> {
     if row.as_file {
         put("as_file", Some("true"));
     }
+    if let Some(purpose) = &row.purpose {
+        put("purpose", Some(purpose));
+    }
+    if let Some(access) = &row.emergency_access {
+        put("emergency_access", Some(access));
+    }
     put("prev_hash", Some(&row.prev_hash));
     out
 }
@@ -346,6 +352,8 @@ mod tests {
             duration_us: 1,
             denied_fields: "[]".to_owned(),
             as_file: false,
+            purpose: None,
+            emergency_access: None,
             prev_hash: prev.to_owned(),
             hash: String::new(),
         };

@@ -47,6 +47,10 @@ pub mod audit_event {
         pub denied_fields: String,
         /// The answer left as a file (a CSV export).
         pub as_file: bool,
+        /// The purpose the caller stated for a person-level read.
+        pub purpose: Option<String>,
+        /// The emergency access the operation ran under.
+        pub emergency_access: Option<String>,
         pub prev_hash: String,
         pub hash: String,
     }
@@ -103,6 +107,31 @@ pub mod audit_seal {
         pub public_key: String,
         /// The signature of `crate::seal::message`, hex.
         pub signature: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// An emergency access: one officer, one client outside the officer's bodies, a reason
+/// in words, and a time it runs out. Times are RFC 3339 in UTC, as the events'.
+pub mod emergency_access {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "emergency_accesses")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub subject: String,
+        /// JSON array of the bodies the officer acted for when opening it.
+        pub bodies: String,
+        pub client_id: String,
+        pub reason: String,
+        pub opened_at: String,
+        pub expires_at: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

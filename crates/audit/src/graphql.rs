@@ -9,7 +9,7 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject
 use chrono::{DateTime, SecondsFormat, Utc};
 use kotohub_auth::{Policy, Principal};
 use kotohub_subgraph::access::row_access;
-use kotohub_subgraph::serve::{Guard, Router, SubgraphSchema, federated};
+use kotohub_subgraph::serve::{Guard, Router, SubgraphSchema, federated_with};
 use kotohub_subgraph::{Page, bad_input, forbidden, internal};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -22,19 +22,90 @@ use crate::entity::audit_event::{self, Column, Model};
 pub const NAME: &str = "audit";
 
 /// The schema without a database: enough to export the SDL.
-pub fn schema_builder() -> async_graphql::SchemaBuilder<
-    Query,
-    async_graphql::EmptyMutation,
-    async_graphql::EmptySubscription,
-> {
-    federated(Query)
+pub fn schema_builder()
+-> async_graphql::SchemaBuilder<Query, Mutation, async_graphql::EmptySubscription> {
+    federated_with(Query, Mutation)
 }
 
-/// The subgraph's routes over the log's database.
-pub fn router(db: DatabaseConnection, guard: Guard) -> Router {
+/// How long an emergency access lasts, in minutes.
+#[derive(Clone, Copy)]
+struct EmergencyMinutes(u32);
+
+/// The subgraph's routes over the log's database; emergency accesses opened here last
+/// `emergency_minutes`.
+pub fn router(db: DatabaseConnection, guard: Guard, emergency_minutes: u32) -> Router {
     let policy = guard.policy();
-    let schema: SubgraphSchema<Query> = schema_builder().data(policy).finish();
+    let schema: SubgraphSchema<Query, Mutation> = schema_builder()
+        .data(policy)
+        .data(EmergencyMinutes(emergency_minutes))
+        .data(db.clone())
+        .finish();
     kotohub_subgraph::serve::router(NAME, schema, db, guard, |request, _| request)
+}
+
+/// An officer's emergency access to one client outside its own bodies.
+#[derive(SimpleObject)]
+pub struct EmergencyAccess {
+    /// Name it in the `Kotohub-Emergency-Access` header (or `extensions.emergencyAccess`)
+    /// of the requests that read the client.
+    id: ID,
+    /// The officer who opened it; only they may use it.
+    subject: String,
+    /// The bodies the officer acted for.
+    bodies: Vec<String>,
+    client: ID,
+    /// Why, in the officer's words.
+    reason: String,
+    opened_at: String,
+    /// After this it opens nothing.
+    expires_at: String,
+}
+
+impl From<crate::entity::emergency_access::Model> for EmergencyAccess {
+    fn from(row: crate::entity::emergency_access::Model) -> Self {
+        Self {
+            id: ID(row.id),
+            subject: row.subject,
+            bodies: list(&row.bodies),
+            client: ID(row.client_id),
+            reason: row.reason,
+            opened_at: row.opened_at,
+            expires_at: row.expires_at,
+        }
+    }
+}
+
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Opens access to one client outside your own bodies, for a short time
+    /// (`access.emergency_minutes`), when you must read their data now: say why in words.
+    /// Every read under it is recorded with it and queued for the auditors' review;
+    /// you read only what your role may read. Officers only.
+    async fn open_emergency_access(
+        &self,
+        ctx: &Context<'_>,
+        client: ID,
+        reason: String,
+    ) -> Result<EmergencyAccess> {
+        let principal = ctx.data::<Principal>()?;
+        let policy = ctx.data::<Arc<Policy>>()?;
+        if !policy.open_emergency_access(principal).allowed {
+            return Err(forbidden("only officers may open an emergency access"));
+        }
+        let EmergencyMinutes(minutes) = *ctx.data::<EmergencyMinutes>()?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let opened = crate::emergency::open(db, principal, &client, &reason, minutes)
+            .await
+            .map_err(|error| match error {
+                crate::emergency::OpenError::Invalid(message) => bad_input(message),
+                crate::emergency::OpenError::Database(error) => internal(error),
+            })?;
+        // The access log's event of this operation names the client it is about.
+        row_access(ctx)?.returned([opened.client_id.as_str()]);
+        Ok(opened.into())
+    }
 }
 
 /// What became of an operation.
@@ -78,6 +149,10 @@ pub struct AuditFilter {
     /// Events of operations with this name.
     operation: Option<String>,
     decision: Option<AuditDecision>,
+    /// Events of reads for this stated purpose.
+    purpose: Option<String>,
+    /// Events run under this emergency access.
+    emergency_access: Option<ID>,
     /// At or after this time (RFC 3339).
     from: Option<DateTime<Utc>>,
     /// Before this time (RFC 3339).
@@ -123,6 +198,10 @@ pub struct AuditEvent {
     denied_fields: Vec<String>,
     /// The answer left as a file (a CSV export) rather than as a GraphQL response.
     as_file: bool,
+    /// The purpose the caller stated for reading person-level data.
+    purpose: Option<String>,
+    /// The emergency access the operation ran under.
+    emergency_access: Option<ID>,
     hash: String,
 }
 
@@ -160,6 +239,8 @@ impl From<Model> for AuditEvent {
             duration_micros: row.duration_us,
             denied_fields: list(&row.denied_fields),
             as_file: row.as_file,
+            purpose: row.purpose,
+            emergency_access: row.emergency_access.map(ID),
             hash: row.hash,
         }
     }
@@ -311,6 +392,42 @@ impl Query {
         events(ctx, filter, first, after).await
     }
 
+    /// Emergency accesses opened from `from` to before `to`, newest first: every one for
+    /// auditors, an officer's own for that officer.
+    async fn emergency_accesses(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<EmergencyAccess>> {
+        use crate::entity::emergency_access::{Column as Access, Entity};
+        let principal = ctx.data::<Principal>()?;
+        let policy = ctx.data::<Arc<Policy>>()?;
+        if !policy.read_type(principal, "EmergencyAccess").allowed {
+            return Err(forbidden(
+                "emergency accesses are for their officers and auditors",
+            ));
+        }
+        if to <= from {
+            return Err(bad_input("`to` must be after `from`"));
+        }
+        let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);
+        let mut query = Entity::find()
+            .filter(Access::OpenedAt.gte(stamp(from)))
+            .filter(Access::OpenedAt.lt(stamp(to)));
+        if !policy.read_type(principal, "AuditEvent").allowed {
+            query = query.filter(Access::Subject.eq(principal.subject.as_str()));
+        }
+        let rows = row_access(ctx)?;
+        let found = query
+            .order_by_desc(Access::OpenedAt)
+            .limit(1_000)
+            .all(rows.db())
+            .await
+            .map_err(internal)?;
+        Ok(found.into_iter().map(EmergencyAccess::from).collect())
+    }
+
     /// Walks the log's hash chain from its start (or the last pruning checkpoint) to its
     /// newest event and says whether it holds; auditors only. It reads every event, so
     /// it is asked for on demand, not with each page of events.
@@ -429,6 +546,14 @@ async fn events(
     }
     if let Some(decision) = filter.decision {
         query = query.filter(Column::Decision.eq(decision.stored()));
+    }
+    if let Some(purpose) = &filter.purpose {
+        plain("the purpose", purpose)?;
+        query = query.filter(Column::Purpose.eq(purpose.as_str()));
+    }
+    if let Some(access) = &filter.emergency_access {
+        plain("the emergency access", access)?;
+        query = query.filter(Column::EmergencyAccess.eq(access.as_str()));
     }
     // Stored times are RFC 3339 in UTC with microseconds, so they order as text.
     let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);

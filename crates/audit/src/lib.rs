@@ -7,12 +7,16 @@
 //! signed with a key the database does not hold ([`seal`]), so that a stretch written
 //! out ([`bundle`]) shows even a chain rewritten whole to whoever holds the public key.
 //!
+//! Emergency accesses — an officer's reads of one client outside its bodies, with a
+//! reason — are kept beside the events ([`emergency`]).
+//!
 //! Auditors read the log through the gateway from its own subgraph ([`graphql`]), so
 //! their reads are authorised and recorded like any other. The gateway fills in the
 //! events; this crate knows nothing of it.
 
 pub mod bundle;
 pub mod chain;
+pub mod emergency;
 pub mod entity;
 pub mod graphql;
 mod log;

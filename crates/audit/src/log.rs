@@ -35,6 +35,8 @@ struct Pending {
 #[derive(Clone)]
 pub struct AuditLog {
     queue: mpsc::Sender<Pending>,
+    /// The log's database, where the emergency accesses its events refer to are kept.
+    db: DatabaseConnection,
 }
 
 impl AuditLog {
@@ -43,8 +45,13 @@ impl AuditLog {
     pub async fn start(db: DatabaseConnection) -> Result<Self, DbErr> {
         let head = head(&db).await?;
         let (queue, waiting) = mpsc::channel(QUEUE);
-        tokio::spawn(write(db, head, waiting));
-        Ok(Self { queue })
+        tokio::spawn(write(db.clone(), head, waiting));
+        Ok(Self { queue, db })
+    }
+
+    /// The emergency accesses kept beside this log, as the gateway looks them up.
+    pub fn emergency_accesses(&self) -> crate::emergency::EmergencyAccessBook {
+        crate::emergency::EmergencyAccessBook::new(self.db.clone())
     }
 
     /// Events waiting to be written.
@@ -153,6 +160,8 @@ async fn insert(db: &DatabaseConnection, rows: Vec<Model>) -> Result<(), DbErr> 
         duration_us: Set(row.duration_us),
         denied_fields: Set(row.denied_fields),
         as_file: Set(row.as_file),
+        purpose: Set(row.purpose),
+        emergency_access: Set(row.emergency_access),
         prev_hash: Set(row.prev_hash),
         hash: Set(row.hash),
     });
@@ -169,7 +178,7 @@ fn list(values: Vec<String>) -> String {
     serde_json::Value::from(values).to_string()
 }
 
-fn random_id() -> String {
+pub(crate) fn random_id() -> String {
     let mut bytes = [0u8; 16];
     // An id only has to be unique; the clock and a counter stand in if the system's
     // random source fails.
@@ -213,6 +222,8 @@ fn row_of(event: Event) -> Model {
         duration_us: i64::try_from(event.duration.as_micros()).unwrap_or(i64::MAX),
         denied_fields: list(event.denied_fields),
         as_file: event.as_file,
+        purpose: event.purpose,
+        emergency_access: event.emergency_access,
         prev_hash: String::new(),
         hash: String::new(),
     }

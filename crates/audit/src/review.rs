@@ -4,7 +4,8 @@
 //! - person-level data read outside working hours (Helsinki time, weekdays);
 //! - one caller reading many distinct clients in a short time;
 //! - a burst of refusals for one caller;
-//! - one client read by several responsible bodies.
+//! - one client read by several responsible bodies;
+//! - every emergency (break-the-glass) access: its opening, and the reads under it.
 //!
 //! In the request flow this is `auditReview` in the audit subgraph: it reads the events
 //! of the range asked and hands them here; nothing here touches the database.
@@ -49,6 +50,7 @@ pub enum Rule {
     ManyClients,
     RefusalBurst,
     SeveralBodies,
+    EmergencyAccess,
 }
 
 /// One finding, with the events it rests on.
@@ -74,6 +76,55 @@ pub fn flags(events: &[Model], thresholds: &Thresholds) -> Vec<Flag> {
     flags.extend(many_clients(events, thresholds));
     flags.extend(refusal_bursts(events, thresholds));
     flags.extend(several_bodies(events, thresholds));
+    flags.extend(emergency_accesses(events));
+    flags
+}
+
+/// The coordinate of the mutation that opens an emergency access.
+const OPEN_EMERGENCY_ACCESS: &str = "Mutation.openEmergencyAccess";
+
+/// Every emergency access is reviewed, whatever the thresholds: one flag per opening,
+/// and one per access for the operations run under it.
+fn emergency_accesses(events: &[Model]) -> Vec<Flag> {
+    let mut flags = Vec::new();
+    let mut uses: BTreeMap<&str, Vec<&Model>> = BTreeMap::new();
+    for event in events {
+        if let Some(access) = &event.emergency_access {
+            uses.entry(access).or_default().push(event);
+        }
+        let opened = matches!(event.decision.as_str(), "allowed" | "partial")
+            && list(&event.fields)
+                .iter()
+                .any(|f| f == OPEN_EMERGENCY_ACCESS);
+        if opened {
+            let client = list(&event.client_ids).into_iter().next();
+            flags.push(Flag {
+                subject: event.subject.clone(),
+                detail: format!(
+                    "opened an emergency access to client {}",
+                    client.as_deref().unwrap_or("(not recorded)")
+                ),
+                client,
+                ..flag(Rule::EmergencyAccess, &[event], String::new())
+            });
+        }
+    }
+    for (access, found) in uses {
+        let clients: BTreeSet<String> = found.iter().flat_map(|e| list(&e.client_ids)).collect();
+        flags.push(Flag {
+            subject: found.first().and_then(|e| e.subject.clone()),
+            client: clients.iter().next().cloned(),
+            ..flag(
+                Rule::EmergencyAccess,
+                &found,
+                format!(
+                    "{} operations under emergency access {access}, reading {} clients",
+                    found.len(),
+                    clients.len()
+                ),
+            )
+        });
+    }
     flags
 }
 
@@ -344,6 +395,8 @@ mod tests {
             duration_us: 1,
             denied_fields: "[]".to_owned(),
             as_file: false,
+            purpose: None,
+            emergency_access: None,
             prev_hash: String::new(),
             hash: String::new(),
         }
@@ -548,5 +601,58 @@ mod tests {
         assert_eq!(found[0].client.as_deref(), Some("c1"));
         // All four rules together: this log raises only that one.
         assert_eq!(flags(&events, &Thresholds::default()).len(), 1);
+    }
+
+    #[test]
+    fn each_emergency_opening_and_each_access_used_is_flagged_and_nothing_else() {
+        let mut opening = event(
+            1,
+            "2026-12-07T09:00:00Z",
+            "ann",
+            "ohjaamo",
+            &["c9"],
+            "allowed",
+        );
+        opening.fields = r#"["EmergencyAccess.id","Mutation.openEmergencyAccess"]"#.to_owned();
+        let mut refused_opening = opening.clone();
+        refused_opening.seq = 2;
+        refused_opening.decision = "refused".to_owned();
+        let mut first_use = event(
+            3,
+            "2026-12-07T09:01:00Z",
+            "ann",
+            "ohjaamo",
+            &["c9"],
+            "allowed",
+        );
+        first_use.emergency_access = Some("a1".to_owned());
+        let ordinary = event(
+            4,
+            "2026-12-07T09:02:00Z",
+            "ann",
+            "ohjaamo",
+            &["c1"],
+            "allowed",
+        );
+        let mut second_use = event(5, "2026-12-07T09:03:00Z", "ann", "ohjaamo", &[], "allowed");
+        second_use.emergency_access = Some("a1".to_owned());
+        let events = vec![opening, refused_opening, first_use, ordinary, second_use];
+        let found = emergency_accesses(&events);
+        assert_eq!(
+            rules(&found),
+            [
+                (Rule::EmergencyAccess, vec![1]),
+                (Rule::EmergencyAccess, vec![3, 5])
+            ]
+        );
+        assert_eq!(found[0].client.as_deref(), Some("c9"));
+        assert_eq!(found[1].subject.as_deref(), Some("ann"));
+        assert!(
+            found[1]
+                .detail
+                .contains("2 operations under emergency access a1")
+        );
+        // Under the default thresholds nothing else in this stretch is flagged.
+        assert_eq!(flags(&events, &Thresholds::default()).len(), 2);
     }
 }

@@ -42,6 +42,10 @@ struct Signed {
     /// The gateway's id of the request the header was signed for.
     rid: String,
     principal: Principal,
+    /// The one client outside the principal's bodies it may read in this request, under
+    /// an emergency access the gateway checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    emergency_client: Option<String>,
 }
 
 /// A verified header: who the operation runs as, and for which request.
@@ -49,6 +53,8 @@ struct Signed {
 pub struct Verified {
     pub principal: Principal,
     pub request_id: String,
+    /// The client an emergency access opens to the principal in this request.
+    pub emergency_client: Option<String>,
 }
 
 /// Signs principals (the gateway) and verifies them (the subgraphs).
@@ -68,6 +74,18 @@ impl InternalKey {
     /// The header value that runs request `request_id` as `principal` at the subgraph
     /// called `subgraph`, and nowhere else.
     pub fn sign(&self, principal: &Principal, subgraph: &str, request_id: &str) -> String {
+        self.sign_with_emergency(principal, subgraph, request_id, None)
+    }
+
+    /// As [`InternalKey::sign`], also opening `emergency_client` to the principal for
+    /// this request: the gateway signs it only under an emergency access it checked.
+    pub fn sign_with_emergency(
+        &self,
+        principal: &Principal,
+        subgraph: &str,
+        request_id: &str,
+        emergency_client: Option<&str>,
+    ) -> String {
         let now = jsonwebtoken::get_current_timestamp();
         let signed = Signed {
             iss: ISSUER.to_owned(),
@@ -76,6 +94,7 @@ impl InternalKey {
             exp: now.saturating_add(LIFETIME.as_secs()),
             rid: request_id.to_owned(),
             principal: principal.clone(),
+            emergency_client: emergency_client.map(str::to_owned),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &signed, &self.encoding)
             .expect("HS256 signing of serialisable claims cannot fail")
@@ -94,6 +113,7 @@ impl InternalKey {
             .map(|data| Verified {
                 principal: data.claims.principal,
                 request_id: data.claims.rid,
+                emergency_client: data.claims.emergency_client,
             })
             .map_err(|error| match error.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
@@ -115,9 +135,16 @@ mod tests {
         assert_eq!(
             key.verify(Some(&signed), "culture"),
             Ok(Verified {
-                principal,
-                request_id: "r-1".to_owned()
+                principal: principal.clone(),
+                request_id: "r-1".to_owned(),
+                emergency_client: None,
             })
+        );
+        let opened = key.sign_with_emergency(&principal, "culture", "r-1", Some("c-9"));
+        assert_eq!(
+            key.verify(Some(&opened), "culture")
+                .map(|verified| verified.emergency_client),
+            Ok(Some("c-9".to_owned()))
         );
         let other = InternalKey::new("k2k2k2k2k2k2k2k2k2k2k2k2k2k2k2k2");
         assert!(other.verify(Some(&signed), "culture").is_err());

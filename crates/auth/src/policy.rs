@@ -105,6 +105,7 @@ enum Action {
     ManageSavedQueries,
     RecordIndicators,
     Import,
+    OpenEmergencyAccess,
 }
 
 impl Action {
@@ -117,6 +118,7 @@ impl Action {
             Action::ManageSavedQueries => "manageSavedQueries",
             Action::RecordIndicators => "recordIndicators",
             Action::Import => "import",
+            Action::OpenEmergencyAccess => "openEmergencyAccess",
         }
     }
 }
@@ -137,6 +139,9 @@ pub struct Policy {
     policies: PolicySet,
     authorizer: Authorizer,
     answers: moka::sync::Cache<Question, Decision>,
+    /// `@id`s of the rules annotated `@purpose("required")`: what they allow is read
+    /// only for a stated purpose.
+    purpose_rules: HashSet<String>,
 }
 
 impl std::fmt::Debug for Policy {
@@ -162,7 +167,16 @@ impl Policy {
             let errors: Vec<String> = result.validation_errors().map(|e| e.to_string()).collect();
             return Err(PolicyError::Invalid(errors.join("; ")));
         }
+        let purpose_rules = policies
+            .policies()
+            .filter(|rule| rule.annotation("purpose") == Some("required"))
+            .map(|rule| {
+                rule.annotation("id")
+                    .map_or_else(|| rule.id().to_string(), str::to_owned)
+            })
+            .collect();
         Ok(Self {
+            purpose_rules,
             policies,
             authorizer: Authorizer::new(),
             answers: moka::sync::Cache::new(100_000),
@@ -185,6 +199,22 @@ impl Policy {
             field: field.to_owned(),
         };
         self.ask(principal, Action::Read, resource)
+    }
+
+    /// Whether what the rule `rule_id` (its `@id`) allows may be read only for a stated
+    /// purpose: the rules annotated `@purpose("required")`, those of person-level data.
+    pub fn requires_purpose(&self, rule_id: &str) -> bool {
+        self.purpose_rules.contains(rule_id)
+    }
+
+    /// Whether `principal` may open an emergency access to one client outside its own
+    /// bodies (it still reads only what its read rules allow).
+    pub fn open_emergency_access(&self, principal: &Principal) -> Decision {
+        self.ask(
+            principal,
+            Action::OpenEmergencyAccess,
+            Resource::Rows("one-client"),
+        )
     }
 
     /// Which person-level rows `principal` may get.

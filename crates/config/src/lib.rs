@@ -25,6 +25,7 @@ pub struct Config {
     pub gateway: Gateway,
     pub auth: Auth,
     pub audit: Audit,
+    pub access: Access,
     pub cache: Cache,
     pub rate_limits: RateLimits,
     pub log: Log,
@@ -100,6 +101,18 @@ pub struct Audit {
     /// a rewritten chain.
     #[serde(default)]
     pub signing_key: Option<Secret>,
+}
+
+/// What an officer must state to read person-level data.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Access {
+    /// The purposes an officer may give for a person-level read (`Kotohub-Purpose`),
+    /// by id, with what each covers; the access log records the one given.
+    pub purposes: std::collections::BTreeMap<String, String>,
+    /// How long an emergency access to one client outside the officer's own bodies
+    /// lasts once opened (minutes).
+    pub emergency_minutes: u32,
 }
 
 /// How callers prove who they are, and the keys involved.
@@ -326,8 +339,32 @@ impl Config {
                 "auth.mode = \"oidc\" needs auth.jwks_url".to_owned(),
             ));
         }
+        if config.access.purposes.is_empty() {
+            return Err(ConfigError::Inconsistent(
+                "access.purposes must list at least one purpose: officers cannot read person-level data without one".to_owned(),
+            ));
+        }
+        if let Some(id) = config.access.purposes.keys().find(|id| !is_purpose_id(id)) {
+            return Err(ConfigError::Inconsistent(format!(
+                "access.purposes: {id:?} is not a purpose id (lower-case letters, digits and hyphens)"
+            )));
+        }
+        if !(1..=24 * 60).contains(&config.access.emergency_minutes) {
+            return Err(ConfigError::Inconsistent(
+                "access.emergency_minutes must be between 1 and 1440".to_owned(),
+            ));
+        }
         Ok(config)
     }
+}
+
+/// Purpose ids travel in a header and in the access log: short slugs only.
+fn is_purpose_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// Merges `overlay` into `base`, key by key, recursing into tables.

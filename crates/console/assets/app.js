@@ -1120,6 +1120,14 @@ fragment Table on ClientStatistics {
     new MutationObserver(label).observe(root, { childList: true, subtree: true });
   }
 
+  /** The header editor's start: the token, and for officers an empty purpose. */
+  function graphiqlHeaders() {
+    const roles = (session.principal && session.principal.roles) || [];
+    return roles.includes('officer')
+      ? { ...authorization(), 'Kotohub-Purpose': '' }
+      : authorization();
+  }
+
   /** GraphiQL in the console, with the user's token in its header editor. Its storage is
    * this page's memory, so neither the token nor the queries reach local storage. */
   async function graphiqlView() {
@@ -1152,7 +1160,8 @@ fragment Table on ClientStatistics {
     ReactDOM.createRoot(root).render(React.createElement(GraphiQL, {
       forcedTheme: 'light',
       fetcher: GraphiQL.createFetcher({ url: '/graphql' }),
-      defaultHeaders: JSON.stringify(authorization(), null, 2),
+      // An officer's reads of person-level data state a purpose: the header is there to fill.
+      defaultHeaders: JSON.stringify(graphiqlHeaders(), null, 2),
       defaultQuery: '# The programme\'s themes and sets: run it with the button or Ctrl-Enter.\nquery Themes {\n  themes {\n    number\n    title\n    measureSets { id title }\n  }\n}\n',
       shouldPersistHeaders: false,
       storage,

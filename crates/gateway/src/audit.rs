@@ -67,6 +67,10 @@ pub struct Event {
     pub denied_fields: Vec<String>,
     /// The answer left as a file (a CSV export) rather than as a GraphQL response.
     pub as_file: bool,
+    /// The purpose the caller stated.
+    pub purpose: Option<String>,
+    /// The emergency access the operation ran under.
+    pub emergency_access: Option<String>,
 }
 
 /// What the pipeline learns of an operation for the access log, besides its answer.
@@ -89,6 +93,10 @@ pub struct Facts {
     pub suppressed_cells: i64,
     /// The saved query run, and its version.
     pub saved_query: Option<(String, i32)>,
+    /// The purpose the caller stated (or the saved query's default).
+    pub purpose: Option<String>,
+    /// The emergency access the operation ran under.
+    pub emergency_access: Option<String>,
 }
 
 /// An operation the gateway read (and ran, unless it refused it), as the log sees it.
@@ -165,6 +173,8 @@ impl Event {
             event.client_ids = facts.clients.into_iter().collect();
             event.suppressed_cells = facts.suppressed_cells;
             event.saved_query = facts.saved_query;
+            event.purpose = facts.purpose;
+            event.emergency_access = facts.emergency_access;
             event.row_count = operation.rows;
         }
         event

@@ -33,6 +33,8 @@ pub trait AccessPolicy: Send + Sync {
     fn read_field(&self, principal: &Principal, type_name: &str, field: &str) -> Decision;
     fn row_scope(&self, principal: &Principal) -> RowScope;
     fn aggregate_scope(&self, principal: &Principal) -> AggregateScope;
+    /// Whether what the rule `rule_id` allows may be read only for a stated purpose.
+    fn requires_purpose(&self, rule_id: &str) -> bool;
 }
 
 /// How the gateway knows its callers and what they may read.

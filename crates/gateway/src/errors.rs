@@ -57,8 +57,14 @@ codes! {
     PersistedNotFound => "PERSISTED_QUERY_NOT_FOUND",
     PersistedMismatch => "PERSISTED_QUERY_HASH_MISMATCH",
     NotInSafelist => "OPERATION_NOT_IN_SAFELIST",
-    // The field rules.
+    // The field rules, and what a person-level read must state.
     Forbidden => "FORBIDDEN",
+    /// Person-level data was asked for without a stated purpose.
+    PurposeRequired => "PURPOSE_REQUIRED",
+    /// The stated purpose is not one of the configured purposes.
+    UnknownPurpose => "UNKNOWN_PURPOSE",
+    /// The emergency access named is unknown, expired, or another officer's.
+    EmergencyAccessInvalid => "EMERGENCY_ACCESS_INVALID",
     // Planning and execution.
     /// A subscription: the gateway answers queries and mutations over HTTP only.
     SubscriptionsNotSupported => "SUBSCRIPTIONS_NOT_SUPPORTED",
@@ -90,7 +96,9 @@ impl Code {
     pub fn status(self) -> StatusCode {
         match self {
             Code::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Code::Forbidden => StatusCode::FORBIDDEN,
+            Code::Forbidden | Code::PurposeRequired | Code::EmergencyAccessInvalid => {
+                StatusCode::FORBIDDEN
+            }
             Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Code::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Code::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -115,6 +123,7 @@ impl Code {
             | Code::PersistedNotFound
             | Code::PersistedMismatch
             | Code::NotInSafelist
+            | Code::UnknownPurpose
             | Code::SubscriptionsNotSupported
             | Code::PlanningFailed
             | Code::IntrospectionFailed

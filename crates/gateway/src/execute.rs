@@ -350,6 +350,8 @@ pub struct SignedCaller<'a> {
     key: &'a kotohub_auth::internal::InternalKey,
     principal: &'a kotohub_auth::Principal,
     request_id: &'a str,
+    /// The client an emergency access opens in this request.
+    emergency_client: Option<String>,
     /// Headers already signed in this request: a plan fetches from one subgraph several
     /// times, and one signature serves them all.
     signed: Mutex<HashMap<String, HeaderValue>>,
@@ -360,11 +362,13 @@ impl<'a> SignedCaller<'a> {
         key: &'a kotohub_auth::internal::InternalKey,
         principal: &'a kotohub_auth::Principal,
         request_id: &'a str,
+        emergency_client: Option<String>,
     ) -> Self {
         Self {
             key,
             principal,
             request_id,
+            emergency_client,
             signed: Mutex::new(HashMap::new()),
         }
     }
@@ -374,8 +378,13 @@ impl<'a> SignedCaller<'a> {
         signed
             .entry(service.to_owned())
             .or_insert_with(|| {
-                HeaderValue::from_str(&self.key.sign(self.principal, service, self.request_id))
-                    .expect("a signed JWT is printable ASCII")
+                HeaderValue::from_str(&self.key.sign_with_emergency(
+                    self.principal,
+                    service,
+                    self.request_id,
+                    self.emergency_client.as_deref(),
+                ))
+                .expect("a signed JWT is printable ASCII")
             })
             .clone()
     }

@@ -478,10 +478,7 @@ async fn run(
             id,
         );
     }
-    let caller = Caller {
-        principal,
-        request_id: id,
-    };
+    let caller = stated(Caller::new(principal, id), headers);
     let run = std::panic::AssertUnwindSafe(http.gateway.run(request, allow_mutations, caller));
     match futures_util::FutureExt::catch_unwind(run).await {
         Ok(mut outcome) => {
@@ -490,6 +487,26 @@ async fn run(
         }
         Err(_) => panicked(headers, id),
     }
+}
+
+/// The header a caller states the purpose of its person-level reads in.
+pub const PURPOSE_HEADER: &str = "kotohub-purpose";
+/// The header a caller names the emergency access it reads under in.
+pub const EMERGENCY_HEADER: &str = "kotohub-emergency-access";
+
+/// `caller` with the purpose and emergency access its request's headers state; an empty
+/// header states nothing.
+fn stated<'a>(mut caller: Caller<'a>, headers: &'a HeaderMap) -> Caller<'a> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+    };
+    caller.purpose = header(PURPOSE_HEADER);
+    caller.emergency = header(EMERGENCY_HEADER);
+    caller
 }
 
 /// Keeps what the access log and the metrics record of `outcome` in `seen`. Counting
@@ -810,10 +827,7 @@ async fn saved_query_inner(
         name,
         version,
         SavedVariables::Text(&variables),
-        Caller {
-            principal: principal.as_ref(),
-            request_id: id,
-        },
+        stated(Caller::new(principal.as_ref(), id), headers),
     ));
     let (mut outcome, definition) = match futures_util::FutureExt::catch_unwind(run).await {
         Ok(ran) => ran,

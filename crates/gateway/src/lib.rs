@@ -10,6 +10,7 @@ pub mod answer;
 pub mod audit;
 pub mod authorize;
 pub mod csv;
+pub mod emergency;
 pub mod errors;
 pub mod execute;
 pub mod graphiql;

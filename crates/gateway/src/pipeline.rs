@@ -69,6 +69,37 @@ pub struct GraphQLResponse {
 pub struct Caller<'a> {
     pub principal: Option<&'a Principal>,
     pub request_id: &'a str,
+    /// The purpose stated for the operation (`Kotohub-Purpose`), if any.
+    pub purpose: Option<&'a str>,
+    /// The emergency access the operation runs under (`Kotohub-Emergency-Access`).
+    pub emergency: Option<&'a str>,
+}
+
+impl<'a> Caller<'a> {
+    /// A caller that states neither a purpose nor an emergency access.
+    pub fn new(principal: Option<&'a Principal>, request_id: &'a str) -> Self {
+        Self {
+            principal,
+            request_id,
+            purpose: None,
+            emergency: None,
+        }
+    }
+
+    /// What `request`'s extensions state (`purpose`, `emergencyAccess`) where the
+    /// headers did not.
+    fn with_extensions(mut self, request: &'a GraphQLRequest) -> Self {
+        let stated = |name: &str| {
+            request
+                .extensions
+                .as_ref()
+                .and_then(|extensions| extensions.get(name))
+                .and_then(Value::as_str)
+        };
+        self.purpose = self.purpose.or_else(|| stated("purpose"));
+        self.emergency = self.emergency.or_else(|| stated("emergencyAccess"));
+        self
+    }
 }
 
 /// What the HTTP layer needs to know besides the response.
@@ -140,6 +171,10 @@ pub struct Gateway {
     /// Plans shared with the other replicas.
     plan_cache: Option<kotohub_cache::Cache>,
     rate_limits: Option<RateLimits>,
+    /// The purposes a person-level read may state.
+    purposes: std::collections::BTreeSet<String>,
+    /// Where opened emergency accesses are looked up.
+    emergency: Option<Arc<dyn crate::emergency::EmergencyAccesses>>,
     /// Operations validated before, by text and operation name.
     prepared: moka::sync::Cache<OperationKey, Arc<Prepared>>,
 }
@@ -235,6 +270,8 @@ impl Gateway {
             response_cache: None,
             plan_cache: None,
             rate_limits: None,
+            purposes: std::collections::BTreeSet::new(),
+            emergency: None,
             prepared: moka::sync::Cache::new(PREPARED_CAPACITY),
         }
     }
@@ -277,6 +314,22 @@ impl Gateway {
     /// not planned an operation yet takes the plan another made.
     pub fn with_plan_cache(mut self, cache: kotohub_cache::Cache) -> Self {
         self.plan_cache = Some(cache);
+        self
+    }
+
+    /// The purposes a caller may state for reading what the policy's purpose rules
+    /// allow (person-level data); without one of them, such reads are refused.
+    pub fn with_purposes(mut self, purposes: impl IntoIterator<Item = String>) -> Self {
+        self.purposes = purposes.into_iter().collect();
+        self
+    }
+
+    /// Looks emergency accesses up in `accesses`; without it none is accepted.
+    pub fn with_emergency_accesses(
+        mut self,
+        accesses: Arc<dyn crate::emergency::EmergencyAccesses>,
+    ) -> Self {
+        self.emergency = Some(accesses);
         self
     }
 
@@ -417,6 +470,7 @@ impl Gateway {
         allow_mutations: bool,
         caller: Caller<'_>,
     ) -> Outcome {
+        let caller = caller.with_extensions(request);
         let principal = caller.principal;
         let document = match self.document(request) {
             Ok(document) => document,
@@ -511,7 +565,21 @@ impl Gateway {
             Ok(coerced) => coerced,
             Err(error) => return Outcome::refused(vec![*error], kind).with_facts(facts),
         };
-        let mut cleared = match self.clear(prepared, &coerced, caller, &mut facts) {
+        let emergency = match (caller.emergency, caller.principal, &self.access) {
+            (Some(id), Some(principal), Some(_)) => {
+                match crate::emergency::client_opened(self.emergency.as_deref(), id, principal)
+                    .await
+                {
+                    Ok(access) => {
+                        facts.emergency_access = Some(access.id.clone());
+                        Some(access)
+                    }
+                    Err(error) => return Outcome::refused(vec![error], kind).with_facts(facts),
+                }
+            }
+            _ => None,
+        };
+        let mut cleared = match self.clear(prepared, &coerced, caller, emergency, &mut facts) {
             Ok(cleared) => cleared,
             Err(stopped) => return (*stopped).with_facts(facts),
         };
@@ -587,6 +655,7 @@ impl Gateway {
         prepared: &Prepared,
         coerced: &Coerced,
         caller: Caller<'a>,
+        emergency: Option<crate::emergency::EmergencyAccess>,
         facts: &mut Facts,
     ) -> Result<Cleared<'a>, Box<Outcome>> {
         let operation = &prepared.operation;
@@ -630,6 +699,38 @@ impl Gateway {
             .iter()
             .map(|denied| denied.coordinate.clone())
             .collect();
+        if let Some(purpose) = caller.purpose {
+            if !self.purposes.contains(purpose) {
+                let known: Vec<&str> = self.purposes.iter().map(String::as_str).collect();
+                return Err(Box::new(Outcome::refused(
+                    vec![GraphQLError::new(
+                        format!(
+                            "{purpose:?} is not a purpose of this hub; state one of: {}",
+                            known.join(", ")
+                        ),
+                        Code::UnknownPurpose,
+                    )],
+                    Some(operation.kind),
+                )));
+            }
+            facts.purpose = Some(purpose.to_owned());
+        } else if facts
+            .policies
+            .iter()
+            .any(|rule| access.policy.requires_purpose(rule))
+        {
+            let known: Vec<&str> = self.purposes.iter().map(String::as_str).collect();
+            return Err(Box::new(Outcome::refused(
+                vec![GraphQLError::new(
+                    format!(
+                        "this operation reads person-level data: state why in the Kotohub-Purpose header or extensions.purpose, one of: {}",
+                        known.join(", ")
+                    ),
+                    Code::PurposeRequired,
+                )],
+                Some(operation.kind),
+            )));
+        }
         match authorized.verdict {
             Verdict::Everything => {}
             Verdict::Part(pruned) => cleared.pruned = Some(pruned),
@@ -656,6 +757,7 @@ impl Gateway {
             &access.internal,
             principal,
             caller.request_id,
+            emergency.map(|access| access.client_id),
         ));
         Ok(cleared)
     }
@@ -869,6 +971,10 @@ mod tests {
         fn aggregate_scope(&self, _: &Principal) -> AggregateScope {
             AggregateScope::Nothing
         }
+
+        fn requires_purpose(&self, _: &str) -> bool {
+            false
+        }
     }
 
     const SUPERGRAPH: &str = include_str!("../../../schema/supergraph.graphql");
@@ -907,10 +1013,7 @@ mod tests {
     }
 
     fn as_caller(principal: Option<&Principal>) -> Caller<'_> {
-        Caller {
-            principal,
-            request_id: "test",
-        }
+        Caller::new(principal, "test")
     }
 
     fn codes(outcome: &Outcome) -> Vec<&str> {
@@ -966,7 +1069,13 @@ mod tests {
         .expect("no variables");
         let mut facts = Facts::default();
         let cleared = gateway
-            .clear(&prepared, &coerced, as_caller(Some(&analyst)), &mut facts)
+            .clear(
+                &prepared,
+                &coerced,
+                as_caller(Some(&analyst)),
+                None,
+                &mut facts,
+            )
             .unwrap_or_else(|_| panic!("the measures are readable"));
         let runs = cleared
             .document(&prepared)
@@ -998,7 +1107,7 @@ mod tests {
         .expect("no variables");
         let mut facts = Facts::default();
         let cleared = gateway
-            .clear(&prepared, &coerced, as_caller(None), &mut facts)
+            .clear(&prepared, &coerced, as_caller(None), None, &mut facts)
             .unwrap_or_else(|_| panic!("nothing is checked"));
         assert!(cleared.pruned.is_none());
         assert!(cleared.errors.is_empty());

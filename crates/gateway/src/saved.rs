@@ -27,7 +27,7 @@ pub const RUN_FIELD: &str = "runSavedQuery";
 pub const RESERVED_PARAMETERS: [&str; 3] = ["format", "version", "bom"];
 
 /// How the gateway reads a definition, as the runner.
-pub const DEFINITION_QUERY: &str = "query KotohubSavedQueryDefinition($name: String!, $version: Int) { savedQuery(name: $name, version: $version) { id name version archived document variables { name type defaultValue } } }";
+pub const DEFINITION_QUERY: &str = "query KotohubSavedQueryDefinition($name: String!, $version: Int) { savedQuery(name: $name, version: $version) { id name version archived document purpose variables { name type defaultValue } } }";
 
 /// A variable of a checked or stored document.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -48,6 +48,9 @@ pub struct Definition {
     pub version: i32,
     pub archived: bool,
     pub document: String,
+    /// The purpose its runs state when the runner states none.
+    #[serde(default)]
+    pub purpose: Option<String>,
     pub variables: Vec<VariableShape>,
 }
 
@@ -362,7 +365,10 @@ impl Gateway {
         if let Some(version) = version {
             asked.insert("version".to_owned(), Value::from(version));
         }
-        let fetched = Box::pin(self.run_document(DEFINITION_QUERY, &asked, caller)).await;
+        // A definition is no one's personal data: it is read without the purpose or the
+        // emergency access, which are for the document's own run.
+        let reader = Caller::new(caller.principal, caller.request_id);
+        let fetched = Box::pin(self.run_document(DEFINITION_QUERY, &asked, reader)).await;
         let facts = fetched.facts.clone();
         let refuse = |message: String, code: Code, facts: &Facts| {
             Outcome::refused(
@@ -428,8 +434,12 @@ impl Gateway {
                 }
             }
         };
+        let runner = Caller {
+            purpose: caller.purpose.or(definition.purpose.as_deref()),
+            ..caller
+        };
         let mut outcome =
-            Box::pin(self.run_document(&definition.document, &variables, caller)).await;
+            Box::pin(self.run_document(&definition.document, &variables, runner)).await;
         outcome.facts.fields.extend(facts.fields);
         outcome.facts.policies.extend(facts.policies);
         outcome.facts.saved_query = facts.saved_query;

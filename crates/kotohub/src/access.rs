@@ -35,6 +35,10 @@ impl AccessPolicy for CedarPolicy {
     fn aggregate_scope(&self, principal: &Principal) -> AggregateScope {
         self.0.aggregate_scope(principal)
     }
+
+    fn requires_purpose(&self, rule_id: &str) -> bool {
+        self.0.requires_purpose(rule_id)
+    }
 }
 
 /// The configured secret, else the one kept in `data_dir/keys/<file>`.

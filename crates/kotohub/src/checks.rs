@@ -18,10 +18,11 @@ pub struct SaveChecks {
     limits: Limits,
     policy: crate::access::CedarPolicy,
     bodies: HashSet<String>,
+    purposes: HashSet<String>,
 }
 
 impl SaveChecks {
-    pub fn new(policy: Arc<Policy>) -> Result<Self, String> {
+    pub fn new(policy: Arc<Policy>, purposes: &[String]) -> Result<Self, String> {
         let supergraph =
             Supergraph::parse(crate::services::SUPERGRAPH).map_err(|e| e.to_string())?;
         let catalog = kotohub_programme::catalog::Catalog::embedded().map_err(|e| e.to_string())?;
@@ -30,6 +31,7 @@ impl SaveChecks {
             limits: Limits::default(),
             policy: crate::access::CedarPolicy(policy),
             bodies: catalog.bodies.into_iter().map(|body| body.id).collect(),
+            purposes: purposes.iter().cloned().collect(),
         })
     }
 }
@@ -67,5 +69,11 @@ impl Checks for SaveChecks {
 
     fn is_body(&self, slug: &str) -> bool {
         self.bodies.contains(slug)
+    }
+
+    fn purposes(&self) -> Vec<String> {
+        let mut purposes: Vec<String> = self.purposes.iter().cloned().collect();
+        purposes.sort();
+        purposes
     }
 }

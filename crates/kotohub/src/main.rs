@@ -619,7 +619,11 @@ async fn serve(
             std::time::Duration::from_secs(config.audit.seal_every_seconds),
         ));
     }
-    let queries_db = example_queries(&url_of(&config, &data_dir, kotohub::QUERIES)).await?;
+    let queries_db = example_queries(
+        &url_of(&config, &data_dir, kotohub::QUERIES),
+        &config.access,
+    )
+    .await?;
     if !seed::has_clients(&dbs.programme).await? {
         let clients = config.serve.seed_clients;
         println!(
@@ -667,7 +671,12 @@ async fn serve(
         listen: config.subgraphs.queries.listen,
         shutdown: &shutdown,
     });
-    let mut running = services::start_subgraphs(services, &guard).await?;
+    let mut running = services::start_subgraphs(
+        services,
+        &guard,
+        &services::SubgraphSettings::from(&config.access),
+    )
+    .await?;
     let overrides = services::urls_of(&running);
     let settings = services::GatewaySettings::load(&config, &store).map_err(anyhow::Error::msg)?;
     let caches = match settings.response_cache.as_ref().map(|cache| cache.store()) {
@@ -753,6 +762,11 @@ async fn serve(
         "  curl -H \"Authorization: Bearer $TOKEN\" 'http://{}/q/ohjaamo-events-in-other-languages?format=csv'",
         gateway.addr
     );
+    let purposes: Vec<&str> = config.access.purposes.keys().map(String::as_str).collect();
+    println!(
+        "Officers state why they read person-level data: the Kotohub-Purpose header, one of {}.",
+        purposes.join(", ")
+    );
     println!();
     running.push(gateway);
     let stop = stop_signal()?;
@@ -817,7 +831,12 @@ async fn subgraph(
         listen: listen.unwrap_or(settings.listen),
         shutdown: &shutdown,
     };
-    let service = services::start_subgraph(service, &guard).await?;
+    let service = services::start_subgraph(
+        service,
+        &guard,
+        &services::SubgraphSettings::from(&config.access),
+    )
+    .await?;
     let stop = stop_signal()?;
     println!(
         "The {name} subgraph is serving http://{}/graphql",
@@ -1096,7 +1115,7 @@ async fn seed_command(
         summary.took.as_secs_f64()
     );
     let queries = database_url.unwrap_or_else(|| url_of(config, &data_dir, kotohub::QUERIES));
-    example_queries(&queries).await?;
+    example_queries(&queries, &config.access).await?;
     // Answers computed from the data before it changed must not be served any more.
     invalidate_answers(config).await?;
     Ok(())
@@ -1124,11 +1143,15 @@ async fn invalidate_answers(config: &Config) -> Result<()> {
 
 /// Opens and migrates the saved-query database at `url`, and saves the example queries
 /// into it when it holds none.
-async fn example_queries(url: &str) -> Result<sea_orm::DatabaseConnection> {
+async fn example_queries(
+    url: &str,
+    access: &kotohub_config::Access,
+) -> Result<sea_orm::DatabaseConnection> {
     let db = databases::open(kotohub::QUERIES, url).await?;
     databases::migrate(kotohub::QUERIES, &db).await?;
     let policy = std::sync::Arc::new(Policy::embedded()?);
-    let checks = kotohub::checks::SaveChecks::new(policy).map_err(anyhow::Error::msg)?;
+    let purposes: Vec<String> = access.purposes.keys().cloned().collect();
+    let checks = kotohub::checks::SaveChecks::new(policy, &purposes).map_err(anyhow::Error::msg)?;
     let saved = seed::saved_queries::seed_saved_queries(&db, &checks)
         .await
         .context("cannot save the example queries")?;

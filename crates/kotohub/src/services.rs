@@ -16,6 +16,7 @@ pub async fn router(
     name: &str,
     db: DatabaseConnection,
     guard: Guard,
+    settings: &SubgraphSettings,
 ) -> Result<Option<Router>, DbErr> {
     Ok(Some(match name {
         "programme" => kotohub_programme::router(db, guard).await?,
@@ -23,14 +24,45 @@ pub async fn router(
         "education" => kotohub_education::router(db, guard),
         "social" => kotohub_social::router(db, guard),
         "culture" => kotohub_culture::router(db, guard),
-        "audit" => kotohub_audit::graphql::router(db, guard),
+        "audit" => kotohub_audit::graphql::router(db, guard, settings.emergency_minutes),
         "queries" => {
-            let checks = crate::checks::SaveChecks::new(guard.policy())
+            let checks = crate::checks::SaveChecks::new(guard.policy(), &settings.purposes)
                 .map_err(|e| DbErr::Custom(format!("saved-query checks: {e}")))?;
             kotohub_queries::graphql::router(db, guard, std::sync::Arc::new(checks))
         }
         _ => return Ok(None),
     }))
+}
+
+/// What the subgraphs take from the configuration's `access` section.
+#[derive(Clone)]
+pub struct SubgraphSettings {
+    /// The purposes a saved query may state as its default.
+    pub purposes: Vec<String>,
+    /// How long an emergency access opened in the audit subgraph lasts.
+    pub emergency_minutes: u32,
+}
+
+impl From<&kotohub_config::Access> for SubgraphSettings {
+    fn from(access: &kotohub_config::Access) -> Self {
+        Self {
+            purposes: access.purposes.keys().cloned().collect(),
+            emergency_minutes: access.emergency_minutes,
+        }
+    }
+}
+
+impl Default for SubgraphSettings {
+    /// The built-in defaults (`deploy/config/kotohub.toml`).
+    fn default() -> Self {
+        Self::from(&built_in_defaults().access)
+    }
+}
+
+/// The configuration's built-in defaults, without a file or the environment.
+fn built_in_defaults() -> kotohub_config::Config {
+    kotohub_config::Config::load_from(None, std::iter::empty())
+        .expect("the built-in defaults are a valid configuration (tested in kotohub-config)")
 }
 
 /// The supergraph composed from the subgraphs of this repository (`schema/`).
@@ -54,6 +86,8 @@ pub struct GatewaySettings {
     pub plan_cache: Option<kotohub_cache::Cache>,
     /// How many requests callers may make, if limited.
     pub rate_limits: Option<kotohub_gateway::pipeline::RateLimits>,
+    /// The purposes a person-level read may state.
+    pub purposes: Vec<String>,
 }
 
 impl Default for GatewaySettings {
@@ -69,6 +103,7 @@ impl Default for GatewaySettings {
             response_cache: None,
             plan_cache: None,
             rate_limits: None,
+            purposes: SubgraphSettings::default().purposes,
         }
     }
 }
@@ -164,6 +199,7 @@ impl GatewaySettings {
         store: &kotohub_cache::Store,
     ) -> Result<Self, String> {
         let mut settings = Self::from(&config.gateway);
+        settings.purposes = config.access.purposes.keys().cloned().collect();
         settings.response_cache = Some(response_cache(&config.cache, store));
         // Each gateway keeps its own plans in process; Redis lets a new replica start warm.
         if store.uses_redis() {
@@ -206,6 +242,7 @@ impl From<&kotohub_config::Gateway> for GatewaySettings {
             response_cache: None,
             plan_cache: None,
             rate_limits: None,
+            purposes: SubgraphSettings::default().purposes,
         }
     }
 }
@@ -286,9 +323,12 @@ pub fn gateway_router(
         gateway = gateway.with_access(access);
     }
     if let Some(audit) = audit {
-        gateway = gateway.with_audit(std::sync::Arc::new(audit));
+        gateway = gateway
+            .with_emergency_accesses(std::sync::Arc::new(audit.emergency_accesses()))
+            .with_audit(std::sync::Arc::new(audit));
     }
     gateway = gateway
+        .with_purposes(settings.purposes.iter().cloned())
         .with_safelist(settings.safelist)
         .with_persisted_operations(settings.persisted.clone());
     if let Some(cache) = &settings.response_cache {
@@ -364,10 +404,11 @@ pub struct SubgraphService<'a> {
 pub async fn start_subgraphs(
     services: Vec<SubgraphService<'_>>,
     guard: &Guard,
+    settings: &SubgraphSettings,
 ) -> anyhow::Result<Vec<Running>> {
     let mut running = Vec::with_capacity(services.len());
     for service in services {
-        running.push(start_subgraph(service, guard).await?);
+        running.push(start_subgraph(service, guard, settings).await?);
     }
     Ok(running)
 }
@@ -376,10 +417,11 @@ pub async fn start_subgraphs(
 pub async fn start_subgraph(
     service: SubgraphService<'_>,
     guard: &Guard,
+    settings: &SubgraphSettings,
 ) -> anyhow::Result<Running> {
     use anyhow::Context;
     let name = service.name;
-    let router = router(name, service.db, guard.clone())
+    let router = router(name, service.db, guard.clone(), settings)
         .await
         .with_context(|| format!("cannot build the {name} subgraph"))?
         .with_context(|| format!("no subgraph is called {name}"))?;

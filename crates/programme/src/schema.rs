@@ -884,7 +884,7 @@ impl Loader<String> for ClientLoader {
         for chunk in keys.chunks(BATCH_SIZE) {
             let rows = client::Entity::find()
                 .filter(client::Column::Id.is_in(chunk.iter().map(String::as_str)))
-                .filter(client::Entity::scope_filter(self.rows.bodies()))
+                .filter(self.rows.client_scope::<client::Entity>())
                 .all(self.rows.db())
                 .await?;
             found.extend(rows.into_iter().map(|row| (row.id.clone(), row)));

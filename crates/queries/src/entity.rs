@@ -48,6 +48,8 @@ pub mod saved_query_version {
         pub document_hash: String,
         /// JSON array of the variables: name, type, default, description.
         pub variables: String,
+        /// The purpose its runs state when the runner states none.
+        pub purpose: Option<String>,
         pub saved_at: String,
         pub saved_by: String,
     }

@@ -108,6 +108,9 @@ pub struct SavedQuery {
     /// SHA-256 of the normalised document (see `SavedQueryRevision.documentHash`).
     document_hash: String,
     variables: Vec<SavedQueryVariable>,
+    /// The purpose its runs state for reading person-level data when the runner states
+    /// none (one of the hub's `access.purposes`).
+    purpose: Option<String>,
     /// When and by whom this version was saved.
     saved_at: String,
     saved_by: String,
@@ -151,6 +154,7 @@ impl From<Stored> for SavedQuery {
             document: version.document,
             document_hash: version.document_hash,
             variables,
+            purpose: version.purpose,
             saved_at: version.saved_at,
             saved_by: version.saved_by,
             created_at: query.created_at,
@@ -321,6 +325,8 @@ pub struct SaveQueryInput {
     /// Descriptions of the document's variables.
     #[graphql(default)]
     variables: Vec<SavedQueryVariableInput>,
+    /// The purpose runs state when the runner states none: one of the hub's purposes.
+    purpose: Option<String>,
 }
 
 /// What a variable is for, as the people who run the query read it.
@@ -352,6 +358,7 @@ impl Mutation {
                 .into_iter()
                 .map(|v| (v.name, v.description))
                 .collect(),
+            purpose: input.purpose,
         };
         let saved = store::save(&store.db, store.checks.as_ref(), &caller.actor(), input)
             .await

@@ -54,6 +54,9 @@ pub trait Checks: Send + Sync {
 
     /// Whether `slug` is a responsible body of the programme.
     fn is_body(&self, slug: &str) -> bool;
+
+    /// The purposes a saved query may state for its runs, sorted.
+    fn purposes(&self) -> Vec<String>;
 }
 
 /// Who may see a query, besides auditors and admins.
@@ -115,6 +118,8 @@ pub struct SaveInput {
     pub document: String,
     /// Descriptions of the document's variables, by name.
     pub variable_descriptions: Vec<(String, String)>,
+    /// The purpose its runs state when the runner states none.
+    pub purpose: Option<String>,
 }
 
 /// Who is acting, and on which bodies' queries.
@@ -362,6 +367,15 @@ pub async fn save(
             "the document must have at most {MAX_DOCUMENT} bytes"
         ));
     }
+    if let Some(purpose) = &input.purpose {
+        let purposes = checks.purposes();
+        if !purposes.contains(purpose) {
+            reasons.push(format!(
+                "{purpose:?} is not a purpose of this hub; one of: {}",
+                purposes.join(", ")
+            ));
+        }
+    }
     if !reasons.is_empty() {
         return Err(StoreError::Invalid(reasons));
     }
@@ -455,6 +469,7 @@ pub async fn save(
                 && latest.description == input.description
                 && latest.document == input.document
                 && latest.variables == variables_json
+                && latest.purpose == input.purpose
             {
                 transaction.rollback().await?;
                 let shared_with = shares_of(db, &query.id).await?;
@@ -514,6 +529,7 @@ pub async fn save(
         document: Set(input.document),
         document_hash: Set(document_hash),
         variables: Set(variables_json),
+        purpose: Set(input.purpose),
         saved_at: Set(stamp),
         saved_by: Set(actor.subject.to_owned()),
     })

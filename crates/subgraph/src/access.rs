@@ -7,6 +7,10 @@
 //! an analyst may count. The request's [`RowAccess`] also notes which clients' rows it
 //! returned, which the subgraph reports to the gateway's access log.
 //!
+//! An emergency access (break-the-glass, checked and signed in by the gateway) opens one
+//! more client to an officer for one request: [`RowAccess::client_scope`] adds that
+//! client's rows wherever rows are read by client, never to listings.
+//!
 //! On PostgreSQL the same rules are enforced a second time by row-level security: the
 //! request's queries run in one transaction in which `kotohub.bodies` holds the scope's
 //! bodies and `kotohub.divisions` the aggregate scope's divisions, and the tables'
@@ -30,6 +34,9 @@ pub const BODIES_SETTING: &str = "kotohub.bodies";
 /// The setting row-level security policies read the divisions an aggregate may count
 /// from: a comma-separated list, or `*` for the whole city.
 pub const DIVISIONS_SETTING: &str = "kotohub.divisions";
+/// The setting row-level security policies read the client an emergency access opens
+/// from: empty when none.
+pub const EMERGENCY_CLIENT_SETTING: &str = "kotohub.emergency_client";
 
 /// What one request may read, and the connection its person-level queries run on.
 #[derive(Clone)]
@@ -39,10 +46,23 @@ pub struct RowAccess {
     connection: ScopedConnection,
     returned: Arc<Mutex<BTreeSet<String>>>,
     suppressed: Arc<AtomicI64>,
+    emergency_client: Option<String>,
 }
 
 impl RowAccess {
     pub fn new(scope: RowScope, aggregates: AggregateScope, db: DatabaseConnection) -> Self {
+        Self::with_emergency_client(scope, aggregates, db, None)
+    }
+
+    /// As [`RowAccess::new`], also opening `emergency_client` wherever rows are read by
+    /// client — only to a caller with a row scope of its own (an officer).
+    pub fn with_emergency_client(
+        scope: RowScope,
+        aggregates: AggregateScope,
+        db: DatabaseConnection,
+        emergency_client: Option<String>,
+    ) -> Self {
+        let emergency_client = emergency_client.filter(|_| !scope.bodies().is_empty());
         let bodies = scope.bodies().join(",");
         let divisions = match &aggregates {
             AggregateScope::Nothing => String::new(),
@@ -58,8 +78,24 @@ impl RowAccess {
                 db,
                 bodies,
                 divisions,
+                emergency_client: emergency_client.clone().unwrap_or_default(),
                 transaction: OnceCell::new(),
             })),
+            emergency_client,
+        }
+    }
+
+    /// The rows of table `E` this request may read by client: those of the caller's
+    /// bodies (the table's row rule), and the rows of the client an emergency access
+    /// opened, if any.
+    pub fn client_scope<E: crate::batch::ClientRows>(&self) -> sea_orm::Condition {
+        use sea_orm::ColumnTrait;
+        let own = E::scope_filter(self.bodies());
+        match &self.emergency_client {
+            None => own,
+            Some(client) => sea_orm::Condition::any()
+                .add(own)
+                .add(E::client_column().eq(client.as_str())),
         }
     }
 
@@ -135,6 +171,7 @@ struct Inner {
     db: DatabaseConnection,
     bodies: String,
     divisions: String,
+    emergency_client: String,
     transaction: OnceCell<DatabaseTransaction>,
 }
 
@@ -156,12 +193,15 @@ impl ScopedConnection {
                 transaction
                     .execute_raw(Statement::from_sql_and_values(
                         DbBackend::Postgres,
-                        "SELECT set_config($1, $2, true), set_config($3, $4, true)",
+                        "SELECT set_config($1, $2, true), set_config($3, $4, true), \
+                         set_config($5, $6, true)",
                         [
                             BODIES_SETTING.into(),
                             inner.bodies.clone().into(),
                             DIVISIONS_SETTING.into(),
                             inner.divisions.clone().into(),
+                            EMERGENCY_CLIENT_SETTING.into(),
+                            inner.emergency_client.clone().into(),
                         ],
                     ))
                     .await?;

@@ -61,7 +61,7 @@ impl ClientBatch {
                 for chunk in self.ids.chunks(BATCH_SIZE) {
                     let rows = E::find()
                         .filter(E::client_column().is_in(chunk.iter().map(String::as_str)))
-                        .filter(E::scope_filter(access.bodies()))
+                        .filter(access.client_scope::<E>())
                         .order_by_asc(E::order_column())
                         .all(access.db())
                         .await?;

@@ -156,7 +156,7 @@ where
             let ids = chunk.iter().map(|key| key.client_id.as_str());
             let rows = E::find()
                 .filter(E::client_column().is_in(ids))
-                .filter(E::scope_filter(self.rows.bodies()))
+                .filter(self.rows.client_scope::<E>())
                 .order_by_asc(E::id_column())
                 .all(self.rows.db())
                 .await?;

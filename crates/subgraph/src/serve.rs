@@ -155,10 +155,10 @@ async fn answer<Q: ObjectType + 'static, M: ObjectType + 'static>(
         .get(internal::HEADER)
         .and_then(|value| value.to_str().ok());
     // Signed for this subgraph only: a header another subgraph was sent is refused here.
-    let principal = match service.guard.key.verify(signed, service.name) {
+    let (principal, emergency_client) = match service.guard.key.verify(signed, service.name) {
         Ok(verified) => {
             tracing::Span::current().record("kotohub.request_id", verified.request_id.as_str());
-            verified.principal
+            (verified.principal, verified.emergency_client)
         }
         Err(_) => {
             return error_response(
@@ -168,10 +168,11 @@ async fn answer<Q: ObjectType + 'static, M: ObjectType + 'static>(
             );
         }
     };
-    let rows = RowAccess::new(
+    let rows = RowAccess::with_emergency_client(
         service.guard.policy.row_scope(&principal),
         service.guard.policy.aggregate_scope(&principal),
         service.db.clone(),
+        emergency_client,
     );
     let request: Request = match serde_json::from_slice(&body) {
         Ok(request) => request,

@@ -394,7 +394,11 @@ async fn bench(args: Args) -> Result<()> {
     let queries_db =
         kotohub::databases::open(kotohub::QUERIES, &sqlite_url(&dir, kotohub::QUERIES)).await?;
     kotohub::databases::migrate(kotohub::QUERIES, &queries_db).await?;
-    let checks = kotohub::checks::SaveChecks::new(policy.clone()).map_err(anyhow::Error::msg)?;
+    let checks = kotohub::checks::SaveChecks::new(
+        policy.clone(),
+        &kotohub::services::SubgraphSettings::default().purposes,
+    )
+    .map_err(anyhow::Error::msg)?;
     let all = kotohub_auth::SavedQueryScope::All;
     kotohub_queries::store::save(
         &queries_db,
@@ -421,7 +425,8 @@ async fn bench(args: Args) -> Result<()> {
         listen: "127.0.0.1:0".parse()?,
         shutdown: &shutdown,
     });
-    let running = services::start_subgraphs(services, &guard).await?;
+    let running =
+        services::start_subgraphs(services, &guard, &services::SubgraphSettings::default()).await?;
     let mut urls = services::urls_of(&running);
     let subgraph_urls = urls.clone();
     let gateway = services::gateway_router(
@@ -681,7 +686,8 @@ async fn scale_bench(args: &Args) -> Result<()> {
     let guard = keys.guard();
     let shutdown = Shutdown::new();
     let services = hub_services(&dbs, &shutdown)?;
-    let running = services::start_subgraphs(services, &guard).await?;
+    let running =
+        services::start_subgraphs(services, &guard, &services::SubgraphSettings::default()).await?;
     let subgraph_urls = services::urls_of(&running);
     let memory = kotohub_cache::Store::memory();
     let mut gateways = HashMap::new();

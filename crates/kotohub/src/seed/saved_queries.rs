@@ -11,6 +11,9 @@ use sea_orm::DatabaseConnection;
 /// Who the access log and the history name as having saved the seeded queries.
 pub const SEEDED_BY: &str = "kotohub-seed";
 
+/// The purpose the seeded queries state for their runs.
+pub const SEEDED_PURPOSE: &str = "programme-reporting";
+
 struct Seeded {
     owner: &'static str,
     name: &'static str,
@@ -282,8 +285,15 @@ pub async fn seed_saved_queries(
         read: &SavedQueryScope::All,
         manage: &SavedQueryScope::All,
     };
+    // The seeded queries follow the programme's indicators; that is their purpose where
+    // the hub's configuration has it.
+    let purpose = checks
+        .purposes()
+        .into_iter()
+        .find(|purpose| purpose == SEEDED_PURPOSE);
     for seeded in SEEDED {
         let input = SaveInput {
+            purpose: purpose.clone(),
             name: seeded.name.to_owned(),
             title: seeded.title.to_owned(),
             description: seeded.description.to_owned(),

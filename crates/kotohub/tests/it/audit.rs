@@ -129,7 +129,13 @@ async fn every_request_is_one_event(backend: Backend) {
     let before = events(&hub).await;
     for (index, (name, authorization, body, decision, status)) in cases.iter().enumerate() {
         let id = format!("audit-case-{index}");
-        let mut headers = vec![("x-request-id", id.clone())];
+        let mut headers = vec![
+            ("x-request-id", id.clone()),
+            (
+                crate::helpers::PURPOSE_HEADER,
+                crate::helpers::PURPOSE.to_owned(),
+            ),
+        ];
         if let Some(authorization) = authorization {
             headers.push(("authorization", authorization.clone()));
         }
@@ -631,6 +637,10 @@ async fn the_clients_whose_data_was_returned_are_logged_without_their_ids_select
             let headers = [
                 ("authorization", authorization),
                 ("x-request-id", id.to_owned()),
+                (
+                    crate::helpers::PURPOSE_HEADER,
+                    crate::helpers::PURPOSE.to_owned(),
+                ),
             ];
             let (status, answer) = hub.post_with("gateway", &body, &headers).await;
             assert_eq!(status, 200, "{answer}");

@@ -86,6 +86,7 @@ async fn post(hub: &Hub, url: &str, who: &Principal, query: &str, variables: Val
     let response = reqwest::Client::new()
         .post(url)
         .header("authorization", format!("Bearer {}", hub.token(who)))
+        .header(crate::helpers::PURPOSE_HEADER, crate::helpers::PURPOSE)
         .json(&json!({ "query": query, "variables": variables }))
         .send()
         .await

@@ -200,6 +200,7 @@ async fn serve_seeds_once_answers_and_stops_cleanly() {
     let body: serde_json::Value = http
         .post(&gateway)
         .bearer_auth(minted.trim())
+        .header(crate::helpers::PURPOSE_HEADER, crate::helpers::PURPOSE)
         .json(&serde_json::json!({ "query": "{ clients(first: 5) { id } }" }))
         .send()
         .await

@@ -627,6 +627,7 @@ async fn a_subgraph_past_its_timeout_is_reported(backend: Backend) {
     let body: Value = reqwest::Client::new()
         .post(format!("{base}/graphql"))
         .header("authorization", hub.bearer())
+        .header(crate::helpers::PURPOSE_HEADER, crate::helpers::PURPOSE)
         .json(&json!({ "query": "{ themes { id } socialCases(first: 1) { kind } }" }))
         .send()
         .await
@@ -728,6 +729,7 @@ async fn identical_reads_in_flight_share_one_subgraph_request(backend: Backend) 
         async move {
             http.post(format!("{base}/graphql"))
                 .header("authorization", format!("Bearer {token}"))
+                .header(crate::helpers::PURPOSE_HEADER, crate::helpers::PURPOSE)
                 .json(&json!({ "query": "{ socialCases(first: 3) { kind } }" }))
                 .send()
                 .await

@@ -75,6 +75,11 @@ pub const INTERNAL_SECRET: &str = "test-internal-secret-test-internal";
 pub const IDENTITY_SECRET: &str = "import-test-key-0123456789abcdef-0123";
 
 /// The gateway's access checks with the test secrets.
+/// The header a person-level read states its purpose in.
+pub const PURPOSE_HEADER: &str = "kotohub-purpose";
+/// The purpose the tests' reads state: one of the built-in defaults.
+pub const PURPOSE: &str = "client-work";
+
 pub fn test_access() -> Access {
     Access {
         authenticator: Authenticator::shared_secret(DEV_SECRET, ISSUER, AUDIENCE),
@@ -221,7 +226,11 @@ impl Hub {
         seed::seed(&dbs, clients, SEED).await.unwrap();
 
         let policy = Arc::new(Policy::embedded().unwrap());
-        let checks = kotohub::checks::SaveChecks::new(policy.clone()).unwrap();
+        let checks = kotohub::checks::SaveChecks::new(
+            policy.clone(),
+            &kotohub::services::SubgraphSettings::default().purposes,
+        )
+        .unwrap();
         seed::saved_queries::seed_saved_queries(&queries, &checks)
             .await
             .unwrap();
@@ -248,7 +257,10 @@ impl Hub {
                 shutdown: &subgraph_shutdowns[subgraph],
             });
         }
-        let running = services::start_subgraphs(services, &guard).await.unwrap();
+        let running =
+            services::start_subgraphs(services, &guard, &services::SubgraphSettings::default())
+                .await
+                .unwrap();
         let overrides = services::urls_of(&running);
         let mut urls: HashMap<&'static str, String> = running
             .iter()
@@ -358,7 +370,18 @@ impl Hub {
         }
     }
 
-    /// Posts a GraphQL operation as `principal` and returns the response body.
+    /// The headers of a request to `target` as `principal`: its credential and, at the
+    /// gateway, the purpose every test read states ([`PURPOSE`]).
+    pub fn headers(&self, target: &str, principal: &Principal) -> Vec<(&'static str, String)> {
+        let mut headers = vec![self.credential(target, principal)];
+        if target == "gateway" {
+            headers.push((PURPOSE_HEADER, PURPOSE.to_owned()));
+        }
+        headers
+    }
+
+    /// Posts a GraphQL operation as `principal`, stating [`PURPOSE`] at the gateway, and
+    /// returns the response body.
     pub async fn query_as(
         &self,
         target: &str,
@@ -370,7 +393,7 @@ impl Hub {
             .post_with(
                 target,
                 &json!({ "query": query, "variables": variables }).to_string(),
-                &[self.credential(target, principal)],
+                &self.headers(target, principal),
             )
             .await;
         assert_eq!(status, 200, "{body}");
@@ -405,8 +428,8 @@ impl Hub {
 
     /// Posts any body as the default principal and returns the status and the JSON answer.
     pub async fn post_raw(&self, subgraph: &str, body: &str) -> (u16, Value) {
-        let credential = self.credential(subgraph, &self.default_principal);
-        self.post_with(subgraph, body, &[credential]).await
+        let headers = self.headers(subgraph, &self.default_principal);
+        self.post_with(subgraph, body, &headers).await
     }
 
     /// Posts any body with exactly the given extra headers.
@@ -482,7 +505,7 @@ impl Hub {
             listen: addr,
             shutdown: &own,
         };
-        services::start_subgraph(service, &self.guard)
+        services::start_subgraph(service, &self.guard, &services::SubgraphSettings::default())
             .await
             .unwrap();
         self.subgraph_shutdowns.insert(subgraph, own);

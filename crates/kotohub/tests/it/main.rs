@@ -20,6 +20,7 @@ mod gateway;
 mod import;
 mod import_records;
 mod indicators;
+mod purposes;
 mod query_plans;
 mod records;
 mod saved_queries;

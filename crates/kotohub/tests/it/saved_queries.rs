@@ -38,6 +38,7 @@ async fn get(hub: &Hub, base: &str, path: &str, principal: &Principal) -> (u16, 
     let response = reqwest::Client::new()
         .get(format!("{base}{path}"))
         .header("authorization", format!("Bearer {}", hub.token(principal)))
+        .header(crate::helpers::PURPOSE_HEADER, crate::helpers::PURPOSE)
         .send()
         .await
         .unwrap();

@@ -283,6 +283,7 @@ async fn send_cross_subgraph(gateway: &str, officer: &str) -> (String, Value) {
     let answer: Value = reqwest::Client::new()
         .post(gateway)
         .bearer_auth(officer)
+        .header(crate::helpers::PURPOSE_HEADER, crate::helpers::PURPOSE)
         .header("traceparent", format!("00-{trace_id}-{CLIENT_SPAN}-01"))
         .json(&json!({ "query": "query Enrolled { measure(id: \"4.4\") { summary enrolments(first: 5) { programme client { id name district employmentOutcomes { kind occurredOn } participations { activity } } } } }" }))
         .send()

@@ -101,10 +101,7 @@ async fn run(supergraph: &str) {
             variables: case.variables.clone(),
             extensions: None,
         };
-        let caller = Caller {
-            principal: None,
-            request_id: "conformance",
-        };
+        let caller = Caller::new(None, "conformance");
         let outcome = gateway.run(&request, true, caller).await;
         let data = outcome
             .response

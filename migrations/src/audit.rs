@@ -21,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(AddDeniedFieldsAndFiles),
             Box::new(AddPurposeAndEmergencyAccess),
             Box::new(CreateEmergencyAccesses),
+            Box::new(CreateReviewMarks),
         ]
     }
 }
@@ -31,6 +32,8 @@ pub const EVENTS: &str = "audit_events";
 pub const CHECKPOINTS: &str = "audit_checkpoints";
 /// The table of signed heads of the chain.
 pub const SEALS: &str = "audit_seals";
+/// The table of auditors' review marks on events.
+pub const REVIEW_MARKS: &str = "review_marks";
 /// The table of emergency accesses officers opened.
 pub const EMERGENCY_ACCESSES: &str = "emergency_accesses";
 
@@ -274,5 +277,41 @@ impl MigrationTrait for CreateEmergencyAccesses {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         drop_all(manager, &[EMERGENCY_ACCESSES]).await
+    }
+}
+
+/// Auditors' marks on the events they reviewed: each look a new version of the event's
+/// mark, never an edit, so the table is insert-only like the events.
+struct CreateReviewMarks;
+
+impl MigrationName for CreateReviewMarks {
+    fn name(&self) -> &str {
+        "m20261211_000003_create_review_marks"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateReviewMarks {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(REVIEW_MARKS)
+                    .if_not_exists()
+                    .col(big_integer("event_seq"))
+                    .col(integer("version"))
+                    .col(string_len("outcome", 16))
+                    .col(text("note"))
+                    .col(string_len("reviewed_by", 255))
+                    .col(string_len("reviewed_at", 32))
+                    .primary_key(Index::create().col("event_seq").col("version"))
+                    .to_owned(),
+            )
+            .await?;
+        append_only(manager, REVIEW_MARKS, "the review marks").await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        drop_all(manager, &[REVIEW_MARKS]).await
     }
 }

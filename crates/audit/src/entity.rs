@@ -139,3 +139,29 @@ pub mod emergency_access {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// A version of an auditor's mark on one event: what was concluded, in a note.
+pub mod review_mark {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "review_marks")]
+    pub struct Model {
+        /// The event's position in the chain.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub event_seq: i64,
+        /// 1 for the first mark of the event, then one more for each later look.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub version: i32,
+        /// `cleared` or `follow-up`.
+        pub outcome: String,
+        pub note: String,
+        pub reviewed_by: String,
+        pub reviewed_at: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -75,10 +75,68 @@ impl From<crate::entity::emergency_access::Model> for EmergencyAccess {
     }
 }
 
+/// An auditor's mark on an event: one version of it.
+#[derive(SimpleObject, Clone)]
+pub struct ReviewMark {
+    event: ID,
+    /// 1 for the first look, one more for each later one.
+    version: i32,
+    outcome: crate::marks::Outcome,
+    note: String,
+    reviewed_by: String,
+    reviewed_at: String,
+}
+
+impl From<crate::entity::review_mark::Model> for ReviewMark {
+    fn from(row: crate::entity::review_mark::Model) -> Self {
+        Self {
+            event: ID(row.event_seq.to_string()),
+            version: row.version,
+            outcome: crate::marks::Outcome::of(&row.outcome),
+            note: row.note,
+            reviewed_by: row.reviewed_by,
+            reviewed_at: row.reviewed_at,
+        }
+    }
+}
+
 pub struct Mutation;
 
 #[Object]
 impl Mutation {
+    /// Marks events as reviewed with what you concluded and a note; marking an event
+    /// again adds a version, and every version stays. Auditors only; the marking is
+    /// itself in the access log.
+    async fn mark_reviewed(
+        &self,
+        ctx: &Context<'_>,
+        events: Vec<ID>,
+        outcome: crate::marks::Outcome,
+        note: String,
+    ) -> Result<Vec<ReviewMark>> {
+        let principal = ctx.data::<Principal>()?;
+        let policy = ctx.data::<Arc<Policy>>()?;
+        if !policy.review_events(principal).allowed {
+            return Err(forbidden("only auditors mark events as reviewed"));
+        }
+        let seqs = events
+            .iter()
+            .map(|id| {
+                id.parse::<i64>()
+                    .map_err(|_| bad_input(format!("{:?} is not an event's id", id.as_str())))
+            })
+            .collect::<Result<Vec<i64>>>()?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let marked = crate::marks::mark(db, &principal.subject, &seqs, outcome, &note)
+            .await
+            .map_err(|error| match error {
+                crate::marks::MarkError::Invalid(message) => bad_input(message),
+                crate::marks::MarkError::Conflict => bad_input(error.to_string()),
+                crate::marks::MarkError::Database(error) => internal(error),
+            })?;
+        Ok(marked.into_iter().map(ReviewMark::from).collect())
+    }
+
     /// Opens access to one client outside your own bodies, for a short time
     /// (`access.emergency_minutes`), when you must read their data now: say why in words.
     /// Every read under it is recorded with it and queued for the auditors' review;
@@ -302,6 +360,10 @@ impl ReviewThresholds {
 #[derive(SimpleObject)]
 pub struct ReviewFlag {
     rule: crate::review::Rule,
+    /// Every event of it has a current mark.
+    reviewed: bool,
+    /// The current marks of its events.
+    marks: Vec<ReviewMark>,
     /// The caller, for the rules about one caller.
     subject: Option<String>,
     /// The client, for the rule about one client.
@@ -330,6 +392,7 @@ impl Query {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         thresholds: Option<ReviewThresholds>,
+        #[graphql(default)] unreviewed_only: bool,
     ) -> Result<Vec<ReviewFlag>> {
         let principal = ctx.data::<Principal>()?;
         let policy = ctx.data::<Arc<Policy>>()?;
@@ -351,9 +414,28 @@ impl Query {
             .all(rows.db())
             .await
             .map_err(internal)?;
-        Ok(crate::review::flags(&events, &thresholds)
+        let flags = crate::review::flags(&events, &thresholds);
+        let flagged: Vec<i64> = flags
+            .iter()
+            .flat_map(|f| f.events.iter().copied())
+            .collect();
+        let marks = crate::marks::current(rows.db(), &flagged)
+            .await
+            .map_err(internal)?;
+        Ok(flags
             .into_iter()
-            .map(|flag| ReviewFlag {
+            .map(|flag| {
+                let current: Vec<ReviewMark> = flag
+                    .events
+                    .iter()
+                    .filter_map(|seq| marks.get(seq).cloned().map(ReviewMark::from))
+                    .collect();
+                (current.len() == flag.events.len(), current, flag)
+            })
+            .filter(|(reviewed, _, _)| !(unreviewed_only && *reviewed))
+            .map(|(reviewed, marks, flag)| ReviewFlag {
+                reviewed,
+                marks,
                 rule: flag.rule,
                 subject: flag.subject,
                 client: flag.client.map(ID),
@@ -390,6 +472,25 @@ impl Query {
             ..AuditFilter::default()
         };
         events(ctx, filter, first, after).await
+    }
+
+    /// Every version of the review marks of one event, oldest first; auditors only.
+    async fn review_marks(&self, ctx: &Context<'_>, event: ID) -> Result<Vec<ReviewMark>> {
+        let principal = ctx.data::<Principal>()?;
+        let policy = ctx.data::<Arc<Policy>>()?;
+        if !policy.read_type(principal, "ReviewMark").allowed {
+            return Err(forbidden("the access log is for auditors"));
+        }
+        let seq: i64 = event
+            .parse()
+            .map_err(|_| bad_input(format!("{:?} is not an event's id", event.as_str())))?;
+        let rows = row_access(ctx)?;
+        Ok(crate::marks::history(rows.db(), seq)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(ReviewMark::from)
+            .collect())
     }
 
     /// Emergency accesses opened from `from` to before `to`, newest first: every one for

@@ -7,6 +7,7 @@
 //! signed with a key the database does not hold ([`seal`]), so that a stretch written
 //! out ([`bundle`]) shows even a chain rewritten whole to whoever holds the public key.
 //!
+//! Auditors mark what they reviewed, each mark a new version ([`marks`]).
 //! Emergency accesses — an officer's reads of one client outside its bodies, with a
 //! reason — are kept beside the events ([`emergency`]).
 //!
@@ -20,6 +21,7 @@ pub mod emergency;
 pub mod entity;
 pub mod graphql;
 mod log;
+pub mod marks;
 pub mod review;
 pub mod seal;
 

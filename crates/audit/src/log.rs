@@ -3,7 +3,9 @@
 //! onto the head it holds, inserts them in one transaction, and only then tells each
 //! request its event is stored. One transaction per batch keeps the cost per event low
 //! under load without making any request wait for a timer, and one writer keeps the
-//! chain in order without locking the table.
+//! chain in order without locking the table. Another writer on the same database (a
+//! second gateway replica, a command that records what it did) only costs a retry: a
+//! batch whose positions were taken meanwhile is chained anew onto the stored head.
 
 use std::time::Duration;
 
@@ -98,9 +100,37 @@ async fn write(
                 Err(_) => break,
             }
         }
+        let outcome = store(&db, &mut head, &batch).await;
+        if let Err(error) = &outcome {
+            tracing::error!(%error, events = batch.len(), "the access log could not be written");
+        }
+        for pending in batch {
+            // A request that gave up waiting has nobody to tell.
+            let _ = pending
+                .stored
+                .send(outcome.as_ref().map(|_| ()).map_err(|_| Unavailable));
+        }
+    }
+}
+
+/// How many times a batch is chained anew onto a head another writer moved.
+const ATTEMPTS: usize = 3;
+
+/// Chains `batch` onto `head` and inserts it, moving `head` on. Another writer on the
+/// same database — a second gateway replica, `kotohub audit subject-report` — may have
+/// moved the chain on since `head` was read: the insert then fails on the position, and
+/// the batch is chained anew onto the stored head and tried again.
+async fn store(
+    db: &DatabaseConnection,
+    head: &mut (i64, String),
+    batch: &[Pending],
+) -> Result<(), DbErr> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
         let (mut seq, mut prev) = head.clone();
         let mut rows = Vec::with_capacity(batch.len());
-        for pending in &batch {
+        for pending in batch {
             seq += 1;
             let mut row = pending.row.clone();
             row.seq = seq;
@@ -109,23 +139,21 @@ async fn write(
             prev = row.hash.clone();
             rows.push(row);
         }
-        let outcome = insert(&db, rows).await;
-        match &outcome {
-            Ok(()) => head = (seq, prev),
+        match insert(db, rows).await {
+            Ok(()) => {
+                *head = (seq, prev);
+                return Ok(());
+            }
             Err(error) => {
-                tracing::error!(%error, events = batch.len(), "the access log could not be written");
                 // The transaction rolled back, but a lost commit acknowledgement would
                 // leave the head behind: read it back before chaining further.
-                if let Ok(stored) = self::head(&db).await {
-                    head = stored;
+                let stored = self::head(db).await?;
+                let moved = stored != *head;
+                *head = stored;
+                if !moved || attempt >= ATTEMPTS {
+                    return Err(error);
                 }
             }
-        }
-        for pending in batch {
-            // A request that gave up waiting has nobody to tell.
-            let _ = pending
-                .stored
-                .send(outcome.as_ref().map(|_| ()).map_err(|_| Unavailable));
         }
     }
 }

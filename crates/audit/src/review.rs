@@ -118,9 +118,11 @@ fn emergency_accesses(events: &[Model]) -> Vec<Flag> {
                 Rule::EmergencyAccess,
                 &found,
                 format!(
-                    "{} operations under emergency access {access}, reading {} clients",
+                    "{} operation{} under emergency access {access}, reading {} client{}",
                     found.len(),
-                    clients.len()
+                    if found.len() == 1 { "" } else { "s" },
+                    clients.len(),
+                    if clients.len() == 1 { "" } else { "s" }
                 ),
             )
         });

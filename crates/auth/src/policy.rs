@@ -106,6 +106,7 @@ enum Action {
     RecordIndicators,
     Import,
     OpenEmergencyAccess,
+    ReviewEvents,
 }
 
 impl Action {
@@ -119,6 +120,7 @@ impl Action {
             Action::RecordIndicators => "recordIndicators",
             Action::Import => "import",
             Action::OpenEmergencyAccess => "openEmergencyAccess",
+            Action::ReviewEvents => "reviewEvents",
         }
     }
 }
@@ -142,6 +144,9 @@ pub struct Policy {
     /// `@id`s of the rules annotated `@purpose("required")`: what they allow is read
     /// only for a stated purpose.
     purpose_rules: HashSet<String>,
+    /// The class each field is marked with in the schema (`Type.field` → class), given
+    /// to rules as the field's `class` attribute.
+    field_classes: HashMap<String, String>,
 }
 
 impl std::fmt::Debug for Policy {
@@ -176,11 +181,20 @@ impl Policy {
             })
             .collect();
         Ok(Self {
+            field_classes: HashMap::new(),
             purpose_rules,
             policies,
             authorizer: Authorizer::new(),
             answers: moka::sync::Cache::new(100_000),
         })
+    }
+
+    /// The policy with the schema's class marks of fields (`Type.field` → class, e.g.
+    /// `special-category`), which rules read as a field's `class` attribute.
+    pub fn with_field_classes(mut self, classes: HashMap<String, String>) -> Self {
+        self.field_classes = classes;
+        self.answers.invalidate_all();
+        self
     }
 
     /// May `principal` read values of the object type `type_name`?
@@ -214,6 +228,15 @@ impl Policy {
             principal,
             Action::OpenEmergencyAccess,
             Resource::Rows("one-client"),
+        )
+    }
+
+    /// Whether `principal` may mark events of the access log as reviewed.
+    pub fn review_events(&self, principal: &Principal) -> Decision {
+        self.ask(
+            principal,
+            Action::ReviewEvents,
+            Resource::Rows("all-bodies"),
         )
     }
 
@@ -308,17 +331,23 @@ impl Policy {
         if let Some(decision) = self.answers.get(&question) {
             return decision;
         }
-        let decision = self.evaluate(&question.0, action, &question.2);
+        let decision = self.evaluate(&question.0, action, &question.2, &self.field_classes);
         self.answers.insert(question, decision.clone());
         decision
     }
 
-    fn evaluate(&self, principal: &Principal, action: Action, resource: &Resource) -> Decision {
+    fn evaluate(
+        &self,
+        principal: &Principal,
+        action: Action,
+        resource: &Resource,
+        classes: &HashMap<String, String>,
+    ) -> Decision {
         let deny = Decision {
             allowed: false,
             policies: Arc::from([]),
         };
-        let Some((request, entities)) = request_for(principal, action, resource) else {
+        let Some((request, entities)) = request_for(principal, action, resource, classes) else {
             // A question that cannot even be put (an id Cedar cannot hold) is answered no.
             return deny;
         };
@@ -365,6 +394,7 @@ fn request_for(
     principal: &Principal,
     action: Action,
     resource: &Resource,
+    classes: &HashMap<String, String>,
 ) -> Option<(Request, Entities)> {
     let user = uid("User", &principal.subject)?;
     let roles: HashSet<EntityUid> = principal
@@ -391,8 +421,9 @@ fn request_for(
     let resource_uid = match resource {
         Resource::Type(name) => uid("Type", name)?,
         Resource::Field { type_name, field } => {
-            let field_uid = uid("Field", &format!("{type_name}.{field}"))?;
-            let attrs = HashMap::from([
+            let coordinate = format!("{type_name}.{field}");
+            let field_uid = uid("Field", &coordinate)?;
+            let mut attrs = HashMap::from([
                 (
                     "type".to_owned(),
                     RestrictedExpression::new_string(type_name.clone()),
@@ -402,6 +433,12 @@ fn request_for(
                     RestrictedExpression::new_string(field.clone()),
                 ),
             ]);
+            if let Some(class) = classes.get(&coordinate) {
+                attrs.insert(
+                    "class".to_owned(),
+                    RestrictedExpression::new_string(class.clone()),
+                );
+            }
             let parent = uid("Type", type_name)?;
             entities.push(Entity::new(field_uid.clone(), attrs, HashSet::from([parent])).ok()?);
             field_uid

@@ -32,7 +32,7 @@ pub mod participation {
     /// A client's participation in an event or a group.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, async_graphql::SimpleObject)]
     #[sea_orm(table_name = "participations")]
-    #[graphql(name = "Participation", complex)]
+    #[graphql(name = "Participation", complex, tag = "class:personal")]
     pub struct Model {
         #[sea_orm(primary_key)]
         #[graphql(skip)]
@@ -94,7 +94,7 @@ pub mod culture_outcome {
     /// An outcome recorded for a participant.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, async_graphql::SimpleObject)]
     #[sea_orm(table_name = "culture_outcomes")]
-    #[graphql(name = "CultureOutcome", complex)]
+    #[graphql(name = "CultureOutcome", complex, tag = "class:personal")]
     pub struct Model {
         #[sea_orm(primary_key)]
         #[graphql(skip)]

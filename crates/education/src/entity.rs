@@ -40,7 +40,7 @@ pub mod enrolment {
     /// A client's enrolment in a study programme.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, async_graphql::SimpleObject)]
     #[sea_orm(table_name = "enrolments")]
-    #[graphql(name = "Enrolment", complex)]
+    #[graphql(name = "Enrolment", complex, tag = "class:personal")]
     pub struct Model {
         #[sea_orm(primary_key)]
         #[graphql(skip)]
@@ -89,7 +89,7 @@ pub mod joint_application_result {
     /// accepted, by comprehensive school location and mother tongue).
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, async_graphql::SimpleObject)]
     #[sea_orm(table_name = "joint_application_results")]
-    #[graphql(name = "JointApplicationResult", complex)]
+    #[graphql(name = "JointApplicationResult", complex, tag = "class:personal")]
     pub struct Model {
         #[sea_orm(primary_key)]
         #[graphql(skip)]
@@ -140,7 +140,7 @@ pub mod qualification {
     /// A qualification a client completed.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, async_graphql::SimpleObject)]
     #[sea_orm(table_name = "qualifications")]
-    #[graphql(name = "Qualification", complex)]
+    #[graphql(name = "Qualification", complex, tag = "class:personal")]
     pub struct Model {
         #[sea_orm(primary_key)]
         #[graphql(skip)]

@@ -9,7 +9,7 @@ pub mod skill_assessment {
     /// the TYP service): the programme's 1,000 new clients a year of measure 1.1.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, async_graphql::SimpleObject)]
     #[sea_orm(table_name = "skill_assessments")]
-    #[graphql(name = "SkillAssessment", complex)]
+    #[graphql(name = "SkillAssessment", complex, tag = "class:personal")]
     pub struct Model {
         #[sea_orm(primary_key)]
         #[graphql(skip)]
@@ -59,7 +59,7 @@ pub mod guidance_session {
     /// Guidance or career advice given to a client, in the language it was given in.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, async_graphql::SimpleObject)]
     #[sea_orm(table_name = "guidance_sessions")]
-    #[graphql(name = "GuidanceSession", complex)]
+    #[graphql(name = "GuidanceSession", complex, tag = "class:personal")]
     pub struct Model {
         #[sea_orm(primary_key)]
         #[graphql(skip)]
@@ -94,7 +94,7 @@ pub mod service_path {
     /// learning path, a work-trial path …).
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, async_graphql::SimpleObject)]
     #[sea_orm(table_name = "service_paths")]
-    #[graphql(name = "ServicePath", complex)]
+    #[graphql(name = "ServicePath", complex, tag = "class:personal")]
     pub struct Model {
         #[sea_orm(primary_key)]
         #[graphql(skip)]
@@ -149,7 +149,7 @@ pub mod employment_outcome {
     /// An outcome of a client after an employment service.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, async_graphql::SimpleObject)]
     #[sea_orm(table_name = "employment_outcomes")]
-    #[graphql(name = "EmploymentOutcome", complex)]
+    #[graphql(name = "EmploymentOutcome", complex, tag = "class:personal")]
     pub struct Model {
         #[sea_orm(primary_key)]
         #[graphql(skip)]

@@ -41,6 +41,15 @@ impl AccessPolicy for CedarPolicy {
     }
 }
 
+/// The access policy with the composed schema's class marks of fields, which its rules
+/// read (`schema/policies/`).
+pub fn policy() -> Result<Policy> {
+    let classes = crate::processing::field_classes(crate::services::SUPERGRAPH)
+        .map_err(anyhow::Error::msg)
+        .context("the composed supergraph")?;
+    Ok(Policy::embedded()?.with_field_classes(classes))
+}
+
 /// The configured secret, else the one kept in `data_dir/keys/<file>`.
 fn secret(
     configured: Option<&kotohub_config::Secret>,

@@ -7,9 +7,11 @@ pub mod access;
 pub mod checks;
 pub mod databases;
 pub mod import;
+pub mod processing;
 pub mod sdl;
 pub mod seed;
 pub mod services;
+pub mod subject_report;
 pub mod upload;
 
 /// The subgraphs of the embedded default, in start order. Each name is also the

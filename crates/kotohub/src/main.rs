@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use kotohub::databases::{self, ensure_data_dir, sqlite_url};
 use kotohub::services::{self, Shutdown};
 use kotohub::{access, sdl, seed};
-use kotohub_auth::{Policy, Principal, Role};
+use kotohub_auth::{Principal, Role};
 use kotohub_config::{AuthMode, Config, LogFormat};
 use kotohub_telemetry::Export;
 
@@ -167,6 +167,10 @@ enum Command {
     /// Print the catalog's indicators as Markdown, each with its kind, target and how it
     /// is computed or who records it (`docs/indicators.md`).
     Indicators,
+    /// Print the record of processing activities (GDPR art. 30) as Markdown: person-level
+    /// types and fields by class, who may read them, purposes and retention
+    /// (`docs/record-of-processing.md` for the built-in configuration).
+    ProcessingRecord,
     /// Write each subgraph's SDL to DIR/<name>.graphql, or with --check fail if they differ.
     Sdl {
         #[arg(long, default_value = "schema")]
@@ -236,6 +240,22 @@ enum AuditCommand {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Write the data-subject report on one client (GDPR art. 15): what every division
+    /// holds about them and who accessed it, when and why. The report is itself recorded
+    /// in the access log.
+    SubjectReport {
+        /// The client's pseudonymous id.
+        #[arg(long)]
+        client: String,
+        /// `json`, or `html` for a printable page.
+        #[arg(long, default_value = "html")]
+        format: ReportFormat,
+        /// The file to write (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        store: AuditStore,
+    },
     /// Write the events of a stretch of time, with the seals that cover them, as one
     /// self-contained JSON bundle for `kotohub audit verify --bundle`.
     Export {
@@ -251,6 +271,13 @@ enum AuditCommand {
         #[command(flatten)]
         store: AuditStore,
     },
+}
+
+/// How a data-subject report is written.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ReportFormat {
+    Json,
+    Html,
 }
 
 #[tokio::main]
@@ -292,6 +319,20 @@ async fn run(config: Config, command: Command, traces: Export) -> Result<()> {
             .await
         }
         Command::Sdl { out_dir, check } => sdl_command(&out_dir, check),
+        Command::ProcessingRecord => {
+            let policy = access::policy()?;
+            let settings = kotohub::processing::Settings {
+                purposes: &config.access.purposes,
+                audit_retention_days: config.audit.retention_days,
+                emergency_minutes: config.access.emergency_minutes,
+            };
+            print!(
+                "{}",
+                kotohub::processing::record(services::SUPERGRAPH, &policy, &settings)
+                    .map_err(anyhow::Error::msg)?
+            );
+            Ok(())
+        }
         Command::Indicators => {
             let catalog = kotohub_programme::catalog::Catalog::embedded()?;
             print!(
@@ -474,6 +515,47 @@ async fn audit_command(config: &Config, command: AuditCommand) -> Result<()> {
             );
             Ok(())
         }
+        AuditCommand::SubjectReport {
+            client,
+            format,
+            out,
+            store,
+        } => {
+            if !kotohub::subject_report::is_client_id(&client) {
+                bail!("{client:?} is not a client id (letters, digits, - and _)");
+            }
+            let (audit, data_dir) = open(store, true).await?;
+            let dbs = databases::open_all(|name| url_of(config, &data_dir, name), false).await?;
+            let report = kotohub::subject_report::build(&dbs, &audit, &client)
+                .await
+                .context("cannot read the client's data and accesses")?;
+            // On the record before it leaves: a report that cannot be logged is not written.
+            kotohub_audit::AuditLog::start(audit.clone())
+                .await
+                .context("cannot read the access log's last event")?
+                .record(kotohub::subject_report::event(&report))
+                .await
+                .context("cannot record the report in the access log")?;
+            let text = match format {
+                ReportFormat::Json => serde_json::to_string_pretty(&report)?,
+                ReportFormat::Html => kotohub::subject_report::html(&report),
+            };
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    println!(
+                        "Wrote the report on {client} to {}: {} tables hold data, {} accesses, {} emergency accesses.",
+                        path.display(),
+                        report.held.len(),
+                        report.accesses.len(),
+                        report.emergency_accesses.len()
+                    );
+                }
+                None => println!("{text}"),
+            }
+            Ok(())
+        }
         AuditCommand::Export {
             from,
             to,
@@ -595,7 +677,7 @@ async fn serve(
         );
     }
     ensure_data_dir(&data_dir)?;
-    let policy = std::sync::Arc::new(Policy::embedded()?);
+    let policy = std::sync::Arc::new(access::policy()?);
     let guard = access::guard(&config.auth, &data_dir, policy.clone())?;
     // One shared store (and Redis connection) for every cache of this gateway.
     let store = services::cache_store(&config.cache).map_err(anyhow::Error::msg)?;
@@ -822,7 +904,7 @@ async fn subgraph(
         }
     };
     let db = databases::open(name, &url).await?;
-    let policy = std::sync::Arc::new(Policy::embedded()?);
+    let policy = std::sync::Arc::new(access::policy()?);
     let guard = access::guard(&config.auth, &config.serve.data_dir, policy)?;
     let shutdown = Shutdown::new();
     let service = services::SubgraphService {
@@ -1149,7 +1231,7 @@ async fn example_queries(
 ) -> Result<sea_orm::DatabaseConnection> {
     let db = databases::open(kotohub::QUERIES, url).await?;
     databases::migrate(kotohub::QUERIES, &db).await?;
-    let policy = std::sync::Arc::new(Policy::embedded()?);
+    let policy = std::sync::Arc::new(access::policy()?);
     let purposes: Vec<String> = access.purposes.keys().cloned().collect();
     let checks = kotohub::checks::SaveChecks::new(policy, &purposes).map_err(anyhow::Error::msg)?;
     let saved = seed::saved_queries::seed_saved_queries(&db, &checks)
@@ -1189,7 +1271,7 @@ async fn gateway_command(
     };
     let overrides = subgraphs.into_iter().collect();
     let listen = listen.unwrap_or(config.serve.listen);
-    let policy = std::sync::Arc::new(Policy::embedded()?);
+    let policy = std::sync::Arc::new(access::policy()?);
     let store = services::cache_store(&config.cache).map_err(anyhow::Error::msg)?;
     let gateway_access = access::gateway_access(
         &config.auth,

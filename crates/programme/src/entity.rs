@@ -293,11 +293,12 @@ pub mod client {
     /// A client: a person who took part in at least one measure, known by a pseudonymous id.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, async_graphql::SimpleObject)]
     #[sea_orm(table_name = "clients")]
-    #[graphql(name = "Client", complex)]
+    #[graphql(name = "Client", complex, tag = "class:personal")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         #[graphql(skip)]
         pub id: String,
+        #[graphql(tag = "class:identifying")]
         pub name: String,
         pub birth_year: i32,
         pub gender: Gender,
@@ -347,6 +348,7 @@ pub mod client {
     #[async_graphql::ComplexObject]
     impl Model {
         /// The client's pseudonymous id, the same in every division.
+        #[graphql(tag = "class:pseudonymous")]
         async fn id(&self) -> async_graphql::ID {
             async_graphql::ID(self.id.clone())
         }

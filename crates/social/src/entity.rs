@@ -27,7 +27,7 @@ pub mod social_case {
     /// A client's case in a social service.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, async_graphql::SimpleObject)]
     #[sea_orm(table_name = "social_cases")]
-    #[graphql(name = "SocialCase", complex)]
+    #[graphql(name = "SocialCase", complex, tag = "class:special-category")]
     pub struct Model {
         #[sea_orm(primary_key)]
         #[graphql(skip)]
@@ -60,7 +60,11 @@ pub mod service_needs_assessment {
     /// assessments with those made by a single operator).
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, async_graphql::SimpleObject)]
     #[sea_orm(table_name = "service_needs_assessments")]
-    #[graphql(name = "ServiceNeedsAssessment", complex)]
+    #[graphql(
+        name = "ServiceNeedsAssessment",
+        complex,
+        tag = "class:special-category"
+    )]
     pub struct Model {
         #[sea_orm(primary_key)]
         #[graphql(skip)]
@@ -112,7 +116,7 @@ pub mod support_period {
     /// A period of support a client received.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, async_graphql::SimpleObject)]
     #[sea_orm(table_name = "support_periods")]
-    #[graphql(name = "SupportPeriod", complex)]
+    #[graphql(name = "SupportPeriod", complex, tag = "class:special-category")]
     pub struct Model {
         #[sea_orm(primary_key)]
         #[graphql(skip)]
@@ -163,7 +167,7 @@ pub mod social_outcome {
     /// An outcome recorded for a client of social services.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, async_graphql::SimpleObject)]
     #[sea_orm(table_name = "social_outcomes")]
-    #[graphql(name = "SocialOutcome", complex)]
+    #[graphql(name = "SocialOutcome", complex, tag = "class:special-category")]
     pub struct Model {
         #[sea_orm(primary_key)]
         #[graphql(skip)]

@@ -125,7 +125,7 @@ macro_rules! event_entity {
         /// An event held for a programme measure.
         #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, async_graphql::SimpleObject)]
         #[sea_orm(table_name = $table)]
-        #[graphql(name = $graphql_name, complex)]
+        #[graphql(name = $graphql_name, complex, tag = "class:operational")]
         pub struct Model {
             #[sea_orm(primary_key)]
             #[graphql(skip)]

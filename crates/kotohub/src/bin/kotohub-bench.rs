@@ -128,7 +128,7 @@ impl Keys {
     fn new() -> Result<Keys> {
         let dev_secret = keys::random_key()?;
         Ok(Keys {
-            policy: Arc::new(Policy::embedded()?),
+            policy: Arc::new(kotohub::access::policy()?),
             internal_secret: keys::random_key()?,
             issuer: DevIssuer::new(&dev_secret, "bench", "kotohub"),
             dev_secret,

@@ -21,6 +21,7 @@ crate::on_both_backends!(
     auditors_ask_the_api_whether_the_chain_holds,
     a_chain_rewritten_whole_fails_against_its_seals,
     auditors_review_what_the_rules_flag,
+    writers_beside_each_other_keep_one_chain,
 );
 
 async fn events(hub: &Hub) -> i64 {
@@ -1235,7 +1236,9 @@ async fn auditors_review_what_the_rules_flag(backend: Backend) {
     assert_eq!(burst["events"].as_array().unwrap().len(), 6, "{burst}");
 
     // Others may not ask; a range beyond a month is refused.
-    let refused = hub.query_as("gateway", &officer, query, variables).await;
+    let refused = hub
+        .query_as("gateway", &officer, query, variables.clone())
+        .await;
     assert!(
         refused["data"].is_null() || refused["data"]["auditReview"].is_null(),
         "{refused}"
@@ -1250,5 +1253,191 @@ async fn auditors_review_what_the_rules_flag(backend: Backend) {
         refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
         "{refused}"
     );
+
+    // The auditor marks the burst reviewed; a second look is a second version, and the
+    // flag leaves the queue of unreviewed ones.
+    let mark = "mutation($events: [ID!]!, $outcome: ReviewOutcome!, $note: String!) {
+        markReviewed(events: $events, outcome: $outcome, note: $note) { event version outcome reviewedBy } }";
+    let events = burst["events"].clone();
+    let marked = hub
+        .query_as("gateway", &auditor, mark, json!({ "events": events, "outcome": "FOLLOW_UP", "note": "Asked the dashboard's owner why it reads clients" }))
+        .await;
+    let marks = marked["data"]["markReviewed"].as_array().unwrap();
+    assert_eq!(marks.len(), 6, "{marked}");
+    assert!(
+        marks
+            .iter()
+            .all(|m| m["version"] == 1 && m["reviewedBy"] == auditor.subject.as_str())
+    );
+    let again = hub
+        .query_as("gateway", &auditor, mark, json!({ "events": events, "outcome": "CLEARED", "note": "A misconfigured dashboard, fixed on the same day" }))
+        .await;
+    assert!(
+        again["data"]["markReviewed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["version"] == 2),
+        "{again}"
+    );
+    let first = events[0].as_str().unwrap();
+    let history = hub
+        .query_as(
+            "gateway",
+            &auditor,
+            "query($e: ID!) { reviewMarks(event: $e) { version outcome note } }",
+            json!({ "e": first }),
+        )
+        .await;
+    let history = history["data"]["reviewMarks"].as_array().unwrap().clone();
+    assert_eq!(
+        history
+            .iter()
+            .map(|m| (
+                m["version"].as_i64().unwrap(),
+                m["outcome"].as_str().unwrap().to_owned()
+            ))
+            .collect::<Vec<_>>(),
+        [(1, "FOLLOW_UP".to_owned()), (2, "CLEARED".to_owned())]
+    );
+    let queue = "query($from: DateTime!, $to: DateTime!, $t: ReviewThresholds) {
+        auditReview(from: $from, to: $to, thresholds: $t, unreviewedOnly: true) { rule reviewed } }";
+    let unreviewed = hub
+        .query_as("gateway", &auditor, queue, variables.clone())
+        .await;
+    let rules: Vec<&str> = unreviewed["data"]["auditReview"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(
+        !rules.contains(&"REFUSAL_BURST") && rules.contains(&"MANY_CLIENTS"),
+        "{unreviewed}"
+    );
+    let all = hub
+        .query_as(
+            "gateway",
+            &auditor,
+            query
+                .replace("detail }", "detail reviewed marks { version } }")
+                .as_str(),
+            variables.clone(),
+        )
+        .await;
+    let burst = all["data"]["auditReview"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "REFUSAL_BURST")
+        .unwrap()
+        .clone();
+    assert_eq!(burst["reviewed"], true, "{all}");
+    assert!(
+        burst["marks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["version"] == 2)
+    );
+
+    // Only auditors mark; a mark needs a note and events the log holds; nothing is
+    // stored for a refused marking, and the marking itself is on the record.
+    let by_officer = hub
+        .query_as(
+            "gateway",
+            &officer,
+            mark,
+            json!({ "events": [first], "outcome": "CLEARED", "note": "fine" }),
+        )
+        .await;
+    assert_eq!(
+        by_officer["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{by_officer}"
+    );
+    for (events, note) in [
+        (json!([first]), "  "),
+        (json!(["999999999"]), "no such event"),
+    ] {
+        let bad = hub
+            .query_as(
+                "gateway",
+                &auditor,
+                mark,
+                json!({ "events": events, "outcome": "CLEARED", "note": note }),
+            )
+            .await;
+        assert_eq!(
+            bad["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{bad}"
+        );
+    }
+    let history = hub
+        .query_as(
+            "gateway",
+            &auditor,
+            "query($e: ID!) { reviewMarks(event: $e) { version } }",
+            json!({ "e": first }),
+        )
+        .await;
+    assert_eq!(
+        history["data"]["reviewMarks"].as_array().unwrap().len(),
+        2,
+        "{history}"
+    );
+    let backend = hub.audit.get_database_backend();
+    let markings = hub
+        .audit
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT COUNT(*) AS n FROM audit_events WHERE fields LIKE '%Mutation.markReviewed%'",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(
+        markings, 4,
+        "two markings and two bad ones; the officer's is cut at the gateway (ReviewMark is the auditors')"
+    );
+    hub.stop().await;
+}
+
+/// Two writers on one log — two gateway replicas, or the hub and a command that records
+/// what it did — each chain their events onto what the other stored: every event is
+/// stored, none is refused, and the chain holds.
+async fn writers_beside_each_other_keep_one_chain(backend: Backend) {
+    let Some(hub) = Hub::start_with(backend, 20).await else {
+        return;
+    };
+    let before = events(&hub).await;
+    let one = kotohub_audit::AuditLog::start(hub.audit.clone())
+        .await
+        .unwrap();
+    let other = kotohub_audit::AuditLog::start(hub.audit.clone())
+        .await
+        .unwrap();
+    let event = |n: usize| kotohub_gateway::audit::Event {
+        request_id: format!("writer-{n}"),
+        status: 200,
+        ..kotohub_gateway::audit::Event::default()
+    };
+    let written = futures_util::future::join_all((0..60).map(|n| {
+        let log = if n % 2 == 0 {
+            one.clone()
+        } else {
+            other.clone()
+        };
+        async move { log.record(event(n)).await }
+    }))
+    .await;
+    assert!(written.iter().all(Result::is_ok), "{written:?}");
+    hub.expect_events_from_outside_the_gateway(60);
+    assert_eq!(events(&hub).await, before + 60);
+    assert!(matches!(
+        verify(&hub.audit, None).await.unwrap(),
+        Verdict::Intact { .. }
+    ));
     hub.stop().await;
 }

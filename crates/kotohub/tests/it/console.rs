@@ -45,7 +45,8 @@ async fn sign_in(browser: &Browser, hub: &Hub, subject: &str) {
         )
         .await;
     browser
-        .wait_for("document.getElementById('main').dataset.ready && location.hash !== '#/'")
+        // The signed-in view's own mark: the sign-in view's stays until the next starts.
+        .wait_for("document.getElementById('main').dataset.ready === location.hash && location.hash !== '#/'")
         .await;
 }
 

@@ -14,6 +14,7 @@ crate::on_both_backends!(
     person_level_reads_need_a_listed_purpose,
     a_saved_querys_purpose_stands_in_for_the_runners,
     an_emergency_access_opens_one_client_to_one_officer_for_a_while,
+    the_data_subject_report_lists_exactly_the_events_about_the_client,
 );
 
 /// Posts `body` to the gateway as `who` with `extra` headers and a request id; returns
@@ -495,5 +496,121 @@ async fn an_emergency_access_opens_one_client_to_one_officer_for_a_while(backend
         all["data"]["emergencyAccesses"][0]["reason"], reason,
         "{all}"
     );
+    hub.stop().await;
+}
+
+/// The data-subject report on one client lists exactly the operations whose answers held
+/// that client's data, whatever else was read around them, and everything the divisions
+/// hold about the client and nothing about anyone else; making it is itself recorded.
+async fn the_data_subject_report_lists_exactly_the_events_about_the_client(backend: Backend) {
+    let Some(hub) = Hub::start_with(backend, 100).await else {
+        return;
+    };
+    let served = hub.served_clients().await;
+    let (client, other) = (served[0].clone(), served[1].clone());
+    let officer = crate::helpers::officer_of_all_bodies();
+    let purpose = (PURPOSE_HEADER, "client-work");
+    let one = "query($id: ID!) { client(id: $id) { id district socialCases { kind } } }";
+    for (request, id) in [("dsr-client", &client), ("dsr-other", &other)] {
+        let read = ask(
+            &hub,
+            &officer,
+            request,
+            json!({ "query": one, "variables": { "id": id } }),
+            &[purpose],
+        )
+        .await;
+        assert_eq!(read["data"]["client"]["id"], id.as_str(), "{read}");
+    }
+    let both = json!({
+        "query": "query($a: ID!, $b: ID!) { a: client(id: $a) { id } b: client(id: $b) { id } }",
+        "variables": { "a": client, "b": other },
+    });
+    ask(&hub, &officer, "dsr-both", both, &[purpose]).await;
+    // Refused without a purpose: nothing of the client left, so not an access.
+    let refused = ask(
+        &hub,
+        &officer,
+        "dsr-refused",
+        json!({ "query": one, "variables": { "id": client } }),
+        &[],
+    )
+    .await;
+    assert_eq!(codes(&refused), ["PURPOSE_REQUIRED"]);
+
+    let report = kotohub::subject_report::build(&hub.dbs, &hub.audit, &client)
+        .await
+        .unwrap();
+    let requests: Vec<&str> = report
+        .accesses
+        .iter()
+        .map(|a| a.request_id.as_str())
+        .collect();
+    assert_eq!(requests, ["dsr-client", "dsr-both"]);
+    assert!(
+        report
+            .accesses
+            .iter()
+            .all(|a| a.purpose.as_deref() == Some("client-work")
+                && a.subject.as_deref() == Some(officer.subject.as_str()))
+    );
+    let core = report
+        .held
+        .iter()
+        .find(|h| h.subgraph == "programme" && h.table == "clients")
+        .expect("the client core holds the client");
+    assert_eq!(core.rows.len(), 1);
+    assert_eq!(core.rows[0]["id"], client.as_str());
+    assert!(
+        report.held.len() > 2,
+        "records in the divisions too: {:?}",
+        report.held.iter().map(|h| &h.table).collect::<Vec<_>>()
+    );
+    for held in &report.held {
+        let column = if held.table == "clients" {
+            "id"
+        } else {
+            "client_id"
+        };
+        assert!(
+            held.rows.iter().all(|row| row[column] == client.as_str()),
+            "{} holds only the client's rows",
+            held.table
+        );
+    }
+    let page = kotohub::subject_report::html(&report);
+    assert!(
+        page.contains(&client) && page.contains(&officer.subject),
+        "{page}"
+    );
+
+    // Making the report is an access to the client too: the next report lists it.
+    hub.expect_events_from_outside_the_gateway(1);
+    hub.audit_log
+        .record(kotohub::subject_report::event(&report))
+        .await
+        .unwrap();
+    let again = kotohub::subject_report::build(&hub.dbs, &hub.audit, &client)
+        .await
+        .unwrap();
+    let last = again.accesses.last().unwrap();
+    assert_eq!(again.accesses.len(), 3);
+    assert_eq!(
+        last.subject.as_deref(),
+        Some(kotohub::subject_report::REPORTED_BY)
+    );
+    assert_eq!(
+        (last.purpose.as_deref(), last.as_file),
+        (Some("data-subject-request"), true)
+    );
+    let theirs = kotohub::subject_report::build(&hub.dbs, &hub.audit, &other)
+        .await
+        .unwrap();
+    let requests: Vec<&str> = theirs
+        .accesses
+        .iter()
+        .map(|a| a.request_id.as_str())
+        .collect();
+    assert_eq!(requests, ["dsr-other", "dsr-both"]);
     hub.stop().await;
 }

@@ -7,7 +7,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use crate::columns::{append_only, create_with_indexes, drop_all};
+use crate::columns::{AddColumns, append_only, create_with_indexes, drop_all};
 
 pub struct Migrator;
 
@@ -18,10 +18,24 @@ impl MigratorTrait for Migrator {
             Box::new(CreateAuditLog),
             Box::new(CreateCheckpoints),
             Box::new(CreateSeals),
-            Box::new(AddDeniedFieldsAndFiles),
-            Box::new(AddPurposeAndEmergencyAccess),
+            Box::new(AddColumns {
+                name: "m20261210_000002_add_denied_fields_and_files",
+                table: EVENTS,
+                columns: denied_fields_and_files,
+            }),
+            Box::new(AddColumns {
+                name: "m20261211_000001_add_purpose_and_emergency_access",
+                table: EVENTS,
+                columns: purpose_and_emergency_access,
+            }),
             Box::new(CreateEmergencyAccesses),
             Box::new(CreateReviewMarks),
+            Box::new(CreateTimestamps),
+            Box::new(AddColumns {
+                name: "m20261211_000005_add_classes",
+                table: EVENTS,
+                columns: classes,
+            }),
         ]
     }
 }
@@ -32,6 +46,8 @@ pub const EVENTS: &str = "audit_events";
 pub const CHECKPOINTS: &str = "audit_checkpoints";
 /// The table of signed heads of the chain.
 pub const SEALS: &str = "audit_seals";
+/// The table of RFC 3161 time-stamps of seals.
+pub const TIMESTAMPS: &str = "audit_timestamps";
 /// The table of auditors' review marks on events.
 pub const REVIEW_MARKS: &str = "review_marks";
 /// The table of emergency accesses officers opened.
@@ -163,80 +179,21 @@ impl MigrationTrait for CreateSeals {
 /// What an event also says: the fields the policy cut from the operation, and whether
 /// the answer left as a file. Events stored before say neither (`[]`, false), which the
 /// chain's canonical form leaves out, so their hashes stand.
-struct AddDeniedFieldsAndFiles;
-
-impl MigrationName for AddDeniedFieldsAndFiles {
-    fn name(&self) -> &str {
-        "m20261210_000002_add_denied_fields_and_files"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for AddDeniedFieldsAndFiles {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // One column per statement: SQLite alters a table one change at a time.
-        for column in [
-            text("denied_fields").default("[]").to_owned(),
-            boolean("as_file").default(false).to_owned(),
-        ] {
-            let mut column = column;
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(EVENTS)
-                        .add_column(&mut column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for column in ["denied_fields", "as_file"] {
-            manager
-                .alter_table(Table::alter().table(EVENTS).drop_column(column).to_owned())
-                .await?;
-        }
-        Ok(())
-    }
+fn denied_fields_and_files() -> Vec<ColumnDef> {
+    vec![
+        text("denied_fields").default("[]").to_owned(),
+        boolean("as_file").default(false).to_owned(),
+    ]
 }
 
 /// What an event also says: the purpose the caller stated for a person-level read, and
 /// the emergency access it ran under. Events stored before say neither (NULL), which the
 /// chain's canonical form leaves out, so their hashes stand.
-struct AddPurposeAndEmergencyAccess;
-
-impl MigrationName for AddPurposeAndEmergencyAccess {
-    fn name(&self) -> &str {
-        "m20261211_000001_add_purpose_and_emergency_access"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for AddPurposeAndEmergencyAccess {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for column in ["purpose", "emergency_access"] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(EVENTS)
-                        .add_column(string_len_null(column, 64))
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for column in ["purpose", "emergency_access"] {
-            manager
-                .alter_table(Table::alter().table(EVENTS).drop_column(column).to_owned())
-                .await?;
-        }
-        Ok(())
-    }
+fn purpose_and_emergency_access() -> Vec<ColumnDef> {
+    vec![
+        string_len_null("purpose", 64),
+        string_len_null("emergency_access", 64),
+    ]
 }
 
 /// Emergency ("break-the-glass") accesses: who opened access to which client outside
@@ -314,4 +271,44 @@ impl MigrationTrait for CreateReviewMarks {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         drop_all(manager, &[REVIEW_MARKS]).await
     }
+}
+
+/// Time-stamps of seals from an outside authority (RFC 3161), when one is configured:
+/// proof that a seal existed at a time the hub's clock cannot set. Insert-only.
+struct CreateTimestamps;
+
+impl MigrationName for CreateTimestamps {
+    fn name(&self) -> &str {
+        "m20261211_000004_create_audit_timestamps"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateTimestamps {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(TIMESTAMPS)
+                    .if_not_exists()
+                    .col(big_integer("seq").primary_key())
+                    .col(text("tsa_url"))
+                    .col(text("token"))
+                    .col(string_len("stamped_at", 32))
+                    .to_owned(),
+            )
+            .await?;
+        append_only(manager, TIMESTAMPS, "the time-stamps of the seals").await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        drop_all(manager, &[TIMESTAMPS]).await
+    }
+}
+
+/// What an event also says: the classes of data (the schema's marks: personal,
+/// special-category …) of the fields it read. Events stored before say none (`[]`), which
+/// the chain's canonical form leaves out, so their hashes stand.
+fn classes() -> Vec<ColumnDef> {
+    vec![text("classes").default("[]").to_owned()]
 }

@@ -103,6 +103,8 @@ pub async fn append_only(
     if db.get_database_backend() != DbBackend::Postgres {
         return Ok(());
     }
+    // The message sits in a PL/pgSQL string: a quote in it would end the string.
+    let what = what.replace('\'', "''");
     db.execute_unprepared(&format!(
         "REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM PUBLIC;
          REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM CURRENT_USER;
@@ -118,4 +120,51 @@ pub async fn append_only(
     ))
     .await?;
     Ok(())
+}
+
+/// A migration that adds columns to one table, one statement each (SQLite alters a table
+/// one change at a time), and drops them going down. Columns added to a table that has
+/// rows need a default or must allow NULL.
+pub struct AddColumns {
+    pub name: &'static str,
+    pub table: &'static str,
+    /// The columns, made afresh for each run (a definition is consumed when applied).
+    pub columns: fn() -> Vec<ColumnDef>,
+}
+
+impl MigrationName for AddColumns {
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddColumns {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in (self.columns)() {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(self.table)
+                        .add_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in (self.columns)() {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(self.table)
+                        .drop_column(column.get_column_name())
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
 }

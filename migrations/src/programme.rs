@@ -38,11 +38,19 @@ impl MigratorTrait for Migrator {
             Box::new(CreateImportFacts),
             Box::new(CreateRegisterVersion),
             Box::new(CreateIndicatorRecords),
-            Box::new(AddIndicatorTargets),
+            Box::new(crate::columns::AddColumns {
+                name: "m20261209_000002_add_indicator_targets",
+                table: "indicators",
+                columns: indicator_targets,
+            }),
             Box::new(AddRecordKinds),
             Box::new(CreatePopulationFigures),
             Box::new(CreateCatalogVersion),
-            Box::new(AddIndicatorSourceDates),
+            Box::new(crate::columns::AddColumns {
+                name: "m20261210_000004_add_indicator_source_dates",
+                table: "indicator_records",
+                columns: indicator_source_dates,
+            }),
             Box::new(crate::security::EmergencyAccessPolicies {
                 name: crate::security::EMERGENCY_POLICIES,
                 tables: &[("clients", "id")],
@@ -731,37 +739,8 @@ impl MigrationTrait for CreateIndicatorRecords {
 /// one sentence ("50 % apply for vocational education and no less than 20 % find paid
 /// jobs"), and says whether each holds per year or for the whole term. A JSON list, as
 /// the catalog writes it.
-struct AddIndicatorTargets;
-
-impl MigrationName for AddIndicatorTargets {
-    fn name(&self) -> &str {
-        "m20261209_000002_add_indicator_targets"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for AddIndicatorTargets {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table("indicators")
-                    .add_column(text("targets").default("[]"))
-                    .to_owned(),
-            )
-            .await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table("indicators")
-                    .drop_column("targets")
-                    .to_owned(),
-            )
-            .await
-    }
+fn indicator_targets() -> Vec<ColumnDef> {
+    vec![text("targets").default("[]").to_owned()]
 }
 
 /// What each fact of the register records and when, to the month: the kind of record
@@ -906,35 +885,6 @@ impl MigrationTrait for CreateCatalogVersion {
 /// The date a recorded value's source gives its figure — a survey's results, a
 /// statistics office's release — which a survey score or an outside statistic needs
 /// beside its source. Earlier records have none.
-struct AddIndicatorSourceDates;
-
-impl MigrationName for AddIndicatorSourceDates {
-    fn name(&self) -> &str {
-        "m20261210_000004_add_indicator_source_dates"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for AddIndicatorSourceDates {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table("indicator_records")
-                    .add_column(string_len_null("source_date", 10))
-                    .to_owned(),
-            )
-            .await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table("indicator_records")
-                    .drop_column("source_date")
-                    .to_owned(),
-            )
-            .await
-    }
+fn indicator_source_dates() -> Vec<ColumnDef> {
+    vec![string_len_null("source_date", 10)]
 }

@@ -14,7 +14,14 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateSavedQueries), Box::new(AddPurposes)]
+        vec![
+            Box::new(CreateSavedQueries),
+            Box::new(crate::columns::AddColumns {
+                name: "m20261211_000001_add_saved_query_purposes",
+                table: VERSIONS,
+                columns: purposes,
+            }),
+        ]
     }
 }
 
@@ -128,35 +135,6 @@ impl MigrationTrait for CreateSavedQueries {
 /// A saved query's default purpose: what its runs state for reading person-level data
 /// when the runner states none. Part of the version, like the document: a new purpose is
 /// a new version. Versions saved before have none (NULL).
-struct AddPurposes;
-
-impl MigrationName for AddPurposes {
-    fn name(&self) -> &str {
-        "m20261211_000001_add_saved_query_purposes"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for AddPurposes {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(VERSIONS)
-                    .add_column(string_len_null("purpose", 64))
-                    .to_owned(),
-            )
-            .await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(VERSIONS)
-                    .drop_column("purpose")
-                    .to_owned(),
-            )
-            .await
-    }
+fn purposes() -> Vec<ColumnDef> {
+    vec![string_len_null("purpose", 64)]
 }

@@ -17,7 +17,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 use serde::{Deserialize, Serialize};
 
 use crate::chain::{self, GENESIS};
-use crate::entity::{audit_checkpoint, audit_event, audit_seal};
+use crate::entity::{audit_checkpoint, audit_event, audit_seal, audit_timestamp};
 use crate::seal::signed_by;
 
 /// What a bundle says it is.
@@ -34,6 +34,9 @@ pub struct Bundle {
     pub anchor: String,
     pub events: Vec<audit_event::Model>,
     pub seals: Vec<audit_seal::Model>,
+    /// RFC 3161 time-stamps of the seals, where an authority gave one.
+    #[serde(default)]
+    pub timestamps: Vec<audit_timestamp::Model>,
 }
 
 /// The events that happened from `from` to before `to` (RFC 3339, UTC; either end
@@ -61,6 +64,7 @@ pub async fn export(
             anchor: GENESIS.to_owned(),
             events: Vec::new(),
             seals: Vec::new(),
+            timestamps: Vec::new(),
         });
     };
     // On to the seal that covers the last event, if one does yet.
@@ -80,6 +84,11 @@ pub async fn export(
         .order_by_asc(audit_seal::Column::Seq)
         .all(db)
         .await?;
+    let timestamps = audit_timestamp::Entity::find()
+        .filter(audit_timestamp::Column::Seq.between(first.seq, through))
+        .order_by_asc(audit_timestamp::Column::Seq)
+        .all(db)
+        .await?;
     let anchor = anchor_of(db, first.seq).await?;
     Ok(Bundle {
         format: FORMAT.to_owned(),
@@ -87,6 +96,7 @@ pub async fn export(
         anchor,
         events,
         seals,
+        timestamps,
     })
 }
 
@@ -112,6 +122,8 @@ pub enum Report {
     Intact {
         events: usize,
         seals: usize,
+        /// Seals an outside authority time-stamped.
+        timestamped: usize,
         first_seq: Option<i64>,
         last_seq: Option<i64>,
     },
@@ -138,6 +150,7 @@ pub fn verify(bundle: &Bundle, key: &VerifyingKey) -> Report {
         return Report::Intact {
             events: 0,
             seals: 0,
+            timestamped: 0,
             first_seq: None,
             last_seq: None,
         };
@@ -207,11 +220,30 @@ pub fn verify(bundle: &Bundle, key: &VerifyingKey) -> Report {
         }
         sealed_through = sealed_through.max(Some(seal.seq));
     }
+    for timestamp in &bundle.timestamps {
+        let Some(seal) = bundle.seals.iter().find(|seal| seal.seq == timestamp.seq) else {
+            return Report::Broken {
+                seq: timestamp.seq,
+                reason: "a time-stamp names a seal the bundle does not hold".to_owned(),
+            };
+        };
+        let token = hex::decode(&timestamp.token).unwrap_or_default();
+        if !crate::timestamp::covers(&token, &crate::timestamp::digest(seal)) {
+            return Report::Broken {
+                seq: seal.seq,
+                reason: format!(
+                    "the time-stamp of the seal of {} does not cover that seal",
+                    seal.sealed_at
+                ),
+            };
+        }
+    }
     let last_seq = recomputed.last().map(|(seq, _)| *seq);
     match (sealed_through, last_seq) {
         (Some(sealed), Some(last)) if sealed >= last => Report::Intact {
             events: bundle.events.len(),
             seals: bundle.seals.len(),
+            timestamped: bundle.timestamps.len(),
             first_seq: Some(first.seq),
             last_seq,
         },
@@ -223,6 +255,7 @@ pub fn verify(bundle: &Bundle, key: &VerifyingKey) -> Report {
         (_, None) => Report::Intact {
             events: 0,
             seals: 0,
+            timestamped: 0,
             first_seq: None,
             last_seq: None,
         },
@@ -266,6 +299,7 @@ mod tests {
             as_file: false,
             purpose: None,
             emergency_access: None,
+            classes: "[]".to_owned(),
             prev_hash: prev.to_owned(),
             hash: String::new(),
         };
@@ -308,6 +342,7 @@ mod tests {
             anchor: GENESIS.to_owned(),
             events,
             seals,
+            timestamps: Vec::new(),
         }
     }
 
@@ -327,6 +362,7 @@ mod tests {
             Report::Intact {
                 events: 6,
                 seals: 2,
+                timestamped: 0,
                 first_seq: Some(1),
                 last_seq: Some(6)
             }

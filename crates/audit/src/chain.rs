@@ -80,6 +80,9 @@ pub fn canonical(row: &Model) -> Vec<u8> {
     if let Some(access) = &row.emergency_access {
         put("emergency_access", Some(access));
     }
+    if row.classes != "[]" {
+        put("classes", Some(&row.classes));
+    }
     put("prev_hash", Some(&row.prev_hash));
     out
 }
@@ -354,6 +357,7 @@ mod tests {
             as_file: false,
             purpose: None,
             emergency_access: None,
+            classes: "[]".to_owned(),
             prev_hash: prev.to_owned(),
             hash: String::new(),
         };

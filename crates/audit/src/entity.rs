@@ -51,6 +51,8 @@ pub mod audit_event {
         pub purpose: Option<String>,
         /// The emergency access the operation ran under.
         pub emergency_access: Option<String>,
+        /// JSON array of the classes of data (the schema's marks) of `fields`.
+        pub classes: String,
         pub prev_hash: String,
         pub hash: String,
     }
@@ -158,6 +160,32 @@ pub mod review_mark {
         pub note: String,
         pub reviewed_by: String,
         pub reviewed_at: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// An RFC 3161 time-stamp of a seal: the token an outside authority signed over the
+/// seal's digest (`crate::timestamp::digest`).
+pub mod audit_timestamp {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(
+        Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize,
+    )]
+    #[sea_orm(table_name = "audit_timestamps")]
+    pub struct Model {
+        /// The seal's event.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub seq: i64,
+        /// The authority asked.
+        pub tsa_url: String,
+        /// The TimeStampToken, DER, hex.
+        pub token: String,
+        pub stamped_at: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

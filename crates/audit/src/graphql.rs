@@ -211,6 +211,9 @@ pub struct AuditFilter {
     purpose: Option<String>,
     /// Events run under this emergency access.
     emergency_access: Option<ID>,
+    /// Events whose operation asked for data of this class (`special-category`,
+    /// `identifying` …), whether or not it was answered.
+    class: Option<String>,
     /// At or after this time (RFC 3339).
     from: Option<DateTime<Utc>>,
     /// Before this time (RFC 3339).
@@ -260,6 +263,9 @@ pub struct AuditEvent {
     purpose: Option<String>,
     /// The emergency access the operation ran under.
     emergency_access: Option<ID>,
+    /// The classes of data (the schema's marks) of the fields it asked for and was
+    /// allowed.
+    classes: Vec<String>,
     hash: String,
 }
 
@@ -299,6 +305,7 @@ impl From<Model> for AuditEvent {
             as_file: row.as_file,
             purpose: row.purpose,
             emergency_access: row.emergency_access.map(ID),
+            classes: list(&row.classes),
             hash: row.hash,
         }
     }
@@ -651,6 +658,10 @@ async fn events(
     if let Some(purpose) = &filter.purpose {
         plain("the purpose", purpose)?;
         query = query.filter(Column::Purpose.eq(purpose.as_str()));
+    }
+    if let Some(class) = &filter.class {
+        plain("the class", class)?;
+        query = query.filter(holds(Column::Classes, class));
     }
     if let Some(access) = &filter.emergency_access {
         plain("the emergency access", access)?;

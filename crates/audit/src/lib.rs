@@ -24,5 +24,6 @@ mod log;
 pub mod marks;
 pub mod review;
 pub mod seal;
+pub mod timestamp;
 
 pub use log::{AuditLog, Decision, Event, Unavailable};

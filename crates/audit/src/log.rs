@@ -190,6 +190,7 @@ async fn insert(db: &DatabaseConnection, rows: Vec<Model>) -> Result<(), DbErr> 
         as_file: Set(row.as_file),
         purpose: Set(row.purpose),
         emergency_access: Set(row.emergency_access),
+        classes: Set(row.classes),
         prev_hash: Set(row.prev_hash),
         hash: Set(row.hash),
     });
@@ -252,6 +253,7 @@ fn row_of(event: Event) -> Model {
         as_file: event.as_file,
         purpose: event.purpose,
         emergency_access: event.emergency_access,
+        classes: list(event.classes),
         prev_hash: String::new(),
         hash: String::new(),
     }

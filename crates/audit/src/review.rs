@@ -399,6 +399,7 @@ mod tests {
             as_file: false,
             purpose: None,
             emergency_access: None,
+            classes: "[]".to_owned(),
             prev_hash: String::new(),
             hash: String::new(),
         }

@@ -197,6 +197,11 @@ impl Policy {
         self
     }
 
+    /// The class the schema marks `coordinate` (`Type.field`) with, if any.
+    pub fn field_class(&self, coordinate: &str) -> Option<&str> {
+        self.field_classes.get(coordinate).map(String::as_str)
+    }
+
     /// May `principal` read values of the object type `type_name`?
     pub fn read_type(&self, principal: &Principal, type_name: &str) -> Decision {
         self.ask(

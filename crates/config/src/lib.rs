@@ -101,6 +101,10 @@ pub struct Audit {
     /// a rewritten chain.
     #[serde(default)]
     pub signing_key: Option<Secret>,
+    /// An RFC 3161 time-stamping authority each new seal is sent to, so that its time is
+    /// attested by someone other than the hub; unset: seals are not time-stamped.
+    #[serde(default)]
+    pub timestamp_url: Option<String>,
 }
 
 /// What an officer must state to read person-level data.

@@ -71,6 +71,8 @@ pub struct Event {
     pub purpose: Option<String>,
     /// The emergency access the operation ran under.
     pub emergency_access: Option<String>,
+    /// The classes of data (the schema's marks) of the fields it was allowed to read.
+    pub classes: Vec<String>,
 }
 
 /// What the pipeline learns of an operation for the access log, besides its answer.
@@ -97,6 +99,8 @@ pub struct Facts {
     pub purpose: Option<String>,
     /// The emergency access the operation ran under.
     pub emergency_access: Option<String>,
+    /// The classes of data of the fields the caller was allowed to read.
+    pub classes: BTreeSet<String>,
 }
 
 /// An operation the gateway read (and ran, unless it refused it), as the log sees it.
@@ -175,6 +179,7 @@ impl Event {
             event.saved_query = facts.saved_query;
             event.purpose = facts.purpose;
             event.emergency_access = facts.emergency_access;
+            event.classes = facts.classes.into_iter().collect();
             event.row_count = operation.rows;
         }
         event

@@ -35,6 +35,8 @@ pub trait AccessPolicy: Send + Sync {
     fn aggregate_scope(&self, principal: &Principal) -> AggregateScope;
     /// Whether what the rule `rule_id` allows may be read only for a stated purpose.
     fn requires_purpose(&self, rule_id: &str) -> bool;
+    /// The class of data the schema marks the field `coordinate` (`Type.field`) with.
+    fn field_class(&self, coordinate: &str) -> Option<String>;
 }
 
 /// How the gateway knows its callers and what they may read.

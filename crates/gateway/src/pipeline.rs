@@ -692,6 +692,11 @@ impl Gateway {
         });
         cleared.errors = authorized.denied.iter().map(|d| d.to_error()).collect();
         cleared.denied = authorized.denied_fields;
+        facts.classes = authorized
+            .fields
+            .iter()
+            .filter_map(|coordinate| access.policy.field_class(coordinate))
+            .collect();
         facts.fields = authorized.fields;
         facts.policies = authorized.policies;
         facts.denied = authorized
@@ -974,6 +979,10 @@ mod tests {
 
         fn requires_purpose(&self, _: &str) -> bool {
             false
+        }
+
+        fn field_class(&self, _: &str) -> Option<String> {
+            None
         }
     }
 

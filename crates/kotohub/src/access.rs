@@ -39,6 +39,10 @@ impl AccessPolicy for CedarPolicy {
     fn requires_purpose(&self, rule_id: &str) -> bool {
         self.0.requires_purpose(rule_id)
     }
+
+    fn field_class(&self, coordinate: &str) -> Option<String> {
+        self.0.field_class(coordinate).map(str::to_owned)
+    }
 }
 
 /// The access policy with the composed schema's class marks of fields, which its rules

@@ -12,6 +12,7 @@ pub mod sdl;
 pub mod seed;
 pub mod services;
 pub mod subject_report;
+pub mod timestamping;
 pub mod upload;
 
 /// The subgraphs of the embedded default, in start order. Each name is also the

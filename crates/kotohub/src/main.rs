@@ -494,8 +494,12 @@ async fn audit_command(config: &Config, command: AuditCommand) -> Result<()> {
         AuditCommand::Seal { store } => {
             let (db, data_dir) = open(store, true).await?;
             let sealer = access::audit_sealer(&config.audit, &data_dir)?;
-            match sealer
-                .seal(&db)
+            let authority = config
+                .audit
+                .timestamp_url
+                .as_deref()
+                .map(kotohub::timestamping::TimestampAuthority::new);
+            match kotohub::timestamping::seal_and_stamp(&sealer, &db, authority.as_ref())
                 .await
                 .context("cannot seal the access log")?
             {
@@ -609,15 +613,34 @@ fn audit_verify_bundle(path: &Path, public_key: &str) -> Result<()> {
         Report::Intact {
             events,
             seals,
+            timestamped,
             first_seq,
             last_seq,
         } => {
             match (first_seq, last_seq) {
                 (Some(first), Some(last)) => println!(
-                    "The bundle is intact: events {first} to {last} ({events}) chain together and are covered by {seals} seal{} of the trusted key.",
-                    if seals == 1 { "" } else { "s" }
+                    "The bundle is intact: events {first} to {last} ({events}) chain together and are covered by {seals} seal{} of the trusted key{}.",
+                    if seals == 1 { "" } else { "s" },
+                    if timestamped > 0 {
+                        format!(
+                            ", {timestamped} of them time-stamped (check the tokens' signatures with `openssl ts -verify`)"
+                        )
+                    } else {
+                        String::new()
+                    }
                 ),
                 _ => println!("The bundle holds no events."),
+            }
+            for stamp in &bundle.timestamps {
+                if let Some(seal) = bundle.seals.iter().find(|seal| seal.seq == stamp.seq) {
+                    println!(
+                        "  the seal of event {} was time-stamped by {} at {}; its digest: {}",
+                        seal.seq,
+                        stamp.tsa_url,
+                        stamp.stamped_at,
+                        hex::encode(kotohub_audit::timestamp::digest(seal))
+                    );
+                }
             }
             Ok(())
         }
@@ -699,6 +722,11 @@ async fn serve(
             audit_db.clone(),
             access::audit_sealer(&config.audit, &data_dir)?,
             std::time::Duration::from_secs(config.audit.seal_every_seconds),
+            config
+                .audit
+                .timestamp_url
+                .as_deref()
+                .map(kotohub::timestamping::TimestampAuthority::new),
         ));
     }
     let queries_db = example_queries(
@@ -859,7 +887,14 @@ async fn serve(
     for service in running {
         service.task.await??;
     }
-    if let Err(error) = sealer.seal(&audit_db).await {
+    let authority = config
+        .audit
+        .timestamp_url
+        .as_deref()
+        .map(kotohub::timestamping::TimestampAuthority::new);
+    if let Err(error) =
+        kotohub::timestamping::seal_and_stamp(&sealer, &audit_db, authority.as_ref()).await
+    {
         tracing::error!(%error, "could not seal the access log's head on stopping");
     }
     Ok(())
@@ -871,11 +906,12 @@ async fn seal_now_and_then(
     db: sea_orm::DatabaseConnection,
     sealer: kotohub_audit::seal::Sealer,
     every: std::time::Duration,
+    authority: Option<kotohub::timestamping::TimestampAuthority>,
 ) {
     let mut ticks = tokio::time::interval(every);
     loop {
         ticks.tick().await;
-        match sealer.seal(&db).await {
+        match kotohub::timestamping::seal_and_stamp(&sealer, &db, authority.as_ref()).await {
             Ok(Some(seal)) => tracing::info!(seq = seal.seq, "sealed the access log's head"),
             Ok(None) => {}
             Err(error) => tracing::error!(%error, "could not seal the access log's head"),

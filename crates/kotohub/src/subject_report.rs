@@ -45,6 +45,8 @@ pub struct Access {
     pub operation: Option<String>,
     pub saved_query: Option<String>,
     pub fields: Vec<String>,
+    /// The classes of data those fields are marked with.
+    pub classes: Vec<String>,
     pub purpose: Option<String>,
     pub emergency_access: Option<String>,
     pub decision: String,
@@ -182,6 +184,7 @@ pub async fn build(
                 .saved_query_id
                 .map(|id| format!("{id} v{}", event.saved_query_version.unwrap_or_default())),
             fields: list(&event.fields),
+            classes: list(&event.classes),
             purpose: event.purpose,
             emergency_access: event.emergency_access,
             decision: event.decision,
@@ -311,13 +314,13 @@ pub fn html(report: &Report) -> String {
     } else {
         page.push_str(
             "<table><thead><tr><th>Event</th><th>When (UTC)</th><th>Who</th><th>Bodies</th>\
-             <th>Operation</th><th>Purpose</th><th>Emergency access</th><th>Fields</th>\
+             <th>Operation</th><th>Purpose</th><th>Emergency access</th><th>Data</th><th>Fields</th>\
              <th>Decision</th><th>As a file</th></tr></thead><tbody>",
         );
         for access in &report.accesses {
             let _ = write!(
                 page,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 access.event,
                 escape(&access.occurred_at),
                 escape(access.subject.as_deref().unwrap_or("")),
@@ -325,6 +328,7 @@ pub fn html(report: &Report) -> String {
                 escape(access.operation.as_deref().unwrap_or("")),
                 escape(access.purpose.as_deref().unwrap_or("")),
                 escape(access.emergency_access.as_deref().unwrap_or("")),
+                escape(&access.classes.join(", ")),
                 escape(&access.fields.join(", ")),
                 escape(&access.decision),
                 if access.as_file { "yes" } else { "" },

@@ -22,6 +22,7 @@ crate::on_both_backends!(
     a_chain_rewritten_whole_fails_against_its_seals,
     auditors_review_what_the_rules_flag,
     writers_beside_each_other_keep_one_chain,
+    seals_are_time_stamped_by_an_outside_authority,
 );
 
 async fn events(hub: &Hub) -> i64 {
@@ -1439,5 +1440,171 @@ async fn writers_beside_each_other_keep_one_chain(backend: Backend) {
         verify(&hub.audit, None).await.unwrap(),
         Verdict::Intact { .. }
     ));
+    hub.stop().await;
+}
+
+/// Runs `openssl` with `args` in `dir`; its standard output, or a failure naming it.
+fn openssl(dir: &std::path::Path, args: &[&str]) -> String {
+    let output = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl is installed (.ci/run installs it)");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A time-stamping authority on loopback: OpenSSL's own (`openssl ts -reply`) with a
+/// throwaway certificate, behind a small HTTP server. Returns its URL and directory.
+async fn local_authority() -> (String, std::path::PathBuf, tokio::task::JoinHandle<()>) {
+    let dir = std::env::temp_dir().join(format!(
+        "kotohub-tsa-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "tsa.key",
+            "-out",
+            "tsa.crt",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=Kotohub test TSA",
+            "-addext",
+            "extendedKeyUsage=critical,timeStamping",
+        ],
+    );
+    std::fs::write(dir.join("serial"), "01\n").unwrap();
+    std::fs::write(
+        dir.join("tsa.cnf"),
+        format!(
+            "[ tsa ]\ndefault_tsa = local\n[ local ]\ndir = {}\nserial = $dir/serial\n\
+             crypto_device = builtin\nsigner_cert = $dir/tsa.crt\nsigner_key = $dir/tsa.key\n\
+             signer_digest = sha256\ndefault_policy = 1.2.3.4.1\ndigests = sha256\n\
+             accuracy = secs:1\nordering = yes\ntsa_name = no\ness_cert_id_chain = no\n\
+             ess_cert_id_alg = sha256\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let served = dir.clone();
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let dir = served.clone();
+            async move {
+                let id = chrono::Utc::now().timestamp_nanos_opt().unwrap();
+                let query = format!("{id}.tsq");
+                let reply = format!("{id}.tsr");
+                std::fs::write(dir.join(&query), &body).unwrap();
+                openssl(
+                    &dir,
+                    &[
+                        "ts",
+                        "-reply",
+                        "-config",
+                        "tsa.cnf",
+                        "-queryfile",
+                        &query,
+                        "-out",
+                        &reply,
+                    ],
+                );
+                (
+                    [("content-type", kotohub_audit::timestamp::REPLY_TYPE)],
+                    std::fs::read(dir.join(&reply)).unwrap(),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (url, dir, task)
+}
+
+/// With an authority configured, a new seal is time-stamped; the token covers exactly
+/// that seal, travels in the bundle, and verifies against the authority's certificate
+/// with OpenSSL; a token moved to another seal breaks the bundle; an authority that does
+/// not answer leaves the seal standing without a time-stamp.
+async fn seals_are_time_stamped_by_an_outside_authority(backend: Backend) {
+    use kotohub::timestamping::{TimestampAuthority, seal_and_stamp};
+    use kotohub_audit::bundle::{Report, export, verify};
+    use kotohub_audit::seal::Sealer;
+    let Some(hub) = Hub::start_with(backend, 20).await else {
+        return;
+    };
+    let (url, dir, server) = local_authority().await;
+    let sealer = Sealer::from_hex(&"3c".repeat(32)).unwrap();
+    let key = kotohub_audit::seal::public_key(&sealer.public_key()).unwrap();
+    hub.query("gateway", "{ themes { id } }", json!({})).await;
+    let authority = TimestampAuthority::new(&url);
+    let first = seal_and_stamp(&sealer, &hub.audit, Some(&authority))
+        .await
+        .unwrap()
+        .expect("a head to seal");
+
+    // The authority is down for the next seal: the seal stands, unstamped.
+    hub.query("gateway", "{ themes { id } }", json!({})).await;
+    let down = TimestampAuthority::new("http://127.0.0.1:9/");
+    let second = seal_and_stamp(&sealer, &hub.audit, Some(&down))
+        .await
+        .unwrap()
+        .expect("a new head to seal");
+    assert!(second.seq > first.seq);
+
+    let bundle = export(&hub.audit, None, None).await.unwrap();
+    assert_eq!(bundle.timestamps.len(), 1, "only the first seal is stamped");
+    assert_eq!(bundle.timestamps[0].seq, first.seq);
+    assert!(matches!(
+        verify(&bundle, &key),
+        Report::Intact {
+            seals: 2,
+            timestamped: 1,
+            ..
+        }
+    ));
+
+    // The token is the authority's, over the seal's digest.
+    let token = hex::decode(&bundle.timestamps[0].token).unwrap();
+    std::fs::write(dir.join("token.der"), &token).unwrap();
+    let digest = hex::encode(kotohub_audit::timestamp::digest(&first));
+    let checked = openssl(
+        &dir,
+        &[
+            "ts",
+            "-verify",
+            "-digest",
+            &digest,
+            "-in",
+            "token.der",
+            "-token_in",
+            "-CAfile",
+            "tsa.crt",
+        ],
+    );
+    assert!(checked.contains("Verification: OK"), "{checked}");
+
+    // Moved to the other seal, it covers nothing it claims to.
+    let mut moved = bundle.clone();
+    moved.timestamps[0].seq = second.seq;
+    assert!(matches!(verify(&moved, &key), Report::Broken { seq, .. } if seq == second.seq));
+    server.abort();
+    let _ = std::fs::remove_dir_all(&dir);
     hub.stop().await;
 }

@@ -554,6 +554,34 @@ async fn the_data_subject_report_lists_exactly_the_events_about_the_client(backe
             .all(|a| a.purpose.as_deref() == Some("client-work")
                 && a.subject.as_deref() == Some(officer.subject.as_str()))
     );
+    // The classes of data each read held, from the schema's marks: the social cases are
+    // special-category data, the ids pseudonymous.
+    assert_eq!(
+        report.accesses[0].classes,
+        ["personal", "pseudonymous", "special-category"]
+    );
+    assert_eq!(report.accesses[1].classes, ["pseudonymous"]);
+    let auditor = principal(Role::Auditor, &[]);
+    let special = hub
+        .query_as(
+            "gateway",
+            &auditor,
+            "{ auditEvents(filter: { class: \"special-category\" }) { requestId classes } }",
+            json!({}),
+        )
+        .await;
+    let requests: Vec<&str> = special["data"]["auditEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["requestId"].as_str().unwrap())
+        .collect();
+    // The refused read asked for the same data: auditors see the attempt too.
+    assert_eq!(
+        requests,
+        ["dsr-client", "dsr-other", "dsr-refused"],
+        "{special}"
+    );
     let core = report
         .held
         .iter()

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
 use sea_orm::{
-    ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, QueryOrder, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -145,11 +146,21 @@ async fn store(
                 return Ok(());
             }
             Err(error) => {
-                // The transaction rolled back, but a lost commit acknowledgement would
-                // leave the head behind: read it back before chaining further.
+                // Read the head back before chaining further: another writer may have
+                // moved it, or a lost commit acknowledgement hides that this batch is
+                // stored — its first event's id, unique, tells which.
                 let stored = self::head(db).await?;
                 let moved = stored != *head;
                 *head = stored;
+                if let Some(first) = batch.first()
+                    && audit_event::Entity::find()
+                        .filter(audit_event::Column::EventId.eq(first.row.event_id.as_str()))
+                        .one(db)
+                        .await?
+                        .is_some()
+                {
+                    return Ok(());
+                }
                 if !moved || attempt >= ATTEMPTS {
                     return Err(error);
                 }

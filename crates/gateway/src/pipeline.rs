@@ -1,7 +1,9 @@
 //! One request through the gateway's steps, in order, each in a module of its own:
 //! validate the operation (kept validated by text, [`crate::validate`]), coerce its
 //! variables ([`crate::variables`]), decide what the caller may read
-//! ([`crate::authorize`], a [`Verdict`]), take a kept answer ([`crate::response_cache`]),
+//! ([`crate::authorize`], a [`Verdict`]) — with the purpose the policy's purpose rules
+//! ask for and the emergency access the caller names ([`crate::emergency`]) — take a
+//! kept answer ([`crate::response_cache`]),
 //! answer introspection from the API schema, plan the rest ([`crate::planning`]), execute
 //! the plan with the caller's signed principal ([`crate::execute`]), and project the
 //! answers onto the operation ([`crate::project`]). Each step can stop the request with
@@ -704,37 +706,14 @@ impl Gateway {
             .iter()
             .map(|denied| denied.coordinate.clone())
             .collect();
-        if let Some(purpose) = caller.purpose {
-            if !self.purposes.contains(purpose) {
-                let known: Vec<&str> = self.purposes.iter().map(String::as_str).collect();
+        match self.purpose_of(caller.purpose, &facts.policies, access.policy.as_ref()) {
+            Ok(purpose) => facts.purpose = purpose,
+            Err(error) => {
                 return Err(Box::new(Outcome::refused(
-                    vec![GraphQLError::new(
-                        format!(
-                            "{purpose:?} is not a purpose of this hub; state one of: {}",
-                            known.join(", ")
-                        ),
-                        Code::UnknownPurpose,
-                    )],
+                    vec![*error],
                     Some(operation.kind),
                 )));
             }
-            facts.purpose = Some(purpose.to_owned());
-        } else if facts
-            .policies
-            .iter()
-            .any(|rule| access.policy.requires_purpose(rule))
-        {
-            let known: Vec<&str> = self.purposes.iter().map(String::as_str).collect();
-            return Err(Box::new(Outcome::refused(
-                vec![GraphQLError::new(
-                    format!(
-                        "this operation reads person-level data: state why in the Kotohub-Purpose header or extensions.purpose, one of: {}",
-                        known.join(", ")
-                    ),
-                    Code::PurposeRequired,
-                )],
-                Some(operation.kind),
-            )));
         }
         match authorized.verdict {
             Verdict::Everything => {}
@@ -765,6 +744,44 @@ impl Gateway {
             emergency.map(|access| access.client_id),
         ));
         Ok(cleared)
+    }
+
+    /// The purpose an operation runs for: the one `stated`, which must be one of the
+    /// hub's; none when none is stated and none of the rules that allowed its fields
+    /// (`allowed_by`) asks for one. `Err` refuses the operation.
+    fn purpose_of(
+        &self,
+        stated: Option<&str>,
+        allowed_by: &BTreeSet<String>,
+        policy: &dyn crate::authorize::AccessPolicy,
+    ) -> Result<Option<String>, Box<GraphQLError>> {
+        let known = || {
+            self.purposes
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match stated {
+            Some(purpose) if self.purposes.contains(purpose) => Ok(Some(purpose.to_owned())),
+            Some(purpose) => Err(Box::new(GraphQLError::new(
+                format!(
+                    "{purpose:?} is not a purpose of this hub; state one of: {}",
+                    known()
+                ),
+                Code::UnknownPurpose,
+            ))),
+            None if allowed_by.iter().any(|rule| policy.requires_purpose(rule)) => {
+                Err(Box::new(GraphQLError::new(
+                    format!(
+                        "this operation reads person-level data: state why in the Kotohub-Purpose header or extensions.purpose, one of: {}",
+                        known()
+                    ),
+                    Code::PurposeRequired,
+                )))
+            }
+            None => Ok(None),
+        }
     }
 
     /// Introspection answered from the API schema, the rest planned and executed: the

@@ -270,38 +270,11 @@ mod tests {
 
     fn event(seq: i64, prev: &str) -> audit_event::Model {
         let mut row = audit_event::Model {
-            seq,
-            event_id: format!("e{seq}"),
             occurred_at: format!("2026-12-07T10:00:{seq:02}.000000Z"),
-            request_id: "r".to_owned(),
-            trace_id: None,
-            subject: Some("officer".to_owned()),
-            roles: "[\"officer\"]".to_owned(),
-            bodies: "[]".to_owned(),
-            client_address: None,
-            operation_type: Some("query".to_owned()),
-            operation_name: None,
-            document_hash: None,
-            saved_query_id: None,
-            saved_query_version: None,
-            variables_hash: None,
-            subgraphs: "[]".to_owned(),
-            fields: "[]".to_owned(),
             client_ids: "[\"c1\"]".to_owned(),
             row_count: 1,
-            suppressed_cells: 0,
-            decision: "allowed".to_owned(),
-            policies: "[]".to_owned(),
-            status: 200,
-            error_codes: "[]".to_owned(),
-            duration_us: 1,
-            denied_fields: "[]".to_owned(),
-            as_file: false,
-            purpose: None,
-            emergency_access: None,
-            classes: "[]".to_owned(),
             prev_hash: prev.to_owned(),
-            hash: String::new(),
+            ..audit_event::Model::example(seq)
         };
         row.hash = chain::hash(prev, &row);
         row

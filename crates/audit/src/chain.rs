@@ -328,38 +328,11 @@ mod tests {
 
     fn row(seq: i64, prev: &str) -> Model {
         let mut row = Model {
-            seq,
-            event_id: format!("e{seq}"),
             occurred_at: "2026-12-02T08:00:00.000000Z".to_owned(),
-            request_id: "r".to_owned(),
-            trace_id: None,
             subject: Some("s".to_owned()),
             roles: "[]".to_owned(),
-            bodies: "[]".to_owned(),
-            client_address: None,
-            operation_type: Some("query".to_owned()),
-            operation_name: None,
-            document_hash: None,
-            saved_query_id: None,
-            saved_query_version: None,
-            variables_hash: None,
-            subgraphs: "[]".to_owned(),
-            fields: "[]".to_owned(),
-            client_ids: "[]".to_owned(),
-            row_count: 0,
-            suppressed_cells: 0,
-            decision: "allowed".to_owned(),
-            policies: "[]".to_owned(),
-            status: 200,
-            error_codes: "[]".to_owned(),
-            duration_us: 1,
-            denied_fields: "[]".to_owned(),
-            as_file: false,
-            purpose: None,
-            emergency_access: None,
-            classes: "[]".to_owned(),
             prev_hash: prev.to_owned(),
-            hash: String::new(),
+            ..Model::example(seq)
         };
         row.hash = hash(prev, &row);
         row

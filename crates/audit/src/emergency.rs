@@ -30,7 +30,7 @@ pub enum OpenError {
 }
 
 /// Client ids are the hub's pseudonyms: short, and nothing but letters, digits and `-_`.
-fn is_client_id(id: &str) -> bool {
+pub fn is_client_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
         && id

@@ -1,6 +1,11 @@
 //! The stored event: one row of `audit_events`. Lists are JSON arrays in text columns,
 //! so the row reads the same on SQLite and PostgreSQL, byte for byte.
 
+/// The strings of a list column; a value that is no such list reads as empty.
+pub fn stored_list(stored: &str) -> Vec<String> {
+    serde_json::from_str(stored).unwrap_or_default()
+}
+
 pub mod audit_event {
     use sea_orm::entity::prelude::*;
 
@@ -61,6 +66,48 @@ pub mod audit_event {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+
+    #[cfg(test)]
+    impl Model {
+        /// An allowed query at `seq` by an officer who read nothing, not chained yet:
+        /// what the unit tests start from and vary.
+        pub(crate) fn example(seq: i64) -> Self {
+            Self {
+                seq,
+                event_id: format!("e{seq}"),
+                occurred_at: "2026-12-07T10:00:00.000000Z".to_owned(),
+                request_id: "r".to_owned(),
+                trace_id: None,
+                subject: Some("officer".to_owned()),
+                roles: "[\"officer\"]".to_owned(),
+                bodies: "[]".to_owned(),
+                client_address: None,
+                operation_type: Some("query".to_owned()),
+                operation_name: None,
+                document_hash: None,
+                saved_query_id: None,
+                saved_query_version: None,
+                variables_hash: None,
+                subgraphs: "[]".to_owned(),
+                fields: "[]".to_owned(),
+                client_ids: "[]".to_owned(),
+                row_count: 0,
+                suppressed_cells: 0,
+                decision: "allowed".to_owned(),
+                policies: "[]".to_owned(),
+                status: 200,
+                error_codes: "[]".to_owned(),
+                duration_us: 1,
+                denied_fields: "[]".to_owned(),
+                as_file: false,
+                purpose: None,
+                emergency_access: None,
+                classes: "[]".to_owned(),
+                prev_hash: String::new(),
+                hash: String::new(),
+            }
+        }
+    }
 }
 
 /// What one pruning removed: the events up to `pruned_through_seq`, whose last hash the

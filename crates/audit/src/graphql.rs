@@ -17,6 +17,7 @@ use sea_orm::{
 
 use crate::chain::Verdict;
 use crate::entity::audit_event::{self, Column, Model};
+use crate::entity::stored_list as list;
 
 /// The subgraph's name in the supergraph.
 pub const NAME: &str = "audit";
@@ -267,10 +268,6 @@ pub struct AuditEvent {
     /// allowed.
     classes: Vec<String>,
     hash: String,
-}
-
-fn list(stored: &str) -> Vec<String> {
-    serde_json::from_str(stored).unwrap_or_default()
 }
 
 impl From<Model> for AuditEvent {

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc, Weekday};
 
 use crate::entity::audit_event::Model;
+use crate::entity::stored_list as list;
 
 /// When a rule flags.
 #[derive(Debug, Clone)]
@@ -134,10 +135,6 @@ fn at(event: &Model) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(&event.occurred_at)
         .ok()
         .map(|t| t.with_timezone(&Utc))
-}
-
-fn list(stored: &str) -> Vec<String> {
-    serde_json::from_str(stored).unwrap_or_default()
 }
 
 fn flag(rule: Rule, events: &[&Model], detail: String) -> Flag {
@@ -370,38 +367,13 @@ mod tests {
         decision: &str,
     ) -> Model {
         Model {
-            seq,
-            event_id: format!("e{seq}"),
             occurred_at: time.to_owned(),
-            request_id: "r".to_owned(),
-            trace_id: None,
             subject: Some(subject.to_owned()),
-            roles: "[\"officer\"]".to_owned(),
             bodies: serde_json::to_string(&[body]).unwrap(),
-            client_address: None,
-            operation_type: Some("query".to_owned()),
-            operation_name: None,
-            document_hash: None,
-            saved_query_id: None,
-            saved_query_version: None,
-            variables_hash: None,
-            subgraphs: "[]".to_owned(),
-            fields: "[]".to_owned(),
             client_ids: serde_json::to_string(clients).unwrap(),
             row_count: clients.len() as i64,
-            suppressed_cells: 0,
             decision: decision.to_owned(),
-            policies: "[]".to_owned(),
-            status: 200,
-            error_codes: "[]".to_owned(),
-            duration_us: 1,
-            denied_fields: "[]".to_owned(),
-            as_file: false,
-            purpose: None,
-            emergency_access: None,
-            classes: "[]".to_owned(),
-            prev_hash: String::new(),
-            hash: String::new(),
+            ..Model::example(seq)
         }
     }
 

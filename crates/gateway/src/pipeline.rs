@@ -694,11 +694,14 @@ impl Gateway {
         });
         cleared.errors = authorized.denied.iter().map(|d| d.to_error()).collect();
         cleared.denied = authorized.denied_fields;
-        facts.classes = authorized
-            .fields
-            .iter()
-            .filter_map(|coordinate| access.policy.field_class(coordinate))
-            .collect();
+        // Only the access log reads them.
+        if self.audit.is_some() {
+            facts.classes = authorized
+                .fields
+                .iter()
+                .filter_map(|coordinate| access.policy.field_class(coordinate))
+                .collect();
+        }
         facts.fields = authorized.fields;
         facts.policies = authorized.policies;
         facts.denied = authorized

@@ -525,7 +525,7 @@ async fn audit_command(config: &Config, command: AuditCommand) -> Result<()> {
             out,
             store,
         } => {
-            if !kotohub::subject_report::is_client_id(&client) {
+            if !kotohub_audit::emergency::is_client_id(&client) {
                 bail!("{client:?} is not a client id (letters, digits, - and _)");
             }
             let (audit, data_dir) = open(store, true).await?;

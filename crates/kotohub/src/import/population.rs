@@ -260,15 +260,7 @@ mod tests {
             .iter()
             .map(|f| f.column.as_deref().unwrap_or(""))
             .collect();
-        for column in [
-            "colour",
-            "year",
-            "district",
-            "mother_tongue_group",
-            "age_group",
-            "residents",
-            "source",
-        ] {
+        for column in std::iter::once("colour").chain(COLUMNS) {
             assert!(columns.contains(&column), "{column}: {columns:?}");
         }
     }

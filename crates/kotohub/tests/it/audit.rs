@@ -8,7 +8,7 @@ use kotohub_auth::Role;
 use sea_orm::{ConnectionTrait, DbBackend, Statement, Value as SqlValue};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, Hub, principal};
+use crate::helpers::{Backend, Hub, event_of, principal};
 
 crate::on_both_backends!(
     every_request_is_one_event,
@@ -36,45 +36,6 @@ async fn events(hub: &Hub) -> i64 {
         .unwrap()
         .unwrap();
     row.try_get::<i64>("", "n").unwrap()
-}
-
-/// The stored event of the request `id`, as column → text.
-async fn event_of(hub: &Hub, id: &str) -> Value {
-    let backend = hub.audit.get_database_backend();
-    // The columns read, named: a `SELECT *` once came back from SQLite with fewer values
-    // than its statement's columns (the sqlx worker panicked), which a named list avoids.
-    let columns = "subject, decision, operation_type, document_hash, variables_hash, fields, \
-                   subgraphs, policies, error_codes, denied_fields, status, suppressed_cells, \
-                   client_address";
-    let sql = match backend {
-        DbBackend::Postgres => {
-            format!("SELECT {columns} FROM audit_events WHERE request_id = $1")
-        }
-        _ => format!("SELECT {columns} FROM audit_events WHERE request_id = ?"),
-    };
-    let rows = hub
-        .audit
-        .query_all_raw(Statement::from_sql_and_values(backend, sql, [id.into()]))
-        .await
-        .unwrap();
-    assert_eq!(rows.len(), 1, "request {id} has {} events", rows.len());
-    let row = &rows[0];
-    let text = |column: &str| row.try_get::<Option<String>>("", column).unwrap();
-    json!({
-        "subject": text("subject"),
-        "decision": text("decision"),
-        "operation_type": text("operation_type"),
-        "document_hash": text("document_hash"),
-        "variables_hash": text("variables_hash"),
-        "fields": serde_json::from_str::<Value>(&text("fields").unwrap()).unwrap(),
-        "subgraphs": serde_json::from_str::<Value>(&text("subgraphs").unwrap()).unwrap(),
-        "policies": serde_json::from_str::<Value>(&text("policies").unwrap()).unwrap(),
-        "error_codes": serde_json::from_str::<Value>(&text("error_codes").unwrap()).unwrap(),
-        "denied_fields": serde_json::from_str::<Value>(&text("denied_fields").unwrap()).unwrap(),
-        "status": row.try_get::<i32>("", "status").unwrap(),
-        "suppressed_cells": row.try_get::<i64>("", "suppressed_cells").unwrap(),
-        "client_address": text("client_address"),
-    })
 }
 
 async fn every_request_is_one_event(backend: Backend) {

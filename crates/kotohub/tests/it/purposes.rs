@@ -8,7 +8,7 @@ use kotohub_auth::{Principal, Role};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, Hub, PURPOSE_HEADER, principal};
+use crate::helpers::{Backend, Hub, PURPOSE_HEADER, event_of, principal};
 
 crate::on_both_backends!(
     person_level_reads_need_a_listed_purpose,
@@ -52,33 +52,6 @@ fn codes(answer: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The stored purpose, emergency access, decision and clients of request `id`'s event.
-async fn logged(hub: &Hub, id: &str) -> (Option<String>, Option<String>, String, Vec<String>) {
-    let backend = hub.audit.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => {
-            "SELECT purpose, emergency_access, decision, client_ids FROM audit_events WHERE request_id = $1"
-        }
-        _ => {
-            "SELECT purpose, emergency_access, decision, client_ids FROM audit_events WHERE request_id = ?"
-        }
-    };
-    let rows = hub
-        .audit
-        .query_all_raw(Statement::from_sql_and_values(backend, sql, [id.into()]))
-        .await
-        .unwrap();
-    assert_eq!(rows.len(), 1, "request {id} has {} events", rows.len());
-    let row = &rows[0];
-    let clients: String = row.try_get("", "client_ids").unwrap();
-    (
-        row.try_get("", "purpose").unwrap(),
-        row.try_get("", "emergency_access").unwrap(),
-        row.try_get("", "decision").unwrap(),
-        serde_json::from_str(&clients).unwrap(),
-    )
-}
-
 async fn person_level_reads_need_a_listed_purpose(backend: Backend) {
     let Some(hub) = Hub::start_with(backend, 100).await else {
         return;
@@ -95,9 +68,12 @@ async fn person_level_reads_need_a_listed_purpose(backend: Backend) {
         message.contains("Kotohub-Purpose") && message.contains("client-work"),
         "{message}"
     );
-    let (purpose, _, decision, clients_read) = logged(&hub, "purpose-none").await;
-    assert_eq!((purpose, decision.as_str()), (None, "refused"));
-    assert!(clients_read.is_empty());
+    let event = event_of(&hub, "purpose-none").await;
+    assert_eq!(
+        (&event["purpose"], &event["decision"]),
+        (&Value::Null, &json!("refused"))
+    );
+    assert_eq!(event["client_ids"], json!([]));
 
     // A purpose the hub does not list is refused, even for reading the catalog.
     let catalog = json!({ "query": "{ themes { id } }" });
@@ -150,18 +126,20 @@ async fn person_level_reads_need_a_listed_purpose(backend: Backend) {
         Some(3),
         "{read}"
     );
-    let (purpose, _, decision, clients_read) = logged(&hub, "purpose-header").await;
+    let event = event_of(&hub, "purpose-header").await;
     assert_eq!(
-        (purpose.as_deref(), decision.as_str()),
-        (Some("client-work"), "allowed")
+        (&event["purpose"], &event["decision"]),
+        (&json!("client-work"), &json!("allowed"))
     );
-    assert_eq!(clients_read.len(), 3);
+    assert_eq!(event["client_ids"].as_array().map(Vec::len), Some(3));
     let mut stated = clients.clone();
     stated["extensions"] = json!({ "purpose": "service-planning" });
     let read = ask(&hub, &officer, "purpose-extension", stated, &[]).await;
     assert!(read.get("errors").is_none(), "{read}");
-    let (purpose, ..) = logged(&hub, "purpose-extension").await;
-    assert_eq!(purpose.as_deref(), Some("service-planning"));
+    assert_eq!(
+        event_of(&hub, "purpose-extension").await["purpose"],
+        "service-planning"
+    );
     hub.stop().await;
 }
 
@@ -218,15 +196,15 @@ async fn a_saved_querys_purpose_stands_in_for_the_runners(backend: Backend) {
         "{answer}"
     );
     assert_eq!(
-        logged(&hub, "saved-default").await.0.as_deref(),
-        Some("statutory-reporting")
+        event_of(&hub, "saved-default").await["purpose"],
+        "statutory-reporting"
     );
     // The runner's own purpose wins.
     let answer = run("saved-runner", Some("client-work")).await;
     assert!(answer.get("errors").is_none(), "{answer}");
     assert_eq!(
-        logged(&hub, "saved-runner").await.0.as_deref(),
-        Some("client-work")
+        event_of(&hub, "saved-runner").await["purpose"],
+        "client-work"
     );
     hub.stop().await;
 }
@@ -339,8 +317,8 @@ async fn an_emergency_access_opens_one_client_to_one_officer_for_a_while(backend
     );
     let id = access["id"].as_str().unwrap().to_owned();
     assert_eq!(
-        logged(&hub, "glass-open").await.3,
-        std::slice::from_ref(&client),
+        event_of(&hub, "glass-open").await["client_ids"],
+        json!([client]),
         "the opening names the client"
     );
 
@@ -362,12 +340,12 @@ async fn an_emergency_access_opens_one_client_to_one_officer_for_a_while(backend
             .is_empty(),
         "another division's records of the client: {during}"
     );
-    let (logged_purpose, logged_access, decision, clients_read) = logged(&hub, "glass-read").await;
-    assert_eq!(logged_purpose.as_deref(), Some("client-work"));
-    assert_eq!(logged_access.as_deref(), Some(id.as_str()));
+    let event = event_of(&hub, "glass-read").await;
+    assert_eq!(event["purpose"], "client-work");
+    assert_eq!(event["emergency_access"], id.as_str());
     assert_eq!(
-        (decision.as_str(), clients_read),
-        ("allowed", vec![client.clone()])
+        (&event["decision"], &event["client_ids"]),
+        (&json!("allowed"), &json!([client]))
     );
     // The extension names it as well as the header.
     let mut named = read.clone();

@@ -26,4 +26,4 @@ pub mod review;
 pub mod seal;
 pub mod timestamp;
 
-pub use log::{AuditLog, Decision, Event, Unavailable};
+pub use log::{AuditLog, Decision, Event, Unavailable, WAIT};

@@ -3,16 +3,17 @@
 //! onto the head it holds, inserts them in one transaction, and only then tells each
 //! request its event is stored. One transaction per batch keeps the cost per event low
 //! under load without making any request wait for a timer, and one writer keeps the
-//! chain in order without locking the table. Another writer on the same database (a
-//! second gateway replica, a command that records what it did) only costs a retry: a
-//! batch whose positions were taken meanwhile is chained anew onto the stored head.
+//! chain in order without locking the table. Writers on the same database (gateway
+//! replicas, a command that records what it did) take turns: on PostgreSQL under an
+//! advisory lock held for the insert's transaction, on SQLite by retrying a batch whose
+//! positions were taken meanwhile, chained anew onto the stored head.
 
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -62,6 +63,25 @@ impl AuditLog {
         self.queue.max_capacity() - self.queue.capacity()
     }
 
+    /// Whether an event could be stored now: the writer runs, its queue has room and the
+    /// database answers within [`WAIT`]. The database's own error stays in the log.
+    pub async fn ready(&self) -> Result<(), String> {
+        if self.queue.is_closed() {
+            return Err("the access log's writer has stopped".to_owned());
+        }
+        if self.queue.capacity() == 0 {
+            return Err("the access log's queue is full".to_owned());
+        }
+        match tokio::time::timeout(WAIT, self.db.ping()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "not ready: the access log's database does not answer");
+                Err("the access log's database does not answer".to_owned())
+            }
+            Err(_) => Err("the access log's database does not answer in time".to_owned()),
+        }
+    }
+
     /// Stores `event`, returning once it is committed.
     pub async fn record(&self, event: Event) -> Result<(), Unavailable> {
         let (stored, done) = oneshot::channel();
@@ -80,7 +100,7 @@ impl AuditLog {
 }
 
 /// The last stored event's position and hash.
-async fn head(db: &DatabaseConnection) -> Result<(i64, String), DbErr> {
+async fn head(db: &impl ConnectionTrait) -> Result<(i64, String), DbErr> {
     Ok(audit_event::Entity::find()
         .order_by_desc(audit_event::Column::Seq)
         .one(db)
@@ -117,32 +137,43 @@ async fn write(
 /// How many times a batch is chained anew onto a head another writer moved.
 const ATTEMPTS: usize = 3;
 
-/// Chains `batch` onto `head` and inserts it, moving `head` on. Another writer on the
-/// same database — a second gateway replica, `kotohub audit subject-report` — may have
-/// moved the chain on since `head` was read: the insert then fails on the position, and
-/// the batch is chained anew onto the stored head and tried again.
+/// The PostgreSQL advisory lock every writer of the log takes for its transaction: one
+/// number the whole database agrees on (the first eight bytes of "kotohub-audit-chain").
+const CHAIN_LOCK: i64 = 0x6b6f_746f_6875_622d;
+
+/// Chains `batch` onto the log's head and inserts it, moving `head` on. On PostgreSQL
+/// writers — the gateway replicas, `kotohub audit subject-report` — take turns under an
+/// advisory lock and chain onto the head read inside it, so replicas never race for a
+/// position, and a batch whose transaction failed is tried again as it is. SQLite has one writer at a time anyway; there another writer may still have
+/// moved the chain on since `head` was read (a command beside the hub), and the batch is
+/// then chained anew onto the stored head and tried again.
 async fn store(
     db: &DatabaseConnection,
     head: &mut (i64, String),
     batch: &[Pending],
 ) -> Result<(), DbErr> {
+    let locked = db.get_database_backend() == DbBackend::Postgres;
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let (mut seq, mut prev) = head.clone();
-        let mut rows = Vec::with_capacity(batch.len());
-        for pending in batch {
-            seq += 1;
-            let mut row = pending.row.clone();
-            row.seq = seq;
-            row.prev_hash = prev;
-            row.hash = chain::hash(&row.prev_hash, &row);
-            prev = row.hash.clone();
-            rows.push(row);
+        let outcome = async {
+            let txn = db.begin().await?;
+            let from = if locked {
+                txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({CHAIN_LOCK})"))
+                    .await?;
+                self::head(&txn).await?
+            } else {
+                head.clone()
+            };
+            let (rows, to) = chained(from, batch);
+            insert(&txn, rows).await?;
+            txn.commit().await?;
+            Ok::<_, DbErr>(to)
         }
-        match insert(db, rows).await {
-            Ok(()) => {
-                *head = (seq, prev);
+        .await;
+        match outcome {
+            Ok(to) => {
+                *head = to;
                 return Ok(());
             }
             Err(error) => {
@@ -161,7 +192,10 @@ async fn store(
                 {
                     return Ok(());
                 }
-                if !moved || attempt >= ATTEMPTS {
+                // Under the lock a batch is chained onto the head read inside it, so
+                // trying again is always safe: it helps when the connection was lost
+                // (the database restarted and the pool still held the dead one).
+                if attempt >= ATTEMPTS || (!locked && !moved) {
                     return Err(error);
                 }
             }
@@ -169,8 +203,23 @@ async fn store(
     }
 }
 
-async fn insert(db: &DatabaseConnection, rows: Vec<Model>) -> Result<(), DbErr> {
-    let txn = db.begin().await?;
+/// The rows of `batch` chained onto `head`, and the head after them.
+fn chained(head: (i64, String), batch: &[Pending]) -> (Vec<Model>, (i64, String)) {
+    let (mut seq, mut prev) = head;
+    let mut rows = Vec::with_capacity(batch.len());
+    for pending in batch {
+        seq += 1;
+        let mut row = pending.row.clone();
+        row.seq = seq;
+        row.prev_hash = prev;
+        row.hash = chain::hash(&row.prev_hash, &row);
+        prev = row.hash.clone();
+        rows.push(row);
+    }
+    (rows, (seq, prev))
+}
+
+async fn insert(txn: &DatabaseTransaction, rows: Vec<Model>) -> Result<(), DbErr> {
     let models = rows.into_iter().map(|row| audit_event::ActiveModel {
         seq: Set(row.seq),
         event_id: Set(row.event_id),
@@ -206,9 +255,9 @@ async fn insert(db: &DatabaseConnection, rows: Vec<Model>) -> Result<(), DbErr> 
         hash: Set(row.hash),
     });
     audit_event::Entity::insert_many(models)
-        .exec_without_returning(&txn)
+        .exec_without_returning(txn)
         .await?;
-    txn.commit().await
+    Ok(())
 }
 
 fn list(values: Vec<String>) -> String {
@@ -277,5 +326,9 @@ impl kotohub_gateway::audit::AuditSink for AuditLog {
 
     fn queue_depth(&self) -> usize {
         AuditLog::queue_depth(self)
+    }
+
+    fn ready(&self) -> futures_util::future::BoxFuture<'_, Result<(), String>> {
+        Box::pin(AuditLog::ready(self))
     }
 }

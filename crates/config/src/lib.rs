@@ -178,6 +178,15 @@ pub struct Gateway {
     /// SHA-256 of `body`): operations clients may send by id.
     #[serde(default)]
     pub persisted_operations: Option<PathBuf>,
+    /// Proxies (addresses or CIDR networks) whose `X-Forwarded-For` names the client.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// How often `kotohub gateway --supergraph FILE` looks for a changed file, in
+    /// seconds; 0 leaves reloading to SIGHUP alone.
+    pub reload_seconds: u64,
+    /// After SIGTERM, how long `kotohub gateway` answers `/ready` with 503 while still
+    /// serving, before it stops taking requests: time for the balancer to notice.
+    pub drain_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

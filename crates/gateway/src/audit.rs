@@ -229,6 +229,12 @@ pub trait AuditSink: Send + Sync {
 
     /// Records waiting to be stored, for the metrics.
     fn queue_depth(&self) -> usize;
+
+    /// Whether a record could be stored now, for the readiness probe; `Err` says why not,
+    /// in words fit for a probe's answer (no database's own message).
+    fn ready(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Hex SHA-256 of `bytes`: how documents, persisted operations and supergraphs are named.

@@ -146,6 +146,13 @@ impl Subgraphs {
         }
     }
 
+    /// Counts into `metrics`, which another set of subgraphs counted into before: the
+    /// gateway's counters go on across a supergraph reload.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
     /// Reads what the subgraphs' answers report for the access log with `collector`.
     pub fn with_collector(mut self, collector: Arc<dyn PersonDataCollector>) -> Self {
         self.collector = Some(collector);

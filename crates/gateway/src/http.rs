@@ -19,7 +19,7 @@
 //! Each refusal's status comes from one code-to-status table ([`Code::status`]).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -37,6 +37,8 @@ use crate::audit::{Ending, Event, Operation, Seen};
 use kotohub_auth::{AuthError, Principal};
 
 use crate::errors::{Code, GraphQLError};
+use crate::forwarded::TrustedProxies;
+use crate::live::LiveGateway;
 use crate::pipeline::{Caller, Gateway, GraphQLRequest, GraphQLResponse, Outcome};
 use crate::project::Data;
 use crate::saved::SavedVariables;
@@ -47,17 +49,41 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const REQUEST_ID: &str = "x-request-id";
 
+/// How the gateway's HTTP face reads requests.
+#[derive(Clone)]
+pub struct HttpSettings {
+    /// The largest request body read.
+    pub max_body_bytes: usize,
+    /// The proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            trusted_proxies: TrustedProxies::default(),
+        }
+    }
+}
+
+/// What all requests share: the gateway serving now, replaced whole when the supergraph
+/// is reloaded, and how requests are read.
+struct Shared {
+    live: Arc<LiveGateway>,
+    settings: HttpSettings,
+}
+
+/// What one request is served with: the gateway as it was when the request came in, so
+/// that a reload under way changes nothing beneath it.
 struct Http {
     gateway: Arc<Gateway>,
     max_body_bytes: usize,
 }
 
 /// The gateway's routes.
-pub fn router(gateway: Arc<Gateway>, max_body_bytes: usize) -> Router {
-    let state = Arc::new(Http {
-        gateway,
-        max_body_bytes,
-    });
+pub fn router(live: Arc<LiveGateway>, settings: HttpSettings) -> Router {
+    let state = Arc::new(Shared { live, settings });
     // Every request to a GraphQL route starts and ends the same way (its span, id, time
     // and address; its access-log event), whichever handler serves it.
     let operations = Router::new()
@@ -74,22 +100,49 @@ pub fn router(gateway: Arc<Gateway>, max_body_bytes: usize) -> Router {
         .merge(operations)
         .route(
             "/metrics",
-            get(|State(http): State<Arc<Http>>| async move {
+            get(|State(shared): State<Arc<Shared>>| async move {
                 (
                     [(
                         header::CONTENT_TYPE,
                         "text/plain; version=0.0.4; charset=utf-8",
                     )],
-                    http.gateway.metrics_text(),
+                    shared.live.current().metrics_text(),
                 )
             }),
         )
+        // Liveness: the process answers. Readiness: it can serve a request now.
         .route(
             "/health",
             get(|| async { axum::Json(json!({ "status": "ok", "service": "gateway" })) }),
         )
+        .route("/ready", get(ready))
         .route(crate::graphiql::ASSETS_ROUTE, get(crate::graphiql::asset))
         .with_state(state)
+}
+
+/// `GET /ready`: whether this gateway can serve a request now — its supergraph loaded
+/// (named by fingerprint) and, with an access log, the log writable — for a load
+/// balancer's or Kubernetes' readiness probe. `503` takes the replica out of rotation
+/// without restarting it.
+async fn ready(State(shared): State<Arc<Shared>>) -> Response {
+    let gateway = shared.live.current();
+    let audit = match gateway.audit() {
+        Some(log) => log.ready().await,
+        None => Ok(()),
+    };
+    let draining = shared.live.draining();
+    let (status, state) = match (&audit, draining) {
+        (_, true) => (StatusCode::SERVICE_UNAVAILABLE, "draining"),
+        (Ok(()), false) => (StatusCode::OK, "ready"),
+        (Err(_), false) => (StatusCode::SERVICE_UNAVAILABLE, "not ready"),
+    };
+    let body = json!({
+        "status": state,
+        "service": "gateway",
+        "supergraph": gateway.supergraph().fingerprint(),
+        "audit": audit.err().unwrap_or_else(|| "ok".to_owned()),
+    });
+    (status, axum::Json(body)).into_response()
 }
 
 /// The client's id for the request if it sent a sane one, else a new one.
@@ -223,16 +276,16 @@ async fn authenticate(
 /// authenticated, and the caller within its own. `Err` holds the 429 or 401 to send.
 async fn admit(
     http: &Http,
-    peer: Option<SocketAddr>,
+    address: Option<IpAddr>,
     headers: &HeaderMap,
     id: &str,
     seen: &mut Seen,
 ) -> Result<Option<Principal>, Response> {
     let limits = http.gateway.rate_limits();
-    if let (Some(limits), Some(peer)) = (limits, peer)
+    if let (Some(limits), Some(address)) = (limits, address)
         && let Some(limit) = limits.address
     {
-        let key = format!("address:{}", peer.ip());
+        let key = format!("address:{address}");
         if let Some(refusal) = throttled(limits.limiter.take(&key, limit).await, headers, id) {
             return Err(refusal);
         }
@@ -280,13 +333,20 @@ fn throttled(
 type Peer = Option<Extension<ConnectInfo<SocketAddr>>>;
 
 async fn post_graphql(
-    State(http): State<Arc<Http>>,
     Extension(start): Extension<RequestStart>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
     let mut seen = Seen::default();
-    let response = post_inner(&http, start.address, &headers, body, &start.id, &mut seen).await;
+    let response = post_inner(
+        &start.http,
+        start.address,
+        &headers,
+        body,
+        &start.id,
+        &mut seen,
+    )
+    .await;
     with_seen(response, seen)
 }
 
@@ -295,7 +355,9 @@ async fn post_graphql(
 struct RequestStart {
     /// The request id, echoed in `x-request-id` and recorded in the access log.
     id: String,
-    address: Option<SocketAddr>,
+    /// The client's address: the peer's, or the one a trusted proxy forwarded.
+    address: Option<IpAddr>,
+    http: Arc<Http>,
 }
 
 /// Leaves what the access log is to learn of the request on its response.
@@ -312,7 +374,7 @@ struct NotAnOperation;
 /// the client's trace), its id, time and address for the handler, then the metrics and
 /// the access-log event from what the handler saw.
 async fn logged_request(
-    State(http): State<Arc<Http>>,
+    State(shared): State<Arc<Shared>>,
     peer: Peer,
     mut request: axum::extract::Request,
     next: axum::middleware::Next,
@@ -334,10 +396,20 @@ async fn logged_request(
     async move {
         let started = Instant::now();
         let id = request_id(&headers);
-        let address = peer.as_ref().map(|Extension(ConnectInfo(addr))| *addr);
+        let address = peer.map(|Extension(ConnectInfo(addr))| {
+            shared
+                .settings
+                .trusted_proxies
+                .client_of(addr.ip(), &headers)
+        });
+        let http = Arc::new(Http {
+            gateway: shared.live.current(),
+            max_body_bytes: shared.settings.max_body_bytes,
+        });
         request.extensions_mut().insert(RequestStart {
             id: id.clone(),
             address,
+            http: http.clone(),
         });
         let mut response = next.run(request).await;
         if response.extensions().get::<NotAnOperation>().is_some() {
@@ -347,7 +419,7 @@ async fn logged_request(
             .extensions_mut()
             .remove::<Seen>()
             .unwrap_or_default();
-        audited(&http, response, seen, peer, &headers, &id, started).await
+        audited(&http, response, seen, address, &headers, &id, started).await
     }
     .instrument(span)
     .await
@@ -357,13 +429,12 @@ async fn logged_request(
 /// methods serve GraphQL, and an access-log event like every request to the endpoint,
 /// against the caller when the token says who that is.
 async fn other_method(
-    State(http): State<Arc<Http>>,
     Extension(start): Extension<RequestStart>,
     method: Method,
     headers: HeaderMap,
 ) -> Response {
     let mut seen = Seen::default();
-    let response = match admit(&http, start.address, &headers, &start.id, &mut seen).await {
+    let response = match admit(&start.http, start.address, &headers, &start.id, &mut seen).await {
         Err(refusal) => refusal,
         Ok(_) => {
             let mut response = unreadable(
@@ -402,7 +473,7 @@ fn request_span(name: &str, route: &str, headers: &HeaderMap) -> tracing::Span {
 
 async fn post_inner(
     http: &Http,
-    address: Option<SocketAddr>,
+    address: Option<IpAddr>,
     headers: &HeaderMap,
     body: Body,
     id: &str,
@@ -569,7 +640,6 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyError> {
 }
 
 async fn get_graphql(
-    State(http): State<Arc<Http>>,
     Extension(start): Extension<RequestStart>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
@@ -585,7 +655,7 @@ async fn get_graphql(
     }
     let mut seen = Seen::default();
     let response = get_inner(
-        &http,
+        &start.http,
         start.address,
         &headers,
         &params,
@@ -598,7 +668,7 @@ async fn get_graphql(
 
 async fn get_inner(
     http: &Http,
-    address: Option<SocketAddr>,
+    address: Option<IpAddr>,
     headers: &HeaderMap,
     params: &HashMap<String, String>,
     id: &str,
@@ -694,7 +764,7 @@ async fn audited(
     http: &Http,
     mut response: Response,
     seen: Seen,
-    peer: Peer,
+    address: Option<IpAddr>,
     headers: &HeaderMap,
     id: &str,
     started: Instant,
@@ -721,7 +791,7 @@ async fn audited(
                 .filter(|v| v.len() == 32 && v.chars().all(|c| c.is_ascii_hexdigit()))
                 .map(str::to_owned)
         }),
-        client_address: peer.map(|Extension(ConnectInfo(addr))| addr.ip().to_string()),
+        client_address: address.map(|ip| ip.to_string()),
         status: status.as_u16(),
         error_codes,
         duration: started.elapsed(),
@@ -756,7 +826,6 @@ async fn audited(
 /// export is all or nothing: an answer with errors comes back as JSON with an error
 /// status, so a spreadsheet never holds a silently partial table.
 async fn get_saved_query(
-    State(http): State<Arc<Http>>,
     Extension(start): Extension<RequestStart>,
     Path(name): Path<String>,
     headers: HeaderMap,
@@ -764,7 +833,7 @@ async fn get_saved_query(
 ) -> Response {
     let mut seen = Seen::default();
     let response = saved_query_inner(
-        &http,
+        &start.http,
         start.address,
         &name,
         &params,
@@ -785,7 +854,7 @@ enum Format {
 
 async fn saved_query_inner(
     http: &Http,
-    address: Option<SocketAddr>,
+    address: Option<IpAddr>,
     name: &str,
     params: &[(String, String)],
     headers: &HeaderMap,
@@ -964,7 +1033,13 @@ mod tests {
             Subgraphs::new(std::collections::HashMap::new()),
             Limits::default(),
         );
-        router(Arc::new(gateway), MAX_BODY)
+        router(
+            LiveGateway::new(gateway),
+            HttpSettings {
+                max_body_bytes: MAX_BODY,
+                ..HttpSettings::default()
+            },
+        )
     }
 
     /// Sends `request` and returns the status, the headers and the JSON body.

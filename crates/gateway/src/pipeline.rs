@@ -162,7 +162,7 @@ pub struct Gateway {
     subgraphs: Subgraphs,
     limits: Limits,
     implementers: HashMap<Name, Implementers>,
-    access: Option<Access>,
+    access: Option<Arc<Access>>,
     audit: Option<Arc<dyn crate::audit::AuditSink>>,
     /// Registered persisted operations: document by SHA-256 (hex) of its text.
     persisted: std::collections::HashMap<String, Arc<str>>,
@@ -276,6 +276,37 @@ impl Gateway {
             emergency: None,
             prepared: moka::sync::Cache::new(PREPARED_CAPACITY),
         }
+    }
+
+    /// This gateway on another supergraph, its planner and its subgraphs: the callers'
+    /// checks, the access log, caches, rate limits and settings carried over, and only
+    /// the operations validated before left behind, since they were validated against
+    /// the old schema. Plans and answers shared in caches are keyed by the supergraph's
+    /// fingerprint, so none made for the old one is taken for the new.
+    pub fn reloaded(
+        &self,
+        supergraph: Arc<Supergraph>,
+        planner: Arc<dyn QueryPlanner>,
+        subgraphs: Subgraphs,
+    ) -> Self {
+        let subgraphs = subgraphs.with_metrics(self.subgraphs.metrics().clone());
+        Self {
+            access: self.access.clone(),
+            audit: self.audit.clone(),
+            persisted: self.persisted.clone(),
+            safelist: self.safelist,
+            response_cache: self.response_cache.clone(),
+            plan_cache: self.plan_cache.clone(),
+            rate_limits: self.rate_limits.clone(),
+            purposes: self.purposes.clone(),
+            emergency: self.emergency.clone(),
+            ..Self::new(supergraph, planner, subgraphs, self.limits)
+        }
+    }
+
+    /// The supergraph this gateway serves.
+    pub fn supergraph(&self) -> &Supergraph {
+        &self.supergraph
     }
 
     /// The operation `query` names, validated now or taken from the operations validated
@@ -438,7 +469,7 @@ impl Gateway {
     /// Requires a verified caller on every request and applies the access policy. A
     /// gateway without it serves anyone: only for development and conformance testing.
     pub fn with_access(mut self, access: Access) -> Self {
-        self.access = Some(access);
+        self.access = Some(Arc::new(access));
         self
     }
 
@@ -449,7 +480,7 @@ impl Gateway {
 
     /// How callers are checked, unless authentication is switched off.
     pub fn access(&self) -> Option<&Access> {
-        self.access.as_ref()
+        self.access.as_deref()
     }
 
     /// Records every operation in `log` before answering it; an operation whose record
@@ -601,8 +632,9 @@ impl Gateway {
             .then(|| {
                 crate::response_cache::slot(
                     self.response_cache.as_ref(),
-                    self.access.as_ref(),
+                    self.access.as_deref(),
                     caller.principal,
+                    self.supergraph.fingerprint(),
                     normalized,
                     &coerced.json,
                 )

@@ -35,11 +35,13 @@ pub struct Slot<'a> {
 }
 
 /// The slot of `normalized` with `variables` for `principal`, when the principal's
-/// answers may be cached at all.
+/// answers may be cached at all. Answers are kept per supergraph (its `fingerprint`): a
+/// replica of another release, or this one after a reload, may answer differently.
 pub fn slot<'a>(
     cache: Option<&'a kotohub_cache::Cache>,
     access: Option<&Access>,
     principal: Option<&Principal>,
+    fingerprint: &str,
     normalized: &str,
     variables: &Map<String, Value>,
 ) -> Option<Slot<'a>> {
@@ -55,7 +57,7 @@ pub fn slot<'a>(
     let mut roles: Vec<&str> = principal.roles.iter().map(|r| r.as_str()).collect();
     roles.sort_unstable();
     let keyed = format!(
-        "{scope}\n{}\n{normalized}\n{}",
+        "{fingerprint}\n{scope}\n{}\n{normalized}\n{}",
         roles.join(","),
         Value::Object(variables.clone())
     );

@@ -1332,16 +1332,23 @@ async fn gateway_command(
             "WARNING: authentication is off (auth.mode = \"off\"). Use this only for development and conformance testing."
         );
     }
-    let router = services::gateway_router(
+    let (router, reloader) = services::gateway_service(
         &sdl,
         &overrides,
         &services::GatewaySettings::load(config, &store).map_err(anyhow::Error::msg)?,
         gateway_access,
         Some(audit),
     )?;
-    // The console speaks Kotohub's schema: in front of another supergraph it has nothing
-    // to show.
-    let router = if supergraph.is_none() {
+    let reloader = std::sync::Arc::new(reloader);
+    if let Some(path) = &supergraph {
+        let every = std::time::Duration::from_secs(config.gateway.reload_seconds);
+        tokio::spawn(reload_on_change(path.clone(), reloader.clone(), every)?);
+    }
+    // The console speaks Kotohub's schema: in front of another supergraph (the
+    // conformance suite's, the benchmark's) it has nothing to show.
+    let kotohub_schema = kotohub_gateway::Supergraph::parse(&sdl)
+        .is_ok_and(|parsed| parsed.subgraph_urls().contains_key(kotohub::AUDIT));
+    let router = if kotohub_schema {
         router.merge(kotohub_console::router(access::console_sign_in(
             &config.auth,
             &config.console,
@@ -1355,9 +1362,69 @@ async fn gateway_command(
     let stop = stop_signal()?;
     println!("The gateway is serving http://{}/graphql", service.addr);
     stop.await;
+    // Out of rotation first: the balancer sees `/ready` fail and sends the next
+    // requests elsewhere while this replica still answers whatever reaches it.
+    let drain = std::time::Duration::from_secs(config.gateway.drain_seconds);
+    if !drain.is_zero() {
+        reloader.drain();
+        tracing::info!(seconds = drain.as_secs(), "draining before shutting down");
+        tokio::time::sleep(drain).await;
+    }
     shutdown.trigger();
     service.task.await??;
     Ok(())
+}
+
+/// Reloads the supergraph in `path` on SIGHUP and, unless `every` is zero, whenever the
+/// file's text has changed when looked at again (a Kubernetes ConfigMap is replaced
+/// under a mounted file without a signal). A file that cannot be read or does not parse
+/// leaves the served supergraph in place and says why in the log.
+fn reload_on_change(
+    path: PathBuf,
+    reloader: std::sync::Arc<services::SupergraphReloader>,
+    every: std::time::Duration,
+) -> Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+    Ok(async move {
+        loop {
+            let looked_again = async {
+                if every.is_zero() {
+                    std::future::pending::<()>().await;
+                }
+                tokio::time::sleep(every).await;
+            };
+            tokio::select! {
+                _ = hangup.recv() => {}
+                () = looked_again => {}
+            }
+            let sdl = match tokio::fs::read_to_string(&path).await {
+                Ok(sdl) => sdl,
+                Err(error) => {
+                    tracing::error!(path = %path.display(), %error, "cannot read the supergraph; serving the one loaded");
+                    continue;
+                }
+            };
+            let reloader = reloader.clone();
+            // Parsing and building the planner take a while: not on a request's thread.
+            match tokio::task::spawn_blocking(move || {
+                reloader
+                    .reload(&sdl)
+                    .map(|changed| (changed, reloader.fingerprint()))
+            })
+            .await
+            {
+                Ok(Ok((true, fingerprint))) => {
+                    tracing::info!(path = %path.display(), fingerprint, "supergraph reloaded");
+                }
+                Ok(Ok((false, _))) => {}
+                Ok(Err(error)) => {
+                    tracing::error!(path = %path.display(), %error, "the new supergraph is not valid; serving the one loaded");
+                }
+                Err(error) => tracing::error!(%error, "reloading the supergraph failed"),
+            }
+        }
+    })
 }
 
 fn sdl_command(out_dir: &Path, check: bool) -> Result<()> {

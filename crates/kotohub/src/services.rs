@@ -88,6 +88,8 @@ pub struct GatewaySettings {
     pub rate_limits: Option<kotohub_gateway::pipeline::RateLimits>,
     /// The purposes a person-level read may state.
     pub purposes: Vec<String>,
+    /// The proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: kotohub_gateway::forwarded::TrustedProxies,
 }
 
 impl Default for GatewaySettings {
@@ -104,6 +106,7 @@ impl Default for GatewaySettings {
             plan_cache: None,
             rate_limits: None,
             purposes: SubgraphSettings::default().purposes,
+            trusted_proxies: Default::default(),
         }
     }
 }
@@ -211,6 +214,9 @@ impl GatewaySettings {
             ));
         }
         settings.rate_limits = rate_limits(&config.rate_limits, store)?;
+        settings.trusted_proxies =
+            kotohub_gateway::forwarded::TrustedProxies::parse(&config.gateway.trusted_proxies)
+                .map_err(|e| format!("gateway.trusted_proxies: {e}"))?;
         if let Some(path) = &config.gateway.persisted_operations {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -243,6 +249,7 @@ impl From<&kotohub_config::Gateway> for GatewaySettings {
             plan_cache: None,
             rate_limits: None,
             purposes: SubgraphSettings::default().purposes,
+            trusted_proxies: Default::default(),
         }
     }
 }
@@ -288,37 +295,26 @@ pub fn gateway_router(
     access: Option<kotohub_gateway::authorize::Access>,
     audit: Option<kotohub_audit::AuditLog>,
 ) -> Result<Router, kotohub_gateway::SupergraphError> {
-    use kotohub_gateway::execute::{Endpoint, Subgraphs};
-    use kotohub_gateway::plan::{HivePlanner, PlannerSettings};
-    let supergraph = std::sync::Arc::new(kotohub_gateway::Supergraph::parse(supergraph_sdl)?);
-    let endpoints = supergraph
-        .subgraph_urls()
-        .iter()
-        .map(|(name, url)| {
-            let url = overrides.get(name).unwrap_or(url).clone();
-            (
-                name.clone(),
-                Endpoint {
-                    url,
-                    timeout: settings
-                        .subgraph_timeouts
-                        .get(name)
-                        .copied()
-                        .unwrap_or(settings.subgraph_timeout),
-                },
-            )
-        })
-        .collect();
-    let planner = std::sync::Arc::new(HivePlanner::new(
-        supergraph.clone(),
-        PlannerSettings::default(),
-    ));
-    let mut gateway = kotohub_gateway::Gateway::new(
-        supergraph,
-        planner,
-        Subgraphs::new(endpoints).with_collector(std::sync::Arc::new(SubgraphReports)),
-        settings.limits,
-    );
+    gateway_service(supergraph_sdl, overrides, settings, access, audit).map(|(router, _)| router)
+}
+
+/// The gateway's routes, as [`gateway_router`], and the handle that reloads its
+/// supergraph while it serves.
+pub fn gateway_service(
+    supergraph_sdl: &str,
+    overrides: &std::collections::HashMap<String, String>,
+    settings: &GatewaySettings,
+    access: Option<kotohub_gateway::authorize::Access>,
+    audit: Option<kotohub_audit::AuditLog>,
+) -> Result<(Router, SupergraphReloader), kotohub_gateway::SupergraphError> {
+    let reloader = SupergraphReloader {
+        live: None,
+        overrides: overrides.clone(),
+        settings: settings.clone(),
+    };
+    let (supergraph, planner, subgraphs) = reloader.parts(supergraph_sdl)?;
+    let mut gateway =
+        kotohub_gateway::Gateway::new(supergraph, planner, subgraphs, settings.limits);
     if let Some(access) = access {
         gateway = gateway.with_access(access);
     }
@@ -340,10 +336,104 @@ pub fn gateway_router(
     if let Some(limits) = &settings.rate_limits {
         gateway = gateway.with_rate_limits(limits.clone());
     }
-    Ok(kotohub_gateway::http::router(
-        std::sync::Arc::new(gateway),
-        settings.max_body_bytes,
+    let live = kotohub_gateway::live::LiveGateway::new(gateway);
+    let router = kotohub_gateway::http::router(
+        live.clone(),
+        kotohub_gateway::http::HttpSettings {
+            max_body_bytes: settings.max_body_bytes,
+            trusted_proxies: settings.trusted_proxies.clone(),
+        },
+    );
+    Ok((
+        router,
+        SupergraphReloader {
+            live: Some(live),
+            ..reloader
+        },
     ))
+}
+
+/// Puts a new supergraph under a serving gateway: requests under way finish on the old
+/// one, the next ones are planned and validated against the new one, and everything
+/// else the gateway holds (callers' checks, access log, caches, rate limits, metrics)
+/// goes on.
+pub struct SupergraphReloader {
+    live: Option<std::sync::Arc<kotohub_gateway::live::LiveGateway>>,
+    overrides: std::collections::HashMap<String, String>,
+    settings: GatewaySettings,
+}
+
+impl SupergraphReloader {
+    /// Serves `supergraph_sdl` from now on; `Ok(false)` when it is the one served
+    /// already. A supergraph that does not parse leaves the served one in place.
+    pub fn reload(&self, supergraph_sdl: &str) -> Result<bool, kotohub_gateway::SupergraphError> {
+        let Some(live) = &self.live else {
+            return Ok(false);
+        };
+        let current = live.current();
+        if current.supergraph().fingerprint()
+            == kotohub_gateway::audit::sha256_hex(supergraph_sdl.as_bytes())
+        {
+            return Ok(false);
+        }
+        let (supergraph, planner, subgraphs) = self.parts(supergraph_sdl)?;
+        live.replace(current.reloaded(supergraph, planner, subgraphs));
+        Ok(true)
+    }
+
+    /// Answers `/ready` with 503 from now on: the process is shutting down.
+    pub fn drain(&self) {
+        if let Some(live) = &self.live {
+            live.drain();
+        }
+    }
+
+    /// The fingerprint of the supergraph served now.
+    pub fn fingerprint(&self) -> Option<String> {
+        self.live
+            .as_ref()
+            .map(|live| live.current().supergraph().fingerprint().to_owned())
+    }
+
+    /// What a gateway on `supergraph_sdl` is built of: the supergraph, its planner, and
+    /// its subgraphs at their URLs (or the overrides').
+    #[allow(clippy::type_complexity)]
+    fn parts(
+        &self,
+        supergraph_sdl: &str,
+    ) -> Result<
+        (
+            std::sync::Arc<kotohub_gateway::Supergraph>,
+            std::sync::Arc<kotohub_gateway::plan::HivePlanner>,
+            kotohub_gateway::execute::Subgraphs,
+        ),
+        kotohub_gateway::SupergraphError,
+    > {
+        use kotohub_gateway::execute::{Endpoint, Subgraphs};
+        use kotohub_gateway::plan::{HivePlanner, PlannerSettings};
+        let supergraph = std::sync::Arc::new(kotohub_gateway::Supergraph::parse(supergraph_sdl)?);
+        let endpoints = supergraph
+            .subgraph_urls()
+            .iter()
+            .map(|(name, url)| {
+                let url = self.overrides.get(name).unwrap_or(url).clone();
+                let timeout = self
+                    .settings
+                    .subgraph_timeouts
+                    .get(name)
+                    .copied()
+                    .unwrap_or(self.settings.subgraph_timeout);
+                (name.clone(), Endpoint { url, timeout })
+            })
+            .collect();
+        let planner = std::sync::Arc::new(HivePlanner::new(
+            supergraph.clone(),
+            PlannerSettings::default(),
+        ));
+        let subgraphs =
+            Subgraphs::new(endpoints).with_collector(std::sync::Arc::new(SubgraphReports));
+        Ok((supergraph, planner, subgraphs))
+    }
 }
 
 /// A running service: where it listens and the task serving it.

@@ -1,6 +1,6 @@
-//! The HTTP service of a subgraph: `POST /graphql` for the gateway and `GET /health` for
-//! orchestrators. A subgraph runs an operation only for a principal the gateway signed
-//! ([`Guard`]); the principal's row scope goes into the request for the resolvers
+//! The HTTP service of a subgraph: `POST /graphql` for the gateway, `GET /health` and
+//! `GET /ready` for orchestrators. A subgraph runs an operation only for a principal the
+//! gateway signed ([`Guard`]); the principal's row scope goes into the request for the resolvers
 //! ([`crate::access`]). It answers every request with a GraphQL response — malformed
 //! bodies, missing signatures and even resolver panics become GraphQL errors — so the
 //! gateway can always merge what it gets back.
@@ -124,6 +124,7 @@ pub fn router<Q: ObjectType + 'static, M: ObjectType + 'static>(
     Router::new()
         .route("/graphql", post(graphql::<Q, M>))
         .route("/health", get(health::<Q, M>))
+        .route("/ready", get(ready::<Q, M>))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(service)
 }
@@ -233,6 +234,37 @@ async fn health<Q: ObjectType + 'static, M: ObjectType + 'static>(
     State(service): State<Arc<Service<Q, M>>>,
 ) -> Response {
     axum::Json(json!({ "status": "ok", "service": service.name })).into_response()
+}
+
+/// `GET /ready`: whether the subgraph's database answers now, for the readiness probe.
+/// Liveness (`/health`) stays apart: a database away is a reason to send no requests
+/// here, not to restart the process.
+async fn ready<Q: ObjectType + 'static, M: ObjectType + 'static>(
+    State(service): State<Arc<Service<Q, M>>>,
+) -> Response {
+    let answered = tokio::time::timeout(READY_WAIT, service.db.ping()).await;
+    match answered {
+        Ok(Ok(())) => {
+            axum::Json(json!({ "status": "ready", "service": service.name })).into_response()
+        }
+        Ok(Err(error)) => {
+            tracing::warn!(subgraph = service.name, %error, "not ready: the database does not answer");
+            not_ready(service.name)
+        }
+        Err(_) => not_ready(service.name),
+    }
+}
+
+/// How long the readiness probe waits for the database.
+const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+fn not_ready(name: &str) -> Response {
+    let body = json!({
+        "status": "not ready",
+        "service": name,
+        "database": "does not answer",
+    });
+    (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
 }
 
 fn error_response(status: StatusCode, message: &str, code: &str) -> Response {

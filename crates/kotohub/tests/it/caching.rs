@@ -200,13 +200,13 @@ async fn aggregate_answers_are_cached_per_scope_in_redis(backend: Database) {
 }
 
 /// A `redis-server` of this test's own, on a free port, that it may kill.
-struct OwnRedis {
+pub(crate) struct OwnRedis {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl OwnRedis {
-    fn start(port: u16) -> Option<Self> {
+    pub(crate) fn start(port: u16) -> Option<Self> {
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -254,7 +254,7 @@ impl Drop for OwnRedis {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

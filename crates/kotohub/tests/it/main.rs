@@ -23,6 +23,7 @@ mod indicators;
 mod purposes;
 mod query_plans;
 mod records;
+mod replicas;
 mod saved_queries;
 mod schema_files;
 mod seeding;

@@ -1,6 +1,7 @@
 // Composes schema/supergraph.graphql from the subgraph SDLs that `kotohub sdl` exports
 // (schema/<name>.graphql), with each subgraph's URL from the embedded default's
-// configuration. The output is committed so that `cargo run` and `cargo test` never need
+// configuration, and deploy/k8s/base/supergraph.graphql from the same SDLs with each
+// subgraph at its Kubernetes Service (http://kotohub-<name>/graphql). The output is committed so that `cargo run` and `cargo test` never need
 // Node; `--check` fails when the committed supergraph is stale. With `--bench` it composes
 // the federation benchmark's four subgraphs instead (schema/bench, from
 // `kotohub-federation-bench sdl`); with `--conformance` each supergraph of the gateway's
@@ -34,10 +35,10 @@ const benchmark = [
   ["inventory", "http://127.0.0.1:4204/graphql"],
 ];
 
-// Composes `subgraphs` ([name, url] of each <name>.graphql in `dir`) into
-// dir/supergraph.graphql, or with --check tells whether the committed one is stale.
-// Returns whether it succeeded.
-function compose(dir, subgraphs, hint) {
+// Composes `subgraphs` ([name, url] of each <name>.graphql in `dir`) into `target`
+// (dir/supergraph.graphql unless named), or with --check tells whether the committed one
+// is stale. Returns whether it succeeded.
+function compose(dir, subgraphs, hint, target = join(dir, "supergraph.graphql")) {
   const result = composeServices(
     subgraphs.map(([name, url]) => ({
       name,
@@ -63,7 +64,6 @@ function compose(dir, subgraphs, hint) {
     }
     supergraph = supergraph.replace(fix.replace, fix.with);
   }
-  const target = join(dir, "supergraph.graphql");
   if (check) {
     let committed = "";
     try {
@@ -98,5 +98,10 @@ if (conformance) {
 } else {
   const dir = join(root, "schema", bench ? "bench" : "");
   ok = compose(dir, bench ? benchmark : kotohub, `npm run compose${bench ? "-bench" : ""}`);
+  if (!bench) {
+    const inCluster = kotohub.map(([name]) => [name, `http://kotohub-${name}/graphql`]);
+    const target = join(root, "deploy", "k8s", "base", "supergraph.graphql");
+    ok = compose(dir, inCluster, "npm run compose", target) && ok;
+  }
 }
 if (!ok) process.exit(1);

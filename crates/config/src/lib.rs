@@ -1,7 +1,8 @@
 //! Kotohub's configuration, read once at start by the `kotohub` binary and handed to the
 //! parts it wires together. Layers, later winning: the defaults built in from
 //! `deploy/config/kotohub.toml`, an optional file, then `KOTOHUB__SECTION__KEY`
-//! environment variables. Unknown keys are refused so that a misspelt setting fails at
+//! environment variables (or `KOTOHUB__SECTION__KEY_FILE` naming a file that holds the
+//! value, as secrets are mounted in a cluster). Unknown keys are refused so that a misspelt setting fails at
 //! start; secrets (database URLs carry passwords) never appear in `Debug` output.
 
 use std::fmt;
@@ -16,6 +17,9 @@ pub const DEFAULTS: &str = include_str!("../../../deploy/config/kotohub.toml");
 
 /// Prefix of the environment variables that override settings.
 pub const ENV_PREFIX: &str = "KOTOHUB__";
+/// Suffix of an environment variable naming a file that holds the setting's value:
+/// `KOTOHUB__AUTH__INTERNAL_SECRET_FILE=/run/secrets/kotohub/internal-secret`.
+pub const FILE_SUFFIX: &str = "_FILE";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -340,8 +344,25 @@ impl Config {
             .collect();
         // Sorted so that the result does not depend on the environment's order.
         env.sort();
-        for (name, value) in env {
-            apply_env(&mut table, &name, &value)?;
+        for (name, value) in &env {
+            match name.strip_suffix(FILE_SUFFIX) {
+                // A secret mounted as a file (a Kubernetes Secret volume) rather than
+                // handed over in the environment, where every child process sees it.
+                Some(setting) => {
+                    if env.iter().any(|(other, _)| other == setting) {
+                        return Err(ConfigError::Env {
+                            name: name.clone(),
+                            reason: format!("{setting} is set as well; set one of them"),
+                        });
+                    }
+                    let text = std::fs::read_to_string(value).map_err(|e| ConfigError::Env {
+                        name: name.clone(),
+                        reason: format!("cannot read {value}: {e}"),
+                    })?;
+                    apply_env(&mut table, setting, text.trim_end_matches(['\n', '\r']))?;
+                }
+                None => apply_env(&mut table, name, value)?,
+            }
         }
         let config = Config::deserialize(Value::Table(table))
             .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
@@ -460,6 +481,59 @@ mod tests {
         assert_eq!(config.serve.seed_clients, 10_000);
         assert_eq!(config.subgraphs.employment.listen.port(), 4102);
         assert!(config.subgraphs.programme.database_url.is_none());
+    }
+
+    #[test]
+    fn settings_are_read_from_files_named_in_the_environment() {
+        let dir = std::env::temp_dir().join(format!("kotohub-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = dir.join("internal-secret");
+        std::fs::write(&secret, "from-a-mounted-secret-0123456789abcdef\n").unwrap();
+        let url = dir.join("database-url");
+        std::fs::write(&url, "postgres://kotohub:pw@db/kotohub").unwrap();
+        let named = |name: &str, path: &Path| (name.to_owned(), path.display().to_string());
+        let config = Config::load_from(
+            None,
+            vec![
+                named("KOTOHUB__AUTH__INTERNAL_SECRET_FILE", &secret),
+                named("KOTOHUB__SUBGRAPHS__AUDIT__DATABASE_URL_FILE", &url),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            config.auth.internal_secret.unwrap().expose(),
+            "from-a-mounted-secret-0123456789abcdef",
+            "the file's text without its line end"
+        );
+        assert_eq!(
+            config.subgraphs.audit.database_url.unwrap().expose(),
+            "postgres://kotohub:pw@db/kotohub"
+        );
+        let both = Config::load_from(
+            None,
+            vec![
+                named("KOTOHUB__AUTH__INTERNAL_SECRET_FILE", &secret),
+                ("KOTOHUB__AUTH__INTERNAL_SECRET".into(), "x".repeat(32)),
+            ],
+        );
+        assert!(matches!(both, Err(ConfigError::Env { .. })), "{both:?}");
+        let missing = Config::load_from(
+            None,
+            vec![named(
+                "KOTOHUB__AUTH__INTERNAL_SECRET_FILE",
+                &dir.join("none"),
+            )],
+        );
+        assert!(
+            matches!(missing, Err(ConfigError::Env { .. })),
+            "{missing:?}"
+        );
+        let unknown = Config::load_from(None, vec![named("KOTOHUB__AUTH__NO_SUCH_FILE", &url)]);
+        assert!(
+            unknown.is_err(),
+            "an unknown setting is refused from a file too"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

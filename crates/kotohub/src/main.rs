@@ -87,6 +87,10 @@ enum Command {
         database_url: Option<String>,
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Seed only databases that hold no clients yet, and succeed without seeding
+        /// otherwise (a deployment's first start seeds, later ones do not).
+        #[arg(long)]
+        if_empty: bool,
     },
     /// Run the gateway alone in front of subgraphs elsewhere.
     Gateway {
@@ -171,6 +175,17 @@ enum Command {
     /// types and fields by class, who may read them, purposes and retention
     /// (`docs/record-of-processing.md` for the built-in configuration).
     ProcessingRecord,
+    /// Ask a running process whether it is ready (`/ready`, or any URL): exit 0 when it
+    /// answers 2xx, 1 otherwise. For health checks in images that have no HTTP client.
+    Probe {
+        /// e.g. http://127.0.0.1:4000/ready; the image sets KOTOHUB_PROBE_URL to the
+        /// gateway's /health, and a subgraph's container to its own.
+        #[arg(env = "KOTOHUB_PROBE_URL")]
+        url: String,
+        /// How long to wait for the answer, in seconds.
+        #[arg(long, default_value_t = 3)]
+        timeout: u64,
+    },
     /// Write each subgraph's SDL to DIR/<name>.graphql, or with --check fail if they differ.
     Sdl {
         #[arg(long, default_value = "schema")]
@@ -308,6 +323,7 @@ async fn run(config: Config, command: Command, traces: Export) -> Result<()> {
             seed,
             database_url,
             data_dir,
+            if_empty,
         } => {
             seed_command(
                 &config,
@@ -315,6 +331,7 @@ async fn run(config: Config, command: Command, traces: Export) -> Result<()> {
                 seed.unwrap_or(config.serve.seed),
                 database_url,
                 data_dir,
+                if_empty,
             )
             .await
         }
@@ -333,6 +350,7 @@ async fn run(config: Config, command: Command, traces: Export) -> Result<()> {
             );
             Ok(())
         }
+        Command::Probe { url, timeout } => probe(&url, timeout).await,
         Command::Indicators => {
             let catalog = kotohub_programme::catalog::Catalog::embedded()?;
             print!(
@@ -1198,6 +1216,7 @@ async fn seed_command(
     seed_number: u64,
     database_url: Option<String>,
     data_dir: Option<PathBuf>,
+    if_empty: bool,
 ) -> Result<()> {
     let data_dir = data_dir.unwrap_or_else(|| config.serve.data_dir.clone());
     if database_url
@@ -1221,6 +1240,10 @@ async fn seed_command(
     )
     .await?;
     if seed::has_clients(&dbs.programme).await? {
+        if if_empty {
+            println!("The databases already hold clients: nothing seeded.");
+            return Ok(());
+        }
         bail!(
             "the databases already hold clients; seed into empty databases (remove the data directory or use a fresh schema)"
         );
@@ -1425,6 +1448,24 @@ fn reload_on_change(
             }
         }
     })
+}
+
+/// `kotohub probe URL`.
+async fn probe(url: &str, timeout: u64) -> Result<()> {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(timeout))
+        .build()
+        .context("cannot make an HTTP client")?;
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .with_context(|| format!("{url} does not answer"))?;
+    let status = response.status();
+    if !status.is_success() {
+        bail!("{url} answered {status}");
+    }
+    Ok(())
 }
 
 fn sdl_command(out_dir: &Path, check: bool) -> Result<()> {

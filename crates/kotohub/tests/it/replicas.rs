@@ -76,6 +76,16 @@ async fn replicas_lose_no_request_and_no_event_under_faults() {
     };
     run(&["migrate", "--database-url", &database_url]);
     run(&["seed", "--clients", "300", "--database-url", &database_url]);
+    // A deployment's every start may ask for the demo data: only the first gets it.
+    let again = run(&[
+        "seed",
+        "--clients",
+        "300",
+        "--if-empty",
+        "--database-url",
+        &database_url,
+    ]);
+    assert!(again.contains("nothing seeded"), "{again}");
 
     let mut processes = Processes::new(kotohub, &config, &work.0);
     for name in kotohub::ALL_SUBGRAPHS {
@@ -97,6 +107,16 @@ async fn replicas_lose_no_request_and_no_event_under_faults() {
     for port in &gateway_ports {
         wait_ready(&format!("http://127.0.0.1:{port}")).await;
     }
+    // The probe a container's health check runs, as the image runs it.
+    run(&[
+        "probe",
+        &format!("http://127.0.0.1:{}/ready", gateway_ports[0]),
+    ]);
+    let refused = Command::new(kotohub)
+        .args(["probe", &format!("http://127.0.0.1:{}/ready", free_port())])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "a probe of nothing fails");
     let balancer_port = free_port();
     let _haproxy = Haproxy::start(&tools, balancer_port, &gateway_ports);
     let balancer = format!("http://127.0.0.1:{balancer_port}");
@@ -117,7 +137,16 @@ async fn replicas_lose_no_request_and_no_event_under_faults() {
     load.enter("stop");
     settle().await;
     processes.signal_gateway(0, "TERM");
-    let draining = ready_status(&format!("http://127.0.0.1:{}", gateway_ports[0])).await;
+    let stopping = format!("http://127.0.0.1:{}", gateway_ports[0]);
+    let mut draining = None;
+    // The signal is handled a moment later; the drain lasts a second.
+    for _ in 0..40 {
+        draining = ready_status(&stopping).await;
+        if draining.as_ref().is_some_and(|(code, _)| *code == 503) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(
         draining,
         Some((503, "draining".to_owned())),

@@ -1,5 +1,6 @@
-//! The README's run command: `kotohub serve` starts, seeds on first start, answers, and
-//! stops cleanly on Ctrl-C.
+//! The `kotohub` command as people run it: the README's `kotohub serve` starts, seeds on
+//! first start, answers, and stops cleanly on Ctrl-C; tokens are minted; and the gateway
+//! alone fetches a production identity provider's keys over HTTPS.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -240,4 +241,166 @@ async fn serve_seeds_once_answers_and_stops_cleanly() {
     assert!(!lines.iter().any(|l| l.starts_with("Seeding")), "{lines:?}");
     stop(child);
     std::fs::remove_dir_all(&data_dir).unwrap();
+}
+
+/// The identity provider publishes its keys over HTTPS: a gateway in production mode
+/// fetches them through TLS, trusting the certificate authorities of the system's store
+/// (here the test's own CA, named by `SSL_CERT_FILE` as an image's store would hold it),
+/// and refuses a server it cannot trust rather than reading its keys.
+#[tokio::test]
+async fn the_gateway_fetches_the_identity_providers_keys_over_https() {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    if Command::new("openssl").arg("version").output().is_err() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but openssl is not installed"
+        );
+        eprintln!("openssl is not installed: HTTPS identity-provider test skipped");
+        return;
+    }
+    let dir = crate::helpers::WorkDir::new("https-idp");
+    let path = |name: &str| dir.0.join(name).display().to_string();
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(&dir.0)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // A certificate authority of the test's own, which signs the provider's certificate
+    // for localhost, and another that never signed anything here.
+    let authority = |name: &str| {
+        let (key, pem, subject) = (
+            format!("{name}.key"),
+            format!("{name}.pem"),
+            format!("/CN={name}"),
+        );
+        openssl(&[
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", &subject,
+            "-keyout", &key, "-out", &pem,
+        ]);
+    };
+    authority("ca");
+    authority("other-ca");
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "idp.key",
+        "-out",
+        "idp.csr",
+    ]);
+    std::fs::write(dir.0.join("san.ext"), "subjectAltName=DNS:localhost\n").unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "idp.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "san.ext",
+        "-out",
+        "idp.pem",
+    ]);
+    let key =
+        EncodingKey::from_rsa_pem(include_bytes!("../../../auth/fixtures/test-rs256.pem")).unwrap();
+    let mut jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&key, Algorithm::RS256).unwrap();
+    jwk.common.key_id = Some("idp-1".to_owned());
+    std::fs::write(
+        dir.0.join("jwks.json"),
+        serde_json::json!({ "keys": [jwk] }).to_string(),
+    )
+    .unwrap();
+    let idp_port = crate::caching::free_port();
+    let mut idp = Serve(
+        Command::new("openssl")
+            .args([
+                "s_server",
+                "-quiet",
+                "-WWW",
+                "-accept",
+                &idp_port.to_string(),
+            ])
+            .args(["-cert", &path("idp.pem"), "-key", &path("idp.key")])
+            .current_dir(&dir.0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let now = jsonwebtoken::get_current_timestamp();
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("idp-1".to_owned());
+    let token = kotohub_auth::token::sign_claims(
+        &header,
+        &serde_json::json!({ "sub": "idp-auditor", "roles": ["auditor"], "iss": "https://idp.test",
+            "aud": "kotohub", "iat": now, "nbf": now, "exp": now + 600 }),
+        &key,
+    )
+    .unwrap();
+
+    // The same gateway twice: trusting the test's CA, then with a store without it.
+    for (trusted, expected) in [(true, 200), (false, 503)] {
+        let port = crate::caching::free_port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kotohub"));
+        command
+            .args(["gateway", "--listen", &format!("127.0.0.1:{port}")])
+            .env("KOTOHUB__SERVE__DATA_DIR", path("data"))
+            .env("KOTOHUB__AUTH__MODE", "oidc")
+            .env("KOTOHUB__AUTH__ISSUER", "https://idp.test")
+            .env(
+                "KOTOHUB__AUTH__JWKS_URL",
+                format!("https://localhost:{idp_port}/jwks.json"),
+            )
+            .env(
+                "SSL_CERT_FILE",
+                if trusted {
+                    path("ca.pem")
+                } else {
+                    path("other-ca.pem")
+                },
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let _gateway = Serve(command.spawn().unwrap());
+        let http = reqwest::Client::new();
+        let url = format!("http://127.0.0.1:{port}/graphql");
+        let mut answer = None;
+        for _ in 0..300 {
+            if let Ok(response) = http
+                .post(&url)
+                .bearer_auth(&token)
+                .json(&serde_json::json!({ "query": "{ __typename }" }))
+                .send()
+                .await
+            {
+                answer = Some((response.status().as_u16(), response.text().await.unwrap()));
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let (status, body) = answer.expect("the gateway answers");
+        assert_eq!(status, expected, "trusted: {trusted}: {body}");
+        if trusted {
+            assert!(body.contains(r#""__typename":"Query""#), "{body}");
+        } else {
+            assert!(body.contains("AUTHENTICATION_UNAVAILABLE"), "{body}");
+        }
+    }
+    let _ = idp.0.kill();
 }

@@ -706,3 +706,34 @@ pub async fn event_of(hub: &Hub, id: &str) -> Value {
         "emergency_access": text("emergency_access"),
     })
 }
+
+/// A directory of one test's own, removed at the end unless the test failed (its
+/// processes' logs stay for whoever looks into it); other users (postgres) may enter it.
+pub struct WorkDir(pub PathBuf);
+
+impl WorkDir {
+    pub fn new(label: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "kotohub-{label}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&path).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Self(path)
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("the failed test's files are in {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}

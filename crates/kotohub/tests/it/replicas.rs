@@ -23,6 +23,7 @@ use sea_orm::{ConnectionTrait, Statement};
 use serde_json::Value;
 
 use crate::caching::{OwnRedis, free_port};
+use crate::helpers::WorkDir;
 use crate::helpers::{AUDIENCE, DEV_SECRET, INTERNAL_SECRET, ISSUER, PURPOSE, PURPOSE_HEADER};
 
 /// Where the load comes from, and where haproxy reaches the gateways from: two loopback
@@ -44,7 +45,7 @@ async fn replicas_lose_no_request_and_no_event_under_faults() {
     let Some(tools) = Tools::find() else {
         return;
     };
-    let work = WorkDir::new();
+    let work = WorkDir::new("replicas");
     let postgres = OwnPostgres::start(&tools, &work.0.join("pg"));
     let Some(redis) = OwnRedis::start(free_port()) else {
         return;
@@ -319,37 +320,6 @@ impl Tools {
                 eprintln!("missing {missing}: replica fault test skipped");
                 None
             }
-        }
-    }
-}
-
-/// A directory of this test's own, removed at the end, that the postgres user may enter.
-struct WorkDir(PathBuf);
-
-impl WorkDir {
-    fn new() -> Self {
-        let path = std::env::temp_dir().join(format!(
-            "kotohub-replicas-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        Self(path)
-    }
-}
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        // A failed run keeps its processes' logs for whoever looks into it.
-        if std::thread::panicking() {
-            eprintln!("the replica test's logs are in {}", self.0.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.0);
         }
     }
 }

@@ -134,8 +134,10 @@ async fn write(
     }
 }
 
-/// How many times a batch is chained anew onto a head another writer moved.
+/// How many times a batch is tried, each time chained onto the head stored then.
 const ATTEMPTS: usize = 3;
+/// The pause before the second try, doubled before the third.
+const RETRY_PAUSE: Duration = Duration::from_millis(20);
 
 /// The PostgreSQL advisory lock every writer of the log takes for its transaction: one
 /// number the whole database agrees on (the first eight bytes of "kotohub-audit-chain").
@@ -144,9 +146,9 @@ const CHAIN_LOCK: i64 = 0x6b6f_746f_6875_622d;
 /// Chains `batch` onto the log's head and inserts it, moving `head` on. On PostgreSQL
 /// writers — the gateway replicas, `kotohub audit subject-report` — take turns under an
 /// advisory lock and chain onto the head read inside it, so replicas never race for a
-/// position, and a batch whose transaction failed is tried again as it is. SQLite has one writer at a time anyway; there another writer may still have
-/// moved the chain on since `head` was read (a command beside the hub), and the batch is
-/// then chained anew onto the stored head and tried again.
+/// position. SQLite has one writer at a time anyway; there another writer may still have
+/// moved the chain on since `head` was read (a command beside the hub). Either way a
+/// batch whose transaction failed is chained anew onto the stored head and tried again.
 async fn store(
     db: &DatabaseConnection,
     head: &mut (i64, String),
@@ -180,9 +182,7 @@ async fn store(
                 // Read the head back before chaining further: another writer may have
                 // moved it, or a lost commit acknowledgement hides that this batch is
                 // stored — its first event's id, unique, tells which.
-                let stored = self::head(db).await?;
-                let moved = stored != *head;
-                *head = stored;
+                *head = self::head(db).await?;
                 if let Some(first) = batch.first()
                     && audit_event::Entity::find()
                         .filter(audit_event::Column::EventId.eq(first.row.event_id.as_str()))
@@ -192,12 +192,14 @@ async fn store(
                 {
                     return Ok(());
                 }
-                // Under the lock a batch is chained onto the head read inside it, so
-                // trying again is always safe: it helps when the connection was lost
+                // Nothing of the batch is stored, and the head is read anew: trying
+                // again is always safe. It helps when another writer took the positions,
+                // held SQLite's lock a moment too long, or when the connection was lost
                 // (the database restarted and the pool still held the dead one).
-                if attempt >= ATTEMPTS || (!locked && !moved) {
+                if attempt >= ATTEMPTS {
                     return Err(error);
                 }
+                tokio::time::sleep(RETRY_PAUSE * attempt as u32).await;
             }
         }
     }

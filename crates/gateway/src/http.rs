@@ -2,11 +2,14 @@
 //! with a JSON body, `GET /graphql` for queries only (never mutations), responses as
 //! `application/graphql-response+json` when the client accepts it and `application/json`
 //! otherwise, with the status codes each media type calls for; a bounded body; a request
-//! id on every response; `GET /health`; and a GraphiQL page for browsers, with its files
-//! ([`crate::graphiql`]). Besides:
+//! id on every response; `GET /health` (liveness) and `GET /ready` (readiness); and a
+//! GraphiQL page for browsers, with its files ([`crate::graphiql`]). Besides:
 //! `GET /q/{name}` runs a saved query as the caller (JSON or CSV), `GET /metrics` serves
-//! the counters, and every request passes the rate limits (per address, then per
-//! principal) before anything else is read.
+//! the counters, and every request passes the rate limits (per client address — the
+//! peer's, or the one a trusted proxy forwarded ([`crate::forwarded`]) — then per
+//! principal) before anything else is read. Each request is served whole by the gateway
+//! current when it came in ([`crate::live`]), so a supergraph reload never changes one
+//! under way.
 //!
 //! Each request is one span ([`request_span`]) continuing the client's W3C trace, with a
 //! child per pipeline step: authenticate, parse, validate, authorize, plan, execute (a

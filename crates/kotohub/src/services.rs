@@ -353,6 +353,13 @@ pub fn gateway_service(
     ))
 }
 
+/// A supergraph, its planner and its subgraphs: what a gateway is built on.
+type GatewayParts = (
+    std::sync::Arc<kotohub_gateway::Supergraph>,
+    std::sync::Arc<kotohub_gateway::plan::HivePlanner>,
+    kotohub_gateway::execute::Subgraphs,
+);
+
 /// Puts a new supergraph under a serving gateway: requests under way finish on the old
 /// one, the next ones are planned and validated against the new one, and everything
 /// else the gateway holds (callers' checks, access log, caches, rate limits, metrics)
@@ -397,18 +404,10 @@ impl SupergraphReloader {
 
     /// What a gateway on `supergraph_sdl` is built of: the supergraph, its planner, and
     /// its subgraphs at their URLs (or the overrides').
-    #[allow(clippy::type_complexity)]
     fn parts(
         &self,
         supergraph_sdl: &str,
-    ) -> Result<
-        (
-            std::sync::Arc<kotohub_gateway::Supergraph>,
-            std::sync::Arc<kotohub_gateway::plan::HivePlanner>,
-            kotohub_gateway::execute::Subgraphs,
-        ),
-        kotohub_gateway::SupergraphError,
-    > {
+    ) -> Result<GatewayParts, kotohub_gateway::SupergraphError> {
         use kotohub_gateway::execute::{Endpoint, Subgraphs};
         use kotohub_gateway::plan::{HivePlanner, PlannerSettings};
         let supergraph = std::sync::Arc::new(kotohub_gateway::Supergraph::parse(supergraph_sdl)?);

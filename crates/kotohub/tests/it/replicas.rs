@@ -138,18 +138,10 @@ async fn replicas_lose_no_request_and_no_event_under_faults() {
     load.enter("stop");
     settle().await;
     processes.signal_gateway(0, "TERM");
-    let stopping = format!("http://127.0.0.1:{}", gateway_ports[0]);
-    let mut draining = None;
     // The signal is handled a moment later; the drain lasts a second.
-    for _ in 0..40 {
-        draining = ready_status(&stopping).await;
-        if draining.as_ref().is_some_and(|(code, _)| *code == 503) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let stopping = format!("http://127.0.0.1:{}", gateway_ports[0]);
     assert_eq!(
-        draining,
+        unready(&stopping, Duration::from_millis(20)).await,
         Some((503, "draining".to_owned())),
         "a stopping replica leaves rotation first"
     );
@@ -214,16 +206,8 @@ async fn replicas_lose_no_request_and_no_event_under_faults() {
         format!("http://127.0.0.1:{}", gateway_ports[2]),
         format!("http://127.0.0.1:{}", subgraph_ports["programme"]),
     ] {
-        let mut status = None;
-        for _ in 0..40 {
-            status = ready_status(&base).await;
-            if status.as_ref().is_some_and(|(code, _)| *code == 503) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
         assert_eq!(
-            status,
+            unready(&base, Duration::from_millis(100)).await,
             Some((503, "not ready".to_owned())),
             "{base}/ready while PostgreSQL is away"
         );
@@ -672,6 +656,20 @@ async fn ready_status(base: &str) -> Option<(u16, String)> {
     let code = response.status().as_u16();
     let body: Value = response.json().await.ok()?;
     Some((code, body["status"].as_str()?.to_owned()))
+}
+
+/// What `base`/ready answers once it answers 503, looking every `every` up to forty
+/// times; the last answer if it never does.
+async fn unready(base: &str, every: Duration) -> Option<(u16, String)> {
+    let mut status = None;
+    for _ in 0..40 {
+        status = ready_status(base).await;
+        if status.as_ref().is_some_and(|(code, _)| *code == 503) {
+            break;
+        }
+        tokio::time::sleep(every).await;
+    }
+    status
 }
 
 /// Waits until the gateway at `base` serves the supergraph with `fingerprint`.

@@ -483,6 +483,70 @@ mod tests {
         assert!(config.subgraphs.programme.database_url.is_none());
     }
 
+    /// The deployment files' configuration files, and every `KOTOHUB__…` variable their
+    /// manifests set, name settings that exist: a misspelt one would stop a pod at start.
+    #[test]
+    fn the_deployment_files_name_real_settings() {
+        let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+        let mut manifests = vec![deploy.join("compose.yaml")];
+        let mut configs = Vec::new();
+        let mut dirs = vec![deploy.join("k8s")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                match path.extension().and_then(|e| e.to_str()) {
+                    _ if path.is_dir() => dirs.push(path),
+                    Some("yaml") => manifests.push(path),
+                    Some("toml") => configs.push(path),
+                    _ => {}
+                }
+            }
+        }
+        assert!(
+            configs.len() >= 2 && manifests.len() >= 8,
+            "{configs:?} {manifests:?}"
+        );
+        let value_file = std::env::temp_dir().join(format!("kotohub-value-{}", std::process::id()));
+        std::fs::write(
+            &value_file,
+            "postgres://kotohub:secret@db/kotohub-0123456789",
+        )
+        .unwrap();
+        let mut variables = std::collections::BTreeSet::new();
+        for manifest in &manifests {
+            let text = std::fs::read_to_string(manifest).unwrap();
+            for (at, _) in text.match_indices(ENV_PREFIX) {
+                let name: String = text[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                variables.insert(name);
+            }
+        }
+        assert!(variables.len() > 10, "{variables:?}");
+        for config in &configs {
+            for name in &variables {
+                // One at a time: X and X_FILE may both appear across the files.
+                let value = if name.ends_with(FILE_SUFFIX) {
+                    value_file.display().to_string()
+                } else {
+                    // Typed like the default it replaces: a number, a flag or text.
+                    match name.as_str() {
+                        n if n.ends_with("SECONDS") || n.ends_with("_MS") => "1".to_owned(),
+                        _ => "postgres://kotohub:secret@db/kotohub-0123456789".to_owned(),
+                    }
+                };
+                let loaded = Config::load_from(Some(config), vec![(name.clone(), value)]);
+                assert!(
+                    loaded.is_ok(),
+                    "{} with {name}: {loaded:?}",
+                    config.display()
+                );
+            }
+        }
+        std::fs::remove_file(&value_file).unwrap();
+    }
+
     #[test]
     fn settings_are_read_from_files_named_in_the_environment() {
         let dir = std::env::temp_dir().join(format!("kotohub-config-{}", std::process::id()));

@@ -451,6 +451,14 @@ fn apply_env(table: &mut Table, name: &str, raw: &str) -> Result<(), ConfigError
             .map(Value::Boolean)
             .map_err(|_| env_error(format!("expected true or false, got {raw:?}")))?,
         Some(Value::Table(_)) => return Err(env_error("names a section, not a setting".into())),
+        // A list of text, comma-separated: `KOTOHUB__GATEWAY__TRUSTED_PROXIES=10.0.0.0/8,fd00::/8`.
+        Some(Value::Array(_)) => Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(|item| Value::String(item.to_owned()))
+                .collect(),
+        ),
         Some(_) => Value::String(raw.to_owned()),
         // A key the defaults do not list (a subgraph's timeout, a database URL): a whole
         // number or a boolean if it reads as one, else text.
@@ -598,6 +606,24 @@ mod tests {
             "an unknown setting is refused from a file too"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn lists_are_set_from_the_environment_comma_separated() {
+        let config = Config::load_from(
+            None,
+            env(&[(
+                "KOTOHUB__GATEWAY__TRUSTED_PROXIES",
+                "10.0.0.0/8, fd00::/8,,192.0.2.10",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(
+            config.gateway.trusted_proxies,
+            ["10.0.0.0/8", "fd00::/8", "192.0.2.10"]
+        );
+        let none = Config::load_from(None, env(&[("KOTOHUB__GATEWAY__TRUSTED_PROXIES", "")]));
+        assert!(none.unwrap().gateway.trusted_proxies.is_empty());
     }
 
     #[test]

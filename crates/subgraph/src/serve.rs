@@ -1,9 +1,9 @@
 //! The HTTP service of a subgraph: `POST /graphql` for the gateway, `GET /health` and
 //! `GET /ready` for orchestrators. A subgraph runs an operation only for a principal the
-//! gateway signed ([`Guard`]); the principal's row scope goes into the request for the resolvers
-//! ([`crate::access`]). It answers every request with a GraphQL response — malformed
-//! bodies, missing signatures and even resolver panics become GraphQL errors — so the
-//! gateway can always merge what it gets back.
+//! gateway signed ([`Guard`]); the principal's row scope goes into the request for the
+//! resolvers ([`crate::access`]). It answers every request with a GraphQL response —
+//! malformed bodies, missing signatures and even resolver panics become GraphQL errors —
+//! so the gateway can always merge what it gets back.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;

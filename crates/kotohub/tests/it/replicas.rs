@@ -130,7 +130,7 @@ async fn replicas_lose_no_request_and_no_event_under_faults() {
     );
     let load = Load::start(&balancer, &officer);
 
-    // Steady: every request answered, by all three replicas in turn.
+    // Steady: the three replicas in turn (round robin) answer every request.
     load.phase("steady", Duration::from_secs(3)).await;
 
     // A rolling restart's step: SIGTERM, the replica drains (its /ready fails, haproxy

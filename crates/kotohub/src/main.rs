@@ -1410,6 +1410,9 @@ fn reload_on_change(
     use tokio::signal::unix::{SignalKind, signal};
     let mut hangup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
     Ok(async move {
+        // The text last refused: looked at again unchanged, it is not reported again
+        // every few seconds (a SIGHUP still tries it).
+        let mut refused: Option<String> = None;
         loop {
             let looked_again = async {
                 if every.is_zero() {
@@ -1417,10 +1420,10 @@ fn reload_on_change(
                 }
                 tokio::time::sleep(every).await;
             };
-            tokio::select! {
-                _ = hangup.recv() => {}
-                () = looked_again => {}
-            }
+            let asked = tokio::select! {
+                _ = hangup.recv() => true,
+                () = looked_again => false,
+            };
             let sdl = match tokio::fs::read_to_string(&path).await {
                 Ok(sdl) => sdl,
                 Err(error) => {
@@ -1428,6 +1431,11 @@ fn reload_on_change(
                     continue;
                 }
             };
+            let fingerprint = kotohub_gateway::audit::sha256_hex(sdl.as_bytes());
+            if !asked && refused.as_deref() == Some(fingerprint.as_str()) {
+                continue;
+            }
+            refused = None;
             let reloader = reloader.clone();
             // Parsing and building the planner take a while: not on a request's thread.
             match tokio::task::spawn_blocking(move || {
@@ -1443,6 +1451,7 @@ fn reload_on_change(
                 Ok(Ok((false, _))) => {}
                 Ok(Err(error)) => {
                     tracing::error!(path = %path.display(), %error, "the new supergraph is not valid; serving the one loaded");
+                    refused = Some(fingerprint);
                 }
                 Err(error) => tracing::error!(%error, "reloading the supergraph failed"),
             }

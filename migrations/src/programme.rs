@@ -55,6 +55,11 @@ impl MigratorTrait for Migrator {
                 name: crate::security::EMERGENCY_POLICIES,
                 tables: &[("clients", "id")],
             }),
+            Box::new(crate::columns::AddColumns {
+                name: "m20261212_000001_add_client_entry_route",
+                table: "clients",
+                columns: client_entry_route,
+            }),
         ]
     }
 }
@@ -887,4 +892,10 @@ impl MigrationTrait for CreateCatalogVersion {
 /// beside its source. Earlier records have none.
 fn indicator_source_dates() -> Vec<ColumnDef> {
     vec![string_len_null("source_date", 10)]
+}
+
+/// How a client came to live in Finland: none for those born here, and none where the
+/// source did not say (clients imported before the column existed).
+fn client_entry_route() -> Vec<ColumnDef> {
+    vec![string_len_null("entry_route", 24)]
 }

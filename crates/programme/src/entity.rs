@@ -290,6 +290,40 @@ pub mod client {
         FinnishBackground,
     }
 
+    /// How a client came to live in Finland (the residence basis of their first permit, or
+    /// free movement): what the Koto project, community-sponsored integration and the
+    /// measures for asylum seekers and minors arriving alone are about.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+    pub enum EntryRoute {
+        /// Resettled from abroad within Finland's refugee quota: those community-sponsored
+        /// integration is for.
+        #[sea_orm(string_value = "quota_refugee")]
+        QuotaRefugee,
+        /// Still in the asylum process, living in a reception centre.
+        #[sea_orm(string_value = "asylum_seeker")]
+        AsylumSeeker,
+        /// Granted protection and placed in the municipality (kuntapaikka): the immigration
+        /// units' clients for their first three years.
+        #[sea_orm(string_value = "municipal_placement")]
+        MunicipalPlacement,
+        /// Joined a family member living in Finland.
+        #[sea_orm(string_value = "family_reunification")]
+        FamilyReunification,
+        /// A residence permit for work.
+        #[sea_orm(string_value = "work")]
+        Work,
+        /// A residence permit for studies.
+        #[sea_orm(string_value = "study")]
+        Study,
+        /// A citizen of the EU or EEA, registered under free movement.
+        #[sea_orm(string_value = "eu_citizen")]
+        EuCitizen,
+        /// Any other basis (return migration, …).
+        #[sea_orm(string_value = "other")]
+        Other,
+    }
+
     /// A client: a person who took part in at least one measure, known by a pseudonymous id.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, async_graphql::SimpleObject)]
     #[sea_orm(table_name = "clients")]
@@ -308,6 +342,9 @@ pub mod client {
         pub background: Background,
         /// Year of arrival in Finland; none for those born here.
         pub arrival_year: Option<i32>,
+        /// How they came to live in Finland; none for those born here, or when the
+        /// source did not say.
+        pub entry_route: Option<EntryRoute>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,9 +14,10 @@
 //! | `district` | the major district of Helsinki the client lives in |
 //! | `background` | `immigrant`, `second_generation` or `finnish_background` |
 //! | `arrival_year` | year of arrival in Finland; only for `immigrant`, not before birth |
+//! | `entry_route` | how they came to live in Finland, optional and only for `immigrant`: `quota_refugee`, `asylum_seeker`, `municipal_placement`, `family_reunification`, `work`, `study`, `eu_citizen` or `other` |
 
 use chrono::{Datelike, NaiveDate};
-use kotohub_programme::entity::client::{Background, Gender, Model as Client};
+use kotohub_programme::entity::client::{Background, EntryRoute, Gender, Model as Client};
 use kotohub_subgraph::vocab::District;
 use sea_orm::{ActiveEnum, Iterable};
 
@@ -25,7 +26,7 @@ use super::identity::Pseudonymiser;
 use super::table::Row;
 
 /// The columns of the kind, in the order its example file has them.
-pub const COLUMNS: [&str; 8] = [
+pub const COLUMNS: [&str; 9] = [
     "source_id",
     "identity_code",
     "name",
@@ -34,6 +35,7 @@ pub const COLUMNS: [&str; 8] = [
     "district",
     "background",
     "arrival_year",
+    "entry_route",
 ];
 
 /// A row that passed every check: what it updates by and the client it holds.
@@ -106,6 +108,17 @@ pub fn check(
             ));
         }
     }
+    // Optional: a source that does not know it leaves the column out or empty.
+    let entry_route = row
+        .get("entry_route")
+        .and_then(|_| vocabulary::<EntryRoute>(row, "entry_route", &mut faults));
+    if entry_route.is_some() && background.is_some_and(|b| b != Background::Immigrant) {
+        faults.push(Rejected::at(
+            line,
+            "entry_route",
+            "only an immigrant came by an entry route; leave it empty for those born in Finland",
+        ));
+    }
     match (
         faults.is_empty(),
         source_id,
@@ -136,6 +149,7 @@ pub fn check(
                 district,
                 background,
                 arrival_year,
+                entry_route,
             },
         }),
         _ => Err(faults),
@@ -269,6 +283,46 @@ mod tests {
         assert_eq!(faults(&born_here)[0].0, "arrival_year");
         let born_here = row(&[("background", "second_generation"), ("arrival_year", "")]);
         assert!(check(&born_here, &pseudonymiser(), today()).is_ok());
+    }
+
+    #[test]
+    fn an_entry_route_is_optional_and_only_for_immigrants() {
+        assert_eq!(
+            check(&row(&[]), &pseudonymiser(), today())
+                .unwrap()
+                .client
+                .entry_route,
+            None,
+            "a source that does not say"
+        );
+        let quota = row(&[("entry_route", "quota_refugee")]);
+        assert_eq!(
+            check(&quota, &pseudonymiser(), today())
+                .unwrap()
+                .client
+                .entry_route,
+            Some(EntryRoute::QuotaRefugee)
+        );
+        let unknown = faults(&row(&[("entry_route", "refugee")]));
+        assert_eq!(unknown[0].0, "entry_route");
+        assert!(
+            unknown[0].1.contains("municipal_placement"),
+            "{}",
+            unknown[0].1
+        );
+        let born_here = row(&[
+            ("background", "second_generation"),
+            ("arrival_year", ""),
+            ("entry_route", "work"),
+        ]);
+        assert_eq!(
+            faults(&born_here),
+            [(
+                "entry_route".to_owned(),
+                "only an immigrant came by an entry route; leave it empty for those born in Finland"
+                    .to_owned()
+            )]
+        );
     }
 
     #[test]

@@ -188,7 +188,7 @@ pub async fn record_run(
 /// The hash of what a row holds: the same row imported again has the same one.
 fn row_hash(row: &clients::Checked) -> String {
     let client = &row.client;
-    let canonical = serde_json::json!([
+    let mut canonical = serde_json::json!([
         row.source_id,
         client.id,
         client.name,
@@ -199,6 +199,11 @@ fn row_hash(row: &clients::Checked) -> String {
         client.background.to_value(),
         client.arrival_year,
     ]);
+    // Only when given, so that rows imported before entry routes keep their hashes and
+    // count as unchanged when imported again.
+    if let (Some(route), Some(values)) = (client.entry_route, canonical.as_array_mut()) {
+        values.push(serde_json::Value::from(route.to_value()));
+    }
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
@@ -282,6 +287,7 @@ async fn upsert_clients<'a>(
                     Column::District,
                     Column::Background,
                     Column::ArrivalYear,
+                    Column::EntryRoute,
                 ])
                 .to_owned(),
         )

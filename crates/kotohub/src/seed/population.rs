@@ -5,7 +5,7 @@
 //! eastern ones over-represented, and the age structure of integration services' clients.
 //! Names are invented from common given names and surnames of each language group.
 
-use kotohub_programme::entity::client::{self, Background, Gender};
+use kotohub_programme::entity::client::{self, Background, EntryRoute, Gender};
 use kotohub_subgraph::vocab::District;
 
 use super::rng::Rng;
@@ -24,6 +24,8 @@ pub struct Person {
     pub district: District,
     pub background: Background,
     pub arrival_year: Option<i32>,
+    /// How an immigrant came to live in Finland; none for those born here.
+    pub entry_route: Option<EntryRoute>,
 }
 
 impl Person {
@@ -59,6 +61,7 @@ impl Person {
             district: Set(self.district),
             background: Set(self.background),
             arrival_year: Set(self.arrival_year),
+            entry_route: Set(self.entry_route),
         }
     }
 }
@@ -286,9 +289,53 @@ pub fn client_id(n: u32) -> String {
     format!("c{:07}", n + 1)
 }
 
+/// Entry routes by mother tongue, weights in percent: refugees and their families among
+/// the languages of the quota and asylum countries, free movement among EU languages,
+/// work, studies and families elsewhere.
+fn entry_routes(tongue: &str) -> &'static [(EntryRoute, f64)] {
+    use EntryRoute::*;
+    match tongue {
+        "so" | "ar" | "fa" | "ku" | "ti" | "ps" | "am" => &[
+            (QuotaRefugee, 20.0),
+            (AsylumSeeker, 15.0),
+            (MunicipalPlacement, 25.0),
+            (FamilyReunification, 35.0),
+            (Work, 3.0),
+            (Study, 2.0),
+        ],
+        "et" | "pl" | "ro" | "bg" | "de" | "it" => {
+            &[(EuCitizen, 85.0), (Work, 10.0), (FamilyReunification, 5.0)]
+        }
+        "es" | "pt" | "fr" => &[
+            (EuCitizen, 45.0),
+            (Work, 25.0),
+            (Study, 15.0),
+            (FamilyReunification, 15.0),
+        ],
+        "ru" => &[
+            (FamilyReunification, 40.0),
+            (Work, 30.0),
+            (Study, 10.0),
+            (Other, 15.0),
+            (EuCitizen, 5.0),
+        ],
+        // Temporary protection since 2022 is "other" here.
+        "uk" => &[(Other, 45.0), (Work, 30.0), (FamilyReunification, 25.0)],
+        _ => &[
+            (Work, 40.0),
+            (Study, 25.0),
+            (FamilyReunification, 30.0),
+            (Other, 5.0),
+        ],
+    }
+}
+
 /// Generates `count` clients, the same ones for the same seed.
 pub fn generate(seed: u64, count: u32) -> Vec<Person> {
     let mut rng = Rng::new(seed, "population");
+    // A stream of its own, so that the rest of the population is what it was before
+    // entry routes were drawn.
+    let mut routes = Rng::new(seed, "entry-routes");
     (0..count)
         .map(|n| {
             let background = *rng.weighted(&[
@@ -338,6 +385,7 @@ pub fn generate(seed: u64, count: u32) -> Vec<Person> {
                 district: *rng.weighted(DISTRICTS),
                 background,
                 arrival_year,
+                entry_route: arrival_year.map(|_| *routes.weighted(entry_routes(mother_tongue))),
             }
         })
         .collect()
@@ -388,5 +436,32 @@ mod tests {
                 .iter()
                 .all(|p| (p.background == Background::Immigrant) == p.arrival_year.is_some())
         );
+    }
+
+    #[test]
+    fn immigrants_and_only_they_came_by_a_route_their_language_makes_likely() {
+        let people = generate(2017, 20_000);
+        assert!(
+            people
+                .iter()
+                .all(|p| p.entry_route.is_some() == p.arrival_year.is_some())
+        );
+        let share_of = |tongues: &[&str], route: EntryRoute| {
+            let speakers: Vec<&Person> = people
+                .iter()
+                .filter(|p| p.entry_route.is_some() && tongues.contains(&p.mother_tongue))
+                .collect();
+            speakers
+                .iter()
+                .filter(|p| p.entry_route == Some(route))
+                .count() as f64
+                / speakers.len() as f64
+        };
+        let refugee_tongues = ["so", "ar", "fa", "ku"];
+        let quota = share_of(&refugee_tongues, EntryRoute::QuotaRefugee);
+        assert!((0.16..0.24).contains(&quota), "{quota}");
+        let eu = share_of(&["et"], EntryRoute::EuCitizen);
+        assert!((0.80..0.90).contains(&eu), "{eu}");
+        assert_eq!(share_of(&["et"], EntryRoute::QuotaRefugee), 0.0);
     }
 }

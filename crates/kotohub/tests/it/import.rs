@@ -434,7 +434,7 @@ async fn the_command_imports_the_example_file_and_leaves_its_event_in_the_access
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/import/clients.csv");
     let mut file = std::fs::read_to_string(example).unwrap();
     // One bad row beside the example's good ones.
-    file.push_str("HSC-1005;311231+7895;Bad Check;male;fi;keskinen;finnish_background;\r\n");
+    file.push_str("HSC-1005;311231+7895;Bad Check;male;fi;keskinen;finnish_background;;\r\n");
     let path = dir.join("clients.csv");
     std::fs::write(&path, file).unwrap();
     let data = dir.join("data");

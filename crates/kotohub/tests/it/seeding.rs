@@ -10,7 +10,7 @@ use crate::helpers::{Backend, Hub};
 
 crate::on_both_backends!(same_seed_same_data_as_sqlite, indicators_are_computable);
 
-const SAMPLE: &str = r#"{ clients(first: 300) { id name birthYear gender motherTongue district background arrivalYear } }"#;
+const SAMPLE: &str = r#"{ clients(first: 300) { id name birthYear gender motherTongue district background arrivalYear entryRoute } }"#;
 const RECORDS: &str = r#"{ skillAssessments(first: 1000) { id assessedOn skillArea level client { id } } networkingEvents(first: 200) { title heldOn district languages participantCount } }"#;
 
 async fn same_seed_same_data_as_sqlite(backend: Backend) {
@@ -18,10 +18,20 @@ async fn same_seed_same_data_as_sqlite(backend: Backend) {
         return;
     };
     let reference = Hub::start_with(Backend::Sqlite, 300).await.unwrap();
-    assert_eq!(
-        hub.data("programme", SAMPLE, json!({})).await,
-        reference.data("programme", SAMPLE, json!({})).await
+    let sample = hub.data("programme", SAMPLE, json!({})).await;
+    assert_eq!(sample, reference.data("programme", SAMPLE, json!({})).await);
+    // Immigrants, and only they, came by an entry route, stored and read back.
+    let clients = sample["clients"].as_array().unwrap();
+    assert!(
+        clients
+            .iter()
+            .all(|c| { (c["background"] == "IMMIGRANT") == c["entryRoute"].is_string() })
     );
+    let routes: HashSet<&str> = clients
+        .iter()
+        .filter_map(|c| c["entryRoute"].as_str())
+        .collect();
+    assert!(routes.len() >= 5, "{routes:?}");
     assert_eq!(
         hub.data("employment", RECORDS, json!({})).await,
         reference.data("employment", RECORDS, json!({})).await

@@ -261,16 +261,7 @@ async fn the_gateway_fetches_the_identity_providers_keys_over_https() {
     let dir = crate::helpers::WorkDir::new("https-idp");
     let path = |name: &str| dir.0.join(name).display().to_string();
     let openssl = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(&dir.0)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::helpers::succeed(Command::new("openssl").args(args).current_dir(&dir.0));
     };
     // A certificate authority of the test's own, which signs the provider's certificate
     // for localhost, and another that never signed anything here.

@@ -737,3 +737,16 @@ impl Drop for WorkDir {
         }
     }
 }
+
+/// Runs `command` to its end and returns what it printed, failing the test with what it
+/// said on stderr when it did not succeed.
+pub fn succeed(command: &mut std::process::Command) -> String {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{command:?}: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}

@@ -23,8 +23,8 @@ use sea_orm::{ConnectionTrait, Statement};
 use serde_json::Value;
 
 use crate::caching::{OwnRedis, free_port};
-use crate::helpers::WorkDir;
 use crate::helpers::{AUDIENCE, DEV_SECRET, INTERNAL_SECRET, ISSUER, PURPOSE, PURPOSE_HEADER};
+use crate::helpers::{WorkDir, succeed};
 
 /// Where the load comes from, and where haproxy reaches the gateways from: two loopback
 /// addresses, so that only haproxy is a trusted proxy and the client is told apart.
@@ -63,17 +63,11 @@ async fn replicas_lose_no_request_and_no_event_under_faults() {
     let config = work.0.join("kotohub.toml");
     write_config(&config, &work.0, &subgraph_ports, &database_url, redis.port);
     let run = |args: &[&str]| {
-        let output = Command::new(kotohub)
-            .args(args)
-            .env("KOTOHUB_CONFIG", &config)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "kotohub {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        succeed(
+            Command::new(kotohub)
+                .args(args)
+                .env("KOTOHUB_CONFIG", &config),
+        )
     };
     run(&["migrate", "--database-url", &database_url]);
     run(&["seed", "--clients", "300", "--database-url", &database_url]);
@@ -356,17 +350,12 @@ impl OwnPostgres {
         );
         cluster.ctl(&["start"]);
         // The application's role is not a superuser, as in production.
-        let psql = Command::new(cluster.bin.join("psql"))
-            .args(["-q", "-h", "127.0.0.1", "-p", &cluster.port.to_string()])
-            .args(["-U", "postgres", "-v", "ON_ERROR_STOP=1"])
-            .args(["-c", "CREATE ROLE kotohub LOGIN PASSWORD 'kotohub'"])
-            .args(["-c", "CREATE DATABASE kotohub OWNER kotohub"])
-            .output()
-            .unwrap();
-        assert!(
-            psql.status.success(),
-            "{}",
-            String::from_utf8_lossy(&psql.stderr)
+        succeed(
+            Command::new(cluster.bin.join("psql"))
+                .args(["-q", "-h", "127.0.0.1", "-p", &cluster.port.to_string()])
+                .args(["-U", "postgres", "-v", "ON_ERROR_STOP=1"])
+                .args(["-c", "CREATE ROLE kotohub LOGIN PASSWORD 'kotohub'"])
+                .args(["-c", "CREATE DATABASE kotohub OWNER kotohub"]),
         );
         cluster
     }
@@ -389,37 +378,27 @@ impl OwnPostgres {
     }
 
     fn pg(&self, program: &str, args: &[&str]) {
+        succeed(self.command(program).args(args));
+    }
+
+    /// `program` of PostgreSQL's, run as the cluster's owner.
+    fn command(&self, program: &str) -> Command {
         let program = self.bin.join(program);
-        let mut command = if self.as_postgres {
+        if self.as_postgres {
             let mut command = Command::new("runuser");
             command.args(["-u", "postgres", "--"]).arg(&program);
             command
         } else {
             Command::new(&program)
-        };
-        let output = command.args(args).output().unwrap();
-        assert!(
-            output.status.success(),
-            "{} {args:?}: {}{}",
-            program.display(),
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        }
     }
 }
 
 impl Drop for OwnPostgres {
     fn drop(&mut self) {
         let data = self.data.display().to_string();
-        let program = self.bin.join("pg_ctl");
-        let mut command = if self.as_postgres {
-            let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(&program);
-            command
-        } else {
-            Command::new(&program)
-        };
-        let _ = command
+        let _ = self
+            .command("pg_ctl")
             .args(["-D", &data, "-m", "immediate", "stop"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -395,6 +395,16 @@ impl SupergraphReloader {
         }
     }
 
+    /// Whether the supergraph served now has a subgraph called `name`.
+    pub fn has_subgraph(&self, name: &str) -> bool {
+        self.live.as_ref().is_some_and(|live| {
+            live.current()
+                .supergraph()
+                .subgraph_urls()
+                .contains_key(name)
+        })
+    }
+
     /// The fingerprint of the supergraph served now.
     pub fn fingerprint(&self) -> Option<String> {
         self.live

@@ -8,7 +8,7 @@ use kotohub_auth::{Principal, Role};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, Hub, PURPOSE_HEADER, event_of, principal};
+use crate::helpers::{Backend, Hub, PURPOSE_HEADER, error_codes, event_of, principal};
 
 crate::on_both_backends!(
     person_level_reads_need_a_listed_purpose,
@@ -39,19 +39,6 @@ async fn ask(
     answer
 }
 
-/// The codes of an answer's errors.
-fn codes(answer: &Value) -> Vec<String> {
-    answer["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .filter_map(|e| e["extensions"]["code"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 async fn person_level_reads_need_a_listed_purpose(backend: Backend) {
     let Some(hub) = Hub::start_with(backend, 100).await else {
         return;
@@ -61,7 +48,7 @@ async fn person_level_reads_need_a_listed_purpose(backend: Backend) {
 
     // No purpose: refused before anything runs, with the way out in the message.
     let refused = ask(&hub, &officer, "purpose-none", clients.clone(), &[]).await;
-    assert_eq!(codes(&refused), ["PURPOSE_REQUIRED"], "{refused}");
+    assert_eq!(error_codes(&refused), ["PURPOSE_REQUIRED"], "{refused}");
     assert!(refused.get("data").is_none(), "{refused}");
     let message = refused["errors"][0]["message"].as_str().unwrap();
     assert!(
@@ -85,7 +72,7 @@ async fn person_level_reads_need_a_listed_purpose(backend: Backend) {
         &[(PURPOSE_HEADER, "curiosity")],
     )
     .await;
-    assert_eq!(codes(&unknown), ["UNKNOWN_PURPOSE"], "{unknown}");
+    assert_eq!(error_codes(&unknown), ["UNKNOWN_PURPOSE"], "{unknown}");
     assert!(
         unknown["errors"][0]["message"]
             .as_str()
@@ -281,7 +268,7 @@ async fn an_emergency_access_opens_one_client_to_one_officer_for_a_while(backend
             json!({ "client": client, "reason": "urgent" }),
         )
         .await;
-    assert_eq!(codes(&short)[0], "BAD_USER_INPUT", "{short}");
+    assert_eq!(error_codes(&short)[0], "BAD_USER_INPUT", "{short}");
     let analyst = Principal::new("dashboard", [Role::Analyst], [], Some("culture".to_owned()));
     let reason =
         "The client is at the library in distress and asks for help with their skill assessment";
@@ -294,7 +281,7 @@ async fn an_emergency_access_opens_one_client_to_one_officer_for_a_while(backend
         )
         .await;
     assert!(
-        codes(&not_officer).contains(&"FORBIDDEN".to_owned()),
+        error_codes(&not_officer).contains(&"FORBIDDEN".to_owned()),
         "{not_officer}"
     );
     let opened = ask(
@@ -384,7 +371,11 @@ async fn an_emergency_access_opens_one_client_to_one_officer_for_a_while(backend
         &[purpose, glass],
     )
     .await;
-    assert_eq!(codes(&borrowed), ["EMERGENCY_ACCESS_INVALID"], "{borrowed}");
+    assert_eq!(
+        error_codes(&borrowed),
+        ["EMERGENCY_ACCESS_INVALID"],
+        "{borrowed}"
+    );
     let made_up = ask(
         &hub,
         &officer,
@@ -393,7 +384,11 @@ async fn an_emergency_access_opens_one_client_to_one_officer_for_a_while(backend
         &[purpose, (glass.0, "0123456789abcdef0123456789abcdef")],
     )
     .await;
-    assert_eq!(codes(&made_up), ["EMERGENCY_ACCESS_INVALID"], "{made_up}");
+    assert_eq!(
+        error_codes(&made_up),
+        ["EMERGENCY_ACCESS_INVALID"],
+        "{made_up}"
+    );
 
     // An access that ran out opens nothing.
     let backend_kind = hub.audit.get_database_backend();
@@ -426,7 +421,11 @@ async fn an_emergency_access_opens_one_client_to_one_officer_for_a_while(backend
         &[purpose, (glass.0, expired_id)],
     )
     .await;
-    assert_eq!(codes(&expired), ["EMERGENCY_ACCESS_INVALID"], "{expired}");
+    assert_eq!(
+        error_codes(&expired),
+        ["EMERGENCY_ACCESS_INVALID"],
+        "{expired}"
+    );
 
     // The auditors' queue has the opening and the reads under it; the officer sees its
     // own accesses, the auditor every one.
@@ -514,7 +513,7 @@ async fn the_data_subject_report_lists_exactly_the_events_about_the_client(backe
         &[],
     )
     .await;
-    assert_eq!(codes(&refused), ["PURPOSE_REQUIRED"]);
+    assert_eq!(error_codes(&refused), ["PURPOSE_REQUIRED"]);
 
     let report = kotohub::subject_report::build(&hub.dbs, &hub.audit, &client)
         .await

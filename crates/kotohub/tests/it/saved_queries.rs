@@ -10,7 +10,7 @@ use kotohub_auth::{Principal, Role};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, Hub, principal};
+use crate::helpers::{Backend, Hub, error_codes, principal};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -133,18 +133,6 @@ async fn save(hub: &Hub, who: &Principal, input: Value) -> Value {
         json!({ "input": input }),
     )
     .await
-}
-
-fn code(body: &Value) -> Vec<String> {
-    body["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .filter_map(|e| e["extensions"]["code"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 async fn a_seeded_query_exports_the_officers_own_rows_as_csv(backend: Backend) {
@@ -346,7 +334,7 @@ async fn sharing_lets_others_run_a_query_but_never_widens_their_rows(backend: Ba
             json!({}),
         )
         .await;
-    assert_eq!(code(&refused)[0], "NOT_FOUND", "{refused}");
+    assert_eq!(error_codes(&refused)[0], "NOT_FOUND", "{refused}");
 
     let shared = hub
         .query_as(
@@ -390,7 +378,7 @@ async fn sharing_lets_others_run_a_query_but_never_widens_their_rows(backend: Ba
         json!({ "name": "all-participations", "title": "Mine now", "document": "{ themes { id } }" }),
     )
     .await;
-    assert_eq!(code(&changed)[0], "FORBIDDEN", "{changed}");
+    assert_eq!(error_codes(&changed)[0], "FORBIDDEN", "{changed}");
 
     let everyone = hub
         .query_as(
@@ -534,7 +522,7 @@ async fn a_document_is_checked_when_saved_and_refused_with_every_reason(backend:
         json!({ "name": "for-helmi", "title": "T", "ownerBody": "helmi", "document": "{ themes { id } }" }),
     )
     .await;
-    assert_eq!(code(&elsewhere)[0], "FORBIDDEN", "{elsewhere}");
+    assert_eq!(error_codes(&elsewhere)[0], "FORBIDDEN", "{elsewhere}");
     // Analysts and auditors have no mutations at all.
     for role in [Role::Analyst, Role::Auditor] {
         let refused = save(
@@ -543,7 +531,7 @@ async fn a_document_is_checked_when_saved_and_refused_with_every_reason(backend:
             json!({ "name": "x", "title": "T", "document": "{ themes { id } }" }),
         )
         .await;
-        assert_eq!(code(&refused)[0], "FORBIDDEN", "{role}: {refused}");
+        assert_eq!(error_codes(&refused)[0], "FORBIDDEN", "{role}: {refused}");
     }
     // An admin saves for any body; a valid document for officers of that body.
     let admin = save(
@@ -706,7 +694,7 @@ async fn unknown_names_and_wrong_variables_get_clear_errors(backend: Backend) {
         let (got, _, text) = run_q(&hub, path, &ohjaamo).await;
         assert_eq!(got, *status, "{path}: {text}");
         let body: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(code(&body)[0], *expected, "{path}: {body}");
+        assert_eq!(error_codes(&body)[0], *expected, "{path}: {body}");
     }
     // Through GraphQL: the same refusals, as GraphQL errors and no data.
     let graphql_cases = [
@@ -726,7 +714,7 @@ async fn unknown_names_and_wrong_variables_get_clear_errors(backend: Backend) {
     ];
     for (query, expected) in graphql_cases {
         let body = hub.query_as("gateway", &ohjaamo, query, json!({})).await;
-        assert_eq!(code(&body)[0], expected, "{query}: {body}");
+        assert_eq!(error_codes(&body)[0], expected, "{query}: {body}");
         assert!(body["data"].is_null(), "{query}: {body}");
     }
     hub.stop().await;
@@ -854,7 +842,11 @@ async fn safelist_mode_runs_only_saved_and_persisted_operations(backend: Backend
     };
     let ohjaamo = officer("ohjaamo");
     let ad_hoc = post(&ohjaamo, json!({ "query": "{ themes { id } }" })).await;
-    assert_eq!(code(&ad_hoc), ["OPERATION_NOT_IN_SAFELIST"], "{ad_hoc}");
+    assert_eq!(
+        error_codes(&ad_hoc),
+        ["OPERATION_NOT_IN_SAFELIST"],
+        "{ad_hoc}"
+    );
     assert!(ad_hoc.get("data").is_none_or(Value::is_null));
     let by_id = post(
         &ohjaamo,
@@ -873,14 +865,18 @@ async fn safelist_mode_runs_only_saved_and_persisted_operations(backend: Backend
         json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": "ab".repeat(32) } } }),
     )
     .await;
-    assert_eq!(code(&unknown), ["PERSISTED_QUERY_NOT_FOUND"], "{unknown}");
+    assert_eq!(
+        error_codes(&unknown),
+        ["PERSISTED_QUERY_NOT_FOUND"],
+        "{unknown}"
+    );
     let mismatch = post(
         &ohjaamo,
         json!({ "query": "{ themes { id } }", "extensions": { "persistedQuery": { "version": 1, "sha256Hash": id } } }),
     )
     .await;
     assert_eq!(
-        code(&mismatch),
+        error_codes(&mismatch),
         ["PERSISTED_QUERY_HASH_MISMATCH"],
         "{mismatch}"
     );
@@ -911,7 +907,7 @@ async fn safelist_mode_runs_only_saved_and_persisted_operations(backend: Backend
     )
     .await;
     assert_eq!(
-        code(&dashboard),
+        error_codes(&dashboard),
         ["OPERATION_NOT_IN_SAFELIST"],
         "{dashboard}"
     );

@@ -17,6 +17,7 @@ pub mod culture;
 pub mod education;
 pub mod employment;
 mod imports;
+pub mod partners;
 pub mod programme;
 pub mod queries;
 pub mod security;
@@ -24,7 +25,7 @@ pub mod social;
 
 /// The tables of each division that hold client records, and its event table: every
 /// table whose rows the row rules scope by responsible body.
-pub const DIVISION_TABLES: [(&str, &[&str], &str); 4] = [
+pub const DIVISION_TABLES: [(&str, &[&str], &str); 5] = [
     (
         "employment",
         &employment::CLIENT_RECORDS,
@@ -33,6 +34,7 @@ pub const DIVISION_TABLES: [(&str, &[&str], &str); 4] = [
     ("education", &education::CLIENT_RECORDS, education::EVENTS),
     ("social", &social::CLIENT_RECORDS, social::EVENTS),
     ("culture", &culture::CLIENT_RECORDS, culture::EVENTS),
+    ("partners", &partners::CLIENT_RECORDS, partners::EVENTS),
 ];
 
 /// Runs every pending migration of the subgraph called `name` against `db`.
@@ -48,6 +50,7 @@ pub async fn up(
         "education" => education::Migrator::up(db, None).await,
         "social" => social::Migrator::up(db, None).await,
         "culture" => culture::Migrator::up(db, None).await,
+        "partners" => partners::Migrator::up(db, None).await,
         other => Err(sea_orm_migration::sea_orm::DbErr::Custom(format!(
             "no migrations for a subgraph called {other:?}"
         ))),

@@ -60,6 +60,27 @@ impl MigratorTrait for Migrator {
                 table: "clients",
                 columns: client_entry_route,
             }),
+            Box::new(CreateProjects),
+            Box::new(CreateFamiliesAndReferrals),
+            Box::new(RowLevelSecurity {
+                name: "m20261213_000003_families_row_level_security",
+                tables: &[
+                    ("household_members", Visible::ServedClientOf("client_id")),
+                    ("households", Visible::ServedMember),
+                    (
+                        "referrals",
+                        Visible::EitherBody("from_body_id", "to_body_id"),
+                    ),
+                ],
+            }),
+            Box::new(crate::security::EmergencyAccessPolicies {
+                name: "m20261213_000004_families_emergency_access_policies",
+                tables: &[
+                    ("household_members", "client_id"),
+                    ("referrals", "client_id"),
+                ],
+            }),
+            Box::new(crate::security::EmergencyHouseholdPolicy),
         ]
     }
 }
@@ -898,4 +919,105 @@ fn indicator_source_dates() -> Vec<ColumnDef> {
 /// source did not say (clients imported before the column existed).
 fn client_entry_route() -> Vec<ColumnDef> {
     vec![string_len_null("entry_route", 24)]
+}
+
+/// Projects beside the programme and their bodies and measures: catalog tables, stored
+/// and replaced with the rest of the catalog.
+struct CreateProjects;
+
+impl MigrationName for CreateProjects {
+    fn name(&self) -> &str {
+        "m20261213_000001_create_projects"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateProjects {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                create("projects")
+                    .col(string_len("id", 64).primary_key())
+                    .col(integer("position"))
+                    .col(string("name"))
+                    .col(date("starts_on"))
+                    .col(date_null("ends_on"))
+                    .col(string_len("funder", 400))
+                    .col(string_len("source", 8))
+                    .col(text("summary"))
+                    .to_owned(),
+            )
+            .await?;
+        for (table, other, length) in [
+            ("project_bodies", "body_id", 64),
+            ("project_measures", "measure_id", 8),
+        ] {
+            manager
+                .create_table(
+                    create(table)
+                        .col(string_len("project_id", 64))
+                        .col(string_len(other, length))
+                        .col(integer("position"))
+                        .primary_key(Index::create().col("project_id").col(other))
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        drop_all(manager, &["project_measures", "project_bodies", "projects"]).await
+    }
+}
+
+/// Households, their members, and referrals between responsible bodies.
+struct CreateFamiliesAndReferrals;
+
+impl MigrationName for CreateFamiliesAndReferrals {
+    fn name(&self) -> &str {
+        "m20261213_000002_create_families_and_referrals"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateFamiliesAndReferrals {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                create("households")
+                    .col(string_len("id", 32).primary_key())
+                    .col(string_len("kind", 24))
+                    .col(date_null("reunified_on"))
+                    .to_owned(),
+            )
+            .await?;
+        let members = create("household_members")
+            .col(string_len("client_id", 32).primary_key())
+            .col(string_len("household_id", 32))
+            .col(string_len("role", 16))
+            .to_owned();
+        create_with_indexes(manager, members, "household_members", &["household_id"]).await?;
+        let referrals = create("referrals")
+            .col(big_pk_auto("id"))
+            .col(string_len("client_id", 32))
+            .col(string_len("measure_id", 8))
+            .col(string_len("from_body_id", 64))
+            .col(string_len("to_body_id", 64))
+            .col(date("referred_on"))
+            .col(date_null("started_on"))
+            .col(string_len("result", 16))
+            .to_owned();
+        create_with_indexes(
+            manager,
+            referrals,
+            "referrals",
+            &["client_id", "measure_id", "from_body_id", "to_body_id"],
+        )
+        .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        drop_all(manager, &["referrals", "household_members", "households"]).await
+    }
 }

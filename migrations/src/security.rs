@@ -20,6 +20,13 @@ pub enum Visible {
     ByBody,
     /// Clients served by one of the caller's bodies (`client_bodies`).
     ServedClient,
+    /// Rows about a client (in the column named) served by one of the caller's bodies.
+    ServedClientOf(&'static str),
+    /// Households with a member served by one of the caller's bodies.
+    ServedMember,
+    /// Rows with one of the caller's bodies in either column named: a referral is the
+    /// sending body's and the receiving body's.
+    EitherBody(&'static str, &'static str),
     /// Rows counted in aggregates, whose `division_id` is one of the caller's aggregate
     /// divisions (`*` for all).
     ByDivision,
@@ -62,6 +69,18 @@ impl MigrationTrait for RowLevelSecurity {
                     "{ALL} OR EXISTS (SELECT 1 FROM client_bodies served \
                      WHERE served.client_id = {table}.id AND served.body_id = ANY ({BODIES}))"
                 ),
+                Visible::ServedClientOf(column) => format!(
+                    "{ALL} OR EXISTS (SELECT 1 FROM client_bodies served \
+                     WHERE served.client_id = {table}.{column} AND served.body_id = ANY ({BODIES}))"
+                ),
+                Visible::ServedMember => format!(
+                    "{ALL} OR EXISTS (SELECT 1 FROM household_members member \
+                     JOIN client_bodies served ON served.client_id = member.client_id \
+                     WHERE member.household_id = {table}.id AND served.body_id = ANY ({BODIES}))"
+                ),
+                Visible::EitherBody(first, second) => {
+                    format!("{ALL} OR {first} = ANY ({BODIES}) OR {second} = ANY ({BODIES})")
+                }
                 Visible::ByDivision => format!(
                     "{ALL} OR {DIVISIONS} = '*' \
                      OR division_id = ANY (string_to_array({DIVISIONS}, ','))"
@@ -147,6 +166,43 @@ impl MigrationTrait for EmergencyAccessPolicies {
             ))
             .await?;
         }
+        Ok(())
+    }
+}
+
+/// The household of the client an emergency access opened: a household has no client
+/// column of its own, so its emergency policy asks its members.
+pub struct EmergencyHouseholdPolicy;
+
+impl MigrationName for EmergencyHouseholdPolicy {
+    fn name(&self) -> &str {
+        "m20261213_000005_household_emergency_access_policy"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for EmergencyHouseholdPolicy {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        db.execute_unprepared(&format!(
+            "CREATE POLICY households_emergency ON households FOR SELECT \
+             USING ({EMERGENCY_CLIENT} <> '' AND EXISTS (SELECT 1 FROM household_members member \
+             WHERE member.household_id = households.id AND member.client_id = {EMERGENCY_CLIENT}));"
+        ))
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        db.execute_unprepared("DROP POLICY IF EXISTS households_emergency ON households;")
+            .await?;
         Ok(())
     }
 }

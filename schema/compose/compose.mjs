@@ -25,6 +25,7 @@ const kotohub = [
   ["education", "http://127.0.0.1:4103/graphql"],
   ["social", "http://127.0.0.1:4104/graphql"],
   ["culture", "http://127.0.0.1:4105/graphql"],
+  ["partners", "http://127.0.0.1:4108/graphql"],
   ["audit", "http://127.0.0.1:4106/graphql"],
   ["queries", "http://127.0.0.1:4107/graphql"],
 ];

@@ -147,6 +147,9 @@ pub struct Policy {
     /// The class each field is marked with in the schema (`Type.field` → class), given
     /// to rules as the field's `class` attribute.
     field_classes: HashMap<String, String>,
+    /// The responsible bodies that are organisations outside the City, given to rules as
+    /// the row sets' `partner_bodies` attribute.
+    partner_bodies: Vec<String>,
 }
 
 impl std::fmt::Debug for Policy {
@@ -182,6 +185,7 @@ impl Policy {
             .collect();
         Ok(Self {
             field_classes: HashMap::new(),
+            partner_bodies: Vec::new(),
             purpose_rules,
             policies,
             authorizer: Authorizer::new(),
@@ -193,6 +197,17 @@ impl Policy {
     /// `special-category`), which rules read as a field's `class` attribute.
     pub fn with_field_classes(mut self, classes: HashMap<String, String>) -> Self {
         self.field_classes = classes;
+        self.answers.invalidate_all();
+        self
+    }
+
+    /// The policy knowing which responsible bodies are partner organisations outside the
+    /// City (the catalog's), which rules read as the row sets' `partner_bodies`
+    /// attribute: a partner's rows are its organisation's only, and an officer acts for
+    /// the City's bodies only.
+    pub fn with_partner_bodies(mut self, bodies: impl IntoIterator<Item = String>) -> Self {
+        self.partner_bodies = bodies.into_iter().collect();
+        self.partner_bodies.sort();
         self.answers.invalidate_all();
         self
     }
@@ -336,23 +351,17 @@ impl Policy {
         if let Some(decision) = self.answers.get(&question) {
             return decision;
         }
-        let decision = self.evaluate(&question.0, action, &question.2, &self.field_classes);
+        let decision = self.evaluate(&question.0, action, &question.2);
         self.answers.insert(question, decision.clone());
         decision
     }
 
-    fn evaluate(
-        &self,
-        principal: &Principal,
-        action: Action,
-        resource: &Resource,
-        classes: &HashMap<String, String>,
-    ) -> Decision {
+    fn evaluate(&self, principal: &Principal, action: Action, resource: &Resource) -> Decision {
         let deny = Decision {
             allowed: false,
             policies: Arc::from([]),
         };
-        let Some((request, entities)) = request_for(principal, action, resource, classes) else {
+        let Some((request, entities)) = request_for(principal, action, resource, self) else {
             // A question that cannot even be put (an id Cedar cannot hold) is answered no.
             return deny;
         };
@@ -399,7 +408,7 @@ fn request_for(
     principal: &Principal,
     action: Action,
     resource: &Resource,
-    classes: &HashMap<String, String>,
+    known: &Policy,
 ) -> Option<(Request, Entities)> {
     let user = uid("User", &principal.subject)?;
     let roles: HashSet<EntityUid> = principal
@@ -438,7 +447,7 @@ fn request_for(
                     RestrictedExpression::new_string(field.clone()),
                 ),
             ]);
-            if let Some(class) = classes.get(&coordinate) {
+            if let Some(class) = known.field_classes.get(&coordinate) {
                 attrs.insert(
                     "class".to_owned(),
                     RestrictedExpression::new_string(class.clone()),
@@ -448,7 +457,20 @@ fn request_for(
             entities.push(Entity::new(field_uid.clone(), attrs, HashSet::from([parent])).ok()?);
             field_uid
         }
-        Resource::Rows(name) => uid("Rows", name)?,
+        Resource::Rows(name) => {
+            let rows_uid = uid("Rows", name)?;
+            let attrs = HashMap::from([(
+                "partner_bodies".to_owned(),
+                RestrictedExpression::new_set(
+                    known
+                        .partner_bodies
+                        .iter()
+                        .map(|b| RestrictedExpression::new_string(b.clone())),
+                ),
+            )]);
+            entities.push(Entity::new(rows_uid.clone(), attrs, HashSet::new()).ok()?);
+            rows_uid
+        }
         Resource::Import { subgraph, owner } => {
             let import_uid = uid("Import", subgraph)?;
             let attrs = HashMap::from([
@@ -536,7 +558,7 @@ mod tests {
     }
 
     #[test]
-    fn catalog_is_for_every_role_and_person_data_for_officers_only() {
+    fn catalog_is_for_every_role_and_person_data_for_officers_and_partners_only() {
         let policy = Policy::embedded().unwrap();
         for role in Role::ALL {
             let p = principal(&[role], &["ohjaamo"]);
@@ -551,15 +573,69 @@ mod tests {
                 "{role} reads Measure"
             );
             assert!(policy.read_field(&p, "Measure", "title").allowed);
-            let person = policy.read_type(&p, "Client").allowed;
-            assert_eq!(person, role == Role::Officer, "{role} reads Client");
+            let person = matches!(role, Role::Officer | Role::Partner);
             assert_eq!(
-                policy.read_field(&p, "Client", "birthYear").allowed,
-                role == Role::Officer
+                policy.read_type(&p, "Client").allowed,
+                person,
+                "{role} reads Client"
+            );
+            assert_eq!(policy.read_field(&p, "Client", "birthYear").allowed, person);
+            // A division's records are the City's officers' alone.
+            assert_eq!(
+                policy.read_type(&p, "SocialCase").allowed,
+                role == Role::Officer,
+                "{role} reads SocialCase"
             );
         }
         let decision = policy.read_type(&principal(&[Role::Officer], &[]), "Enrolment");
         assert_eq!(&*decision.policies, ["officer-person-level".to_owned()]);
+    }
+
+    #[test]
+    fn a_partners_rows_are_its_organisations_and_an_officers_the_citys() {
+        let unaware = Policy::embedded().unwrap();
+        let policy = Policy::embedded()
+            .unwrap()
+            .with_partner_bodies(["finnish-red-cross".to_owned()]);
+        let red_cross = principal(&[Role::Partner], &["finnish-red-cross"]);
+        assert_eq!(
+            policy.row_scope(&red_cross),
+            RowScope::Bodies(vec!["finnish-red-cross".to_owned()].into())
+        );
+        // Deny by default: a policy told of no partner organisation gives a partner none.
+        assert_eq!(unaware.row_scope(&red_cross), RowScope::Nothing);
+        for (roles, bodies) in [
+            (&[Role::Partner][..], &["finnish-red-cross", "ohjaamo"][..]),
+            (&[Role::Partner], &["ohjaamo"]),
+            (&[Role::Partner], &[]),
+            (&[Role::Officer], &["finnish-red-cross"]),
+            (&[Role::Officer], &["ohjaamo", "finnish-red-cross"]),
+        ] {
+            assert_eq!(
+                policy.row_scope(&principal(roles, bodies)),
+                RowScope::Nothing,
+                "{roles:?} of {bodies:?}"
+            );
+        }
+        let officer = principal(&[Role::Officer], &["ohjaamo"]);
+        assert_eq!(
+            policy.row_scope(&officer),
+            RowScope::Bodies(vec!["ohjaamo".to_owned()].into())
+        );
+        // What a partner reads of a client: never what identifies, never a referral.
+        let classed = policy.with_field_classes(HashMap::from([(
+            "Client.name".to_owned(),
+            "identifying".to_owned(),
+        )]));
+        assert!(!classed.read_field(&red_cross, "Client", "name").allowed);
+        assert!(
+            classed
+                .read_field(&red_cross, "Client", "birthYear")
+                .allowed
+        );
+        assert!(!classed.read_type(&red_cross, "Referral").allowed);
+        assert!(classed.read_type(&red_cross, "Sponsorship").allowed);
+        assert!(!classed.open_emergency_access(&red_cross).allowed);
     }
 
     #[test]

@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 pub enum Role {
     /// Works for one or more responsible bodies and sees those bodies' clients.
     Officer,
+    /// Works for a partner organisation outside the City (the Red Cross, a parish): sees
+    /// its own organisation's records and the pseudonymous core of the clients it serves,
+    /// never a division's records, identifying or special-category data.
+    Partner,
     /// Runs a division dashboard: aggregates only.
     Analyst,
     /// Reads the access log.
@@ -22,8 +26,9 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Officer,
+        Role::Partner,
         Role::Analyst,
         Role::Auditor,
         Role::Admin,
@@ -33,6 +38,7 @@ impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Officer => "officer",
+            Role::Partner => "partner",
             Role::Analyst => "analyst",
             Role::Auditor => "auditor",
             Role::Admin => "admin",

@@ -210,6 +210,8 @@ pub struct Subgraphs {
     pub education: Subgraph,
     pub social: Subgraph,
     pub culture: Subgraph,
+    /// Partner organisations outside the City: sponsor groups, sponsorships.
+    pub partners: Subgraph,
     /// The access log: the gateway writes it, auditors read it through this subgraph.
     pub audit: Subgraph,
     /// Saved queries: officers save and share them here, the gateway runs them.
@@ -218,27 +220,29 @@ pub struct Subgraphs {
 
 impl Subgraphs {
     /// Every subgraph by name: the data subgraphs, then the access log and saved queries.
-    pub fn all(&self) -> [(&'static str, &Subgraph); 7] {
-        let [a, b, c, d, e] = self.iter();
+    pub fn all(&self) -> [(&'static str, &Subgraph); 8] {
+        let [a, b, c, d, e, f] = self.iter();
         [
             a,
             b,
             c,
             d,
             e,
+            f,
             ("audit", &self.audit),
             ("queries", &self.queries),
         ]
     }
 
     /// The data subgraphs by name, in the order they are started.
-    pub fn iter(&self) -> [(&'static str, &Subgraph); 5] {
+    pub fn iter(&self) -> [(&'static str, &Subgraph); 6] {
         [
             ("programme", &self.programme),
             ("employment", &self.employment),
             ("education", &self.education),
             ("social", &self.social),
             ("culture", &self.culture),
+            ("partners", &self.partners),
         ]
     }
 }

@@ -45,13 +45,16 @@ impl AccessPolicy for CedarPolicy {
     }
 }
 
-/// The access policy with the composed schema's class marks of fields, which its rules
-/// read (`schema/policies/`).
+/// The access policy with the composed schema's class marks of fields and the catalog's
+/// partner organisations, which its rules read (`schema/policies/`).
 pub fn policy() -> Result<Policy> {
     let classes = crate::processing::field_classes(crate::services::SUPERGRAPH)
         .map_err(anyhow::Error::msg)
         .context("the composed supergraph")?;
-    Ok(Policy::embedded()?.with_field_classes(classes))
+    let catalog = kotohub_programme::catalog::Catalog::embedded()?;
+    Ok(Policy::embedded()?
+        .with_field_classes(classes)
+        .with_partner_bodies(catalog.partner_bodies()))
 }
 
 /// The configured secret, else the one kept in `data_dir/keys/<file>`.
@@ -218,8 +221,9 @@ pub fn parse_ttl(text: &str) -> Result<Duration, String> {
 }
 
 /// The principals `kotohub serve` prints a token for: one per role — the officer acting
-/// for Ohjaamo, whose client records fill the demo, and the importer for the Education
-/// Division — and a second officer, of the Participation and Citizen Information Unit,
+/// for Ohjaamo, whose client records fill the demo, the partner of the Finnish Red Cross,
+/// whose sponsor groups support quota refugee families, and the importer for the
+/// Education Division — and a second officer, of the Participation and Citizen Information Unit,
 /// whose indicator (5.2/1, its events) is recorded by hand where Ohjaamo's are all
 /// counted from the register.
 pub fn demo_principals() -> Vec<(Role, Principal)> {
@@ -234,6 +238,15 @@ pub fn demo_principals() -> Vec<(Role, Principal)> {
                 "dev-participation-officer",
                 [Role::Officer],
                 ["participation-citizen-information".to_owned()],
+                None,
+            ),
+        ),
+        (
+            Role::Partner,
+            Principal::new(
+                "dev-partner",
+                [Role::Partner],
+                ["finnish-red-cross".to_owned()],
                 None,
             ),
         ),

@@ -99,13 +99,13 @@ pub async fn analyze(db: &DatabaseConnection) -> Result<(), DbErr> {
     Ok(())
 }
 
-/// Opens (and, with `migrate_first`, migrates) all five databases; `url_of` gives each
+/// Opens (and, with `migrate_first`, migrates) every data subgraph's database; `url_of` gives each
 /// subgraph's URL.
 pub async fn open_all(
     url_of: impl Fn(&str) -> String,
     migrate_first: bool,
 ) -> Result<Databases, DatabaseError> {
-    let mut opened = Vec::with_capacity(5);
+    let mut opened = Vec::with_capacity(crate::SUBGRAPHS.len());
     for name in crate::SUBGRAPHS {
         let db = open(name, &url_of(name)).await?;
         if migrate_first {
@@ -113,15 +113,17 @@ pub async fn open_all(
         }
         opened.push(db);
     }
-    let [programme, employment, education, social, culture]: [DatabaseConnection; 5] = opened
-        .try_into()
-        .expect("one connection was opened per subgraph");
+    let [programme, employment, education, social, culture, partners]: [DatabaseConnection; 6] =
+        opened
+            .try_into()
+            .expect("one connection was opened per subgraph");
     Ok(Databases {
         programme,
         employment,
         education,
         social,
         culture,
+        partners,
     })
 }
 
@@ -134,6 +136,7 @@ impl Databases {
             "education" => Some(&self.education),
             "social" => Some(&self.social),
             "culture" => Some(&self.culture),
+            "partners" => Some(&self.partners),
             _ => None,
         }
     }

@@ -17,7 +17,14 @@ pub mod upload;
 
 /// The subgraphs of the embedded default, in start order. Each name is also the
 /// subgraph's name in the supergraph, its SQLite file stem and its PostgreSQL schema.
-pub const SUBGRAPHS: [&str; 5] = ["programme", "employment", "education", "social", "culture"];
+pub const SUBGRAPHS: [&str; 6] = [
+    "programme",
+    "employment",
+    "education",
+    "social",
+    "culture",
+    "partners",
+];
 
 /// The access log's subgraph: also its SQLite file stem and its PostgreSQL schema.
 pub const AUDIT: &str = "audit";
@@ -26,12 +33,13 @@ pub const AUDIT: &str = "audit";
 pub const QUERIES: &str = "queries";
 
 /// Every subgraph whose SDL goes into the supergraph.
-pub const ALL_SUBGRAPHS: [&str; 7] = [
+pub const ALL_SUBGRAPHS: [&str; 8] = [
     "programme",
     "employment",
     "education",
     "social",
     "culture",
+    "partners",
     AUDIT,
     QUERIES,
 ];

@@ -144,7 +144,7 @@ enum Command {
     },
     /// Mint a development token (auth.mode = "dev", the embedded default).
     Token {
-        /// officer, analyst, auditor, admin or importer (with --division); repeatable.
+        /// officer, partner, analyst, auditor, admin or importer (with --division); repeatable.
         #[arg(long = "role", required = true, value_parser = parse_role)]
         roles: Vec<Role>,
         /// A responsible body the caller acts for, by slug (e.g. ohjaamo); repeatable.

@@ -186,6 +186,15 @@ fn roles() -> Vec<(&'static str, Principal)> {
     vec![
         ("officer", officer()),
         (
+            "partner",
+            Principal::new(
+                "record-partner",
+                [Role::Partner],
+                ["finnish-red-cross".to_owned()],
+                None,
+            ),
+        ),
+        (
             "analyst",
             Principal::new(
                 "record-analyst",
@@ -319,7 +328,9 @@ pub fn record(
         w,
         "\n- **Rows:** an officer reads the rows its own bodies made and the clients those bodies \
          serve (rule `officer-rows`), in each subgraph's SQL and again by PostgreSQL's row-level \
-         security.\n\
+         security; a partner organisation's staff read their organisation's rows and the \
+         clients it serves the same way, and only when every body their token names is a partner \
+         organisation (rule `partner-rows`).\n\
          - **Emergency access:** an officer may open one client outside its bodies for {} minutes \
          with a reason in words (rule `officer-emergency-access`); every read under it is queued \
          for review.\n\

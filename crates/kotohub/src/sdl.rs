@@ -25,6 +25,9 @@ pub fn sdl(name: &str) -> Option<String> {
         "culture" => kotohub_culture::schema_builder()
             .finish()
             .sdl_with_options(options),
+        "partners" => kotohub_partners::schema_builder()
+            .finish()
+            .sdl_with_options(options),
         "audit" => kotohub_audit::graphql::schema_builder()
             .finish()
             .sdl_with_options(options),

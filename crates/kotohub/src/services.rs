@@ -24,6 +24,7 @@ pub async fn router(
         "education" => kotohub_education::router(db, guard),
         "social" => kotohub_social::router(db, guard),
         "culture" => kotohub_culture::router(db, guard),
+        "partners" => kotohub_partners::router(db, guard),
         "audit" => kotohub_audit::graphql::router(db, guard, settings.emergency_minutes),
         "queries" => {
             let checks = crate::checks::SaveChecks::new(guard.policy(), &settings.purposes)

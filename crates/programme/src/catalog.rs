@@ -13,9 +13,12 @@ use sea_orm::{
 use serde::Deserialize;
 
 use crate::entity::{
-    division, indicator, measure, measure_body, measure_set, objective, objective_group,
-    responsible_body, theme,
+    division, indicator, measure, measure_body, measure_set, objective, objective_group, project,
+    project_body, project_measure, responsible_body, theme,
 };
+
+/// The division whose bodies are organisations outside the City (the partner role's).
+pub const PARTNER_DIVISION: &str = "partners";
 
 /// The transcription shipped with the binary.
 pub const PROGRAMME_TOML: &str = include_str!("../catalog/integration-programme-2017-2021.toml");
@@ -30,6 +33,9 @@ pub struct Catalog {
     pub objective_groups: Vec<ObjectiveGroup>,
     pub measures: Vec<Measure>,
     pub programme_indicators: Vec<ProgrammeIndicator>,
+    /// Projects beside the programme, from the other source documents.
+    #[serde(default)]
+    pub projects: Vec<Project>,
     /// SHA-256 of the text it was parsed from: what the database records of the catalog
     /// it holds, so that a start can tell whether the shipped one changed.
     #[serde(skip)]
@@ -49,6 +55,24 @@ pub struct Body {
     pub id: String,
     pub name: String,
     pub division: String,
+}
+
+/// A project carried out beside the programme: its period, funder, bodies (the
+/// coordinating one first) and the measures whose work it carries on or feeds.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub starts_on: chrono::NaiveDate,
+    #[serde(default)]
+    pub ends_on: Option<chrono::NaiveDate>,
+    pub funder: String,
+    pub bodies: Vec<String>,
+    pub measures: Vec<String>,
+    /// The source document's number (`shared/seeds/NNN_*.txt`).
+    pub source: String,
+    pub summary: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,6 +188,15 @@ impl Catalog {
         Self::parse(PROGRAMME_TOML)
     }
 
+    /// The responsible bodies that are organisations outside the City.
+    pub fn partner_bodies(&self) -> Vec<String> {
+        self.bodies
+            .iter()
+            .filter(|b| b.division == PARTNER_DIVISION)
+            .map(|b| b.id.clone())
+            .collect()
+    }
+
     /// Parses a catalog and checks that every reference in it resolves.
     pub fn parse(text: &str) -> Result<Self, CatalogError> {
         use sha2::{Digest, Sha256};
@@ -186,7 +219,29 @@ impl Catalog {
             self.objective_groups.iter().map(|g| g.id.as_str()),
             "objective group",
         )?;
-        unique(self.measures.iter().map(|m| m.id.as_str()), "measure")?;
+        let measures = unique(self.measures.iter().map(|m| m.id.as_str()), "measure")?;
+        unique(self.projects.iter().map(|p| p.id.as_str()), "project")?;
+        if !divisions.contains(PARTNER_DIVISION) {
+            return fail(format!("no division {PARTNER_DIVISION} for partner bodies"));
+        }
+        for project in &self.projects {
+            if project.bodies.is_empty() {
+                return fail(format!("project {} has no body", project.id));
+            }
+            if let Some(body) = project.bodies.iter().find(|b| !bodies.contains(b.as_str())) {
+                return fail(format!("project {} names unknown body {body}", project.id));
+            }
+            if let Some(m) = project
+                .measures
+                .iter()
+                .find(|m| !measures.contains(m.as_str()))
+            {
+                return fail(format!("project {} names unknown measure {m}", project.id));
+            }
+            if project.ends_on.is_some_and(|end| end < project.starts_on) {
+                return fail(format!("project {} ends before it starts", project.id));
+            }
+        }
         for body in &self.bodies {
             if !divisions.contains(body.division.as_str()) {
                 return fail(format!(
@@ -371,8 +426,61 @@ impl Catalog {
         Ok(true)
     }
 
+    async fn write_projects(&self, txn: &impl ConnectionTrait) -> Result<(), DbErr> {
+        project::Entity::insert_many(self.projects.iter().enumerate().map(|(n, p)| {
+            project::ActiveModel {
+                id: Set(p.id.clone()),
+                position: Set(n as i32),
+                name: Set(p.name.clone()),
+                starts_on: Set(p.starts_on),
+                ends_on: Set(p.ends_on),
+                funder: Set(p.funder.clone()),
+                source: Set(p.source.clone()),
+                summary: Set(p.summary.clone()),
+            }
+        }))
+        .exec(txn)
+        .await?;
+        project_body::Entity::insert_many(self.projects.iter().flat_map(|p| {
+            p.bodies
+                .iter()
+                .enumerate()
+                .map(|(n, body)| project_body::ActiveModel {
+                    project_id: Set(p.id.clone()),
+                    body_id: Set(body.clone()),
+                    position: Set(n as i32),
+                })
+        }))
+        .exec(txn)
+        .await?;
+        let project_measures: Vec<project_measure::ActiveModel> = self
+            .projects
+            .iter()
+            .flat_map(|p| {
+                p.measures
+                    .iter()
+                    .enumerate()
+                    .map(|(n, measure)| project_measure::ActiveModel {
+                        project_id: Set(p.id.clone()),
+                        measure_id: Set(measure.clone()),
+                        position: Set(n as i32),
+                    })
+            })
+            .collect();
+        // A project may carry on none of this programme's measures (a successor's).
+        if !project_measures.is_empty() {
+            project_measure::Entity::insert_many(project_measures)
+                .exec(txn)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Replaces the stored catalog with this one, and records which it is.
     async fn write(&self, txn: &impl ConnectionTrait) -> Result<(), DbErr> {
+        project_measure::Entity::delete_many().exec(txn).await?;
+        project_body::Entity::delete_many().exec(txn).await?;
+        project::Entity::delete_many().exec(txn).await?;
         indicator::Entity::delete_many().exec(txn).await?;
         measure_body::Entity::delete_many().exec(txn).await?;
         measure::Entity::delete_many().exec(txn).await?;
@@ -470,6 +578,9 @@ impl Catalog {
         }))
         .exec(txn)
         .await?;
+        if !self.projects.is_empty() {
+            self.write_projects(txn).await?;
+        }
         indicator::Entity::insert_many(
             self.indicator_rows()
                 .into_iter()

@@ -389,6 +389,34 @@ pub mod client {
         async fn id(&self) -> async_graphql::ID {
             async_graphql::ID(self.id.clone())
         }
+
+        /// The household the client lives in, if the programme knows of one.
+        async fn household(
+            &self,
+            ctx: &async_graphql::Context<'_>,
+        ) -> async_graphql::Result<Option<super::household::Model>> {
+            crate::families::household_of(ctx, &self.id).await
+        }
+
+        /// The client's place in that household.
+        async fn household_role(
+            &self,
+            ctx: &async_graphql::Context<'_>,
+        ) -> async_graphql::Result<Option<super::household_member::HouseholdRole>> {
+            crate::families::role_of(ctx, &self.id).await
+        }
+
+        /// Referrals of the client between responsible bodies that your bodies sent or
+        /// received, in id order.
+        async fn referrals(
+            &self,
+            ctx: &async_graphql::Context<'_>,
+            first: Option<i32>,
+            after: Option<async_graphql::ID>,
+        ) -> async_graphql::Result<Vec<super::referral::Model>> {
+            let page = kotohub_subgraph::Page::new(first, after.as_ref())?;
+            crate::families::referrals_of(ctx, &self.id, page).await
+        }
     }
 }
 
@@ -719,4 +747,251 @@ pub mod population_figure {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Projects the source documents describe beside the programme (Koto, Home to Helsinki,
+/// Helmi, community-sponsored integration), with their periods and funders: part of the
+/// catalog, stored and replaced with it.
+pub mod project {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "projects")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub position: i32,
+        pub name: String,
+        pub starts_on: Date,
+        pub ends_on: Option<Date>,
+        pub funder: String,
+        /// The source document the project comes from (`shared/seeds/NNN_*.txt`).
+        pub source: String,
+        pub summary: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The bodies of each project, the coordinating one first.
+pub mod project_body {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "project_bodies")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub project_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub body_id: String,
+        pub position: i32,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The programme's measures whose work each project carries on or feeds: a project's
+/// bodies record their work under these measures.
+pub mod project_measure {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "project_measures")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub project_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub measure_id: String,
+        pub position: i32,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A household: the clients who live together as a family (the Helmi service works with
+/// whole families; Koto's Vantaa subproject with families reunited in Finland).
+pub mod household {
+    use async_graphql::Enum;
+    use sea_orm::entity::prelude::*;
+
+    /// Who the household is made of, as dashboards break families down.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+    pub enum HouseholdKind {
+        /// Two adults and their children.
+        #[sea_orm(string_value = "two_parent_family")]
+        TwoParentFamily,
+        #[sea_orm(string_value = "single_parent_family")]
+        SingleParentFamily,
+        /// Adults without children.
+        #[sea_orm(string_value = "couple")]
+        Couple,
+        #[sea_orm(string_value = "single_adult")]
+        SingleAdult,
+        /// A minor who arrived without a parent or guardian, living in a family group
+        /// home or supported housing.
+        #[sea_orm(string_value = "unaccompanied_minor")]
+        UnaccompaniedMinor,
+    }
+
+    /// A household of clients.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, async_graphql::SimpleObject)]
+    #[sea_orm(table_name = "households")]
+    #[graphql(name = "Household", complex, tag = "class:personal")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        #[graphql(skip)]
+        pub id: String,
+        pub kind: HouseholdKind,
+        /// When the family was reunited in Finland, for families that were.
+        pub reunified_on: Option<Date>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Which household each client belongs to, and as whom. A client is in one household at
+/// most; one not in any has no row.
+pub mod household_member {
+    use async_graphql::Enum;
+    use sea_orm::entity::prelude::*;
+
+    /// A member's place in the household.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+    pub enum HouseholdRole {
+        /// A parent or guardian of the household's children.
+        #[sea_orm(string_value = "parent")]
+        Parent,
+        #[sea_orm(string_value = "child")]
+        Child,
+        /// An adult who is neither: a partner without children, a grandparent.
+        #[sea_orm(string_value = "adult")]
+        Adult,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "household_members")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub client_id: String,
+        pub household_id: String,
+        pub role: HouseholdRole,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A referral of a client from one responsible body to another (TYP to the Skill Center,
+/// the immigration unit to the basic services, a social worker to substance abuse
+/// treatment), with when it was made, when the service started and how it ended. Both
+/// bodies see it: the one that sent it and the one it was sent to.
+pub mod referral {
+    use async_graphql::Enum;
+    use sea_orm::entity::prelude::*;
+
+    /// What came of a referral.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+    pub enum ReferralResult {
+        /// Sent, and not yet answered.
+        #[sea_orm(string_value = "pending")]
+        Pending,
+        /// The client started the service.
+        #[sea_orm(string_value = "started")]
+        Started,
+        /// The client did not want the service.
+        #[sea_orm(string_value = "declined")]
+        Declined,
+        /// The receiving body found the service unsuited to the client.
+        #[sea_orm(string_value = "not_suited")]
+        NotSuited,
+        /// The client never came, and the referral expired.
+        #[sea_orm(string_value = "lapsed")]
+        Lapsed,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, async_graphql::SimpleObject)]
+    #[sea_orm(table_name = "referrals")]
+    #[graphql(name = "Referral", complex, tag = "class:personal")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        #[graphql(skip)]
+        pub id: i64,
+        #[graphql(skip)]
+        pub client_id: String,
+        #[graphql(skip)]
+        pub measure_id: String,
+        #[graphql(skip)]
+        pub from_body_id: String,
+        #[graphql(skip)]
+        pub to_body_id: String,
+        pub referred_on: Date,
+        /// When the client started the service referred to.
+        pub started_on: Option<Date>,
+        pub result: ReferralResult,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+
+    impl kotohub_subgraph::records::MeasureRecord for Entity {
+        fn id_column() -> Column {
+            Column::Id
+        }
+        fn measure_column() -> Column {
+            Column::MeasureId
+        }
+        /// The sending body: listings by body are the referrals a body made. Reads by
+        /// client follow [`kotohub_subgraph::batch::ClientRows::scope_filter`], which also
+        /// shows the receiving body its referrals.
+        fn body_column() -> Column {
+            Column::FromBodyId
+        }
+        fn client_of(model: &Model) -> Option<&str> {
+            Some(&model.client_id)
+        }
+    }
+
+    impl kotohub_subgraph::batch::ClientRows for Entity {
+        fn client_column() -> Column {
+            Column::ClientId
+        }
+        fn client_id(model: &Model) -> &str {
+            &model.client_id
+        }
+        fn order_column() -> Column {
+            Column::Id
+        }
+        /// The bodies at either end of a referral see it.
+        fn scope_filter(bodies: &[String]) -> sea_orm::Condition {
+            let bodies = || bodies.iter().map(String::as_str);
+            sea_orm::Condition::any()
+                .add(Column::FromBodyId.is_in(bodies()))
+                .add(Column::ToBodyId.is_in(bodies()))
+        }
+    }
+
+    impl kotohub_subgraph::records::ClientRecord for Entity {
+        fn id(model: &Model) -> i64 {
+            model.id
+        }
+    }
 }

@@ -13,6 +13,7 @@
 pub mod catalog;
 pub mod disclosure;
 pub mod entity;
+mod families;
 pub mod indicator_values;
 pub mod indicators;
 pub mod population;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, ID, Object, Request, Result};
 use kotohub_subgraph::access::{RowAccess, row_access};
-use kotohub_subgraph::batch::{ClientRows, EntityBatches, client_batch};
+use kotohub_subgraph::batch::{ClientRows, client_batch};
 use kotohub_subgraph::links::check_key;
 use kotohub_subgraph::records::BATCH_SIZE;
 use kotohub_subgraph::vocab::District;
@@ -20,7 +20,7 @@ use crate::entity::client_fact::RecordedOutcome;
 use crate::entity::indicator::{IndicatorKind, Scope};
 use crate::entity::{
     client, division, indicator, measure, measure_body, measure_set, objective, objective_group,
-    responsible_body, theme,
+    project, project_body, project_measure, referral, responsible_body, theme,
 };
 use crate::indicators::IndicatorRecord;
 use crate::register::{Second, Selection};
@@ -39,6 +39,9 @@ pub struct Snapshot {
     measures: Vec<measure::Model>,
     measure_bodies: Vec<measure_body::Model>,
     indicators: Vec<indicator::Model>,
+    projects: Vec<project::Model>,
+    project_bodies: Vec<project_body::Model>,
+    project_measures: Vec<project_measure::Model>,
 }
 
 impl Snapshot {
@@ -80,6 +83,18 @@ impl Snapshot {
                 .order_by_asc(indicator::Column::Position)
                 .all(db)
                 .await?,
+            projects: project::Entity::find()
+                .order_by_asc(project::Column::Position)
+                .all(db)
+                .await?,
+            project_bodies: project_body::Entity::find()
+                .order_by_asc(project_body::Column::Position)
+                .all(db)
+                .await?,
+            project_measures: project_measure::Entity::find()
+                .order_by_asc(project_measure::Column::Position)
+                .all(db)
+                .await?,
         })
     }
 
@@ -116,6 +131,20 @@ impl Snapshot {
             .iter()
             .filter(move |mb| mb.measure_id == measure_id)
             .map(|mb| mb.body_id.as_str())
+    }
+
+    fn project_index(&self, id: &str) -> Option<usize> {
+        self.projects.iter().position(|p| p.id == id)
+    }
+
+    /// The projects that name `keep` among their bodies or measures, in catalog order.
+    fn projects_where(&self, keep: impl Fn(&str) -> bool) -> Vec<usize> {
+        self.projects
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| keep(&p.id))
+            .map(|(n, _)| n)
+            .collect()
     }
 
     fn indicator_index(&self, id: &str) -> Option<usize> {
@@ -268,6 +297,40 @@ impl Query {
         }))
     }
 
+    /// The projects carried out beside the programme (Koto, Home to Helsinki, Helmi,
+    /// community-sponsored integration), with their periods, funders and bodies.
+    async fn projects(&self, ctx: &Context<'_>) -> Result<Vec<Project>> {
+        let cat = catalog(ctx)?;
+        Ok(handles(cat, 0..cat.projects.len(), Project))
+    }
+
+    /// One project by its slug ("koto").
+    async fn project(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Project>> {
+        let cat = catalog(ctx)?;
+        Ok(cat.project_index(&id).map(|index| {
+            Project(Handle {
+                catalog: cat.clone(),
+                index,
+            })
+        }))
+    }
+
+    /// Referrals between responsible bodies that your bodies sent or received, in id
+    /// order, optionally of one measure.
+    async fn referrals(
+        &self,
+        ctx: &Context<'_>,
+        measure: Option<ID>,
+        first: Option<i32>,
+        after: Option<ID>,
+    ) -> Result<Vec<referral::Model>> {
+        if let Some(measure) = &measure {
+            check_key("Measure", measure)?;
+        }
+        let page = Page::new(first, after.as_ref())?;
+        crate::families::referrals(ctx, measure.as_ref().map(|m| m.as_str()), page).await
+    }
+
     /// One indicator by its id ("1.1/1", "set-4/1", "P3").
     async fn indicator(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Indicator>> {
         let cat = catalog(ctx)?;
@@ -328,9 +391,7 @@ impl Query {
     /// One client by pseudonymous id.
     async fn client(&self, ctx: &Context<'_>, id: ID) -> Result<Option<client::Model>> {
         check_key("Client", &id)?;
-        let found = load_client(ctx, &id).await?;
-        row_access(ctx)?.returned(found.iter().map(|c| c.id.as_str()));
-        Ok(found)
+        client_by_id(ctx, &id).await
     }
 
     /// Clients in id order, optionally of one district or mother tongue.
@@ -685,11 +746,33 @@ impl Measure {
             .collect();
         handles(cat, indexes.into_iter(), ResponsibleBody)
     }
+    /// Projects whose work the measure carries on or is fed by.
+    async fn projects(&self) -> Vec<Project> {
+        let cat = &self.0.catalog;
+        let id = &self.row().id;
+        let indexes = cat.projects_where(|project| {
+            cat.project_measures
+                .iter()
+                .any(|pm| pm.project_id == project && &pm.measure_id == id)
+        });
+        handles(cat, indexes.into_iter(), Project)
+    }
 }
 
 impl Measure {
     fn row(&self) -> &measure::Model {
         &self.0.catalog.measures[self.0.index]
+    }
+
+    /// The measure with id `id`, if the catalog has one.
+    pub(crate) fn by_id(ctx: &Context<'_>, id: &str) -> Result<Option<Self>> {
+        let cat = catalog(ctx)?;
+        Ok(cat.measure_index(id).map(|index| {
+            Measure(Handle {
+                catalog: cat.clone(),
+                index,
+            })
+        }))
     }
 }
 
@@ -724,11 +807,112 @@ impl ResponsibleBody {
             .filter(|(_, m)| cat.bodies_of_measure(&m.id).any(|b| b == id));
         handles(cat, selected.map(|(i, _)| i), Measure)
     }
+    /// A City body, or a partner organisation outside the City.
+    async fn kind(&self) -> BodyKind {
+        if self.row().division_id == crate::catalog::PARTNER_DIVISION {
+            BodyKind::Partner
+        } else {
+            BodyKind::City
+        }
+    }
+    /// Projects the body took part in.
+    async fn projects(&self) -> Vec<Project> {
+        let cat = &self.0.catalog;
+        let id = &self.row().id;
+        let indexes = cat.projects_where(|project| {
+            cat.project_bodies
+                .iter()
+                .any(|pb| pb.project_id == project && &pb.body_id == id)
+        });
+        handles(cat, indexes.into_iter(), Project)
+    }
 }
 
 impl ResponsibleBody {
     fn row(&self) -> &responsible_body::Model {
         &self.0.catalog.bodies[self.0.index]
+    }
+
+    /// The body with id `id`, if the catalog has one.
+    pub(crate) fn by_id(ctx: &Context<'_>, id: &str) -> Result<Option<Self>> {
+        let cat = catalog(ctx)?;
+        Ok(cat.body_index(id).map(|index| {
+            ResponsibleBody(Handle {
+                catalog: cat.clone(),
+                index,
+            })
+        }))
+    }
+}
+
+/// Whether a responsible body belongs to the City.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// A division of the City or a unit of one.
+    City,
+    /// An organisation outside the City that delivers services with it (the Red Cross,
+    /// TE Services, a parish): its officers have the partner role.
+    Partner,
+}
+
+/// A project carried out beside the programme, with its period, funder and bodies.
+pub struct Project(Handle);
+
+#[Object]
+impl Project {
+    /// A stable slug, e.g. "koto".
+    async fn id(&self) -> ID {
+        ID(self.row().id.clone())
+    }
+    async fn name(&self) -> &str {
+        &self.row().name
+    }
+    async fn summary(&self) -> &str {
+        &self.row().summary
+    }
+    async fn starts_on(&self) -> chrono::NaiveDate {
+        self.row().starts_on
+    }
+    /// The last day of the project; none while it runs or when it became permanent.
+    async fn ends_on(&self) -> Option<chrono::NaiveDate> {
+        self.row().ends_on
+    }
+    async fn funder(&self) -> &str {
+        &self.row().funder
+    }
+    /// The source document it comes from (`shared/seeds/NNN_*.txt`).
+    async fn source(&self) -> &str {
+        &self.row().source
+    }
+    /// The bodies that carried it out, the coordinating one first.
+    async fn bodies(&self) -> Vec<ResponsibleBody> {
+        let cat = &self.0.catalog;
+        let id = &self.row().id;
+        let indexes: Vec<usize> = cat
+            .project_bodies
+            .iter()
+            .filter(|pb| &pb.project_id == id)
+            .filter_map(|pb| cat.body_index(&pb.body_id))
+            .collect();
+        handles(cat, indexes.into_iter(), ResponsibleBody)
+    }
+    /// The programme's measures whose work it carries on or feeds.
+    async fn measures(&self) -> Vec<Measure> {
+        let cat = &self.0.catalog;
+        let id = &self.row().id;
+        let indexes: Vec<usize> = cat
+            .project_measures
+            .iter()
+            .filter(|pm| &pm.project_id == id)
+            .filter_map(|pm| cat.measure_index(&pm.measure_id))
+            .collect();
+        handles(cat, indexes.into_iter(), Measure)
+    }
+}
+
+impl Project {
+    fn row(&self) -> &project::Model {
+        &self.0.catalog.projects[self.0.index]
     }
 }
 
@@ -893,18 +1077,35 @@ impl Loader<String> for ClientLoader {
     }
 }
 
-/// The loaders of one request: clients, and the indicators' records.
+/// The loaders of one request: clients, their households and referrals, and the
+/// indicators' records.
 pub(crate) fn attach_loaders(request: Request, rows: &RowAccess) -> Request {
-    request
+    let request = request
         .data(
             DataLoader::new(ClientLoader { rows: rows.clone() }, tokio::spawn)
                 .max_batch_size(BATCH_SIZE),
         )
+        .data(
+            DataLoader::new(
+                crate::families::MembershipLoader { rows: rows.clone() },
+                tokio::spawn,
+            )
+            .max_batch_size(BATCH_SIZE),
+        )
         .data(DataLoader::new(
             crate::indicators::RecordLoader { rows: rows.clone() },
             tokio::spawn,
-        ))
-        .data(EntityBatches::default())
+        ));
+    // The division records' loader, which reads referrals by client, and the entity
+    // batches.
+    kotohub_subgraph::records::attach_loader(request, rows)
+}
+
+/// One client by id, if the caller may see it; noted as returned.
+pub(crate) async fn client_by_id(ctx: &Context<'_>, id: &str) -> Result<Option<client::Model>> {
+    let found = load_client(ctx, id).await?;
+    row_access(ctx)?.returned(found.iter().map(|c| c.id.as_str()));
+    Ok(found)
 }
 
 async fn load_client(ctx: &Context<'_>, id: &str) -> Result<Option<client::Model>> {

@@ -42,6 +42,7 @@ fn subgraph_urls_come_from_the_supergraph() {
             ("culture", "http://127.0.0.1:4105/graphql"),
             ("education", "http://127.0.0.1:4103/graphql"),
             ("employment", "http://127.0.0.1:4102/graphql"),
+            ("partners", "http://127.0.0.1:4108/graphql"),
             ("programme", "http://127.0.0.1:4101/graphql"),
             ("queries", "http://127.0.0.1:4107/graphql"),
             ("social", "http://127.0.0.1:4104/graphql"),

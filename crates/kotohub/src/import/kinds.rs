@@ -1,5 +1,6 @@
 //! The typed schemas of the divisions' kinds of import: every client-record table and
-//! every event table of the four divisions, as data. A kind names its columns, each with
+//! every event table of the four divisions and the partner organisations, and the
+//! partners' sponsor groups and sponsors, as data. A kind names its columns, each with
 //! its type and whether it may be empty; [`super::records`] checks rows against it and
 //! writes them. The statistics register reads from the same list when it reports the
 //! divisions' records (`crate::seed::register`), so a table's date and outcome columns
@@ -49,8 +50,9 @@ pub enum Type {
     Language,
     /// ISO 639-1 codes separated by commas or spaces.
     Languages,
-    /// The source id of an event imported as the kind named, stored as that event's id.
-    EventSource(&'static str),
+    /// The source id of a row imported as the kind named (an event, a sponsor group),
+    /// stored as that row's id.
+    SourceOf(&'static str),
 }
 
 /// One column of a kind.
@@ -98,6 +100,9 @@ pub enum Shape {
     },
     /// An event, counted with its district, languages and participants.
     Event,
+    /// A row of the body's own, about no client and counted nowhere: a sponsor group, a
+    /// sponsor. Client records and other rows name it by its source id.
+    Unit,
 }
 
 /// One kind of import: a division's table and the columns of its rows.
@@ -312,7 +317,7 @@ pub const KINDS: &[Kind] = &[
             Column {
                 name: "event_source_id",
                 stored: "event_id",
-                kind: Type::EventSource("cultural_events"),
+                kind: Type::SourceOf("cultural_events"),
                 required: false,
             },
             required(
@@ -340,6 +345,65 @@ pub const KINDS: &[Kind] = &[
         shape: EVENT,
         own: EVENT_COLUMNS,
     },
+    Kind {
+        name: "sponsor_groups",
+        subgraph: "partners",
+        shape: Shape::Unit,
+        own: &[
+            required("name", Type::Text(200)),
+            required("municipality", Type::Text(100)),
+            required("formed_on", Type::Date),
+            optional("ended_on", Type::EndOf("formed_on")),
+        ],
+    },
+    Kind {
+        name: "sponsors",
+        subgraph: "partners",
+        shape: Shape::Unit,
+        own: &[
+            Column {
+                name: "group_source_id",
+                stored: "group_id",
+                kind: Type::SourceOf("sponsor_groups"),
+                required: true,
+            },
+            required("joined_on", Type::Date),
+            optional("trained_on", Type::Date),
+            optional("left_on", Type::EndOf("joined_on")),
+        ],
+    },
+    Kind {
+        name: "sponsorships",
+        subgraph: "partners",
+        shape: record("started_on"),
+        own: &[
+            Column {
+                name: "group_source_id",
+                stored: "group_id",
+                kind: Type::SourceOf("sponsor_groups"),
+                required: true,
+            },
+            required("started_on", Type::Date),
+            optional("ended_on", Type::EndOf("started_on")),
+        ],
+    },
+    Kind {
+        name: "wellbeing_discussions",
+        subgraph: "partners",
+        shape: record("held_on"),
+        own: &[
+            required("held_on", Type::Date),
+            required("language", Type::Language),
+            optional("feels_welcome", Type::Boolean),
+            optional("takes_part_in_activities", Type::Boolean),
+        ],
+    },
+    Kind {
+        name: "partner_events",
+        subgraph: "partners",
+        shape: EVENT,
+        own: EVENT_COLUMNS,
+    },
 ];
 
 impl Kind {
@@ -352,7 +416,7 @@ impl Kind {
     pub fn columns(&self) -> Vec<&'static str> {
         let common: &[&str] = match self.shape {
             Shape::Record { .. } => &["source_id", "identity_code", "measure_id", "body_id"],
-            Shape::Event => &["source_id", "measure_id", "body_id"],
+            Shape::Event | Shape::Unit => &["source_id", "measure_id", "body_id"],
         };
         common
             .iter()
@@ -412,7 +476,7 @@ mod tests {
                 assert_eq!(kind.shape == Shape::Event, *table == events, "{table}");
             }
         }
-        assert_eq!(KINDS.len(), 17);
+        assert_eq!(KINDS.len(), 22);
     }
 
     #[test]

@@ -37,7 +37,8 @@ use crate::seed::unrestricted;
 pub struct Context<'a> {
     pub pseudonymiser: &'a Pseudonymiser,
     pub today: NaiveDate,
-    /// The bodies responsible for each measure, in the catalog's order.
+    /// The bodies responsible for each measure, in the catalog's order, then those of the
+    /// projects that carry on its work.
     pub responsible: HashMap<String, Vec<String>>,
 }
 
@@ -63,6 +64,29 @@ impl Context<'_> {
                 .or_default()
                 .push(row.try_get("", "body_id")?);
         }
+        // A project's bodies record their work under the measures the project carries on
+        // (the Red Cross's sponsorships under 5.1), though the programme did not name them.
+        let projects = Query::select()
+            .expr_as(Expr::col(("pm", "measure_id")), "measure_id")
+            .expr_as(Expr::col(("pb", "body_id")), "body_id")
+            .from_as("project_measures", "pm")
+            .join_as(
+                sea_orm::JoinType::InnerJoin,
+                "project_bodies",
+                "pb",
+                Expr::col(("pb", "project_id")).equals(("pm", "project_id")),
+            )
+            .order_by(("pm", "measure_id"), sea_orm::Order::Asc)
+            .order_by(("pb", "position"), sea_orm::Order::Asc)
+            .to_owned();
+        for row in programme.query_all(&projects).await? {
+            let measure: String = row.try_get("", "measure_id")?;
+            let body: String = row.try_get("", "body_id")?;
+            let bodies = responsible.entry(measure).or_default();
+            if !bodies.contains(&body) {
+                bodies.push(body);
+            }
+        }
         Ok(responsible)
     }
 }
@@ -75,10 +99,11 @@ pub enum Cell {
     Integer(i64),
     Boolean(bool),
     Text(String),
-    /// An event's source id, until [`resolve`] finds the event it was imported as.
-    EventSource(String),
-    /// The id of the event a source id names.
-    Event(i64),
+    /// A source id naming a row of another kind (an event, a sponsor group), until
+    /// [`resolve`] finds the row it was imported as.
+    SourceOf(String),
+    /// The id of the row a source id names.
+    Row(i64),
 }
 
 impl Cell {
@@ -90,19 +115,19 @@ impl Cell {
                 Type::Date | Type::EndOf(_) => Value::ChronoDate(None),
                 Type::Year | Type::Integer { .. } => Value::Int(None),
                 Type::Boolean => Value::Bool(None),
-                Type::EventSource(_) => Value::BigInt(None),
+                Type::SourceOf(_) => Value::BigInt(None),
                 Type::Text(_) | Type::Vocabulary(_) | Type::Language | Type::Languages => {
                     Value::String(None)
                 }
             },
             Cell::Date(date) => (*date).into(),
-            // Every integer column but an event's id is a 32-bit one, and the checks'
+            // Every integer column but a named row's id is a 32-bit one, and the checks'
             // ranges keep the values inside it.
             Cell::Integer(n) => Value::Int(i32::try_from(*n).ok()),
             Cell::Boolean(b) => (*b).into(),
             Cell::Text(text) => text.clone().into(),
-            Cell::EventSource(_) => Value::BigInt(None),
-            Cell::Event(id) => (*id).into(),
+            Cell::SourceOf(_) => Value::BigInt(None),
+            Cell::Row(id) => (*id).into(),
         }
     }
 
@@ -110,9 +135,9 @@ impl Cell {
         match self {
             Cell::Absent => serde_json::Value::Null,
             Cell::Date(date) => date.to_string().into(),
-            Cell::Integer(n) | Cell::Event(n) => (*n).into(),
+            Cell::Integer(n) | Cell::Row(n) => (*n).into(),
             Cell::Boolean(b) => (*b).into(),
-            Cell::Text(text) | Cell::EventSource(text) => text.clone().into(),
+            Cell::Text(text) | Cell::SourceOf(text) => text.clone().into(),
         }
     }
 }
@@ -288,6 +313,8 @@ pub fn check(kind: &Kind, row: &Row, cx: &Context) -> Result<Checked, Vec<Reject
                 _ => kind.record_name(None, None),
             };
         }
+        // Counted nowhere, so no period or figures.
+        Shape::Unit => {}
         Shape::Event => {
             if let (
                 Some(Cell::Date(held_on)),
@@ -395,11 +422,11 @@ fn parse(kind: Type, text: &str, today: NaiveDate) -> Result<Cell, String> {
                 Ok(Cell::Text(codes.join(",")))
             }
         }
-        Type::EventSource(_) => {
+        Type::SourceOf(_) => {
             if text.chars().count() > 64 {
                 Err("longer than 64 characters".to_owned())
             } else {
-                Ok(Cell::EventSource(text.to_owned()))
+                Ok(Cell::SourceOf(text.to_owned()))
             }
         }
     }
@@ -457,24 +484,24 @@ pub async fn resolve(
                 found
             }
         };
-        let mut events: HashMap<(&str, String), i64> = HashMap::new();
+        let mut named_rows: HashMap<(&str, String), i64> = HashMap::new();
         for column in kind.own {
-            let Type::EventSource(event_kind) = column.kind else {
+            let Type::SourceOf(named_kind) = column.kind else {
                 continue;
             };
             let named: BTreeSet<&str> = batch
                 .iter()
                 .flat_map(|row| &row.cells)
                 .filter_map(|(_, cell)| match cell {
-                    Cell::EventSource(id) => Some(id.as_str()),
+                    Cell::SourceOf(id) => Some(id.as_str()),
                     _ => None,
                 })
                 .collect();
             if named.is_empty() {
                 continue;
             }
-            for (source_id, record_id) in source_records(division, event_kind, named).await? {
-                events.insert((event_kind, source_id), record_id);
+            for (source_id, record_id) in source_records(division, named_kind, named).await? {
+                named_rows.insert((named_kind, source_id), record_id);
             }
         }
         for row in batch {
@@ -490,15 +517,13 @@ pub async fn resolve(
                 ));
             }
             for (column, (_, cell)) in kind.own.iter().zip(row.cells.iter_mut()) {
-                if let (Type::EventSource(event_kind), Cell::EventSource(source)) =
-                    (column.kind, &cell)
-                {
-                    match events.get(&(event_kind, source.clone())) {
-                        Some(id) => *cell = Cell::Event(*id),
+                if let (Type::SourceOf(named_kind), Cell::SourceOf(source)) = (column.kind, &cell) {
+                    match named_rows.get(&(named_kind, source.clone())) {
+                        Some(id) => *cell = Cell::Row(*id),
                         None => faults.push(Rejected::at(
                             row.line,
                             column.name,
-                            format!("no event imported as {event_kind} has this source id"),
+                            format!("no row imported as {named_kind} has this source id"),
                         )),
                     }
                 }
@@ -616,7 +641,10 @@ pub async fn write(
         let division_txn = unrestricted(division).await?;
         let programme_txn = unrestricted(programme).await?;
         let batch_counts = write_records(kind, &division_txn, run, batch).await?;
-        write_facts(kind, &programme_txn, run, batch).await?;
+        // A unit (a sponsor group) is counted nowhere: the register has no fact of it.
+        if kind.shape != Shape::Unit {
+            write_facts(kind, &programme_txn, run, batch).await?;
+        }
         division_txn.commit().await?;
         programme_txn.commit().await?;
         counts.add(batch_counts);
@@ -710,7 +738,7 @@ async fn write_records(
 fn stored_columns(kind: &Kind) -> Vec<&'static str> {
     let common: &[&'static str] = match kind.shape {
         Shape::Record { .. } => &["id", "client_id", "measure_id", "body_id"],
-        Shape::Event => &["id", "measure_id", "body_id"],
+        Shape::Event | Shape::Unit => &["id", "measure_id", "body_id"],
     };
     common
         .iter()

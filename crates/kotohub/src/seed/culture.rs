@@ -99,6 +99,51 @@ const EVENT_PLANS: &[EventPlan] = &[
         languages: Languages::Mixed,
         focal_share: 0.6,
     },
+    // Development services' work on diversity, equality and communications (set 6) and
+    // the sports services' guidance and accessibility (8.2, 8.3).
+    EventPlan::development(
+        "6.1",
+        "culture-development-services",
+        &["Diversity mapping workshop"],
+        (1, 3),
+        (10, 30),
+        Languages::Domestic,
+    ),
+    EventPlan::development(
+        "6.2",
+        "culture-development-services",
+        &["Volunteer coordinators' meeting", "Equality plan workshop"],
+        (2, 5),
+        (8, 30),
+        Languages::Domestic,
+    ),
+    EventPlan::development(
+        "6.3",
+        "culture-communications",
+        &[
+            "Multilingual services stand",
+            "Plain-language communications training",
+        ],
+        (3, 8),
+        (20, 120),
+        Languages::Mixed,
+    ),
+    EventPlan::development(
+        "8.2",
+        "sports-motivational-facility-services",
+        &["Exercise guidance session", "Sports services guidance day"],
+        (6, 14),
+        (5, 30),
+        Languages::Mixed,
+    ),
+    EventPlan::development(
+        "8.3",
+        "sports-motivational-facility-services",
+        &["Customer service training for sports facilities"],
+        (2, 6),
+        (8, 25),
+        Languages::Domestic,
+    ),
 ];
 
 /// Who takes part in which measure's activities: ages, chance, the activity and the

@@ -101,6 +101,18 @@ const EVENT_PLANS: &[EventPlan] = &[
         languages: Languages::Mixed,
         focal_share: 0.4,
     },
+    // 3.1: the growth agreement's Talent Boost work.
+    EventPlan::development(
+        "3.1",
+        GUIDANCE_UNIT,
+        &[
+            "Talent Boost employer breakfast",
+            "International talent meet-up",
+        ],
+        (3, 8),
+        (20, 120),
+        Languages::Mixed,
+    ),
 ];
 
 #[derive(Default)]
@@ -220,12 +232,21 @@ fn generate(people: &[Person], rng: &mut Rng) -> Rows {
     let mut rows = Rows::default();
     for person in people {
         let foreign = person.foreign_language();
-        // 1.1 and 4.21: Helsinki Skill Center assesses new clients and offers learning paths.
-        if foreign
-            && rng.chance(0.22)
-            && let Some(year) = year_aged(rng, person, 20, 64)
-        {
-            let on = rng.date_in(year, year);
+        // 1.1 and 4.21: Helsinki Skill Center assesses new clients and offers learning
+        // paths: those the immigration unit referred to it on the day the resettlement
+        // says, others as they come.
+        let referred = person
+            .resettled
+            .and_then(|resettled| resettled.skill_center)
+            .and_then(|referral| referral.assessed_on);
+        let assessed = match referred {
+            Some(on) => Some(on),
+            None if person.resettled.is_none() && foreign && rng.chance(0.22) => {
+                year_aged(rng, person, 20, 64).map(|year| rng.date_in(year, year))
+            }
+            None => None,
+        };
+        if let Some(on) = assessed {
             rows.assessment(rng, person, "1.1", SKILL_CENTER, on);
             if rng.chance(0.55)
                 && let Some(start) = rng.days_after(on, 14, 60)

@@ -34,6 +34,29 @@ pub struct EventPlan {
     pub focal_share: f64,
 }
 
+impl EventPlan {
+    /// The events of a measure's development work — trainings, working groups, pilots —
+    /// held across the city, a third of them in the focal areas of the east.
+    pub const fn development(
+        measure: &'static str,
+        body: &'static str,
+        titles: &'static [&'static str],
+        per_year: (i32, i32),
+        participants: (i32, i32),
+        languages: Languages,
+    ) -> Self {
+        Self {
+            measure,
+            body,
+            titles,
+            per_year,
+            participants,
+            languages,
+            focal_share: 0.33,
+        }
+    }
+}
+
 /// An event as every division stores it.
 #[derive(Clone)]
 pub struct Event {

@@ -1,6 +1,8 @@
-//! Synthetic demo data for all five subgraph databases, deterministic from a seed number:
-//! the programme catalog, a client population that follows the city, and each
-//! division's records, events and outcomes for the measures it actually runs, so that
+//! Synthetic demo data for every data subgraph's database, deterministic from a seed
+//! number: the programme catalog, a client population that follows the city with its
+//! households and refugee resettlements, each division's records, events and outcomes
+//! for the measures it actually runs, the referrals between bodies, and the partner
+//! organisations' community sponsorship (seed 004), so that
 //! the programme's indicators (1.1's assessments, 1.2's share continuing to education or
 //! employment, 1.3's events for non-Finnish/Swedish speakers, Helmi's child-welfare
 //! outcomes, 7.5's reading activities …) can be computed from them.
@@ -12,6 +14,8 @@ mod events;
 mod culture;
 mod education;
 mod employment;
+mod families;
+mod partners;
 pub mod population;
 mod register;
 mod residents;
@@ -28,7 +32,7 @@ use sea_orm::{
     EntityTrait, PaginatorTrait, TransactionTrait,
 };
 
-/// The five subgraph databases.
+/// The data subgraphs' databases.
 #[derive(Clone)]
 pub struct Databases {
     pub programme: DatabaseConnection,
@@ -36,6 +40,7 @@ pub struct Databases {
     pub education: DatabaseConnection,
     pub social: DatabaseConnection,
     pub culture: DatabaseConnection,
+    pub partners: DatabaseConnection,
 }
 
 /// What a seeding run wrote.
@@ -79,13 +84,15 @@ pub async fn seed(dbs: &Databases, clients: u32, seed: u64) -> Result<Summary, S
     let started = Instant::now();
     let catalog = Catalog::embedded()?;
     catalog.store(&dbs.programme).await?;
-    let people = population::generate(seed, clients);
-    let (programme, employment, education, social, culture) = tokio::try_join!(
-        seed_clients(&dbs.programme, &people),
+    let mut people = population::generate(seed, clients);
+    let households = families::form(seed, &mut people);
+    let (programme, employment, education, social, culture, partners) = tokio::try_join!(
+        seed_clients(&dbs.programme, &people, &households, seed),
         employment::seed(&dbs.employment, &people, seed),
         education::seed(&dbs.education, &people, seed),
         social::seed(&dbs.social, &people, seed),
         culture::seed(&dbs.culture, &people, seed),
+        partners::seed(&dbs.partners, &people, &households, seed),
     )?;
     let reported = register::report(dbs, &catalog, &people, seed).await?
         + residents::seed(&dbs.programme).await?;
@@ -97,12 +104,13 @@ pub async fn seed(dbs: &Databases, clients: u32, seed: u64) -> Result<Summary, S
         &dbs.education,
         &dbs.social,
         &dbs.culture,
+        &dbs.partners,
     ] {
         crate::databases::analyze(db).await?;
     }
     Ok(Summary {
         clients,
-        rows: programme + employment + education + social + culture + reported,
+        rows: programme + employment + education + social + culture + partners + reported,
         took: started.elapsed(),
     })
 }
@@ -117,15 +125,20 @@ const PEOPLE_PER_SLICE: usize = 20_000;
 /// for no more speed.
 const ROWS_PER_STATEMENT: usize = 500;
 
+/// The programme's side of the population: the client core, households and referrals.
 async fn seed_clients(
     db: &DatabaseConnection,
     people: &[population::Person],
+    households: &[families::Household],
+    seed: u64,
 ) -> Result<u64, DbErr> {
     let txn = unrestricted(db).await?;
     let mut written = 0;
     for slice in people.chunks(PEOPLE_PER_SLICE) {
         written += insert_rows(&txn, slice.iter().map(|p| p.row()).collect()).await?;
     }
+    written += families::write_households(&txn, people, households).await?;
+    written += families::write_referrals(&txn, people, seed).await?;
     txn.commit().await?;
     Ok(written)
 }

@@ -26,6 +26,9 @@ pub struct Person {
     pub arrival_year: Option<i32>,
     /// How an immigrant came to live in Finland; none for those born here.
     pub entry_route: Option<EntryRoute>,
+    /// A refugee's resettlement in Helsinki, drawn with the households
+    /// ([`super::families`]); none for everyone else.
+    pub resettled: Option<super::families::Resettlement>,
 }
 
 impl Person {
@@ -386,6 +389,7 @@ pub fn generate(seed: u64, count: u32) -> Vec<Person> {
                 background,
                 arrival_year,
                 entry_route: arrival_year.map(|_| *routes.weighted(entry_routes(mother_tongue))),
+                resettled: None,
             }
         })
         .collect()

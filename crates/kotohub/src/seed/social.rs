@@ -7,7 +7,7 @@
 //! single-operator service-needs assessments that measure 9.5 compares against.
 
 use chrono::NaiveDate;
-use kotohub_programme::entity::client::Background;
+use kotohub_programme::entity::client::{Background, EntryRoute};
 use kotohub_social::entity::social_case::CaseKind;
 use kotohub_social::entity::social_outcome::SocialOutcomeKind;
 use kotohub_social::entity::support_period::SupportService;
@@ -18,6 +18,7 @@ use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{DatabaseConnection, DbErr};
 
 use super::events::{self, EventPlan, Languages};
+use super::families::INTEGRATION_CASE_BODY;
 use super::population::Person;
 use super::rng::Rng;
 use super::{insert_rows, year_aged};
@@ -57,6 +58,32 @@ const EVENT_PLANS: &[EventPlan] = &[
         languages: Languages::Domestic,
         focal_share: 0.5,
     },
+    // The division's surveys, research cooperation and the Kalasatama pilot (9.1, 9.2,
+    // 9.6).
+    EventPlan::development(
+        "9.1",
+        DIVISION,
+        &["Service survey session in clients' languages"],
+        (2, 6),
+        (10, 40),
+        Languages::Foreign,
+    ),
+    EventPlan::development(
+        "9.2",
+        DIVISION,
+        &["Well-being indicators seminar with THL"],
+        (1, 2),
+        (20, 80),
+        Languages::Domestic,
+    ),
+    EventPlan::development(
+        "9.6",
+        DIVISION,
+        &["Kalasatama extended appointments pilot: clinic day"],
+        (4, 10),
+        (8, 30),
+        Languages::Mixed,
+    ),
 ];
 
 #[derive(Default)]
@@ -205,9 +232,36 @@ fn generate(people: &[Person], rng: &mut Rng) -> Rows {
             }
             rows.case(person, "9.5", HELMI, kind, opened, closed);
         }
-        // Refugee integration: the immigration unit's case, closed with the move to the
-        // City's basic services.
-        if let Some(arrived) = person.arrival_year.filter(|y| *y >= events::YEARS.0)
+        // Refugee integration: the immigration unit's case of a resettled household,
+        // opened on its placement and closed with the move to the City's basic services
+        // (drawn with the households, so that every member's case is the same); and the
+        // integration work some who came by other routes also get.
+        if let Some(resettled) = person.resettled {
+            rows.case(
+                person,
+                "9.5",
+                INTEGRATION_CASE_BODY,
+                CaseKind::RefugeeIntegration,
+                resettled.placed_on,
+                resettled.case_closed_on,
+            );
+            if let Some(closed) = resettled
+                .case_closed_on
+                .filter(|_| resettled.moved_to_basic_services)
+            {
+                rows.outcome(
+                    person,
+                    "9.5",
+                    INTEGRATION_CASE_BODY,
+                    SocialOutcomeKind::MovedToBasicServices,
+                    closed,
+                );
+            }
+        } else if let Some(arrived) = person.arrival_year.filter(|y| *y >= events::YEARS.0)
+            && matches!(
+                person.entry_route,
+                Some(EntryRoute::AsylumSeeker | EntryRoute::FamilyReunification)
+            )
             && rng.chance(0.12)
         {
             let opened = rng.date_in(arrived, arrived);

@@ -90,13 +90,19 @@ pub fn test_access() -> Access {
     }
 }
 
-/// An officer of every responsible body in the catalog: sees every row.
+/// An officer of every City body in the catalog: sees every row but the partner
+/// organisations' (an officer acts for the City's bodies only).
 pub fn officer_of_all_bodies() -> Principal {
     let catalog = kotohub_programme::catalog::Catalog::embedded().unwrap();
+    let partners = catalog.partner_bodies();
     Principal::new(
         "test-officer-all",
         [Role::Officer],
-        catalog.bodies.iter().map(|b| b.id.clone()),
+        catalog
+            .bodies
+            .iter()
+            .map(|b| b.id.clone())
+            .filter(|id| !partners.contains(id)),
         None,
     )
 }
@@ -214,7 +220,7 @@ impl Hub {
             kotohub_migrations::up(subgraph, connection).await.unwrap();
             statements.insert(*subgraph, watch_statements(connection, subgraph, &recorded));
         }
-        let [programme, employment, education, social, culture]: [DatabaseConnection; 5] =
+        let [programme, employment, education, social, culture, partners]: [DatabaseConnection; 6] =
             connections.try_into().unwrap();
         let dbs = Databases {
             programme,
@@ -222,6 +228,7 @@ impl Hub {
             education,
             social,
             culture,
+            partners,
         };
         seed::seed(&dbs, clients, SEED).await.unwrap();
 

@@ -28,7 +28,7 @@ crate::on_both_backends!(
 
 /// The example files in the order they import: clients first, events before the
 /// participations that name them.
-const EXAMPLES: [&str; 19] = [
+const EXAMPLES: [&str; 24] = [
     "clients",
     "population",
     "skill_assessments",
@@ -48,6 +48,11 @@ const EXAMPLES: [&str; 19] = [
     "cultural_events",
     "participations",
     "culture_outcomes",
+    "sponsor_groups",
+    "sponsors",
+    "sponsorships",
+    "wellbeing_discussions",
+    "partner_events",
 ];
 
 const AMINA: &str = "150334+123U";
@@ -246,6 +251,40 @@ async fn the_example_files_are_seen_by_the_bodies_whose_records_they_are_and_no_
         json!([{ "participatedOn": "2024-02-08", "event": { "title": "Language café" } }]),
         "{answer}"
     );
+    // The Red Cross's partner sees the sponsorship it recorded, with the group it named
+    // by source id, and the client's core; officers of the City's bodies do not.
+    let partners_query = "query($id: ID!) { client(id: $id) { id sponsorships { startedOn \
+                          group { name sponsors { trainedOn } } } wellbeingDiscussions { \
+                          feelsWelcome takesPartInActivities } } }";
+    let answer = hub
+        .query_as(
+            "gateway",
+            &principal(Role::Partner, &["finnish-red-cross"]),
+            partners_query,
+            json!({ "id": client_id(AMINA) }),
+        )
+        .await;
+    assert_eq!(
+        answer["data"]["client"]["sponsorships"],
+        json!([{ "startedOn": "2023-04-01", "group": { "name": "Helsinki Eastern sponsor group",
+                 "sponsors": [{ "trainedOn": "2023-04-15" }, { "trainedOn": null }] } }]),
+        "{answer}"
+    );
+    assert_eq!(
+        answer["data"]["client"]["wellbeingDiscussions"],
+        json!([{ "feelsWelcome": true, "takesPartInActivities": null },
+               { "feelsWelcome": true, "takesPartInActivities": true }]),
+        "{answer}"
+    );
+    let answer = hub
+        .query_as(
+            "gateway",
+            &principal(Role::Partner, &["finnish-red-cross"]),
+            partners_query,
+            json!({ "id": client_id(OMAR) }),
+        )
+        .await;
+    assert!(answer["data"]["client"].is_null(), "{answer}");
     // No person-level data for the dashboards, auditors or the importers themselves.
     for who in [
         principal(Role::Analyst, &[]),

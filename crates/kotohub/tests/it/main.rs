@@ -15,6 +15,7 @@ mod catalog;
 mod cli;
 mod console;
 mod disclosure;
+mod domain;
 mod entities;
 mod gateway;
 mod import;

@@ -22,6 +22,26 @@ impl MigrationName for CreateImportSources {
     }
 }
 
+/// Lets the importer correct the rows of `tables` (PostgreSQL): the read policies would
+/// hide every row from an update, so a changed source record is corrected in the
+/// maintenance scope.
+pub(crate) async fn allow_corrections(
+    manager: &SchemaManager<'_>,
+    tables: &[&str],
+) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    if db.get_database_backend() == DbBackend::Postgres {
+        for table in tables {
+            db.execute_unprepared(&format!(
+                "CREATE POLICY {table}_import ON {table} FOR UPDATE \
+                 USING ({MAINTENANCE}) WITH CHECK (true);"
+            ))
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 /// The maintenance scope, as SQL: set only by the importer's and the seeder's own
 /// transactions, never on the request path.
 pub(crate) const MAINTENANCE: &str = "coalesce(current_setting('kotohub.scope', true), '') = 'all'";
@@ -43,19 +63,7 @@ impl MigrationTrait for CreateImportSources {
                     .to_owned(),
             )
             .await?;
-        let db = manager.get_connection();
-        if db.get_database_backend() == DbBackend::Postgres {
-            // The read policies would hide every row from an update: a changed source
-            // record is corrected in the maintenance scope.
-            for table in self.tables {
-                db.execute_unprepared(&format!(
-                    "CREATE POLICY {table}_import ON {table} FOR UPDATE \
-                     USING ({MAINTENANCE}) WITH CHECK (true);"
-                ))
-                .await?;
-            }
-        }
-        Ok(())
+        allow_corrections(manager, self.tables).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

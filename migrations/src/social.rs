@@ -36,6 +36,15 @@ impl MigratorTrait for Migrator {
                     ("social_outcomes", "client_id"),
                 ],
             }),
+            Box::new(CreateTreatmentReferrals),
+            Box::new(RowLevelSecurity {
+                name: "m20261214_000002_treatment_referrals_row_level_security",
+                tables: &[("treatment_referrals", Visible::ByBody)],
+            }),
+            Box::new(EmergencyAccessPolicies {
+                name: "m20261214_000003_treatment_referrals_emergency_access_policies",
+                tables: &[("treatment_referrals", "client_id")],
+            }),
         ]
     }
 }
@@ -57,11 +66,12 @@ const TABLES: [&str; 5] = [
 ];
 
 /// Tables of client records (rows about one client).
-pub const CLIENT_RECORDS: [&str; 4] = [
+pub const CLIENT_RECORDS: [&str; 5] = [
     "social_cases",
     "service_needs_assessments",
     "support_periods",
     "social_outcomes",
+    "treatment_referrals",
 ];
 /// The table of events.
 pub const EVENTS: &str = "social_events";
@@ -97,5 +107,33 @@ impl MigrationTrait for CreateTables {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         drop_all(manager, &TABLES).await
+    }
+}
+
+/// Referrals to substance abuse and mental health treatment (Home to Helsinki's
+/// treatment referral practice, seed 000), which imports may correct like any record.
+struct CreateTreatmentReferrals;
+
+impl MigrationName for CreateTreatmentReferrals {
+    fn name(&self) -> &str {
+        "m20261214_000001_create_treatment_referrals"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateTreatmentReferrals {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let table = client_record("treatment_referrals")
+            .col(string_len("treatment", 32))
+            .col(date("referred_on"))
+            .col(date_null("started_on"))
+            .col(string_len("result", 16))
+            .to_owned();
+        create_client_record(manager, table, "treatment_referrals").await?;
+        crate::imports::allow_corrections(manager, &["treatment_referrals"]).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        drop_all(manager, &["treatment_referrals"]).await
     }
 }

@@ -2,25 +2,6 @@
 //! types the subgraph returns: sponsor groups and their sponsors, the refugees each group
 //! supports, "How are you" discussions, and trainings and activities.
 
-/// Rows that belong to one measure and one body but to no client and no event: a sponsor
-/// group, a sponsor. Read one page at a time like any record
-/// ([`kotohub_subgraph::records::MeasureRecord`]).
-macro_rules! body_record {
-    ($entity:ty) => {
-        impl kotohub_subgraph::records::MeasureRecord for $entity {
-            fn id_column() -> Column {
-                Column::Id
-            }
-            fn measure_column() -> Column {
-                Column::MeasureId
-            }
-            fn body_column() -> Column {
-                Column::BodyId
-            }
-        }
-    };
-}
-
 pub mod sponsor_group {
     use sea_orm::entity::prelude::*;
 
@@ -50,7 +31,7 @@ pub mod sponsor_group {
 
     impl ActiveModelBehavior for ActiveModel {}
 
-    body_record!(Entity);
+    kotohub_subgraph::measure_record!(Entity);
 }
 
 pub mod sponsor {
@@ -82,7 +63,7 @@ pub mod sponsor {
 
     impl ActiveModelBehavior for ActiveModel {}
 
-    body_record!(Entity);
+    kotohub_subgraph::measure_record!(Entity);
 }
 
 pub mod sponsorship {

@@ -16,12 +16,11 @@ use async_graphql::{
     ComplexObject, Context, EmptyMutation, EmptySubscription, ID, Object, Result, SchemaBuilder,
 };
 use kotohub_subgraph::Page;
-use kotohub_subgraph::access::row_access;
 use kotohub_subgraph::keyed_entity;
 use kotohub_subgraph::links::ResponsibleBody;
-use kotohub_subgraph::records::{MeasureRecord, of_client, page_of_measure, page_of_table};
+use kotohub_subgraph::records::{of_client, page_of_measure, page_of_table, page_where};
 use kotohub_subgraph::serve::{Guard, Router, division_router, federated};
-use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection};
 
 use entity::{partner_event, sponsor, sponsor_group, sponsorship, wellbeing_discussion};
 
@@ -206,37 +205,6 @@ impl Measure {
     }
 }
 
-/// One page of the rows of table `E` that belong to the sponsor group `group` and that
-/// the caller may see.
-async fn of_group<E>(
-    ctx: &Context<'_>,
-    group_column: E::Column,
-    group: i64,
-    page: Page,
-) -> Result<Vec<E::Model>>
-where
-    E: MeasureRecord,
-{
-    let rows = row_access(ctx)?;
-    if rows.bodies().is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut query = E::find()
-        .filter(group_column.eq(group))
-        .filter(E::body_column().is_in(rows.bodies().iter().map(String::as_str)));
-    if let Some(after) = page.after {
-        query = query.filter(E::id_column().gt(after));
-    }
-    let found = query
-        .order_by_asc(E::id_column())
-        .limit(page.limit)
-        .all(rows.db())
-        .await
-        .map_err(kotohub_subgraph::internal)?;
-    rows.returned(found.iter().filter_map(E::client_of));
-    Ok(found)
-}
-
 #[ComplexObject]
 impl sponsor_group::Model {
     /// The group's id.
@@ -258,8 +226,8 @@ impl sponsor_group::Model {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<sponsor::Model>> {
-        let page = Page::new(first, after.as_ref())?;
-        of_group::<sponsor::Entity>(ctx, sponsor::Column::GroupId, self.id, page).await
+        let of_group = Condition::all().add(sponsor::Column::GroupId.eq(self.id));
+        page_where::<sponsor::Entity>(ctx, of_group, Page::new(first, after.as_ref())?).await
     }
     /// The refugees the group supports and supported, in id order.
     async fn sponsorships(
@@ -268,8 +236,8 @@ impl sponsor_group::Model {
         first: Option<i32>,
         after: Option<ID>,
     ) -> Result<Vec<sponsorship::Model>> {
-        let page = Page::new(first, after.as_ref())?;
-        of_group::<sponsorship::Entity>(ctx, sponsorship::Column::GroupId, self.id, page).await
+        let of_group = Condition::all().add(sponsorship::Column::GroupId.eq(self.id));
+        page_where::<sponsorship::Entity>(ctx, of_group, Page::new(first, after.as_ref())?).await
     }
 }
 

@@ -549,6 +549,16 @@ pub mod client_fact {
         MovedToBasicServices,
         #[sea_orm(string_value = "goals_met")]
         GoalsMet,
+        #[sea_orm(string_value = "substance_use_reduced")]
+        SubstanceUseReduced,
+        #[sea_orm(string_value = "incarcerated")]
+        Incarcerated,
+        #[sea_orm(string_value = "deported")]
+        Deported,
+        #[sea_orm(string_value = "taken_into_care")]
+        TakenIntoCare,
+        #[sea_orm(string_value = "basic_education_not_completed")]
+        BasicEducationNotCompleted,
         #[sea_orm(string_value = "hobby_started")]
         HobbyStarted,
         #[sea_orm(string_value = "library_card")]

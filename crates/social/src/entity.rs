@@ -111,6 +111,10 @@ pub mod support_period {
         /// Individually empowering work with second-generation young people (measure 9.9).
         #[sea_orm(string_value = "empowerment")]
         Empowerment,
+        /// Counselling, helplines, support persons and parents' groups in the client's
+        /// own language (Home to Helsinki's psychosocial support, seed 000).
+        #[sea_orm(string_value = "psychosocial_support")]
+        PsychosocialSupport,
     }
 
     /// A period of support a client received.
@@ -162,6 +166,22 @@ pub mod social_outcome {
         MovedToBasicServices,
         #[sea_orm(string_value = "goals_met")]
         GoalsMet,
+        // What Home to Helsinki aimed at, and against (seed 000): less drug use, and
+        // fewer young people imprisoned, deported, taken into care or leaving basic
+        // education unfinished. Criminal and health data: special-category, as every
+        // social record.
+        /// Less use of drugs or alcohol, by the worker's assessment.
+        #[sea_orm(string_value = "substance_use_reduced")]
+        SubstanceUseReduced,
+        #[sea_orm(string_value = "incarcerated")]
+        Incarcerated,
+        #[sea_orm(string_value = "deported")]
+        Deported,
+        /// A child of the client taken into care.
+        #[sea_orm(string_value = "taken_into_care")]
+        TakenIntoCare,
+        #[sea_orm(string_value = "basic_education_not_completed")]
+        BasicEducationNotCompleted,
     }
 
     /// An outcome recorded for a client of social services.
@@ -180,6 +200,71 @@ pub mod social_outcome {
         pub body_id: String,
         pub kind: SocialOutcomeKind,
         pub occurred_on: Date,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+
+    client_record!(Entity);
+    kotohub_subgraph::client_record_fields!(Model {});
+}
+
+pub mod treatment_referral {
+    use async_graphql::Enum;
+    use kotohub_subgraph::client_record;
+    use sea_orm::entity::prelude::*;
+
+    /// The treatment a client was referred to.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+    pub enum Treatment {
+        #[sea_orm(string_value = "substance_abuse_outpatient")]
+        SubstanceAbuseOutpatient,
+        #[sea_orm(string_value = "substance_abuse_inpatient")]
+        SubstanceAbuseInpatient,
+        #[sea_orm(string_value = "detoxification")]
+        Detoxification,
+        #[sea_orm(string_value = "mental_health")]
+        MentalHealth,
+    }
+
+    /// What came of a referral to treatment.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Enum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+    pub enum TreatmentResult {
+        #[sea_orm(string_value = "pending")]
+        Pending,
+        #[sea_orm(string_value = "started")]
+        Started,
+        #[sea_orm(string_value = "declined")]
+        Declined,
+        /// The client never came, and the referral expired.
+        #[sea_orm(string_value = "lapsed")]
+        Lapsed,
+    }
+
+    /// A referral of a client to substance abuse or mental health treatment (Home to
+    /// Helsinki's treatment referral practice, seed 000). Kept with the social services'
+    /// records, not among the referrals between bodies: that it exists is health data.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, async_graphql::SimpleObject)]
+    #[sea_orm(table_name = "treatment_referrals")]
+    #[graphql(name = "TreatmentReferral", complex, tag = "class:special-category")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        #[graphql(skip)]
+        pub id: i64,
+        #[graphql(skip)]
+        pub client_id: String,
+        #[graphql(skip)]
+        pub measure_id: String,
+        #[graphql(skip)]
+        pub body_id: String,
+        pub treatment: Treatment,
+        pub referred_on: Date,
+        pub started_on: Option<Date>,
+        pub result: TreatmentResult,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,8 +1,8 @@
 //! The social services subgraph, owned by the Social Services and Health Care Division
 //! (with the Helmi service). It extends the programme's `Client` and `Measure` entities
 //! with cases, multi-professional service-needs assessments, support periods, outcomes
-//! such as "no longer a child-welfare client", and the division's events, from its own
-//! database.
+//! such as "no longer a child-welfare client", referrals to substance abuse and mental
+//! health treatment, and the division's events, from its own database.
 //!
 //! In the request flow it sits behind the gateway: the gateway sends it operations and
 //! `_entities` batches over HTTP ([`kotohub_subgraph::serve`]).
@@ -16,7 +16,10 @@ use kotohub_subgraph::records::{of_client, page_of_measure, page_of_table};
 use kotohub_subgraph::serve::{Guard, Router, division_router, federated};
 use sea_orm::DatabaseConnection;
 
-use entity::{service_needs_assessment, social_case, social_event, social_outcome, support_period};
+use entity::{
+    service_needs_assessment, social_case, social_event, social_outcome, support_period,
+    treatment_referral,
+};
 
 /// The subgraph's name in the supergraph and its database schema name.
 pub const NAME: &str = "social";
@@ -152,6 +155,22 @@ impl Client {
         )
         .await
     }
+
+    /// Referrals of the client to substance abuse or mental health treatment.
+    async fn treatment_referrals(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<ID>,
+    ) -> Result<Vec<treatment_referral::Model>> {
+        of_client::<treatment_referral::Entity>(
+            ctx,
+            &self.id,
+            self.batch.as_ref(),
+            Page::new(first, after.as_ref())?,
+        )
+        .await
+    }
 }
 
 keyed_entity!(
@@ -211,6 +230,21 @@ impl Measure {
     ) -> Result<Vec<social_outcome::Model>> {
         page_of_measure::<social_outcome::Entity>(ctx, &self.id, Page::new(first, after.as_ref())?)
             .await
+    }
+
+    /// Referrals to treatment under the measure.
+    async fn treatment_referrals(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<ID>,
+    ) -> Result<Vec<treatment_referral::Model>> {
+        page_of_measure::<treatment_referral::Entity>(
+            ctx,
+            &self.id,
+            Page::new(first, after.as_ref())?,
+        )
+        .await
     }
 
     /// Events of the division (trainings, peer groups …) under the measure.

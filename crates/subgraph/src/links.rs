@@ -148,17 +148,7 @@ macro_rules! event_entity {
 
         impl ActiveModelBehavior for ActiveModel {}
 
-        impl $crate::records::MeasureRecord for Entity {
-            fn id_column() -> Column {
-                Column::Id
-            }
-            fn measure_column() -> Column {
-                Column::MeasureId
-            }
-            fn body_column() -> Column {
-                Column::BodyId
-            }
-        }
+        $crate::measure_record!(Entity);
 
         #[async_graphql::ComplexObject]
         impl Model {
@@ -177,6 +167,25 @@ macro_rules! event_entity {
             /// Languages the event was held in (ISO 639-1 codes).
             async fn languages(&self) -> Vec<String> {
                 $crate::vocab::language_list(&self.languages)
+            }
+        }
+    };
+}
+
+/// Implements [`crate::records::MeasureRecord`] for an entity whose rows belong to a
+/// measure and a body but to no client: events, a partner's sponsor groups.
+#[macro_export]
+macro_rules! measure_record {
+    ($entity:ty) => {
+        impl $crate::records::MeasureRecord for $entity {
+            fn id_column() -> Column {
+                Column::Id
+            }
+            fn measure_column() -> Column {
+                Column::MeasureId
+            }
+            fn body_column() -> Column {
+                Column::BodyId
             }
         }
     };

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, Request};
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::access::{RowAccess, row_access};
 use crate::batch::{ClientBatch, ClientRows, EntityBatches};
@@ -55,15 +55,27 @@ pub async fn page_of_table<E: MeasureRecord>(
     measure_id: Option<&str>,
     page: Page,
 ) -> async_graphql::Result<Vec<E::Model>> {
+    let mut only = Condition::all();
+    if let Some(measure_id) = measure_id {
+        only = only.add(E::measure_column().eq(measure_id));
+    }
+    page_where::<E>(ctx, only, page).await
+}
+
+/// One page of the rows of table `E` that meet `only` and that the caller may see, in id
+/// order: a measure's, a sponsor group's.
+pub async fn page_where<E: MeasureRecord>(
+    ctx: &Context<'_>,
+    only: Condition,
+    page: Page,
+) -> async_graphql::Result<Vec<E::Model>> {
     let rows = row_access(ctx)?;
     if rows.bodies().is_empty() {
         return Ok(Vec::new());
     }
-    let mut query =
-        E::find().filter(E::body_column().is_in(rows.bodies().iter().map(String::as_str)));
-    if let Some(measure_id) = measure_id {
-        query = query.filter(E::measure_column().eq(measure_id));
-    }
+    let mut query = E::find()
+        .filter(E::body_column().is_in(rows.bodies().iter().map(String::as_str)))
+        .filter(only);
     if let Some(after) = page.after {
         query = query.filter(E::id_column().gt(after));
     }

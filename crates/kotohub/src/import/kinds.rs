@@ -13,7 +13,7 @@ use kotohub_culture::entity::{culture_outcome, participation};
 use kotohub_education::entity::{enrolment, joint_application_result, qualification};
 use kotohub_employment::entity::{employment_outcome, guidance_session};
 use kotohub_programme::entity::client_fact::RecordedOutcome;
-use kotohub_social::entity::{social_case, social_outcome, support_period};
+use kotohub_social::entity::{social_case, social_outcome, support_period, treatment_referral};
 use kotohub_subgraph::vocab::{District, RecordStatus};
 use sea_orm::{ActiveEnum, Iterable};
 
@@ -304,6 +304,23 @@ pub const KINDS: &[Kind] = &[
         ],
     },
     Kind {
+        name: "treatment_referrals",
+        subgraph: "social",
+        shape: record_by("referred_on", "treatment"),
+        own: &[
+            required(
+                "treatment",
+                Type::Vocabulary(values::<treatment_referral::Treatment>),
+            ),
+            required("referred_on", Type::Date),
+            optional("started_on", Type::EndOf("referred_on")),
+            required(
+                "result",
+                Type::Vocabulary(values::<treatment_referral::TreatmentResult>),
+            ),
+        ],
+    },
+    Kind {
         name: "social_events",
         subgraph: "social",
         shape: EVENT,
@@ -476,7 +493,7 @@ mod tests {
                 assert_eq!(kind.shape == Shape::Event, *table == events, "{table}");
             }
         }
-        assert_eq!(KINDS.len(), 22);
+        assert_eq!(KINDS.len(), 23);
     }
 
     #[test]

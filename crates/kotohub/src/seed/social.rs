@@ -4,7 +4,10 @@
 //! integration cases that end with the move to basic services (the Koto model),
 //! social rehabilitation at the Competence Centres (9.4), young people's social work and
 //! empowering work with the second generation (9.8, 9.9), digital help (9.7), and
-//! single-operator service-needs assessments that measure 9.5 compares against.
+//! single-operator service-needs assessments that measure 9.5 compares against; and, from
+//! 1999 to 2003, Home to Helsinki's work with Russian- and Estonian-speaking young people
+//! (seed 000): psychosocial support in their own language, referrals to substance abuse
+//! treatment, and the outcomes the project was to lessen.
 
 use chrono::NaiveDate;
 use kotohub_programme::entity::client::{Background, EntryRoute};
@@ -13,6 +16,7 @@ use kotohub_social::entity::social_outcome::SocialOutcomeKind;
 use kotohub_social::entity::support_period::SupportService;
 use kotohub_social::entity::{
     service_needs_assessment, social_case, social_event, social_outcome, support_period,
+    treatment_referral,
 };
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{DatabaseConnection, DbErr};
@@ -92,6 +96,7 @@ struct Rows {
     assessments: Vec<service_needs_assessment::ActiveModel>,
     periods: Vec<support_period::ActiveModel>,
     outcomes: Vec<social_outcome::ActiveModel>,
+    treatment_referrals: Vec<treatment_referral::ActiveModel>,
 }
 
 impl Rows {
@@ -356,18 +361,123 @@ fn generate(people: &[Person], rng: &mut Rng) -> Rows {
     rows
 }
 
+/// Home to Helsinki's records of `people` (seed 000), drawn from a stream of their own:
+/// Russian- and Estonian-speaking young people, 12–24 and living in Helsinki in the
+/// project's years, in psychosocial support in their own language; some referred to
+/// substance abuse treatment; and the outcomes the project followed.
+fn home_to_helsinki(people: &[Person], rng: &mut Rng) -> Rows {
+    use social_outcome::SocialOutcomeKind::*;
+    use treatment_referral::{Treatment, TreatmentResult};
+    const MEASURE: &str = "9.8";
+    let (first, last) = (1999, 2003);
+    let project_end = NaiveDate::from_ymd_opt(2003, 12, 31).expect("a valid date");
+    let mut rows = Rows::default();
+    for person in people {
+        let arrived = person.arrival_year.unwrap_or(i32::MAX);
+        let young = |year: i32| (12..=24).contains(&person.age_in(year));
+        if !matches!(person.mother_tongue, "ru" | "et")
+            || arrived > last
+            || !(first.max(arrived)..=last).any(young)
+            || !rng.chance(0.4)
+        {
+            continue;
+        }
+        let years: Vec<i32> = (first.max(arrived)..=last).filter(|y| young(*y)).collect();
+        let year = *rng.pick(&years);
+        let started = rng
+            .date_in(year, year)
+            .max(NaiveDate::from_ymd_opt(first, 2, 1).expect("a valid date"));
+        let ended = (started + chrono::Days::new(60 + rng.below(600))).min(project_end);
+        rows.periods.push(support_period::ActiveModel {
+            id: NotSet,
+            client_id: Set(person.id.clone()),
+            measure_id: Set(MEASURE.to_owned()),
+            body_id: Set(DIVISION.to_owned()),
+            service: Set(SupportService::PsychosocialSupport),
+            started_on: Set(started),
+            ended_on: Set(Some(ended)),
+            satisfaction: Set(rng
+                .chance(0.5)
+                .then(|| *rng.weighted(&[(5, 45.0), (4, 35.0), (3, 15.0), (2, 5.0)]))),
+        });
+        let mut outcome = |kind, on: NaiveDate| {
+            rows.outcomes.push(social_outcome::ActiveModel {
+                id: NotSet,
+                client_id: Set(person.id.clone()),
+                measure_id: Set(MEASURE.to_owned()),
+                body_id: Set(DIVISION.to_owned()),
+                kind: Set(kind),
+                occurred_on: Set(on),
+            })
+        };
+        let after =
+            |rng: &mut Rng, from: NaiveDate, days: u64| from + chrono::Days::new(rng.below(days));
+        if rng.chance(0.15) {
+            let referred_on = after(rng, started, 90);
+            let treatment = *rng.weighted(&[
+                (Treatment::SubstanceAbuseOutpatient, 55.0),
+                (Treatment::Detoxification, 20.0),
+                (Treatment::SubstanceAbuseInpatient, 15.0),
+                (Treatment::MentalHealth, 10.0),
+            ]);
+            let started_on = rng
+                .chance(0.7)
+                .then(|| after(rng, referred_on, 45) + chrono::Days::new(1));
+            let result = match started_on {
+                Some(_) => TreatmentResult::Started,
+                None if rng.chance(0.5) => TreatmentResult::Declined,
+                None => TreatmentResult::Lapsed,
+            };
+            rows.treatment_referrals
+                .push(treatment_referral::ActiveModel {
+                    id: NotSet,
+                    client_id: Set(person.id.clone()),
+                    measure_id: Set(MEASURE.to_owned()),
+                    body_id: Set(DIVISION.to_owned()),
+                    treatment: Set(treatment),
+                    referred_on: Set(referred_on),
+                    started_on: Set(started_on),
+                    result: Set(result),
+                });
+            if started_on.is_some() && rng.chance(0.55) {
+                outcome(SubstanceUseReduced, ended);
+            }
+        }
+        // What the project set out to lessen, at rates of its target group's young people.
+        if rng.chance(0.03) {
+            outcome(Incarcerated, after(rng, started, 700));
+        }
+        if rng.chance(0.01) {
+            outcome(Deported, after(rng, started, 700));
+        }
+        if person.age_in(year) <= 16 && rng.chance(0.08) {
+            outcome(BasicEducationNotCompleted, after(rng, started, 500));
+        }
+        if person.age_in(year) >= 20 && rng.chance(0.02) {
+            outcome(TakenIntoCare, after(rng, started, 700));
+        }
+    }
+    rows
+}
+
 pub async fn seed(db: &DatabaseConnection, people: &[Person], seed: u64) -> Result<u64, DbErr> {
     let mut rng = Rng::new(seed, "social");
+    let mut project = Rng::new(seed, "home-to-helsinki");
     let txn = super::unrestricted(db).await?;
     let mut written = 0;
     // A slice of the population at a time: at a million clients the records of all of
     // them at once took gigabytes.
     for slice in people.chunks(super::PEOPLE_PER_SLICE) {
-        let rows = generate(slice, &mut rng);
-        written += insert_rows(&txn, rows.cases).await?
-            + insert_rows(&txn, rows.assessments).await?
-            + insert_rows(&txn, rows.periods).await?
-            + insert_rows(&txn, rows.outcomes).await?;
+        for rows in [
+            generate(slice, &mut rng),
+            home_to_helsinki(slice, &mut project),
+        ] {
+            written += insert_rows(&txn, rows.cases).await?
+                + insert_rows(&txn, rows.assessments).await?
+                + insert_rows(&txn, rows.periods).await?
+                + insert_rows(&txn, rows.outcomes).await?
+                + insert_rows(&txn, rows.treatment_referrals).await?;
+        }
     }
     let events = event_rows!(social_event, events::generate(&mut rng, EVENT_PLANS));
     written += insert_rows(&txn, events).await?;

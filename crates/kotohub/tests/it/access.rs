@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashSet};
 use kotohub_auth::{Principal, Role};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, Hub, principal};
+use crate::helpers::{Backend, Hub, forbidden_paths, principal};
 
 crate::on_both_backends!(
     the_role_matrix_holds,
@@ -71,28 +71,6 @@ fn people_and_bodies(value: &Value, clients: &mut BTreeSet<String>, bodies: &mut
             .for_each(|item| people_and_bodies(item, clients, bodies)),
         _ => {}
     }
-}
-
-/// Paths of the `FORBIDDEN` errors of a response.
-fn forbidden(body: &Value) -> Vec<String> {
-    body["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .filter(|e| e["extensions"]["code"] == "FORBIDDEN")
-                .map(|e| {
-                    e["path"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|p| p.as_str().unwrap())
-                        .collect::<Vec<_>>()
-                        .join(".")
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// What a role may expect of an operation.
@@ -433,8 +411,7 @@ async fn the_role_matrix_holds(backend: Backend) {
                     }
                 }
                 Expect::Partial(paths) | Expect::Deny(paths) => {
-                    let mut refused = forbidden(&body);
-                    refused.sort();
+                    let refused = forbidden_paths(&body);
                     let mut expected: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
                     expected.sort();
                     assert_eq!(refused, expected, "{case}: {body}");

@@ -10,7 +10,9 @@ use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, Hub, PURPOSE, PURPOSE_HEADER, error_codes, event_of, principal};
+use crate::helpers::{
+    Backend, Hub, PURPOSE, PURPOSE_HEADER, error_codes, event_of, forbidden_paths, principal,
+};
 
 crate::on_both_backends!(
     a_quota_refugee_family_is_followed_across_the_hub,
@@ -271,28 +273,6 @@ fn member<'a>(answer: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no member {id} in {answer}"))
 }
 
-/// Paths of an answer's FORBIDDEN errors, list indexes left out.
-fn forbidden_paths(answer: &Value) -> Vec<String> {
-    let mut paths: Vec<String> = answer["errors"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| e["extensions"]["code"] == "FORBIDDEN")
-        .map(|e| {
-            e["path"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(".")
-        })
-        .collect();
-    paths.sort();
-    paths.dedup();
-    paths
-}
-
 async fn a_quota_refugee_family_is_followed_across_the_hub(backend: Backend) {
     let Some(hub) = Hub::start_with(backend, 100).await else {
         return;
@@ -475,6 +455,10 @@ async fn a_partner_reads_only_its_own_organisations_rows(backend: Backend) {
             "clientStatistics",
         ),
         ("{ auditEvents(first: 5) { id } }", "auditEvents"),
+        (
+            "{ measure(id: \"9.8\") { treatmentReferrals { id } } }",
+            "measure.treatmentReferrals",
+        ),
     ] {
         let answer = hub.query_as("gateway", &red_cross, query, json!({})).await;
         assert_eq!(error_codes(&answer), ["FORBIDDEN"], "{query}: {answer}");
@@ -494,23 +478,27 @@ async fn a_partner_reads_only_its_own_organisations_rows(backend: Backend) {
     hub.stop().await;
 }
 
+/// The rows `sql` reads from `db`, past the row rules.
+async fn rows(db: &DatabaseConnection, sql: &str) -> Vec<sea_orm::QueryResult> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let txn = kotohub::seed::unrestricted(db).await.unwrap();
+    let found = txn
+        .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap();
+    // Ended here: an open transaction would hold the schema the hub drops when it stops.
+    txn.commit().await.unwrap();
+    found
+}
+
+/// The number `sql` counts as `n` in `db`.
+async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
+    rows(db, sql).await[0].try_get("", "n").unwrap()
+}
+
 async fn the_demo_data_holds_the_seeds_domain(backend: Backend) {
     let Some(hub) = Hub::start_with(backend, 2_000).await else {
         return;
-    };
-    let count = |db: &DatabaseConnection, sql: &'static str| {
-        let db = db.clone();
-        async move {
-            use sea_orm::{ConnectionTrait, Statement};
-            let txn = kotohub::seed::unrestricted(&db).await.unwrap();
-            let row = txn
-                .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-                .await
-                .unwrap()
-                .unwrap();
-            txn.commit().await.unwrap();
-            row.try_get::<i64>("", "n").unwrap()
-        }
     };
     let programme = &hub.dbs.programme;
     let partners = &hub.dbs.partners;
@@ -551,17 +539,45 @@ async fn the_demo_data_holds_the_seeds_domain(backend: Backend) {
     assert_eq!(groups, 14);
     assert!((70..=130).contains(&sponsors), "{sponsors}");
     assert!(count(partners, "SELECT count(*) AS n FROM sponsorships").await > 0);
+    // Home to Helsinki: Russian- and Estonian-speaking young people in psychosocial support
+    // in their own language during the project, 1999–2003, and nobody else.
+    let supported = rows(
+        &hub.dbs.social,
+        "SELECT client_id, started_on FROM support_periods WHERE service = 'psychosocial_support'",
+    )
+    .await;
+    assert!(!supported.is_empty());
+    let tongues: std::collections::HashMap<String, (String, i32)> = rows(
+        programme,
+        "SELECT id, mother_tongue, birth_year FROM clients",
+    )
+    .await
+    .iter()
+    .map(|row| {
+        (
+            row.try_get("", "id").unwrap(),
+            (
+                row.try_get("", "mother_tongue").unwrap(),
+                row.try_get("", "birth_year").unwrap(),
+            ),
+        )
+    })
+    .collect();
+    for row in &supported {
+        let client: String = row.try_get("", "client_id").unwrap();
+        let started: NaiveDate = row.try_get("", "started_on").unwrap();
+        let (tongue, born) = &tongues[&client];
+        assert!(matches!(tongue.as_str(), "ru" | "et"), "{client}: {tongue}");
+        assert!((day("1999-02-01")..=day("2003-12-31")).contains(&started));
+        let age = chrono::Datelike::year(&started) - born;
+        assert!((12..=24).contains(&age), "{client} was {age}");
+    }
     // Everyone sponsored is a quota refugee the social services' integration case serves.
-    let txn = kotohub::seed::unrestricted(partners).await.unwrap();
-    let sponsored: Vec<String> = kotohub_partners::entity::sponsorship::Entity::find()
-        .all(&txn)
+    let sponsored: Vec<String> = rows(partners, "SELECT client_id FROM sponsorships")
         .await
-        .unwrap()
-        .into_iter()
-        .map(|s| s.client_id)
+        .iter()
+        .map(|row| row.try_get("", "client_id").unwrap())
         .collect();
-    // Ended here: an open transaction would hold the schema the hub drops when it stops.
-    txn.commit().await.unwrap();
     for client in &sponsored {
         let answer = hub
             .query_as(

@@ -770,3 +770,25 @@ pub fn error_codes(answer: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Paths of an answer's FORBIDDEN errors, list indexes left out, sorted, each once.
+pub fn forbidden_paths(answer: &Value) -> Vec<String> {
+    let mut paths: Vec<String> = answer["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["extensions"]["code"] == "FORBIDDEN")
+        .map(|e| {
+            e["path"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(".")
+        })
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}

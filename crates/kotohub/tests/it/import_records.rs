@@ -28,7 +28,7 @@ crate::on_both_backends!(
 
 /// The example files in the order they import: clients first, events before the
 /// participations that name them.
-const EXAMPLES: [&str; 24] = [
+const EXAMPLES: [&str; 25] = [
     "clients",
     "population",
     "skill_assessments",
@@ -44,6 +44,7 @@ const EXAMPLES: [&str; 24] = [
     "service_needs_assessments",
     "support_periods",
     "social_outcomes",
+    "treatment_referrals",
     "social_events",
     "cultural_events",
     "participations",

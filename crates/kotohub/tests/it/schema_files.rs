@@ -84,7 +84,7 @@ fn every_field_of_a_person_level_type_has_a_class() {
         kotohub::processing::person_level_types(kotohub::services::SUPERGRAPH, &policy).unwrap();
     assert_eq!(
         types.len(),
-        25,
+        26,
         "the types of the rule officer-person-level"
     );
     let missing = kotohub::processing::unclassified(&types);

@@ -82,6 +82,8 @@ fn tables() -> Vec<(&'static str, &'static str, &'static str)> {
         ("programme", "clients", "id"),
         ("programme", "client_bodies", "client_id"),
         ("programme", "client_facts", "client_id"),
+        ("programme", "household_members", "client_id"),
+        ("programme", "referrals", "client_id"),
     ];
     for (subgraph, records, _) in kotohub_migrations::DIVISION_TABLES {
         tables.extend(records.iter().map(|table| (subgraph, *table, "client_id")));

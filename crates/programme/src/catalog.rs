@@ -751,6 +751,42 @@ mod tests {
     }
 
     #[test]
+    fn projects_name_known_bodies_and_measures_over_a_real_period() {
+        let catalog = catalog();
+        let ids: Vec<&str> = catalog.projects.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["home-to-helsinki", "koto", "helmi", "community-sponsorship"]
+        );
+        let sponsorship = &catalog.projects[3];
+        assert_eq!(sponsorship.bodies[0], "finnish-red-cross");
+        assert!(
+            sponsorship
+                .bodies
+                .iter()
+                .all(|b| catalog.partner_bodies().contains(b))
+        );
+        for (from, to, refused) in [
+            (
+                "bodies = [\"finnish-red-cross\", \"humak\", \"church-council\"]",
+                "bodies = [\"red-cross\"]",
+                "red-cross",
+            ),
+            ("measures = [\"5.1\"]", "measures = [\"5.9\"]", "5.9"),
+            (
+                "ends_on = \"2025-12-31\"",
+                "ends_on = \"2022-12-31\"",
+                "ends before it starts",
+            ),
+        ] {
+            assert!(PROGRAMME_TOML.contains(from), "{from}");
+            let broken = PROGRAMME_TOML.replacen(from, to, 1);
+            let err = Catalog::parse(&broken).expect_err(refused);
+            assert!(err.to_string().contains(refused), "{err}");
+        }
+    }
+
+    #[test]
     fn targets_stated_together_are_kept_together_with_their_periods() {
         let rows = catalog().indicator_rows();
         let targets = |id: &str| -> Vec<indicator::Target> {

@@ -153,7 +153,8 @@ impl referral::Model {
     async fn id(&self) -> ID {
         ID(self.id.to_string())
     }
-    /// The client referred.
+    /// The client referred, if your bodies serve the client: a receiving body that has
+    /// no record of the client yet sees the referral but not who it is about.
     async fn client(&self, ctx: &Context<'_>) -> Result<Option<client::Model>> {
         crate::schema::client_by_id(ctx, &self.client_id).await
     }

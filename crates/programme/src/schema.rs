@@ -137,7 +137,7 @@ impl Snapshot {
         self.projects.iter().position(|p| p.id == id)
     }
 
-    /// The projects that name `keep` among their bodies or measures, in catalog order.
+    /// The projects whose id `keep` accepts, in catalog order.
     fn projects_where(&self, keep: impl Fn(&str) -> bool) -> Vec<usize> {
         self.projects
             .iter()
@@ -288,13 +288,7 @@ impl Query {
 
     /// One measure by its programme id ("1.1", "4.12", "11").
     async fn measure(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Measure>> {
-        let cat = catalog(ctx)?;
-        Ok(cat.measure_index(&id).map(|index| {
-            Measure(Handle {
-                catalog: cat.clone(),
-                index,
-            })
-        }))
+        Measure::by_id(ctx, &id)
     }
 
     /// The projects carried out beside the programme (Koto, Home to Helsinki, Helmi,
@@ -359,13 +353,7 @@ impl Query {
 
     /// One responsible body by its id (a slug such as "ohjaamo").
     async fn responsible_body(&self, ctx: &Context<'_>, id: ID) -> Result<Option<ResponsibleBody>> {
-        let cat = catalog(ctx)?;
-        Ok(cat.body_index(&id).map(|index| {
-            ResponsibleBody(Handle {
-                catalog: cat.clone(),
-                index,
-            })
-        }))
+        ResponsibleBody::by_id(ctx, &id)
     }
 
     /// The City's divisions that own responsible bodies.

@@ -1,11 +1,12 @@
-//! The divisions' kinds ([`super::kinds`]): client records and events. A row is checked
-//! on its own first ([`check`]: its columns' types, the identity code, the measure and
-//! whether the body is responsible for it, dates in range), then against what the
-//! databases hold ([`resolve`]: the client was imported, the event a participation names
+//! The divisions' kinds ([`super::kinds`]): client records, events, and units (a partner's
+//! sponsor groups and sponsors). A row is checked on its own first ([`check`]: its
+//! columns' types, the identity code, the measure and whether the body is responsible
+//! for it, dates in range), then against what the databases hold ([`resolve`]: the client
+//! was imported, the event a participation names was, the group a sponsorship names
 //! was), and then written ([`write`]).
 //!
-//! A record is written twice: as the division's row, in the division's database, and as
-//! a fact of the statistics register with the client–body pair it gives the scope table,
+//! A record or an event is written twice (a unit once, it is counted nowhere): as the
+//! division's row, in the division's database, and as a fact of the statistics register with the client–body pair it gives the scope table,
 //! in the programme's. The two are different databases (files, or schemas), so each
 //! batch is one transaction in each, the division's committed first: a body is never
 //! given a client before the record that justifies it exists. Each side keeps the hash

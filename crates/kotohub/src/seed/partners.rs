@@ -2,9 +2,9 @@
 //! January 2023 to the end of 2025 with EU funding. Sponsor groups in about fifteen
 //! municipalities receiving quota refugees — Helsinki's by major district — with a little
 //! over a hundred sponsors recruited and trained by the Red Cross and, for parish-based
-//! groups, the Church Council; the quota refugee households placed in Helsinki in those
-//! years that a group supports; "How are you" discussions with their adults; and the
-//! trainings and activity evenings held for sponsors and refugees.
+//! groups, the Church Council; the quota refugee households placed in Helsinki since 2022
+//! that a group supports; "How are you" discussions with their adults; and the trainings
+//! and activity evenings Helsinki's groups held for sponsors and refugees.
 
 use std::collections::HashMap;
 

@@ -381,6 +381,24 @@ async fn a_quota_refugee_family_is_followed_across_the_hub(backend: Backend) {
     .await;
     assert_eq!(forbidden_paths(&answer), ["client.name"], "{answer}");
 
+    // The data-subject report finds every part, in every subgraph that holds one.
+    let report = kotohub::subject_report::build(&hub.dbs, &hub.audit, &family.parent)
+        .await
+        .unwrap();
+    let held: Vec<&str> = report.held.iter().map(|h| h.table.as_str()).collect();
+    for table in [
+        "clients",
+        "household_members",
+        "referrals",
+        "social_cases",
+        "skill_assessments",
+        "employment_outcomes",
+        "sponsorships",
+        "wellbeing_discussions",
+    ] {
+        assert!(held.contains(&table), "{table} not in {held:?}");
+    }
+
     // Bodies that serve the family in neither way see nothing of it.
     for (who, name) in [
         (principal(Role::Officer, &["ohjaamo"]), "officer of Ohjaamo"),

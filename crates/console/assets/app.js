@@ -407,7 +407,7 @@
       { hash: '#/audit/client', label: 'nav.client', roles: ['auditor'] },
       { hash: '#/queries', label: 'nav.queries', roles: ['officer', 'auditor', 'admin'] },
       { hash: '#/indicators', label: 'nav.indicators', roles: ['officer'] },
-      { hash: '#/graphiql', label: 'nav.graphiql', roles: ['analyst', 'officer', 'auditor', 'admin', 'importer'] },
+      { hash: '#/graphiql', label: 'nav.graphiql', roles: ['analyst', 'officer', 'partner', 'auditor', 'admin', 'importer'] },
     ];
     return all.filter((s) => s.roles.some((r) => roles.includes(r)));
   }
@@ -1120,10 +1120,11 @@ fragment Table on ClientStatistics {
     new MutationObserver(label).observe(root, { childList: true, subtree: true });
   }
 
-  /** The header editor's start: the token, and for officers an empty purpose. */
+  /** The header editor's start: the token, and for those who read person-level data
+   * (officers, partners) an empty purpose. */
   function graphiqlHeaders() {
     const roles = (session.principal && session.principal.roles) || [];
-    return roles.includes('officer')
+    return roles.includes('officer') || roles.includes('partner')
       ? { ...authorization(), 'Kotohub-Purpose': '' }
       : authorization();
   }

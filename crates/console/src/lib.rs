@@ -570,6 +570,14 @@ mod label_tests {
     }
 
     #[test]
+    fn every_role_the_policy_knows_has_a_label() {
+        let english = keys("en");
+        for role in kotohub_auth::Role::ALL {
+            assert!(english.contains(&format!("role.{role}")), "{role}");
+        }
+    }
+
+    #[test]
     fn every_label_the_console_asks_for_exists() {
         let english = keys("en");
         // Calls of `t` itself, not of functions whose names end in t (`split(','`).

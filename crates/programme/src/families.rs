@@ -16,37 +16,114 @@ use kotohub_subgraph::access::{RowAccess, row_access};
 use kotohub_subgraph::batch::ClientRows;
 use kotohub_subgraph::records::BATCH_SIZE;
 use kotohub_subgraph::{Page, internal};
-use sea_orm::sea_query::Query as Select;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::entity::household_member::HouseholdRole;
 use crate::entity::{client, household, household_member, referral};
 use crate::schema::{Measure, ResponsibleBody};
 
-/// Loads clients' household memberships, a batch of clients per statement.
+/// A client's place in a household, and the household.
+#[derive(Clone)]
+pub(crate) struct Membership {
+    role: HouseholdRole,
+    household: household::Model,
+}
+
+/// Loads clients' household memberships with their households: two statements for a
+/// batch of clients, however many households they live in.
 pub(crate) struct MembershipLoader {
     pub(crate) rows: RowAccess,
 }
 
 impl Loader<String> for MembershipLoader {
-    type Value = household_member::Model;
+    type Value = Membership;
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
         let mut found = HashMap::with_capacity(keys.len());
         for chunk in keys.chunks(BATCH_SIZE) {
-            let rows = household_member::Entity::find()
+            let members = household_member::Entity::find()
                 .filter(household_member::Column::ClientId.is_in(chunk.iter().map(String::as_str)))
                 .all(self.rows.db())
                 .await?;
-            found.extend(rows.into_iter().map(|row| (row.client_id.clone(), row)));
+            let households: HashMap<String, household::Model> = household::Entity::find()
+                .filter(
+                    household::Column::Id.is_in(members.iter().map(|m| m.household_id.as_str())),
+                )
+                .all(self.rows.db())
+                .await?
+                .into_iter()
+                .map(|household| (household.id.clone(), household))
+                .collect();
+            for member in members {
+                // Row-level security may hide a household; its member then has none.
+                if let Some(household) = households.get(&member.household_id) {
+                    let membership = Membership {
+                        role: member.role,
+                        household: household.clone(),
+                    };
+                    found.insert(member.client_id, membership);
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Loads the members of households that the caller may see, two statements for a batch
+/// of households.
+pub(crate) struct MembersLoader {
+    pub(crate) rows: RowAccess,
+}
+
+/// The key "the members of household `0`".
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct MembersOf(String);
+
+impl Loader<MembersOf> for MembersLoader {
+    type Value = Vec<client::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[MembersOf],
+    ) -> Result<HashMap<MembersOf, Self::Value>, Self::Error> {
+        let mut found: HashMap<MembersOf, Vec<client::Model>> = HashMap::with_capacity(keys.len());
+        if self.rows.bodies().is_empty() {
+            return Ok(found);
+        }
+        for chunk in keys.chunks(BATCH_SIZE) {
+            let household_of: HashMap<String, String> = household_member::Entity::find()
+                .filter(
+                    household_member::Column::HouseholdId
+                        .is_in(chunk.iter().map(|key| key.0.as_str())),
+                )
+                .all(self.rows.db())
+                .await?
+                .into_iter()
+                .map(|member| (member.client_id, member.household_id))
+                .collect();
+            let clients = client::Entity::find()
+                .filter(client::Column::Id.is_in(household_of.keys().map(String::as_str)))
+                .filter(self.rows.client_scope::<client::Entity>())
+                .order_by_asc(client::Column::Id)
+                .all(self.rows.db())
+                .await?;
+            for client in clients {
+                if let Some(household) = household_of.get(&client.id) {
+                    found
+                        .entry(MembersOf(household.clone()))
+                        .or_default()
+                        .push(client);
+                }
+            }
         }
         Ok(found)
     }
 }
 
 /// The household membership of a client the caller already may see.
-async fn membership(ctx: &Context<'_>, client_id: &str) -> Result<Option<household_member::Model>> {
+async fn membership(ctx: &Context<'_>, client_id: &str) -> Result<Option<Membership>> {
     ctx.data::<DataLoader<MembershipLoader>>()?
         .load_one(client_id.to_owned())
         .await
@@ -58,19 +135,12 @@ pub(crate) async fn household_of(
     ctx: &Context<'_>,
     client_id: &str,
 ) -> Result<Option<household::Model>> {
-    let Some(member) = membership(ctx, client_id).await? else {
-        return Ok(None);
-    };
-    let rows = row_access(ctx)?;
-    household::Entity::find_by_id(member.household_id)
-        .one(rows.db())
-        .await
-        .map_err(internal)
+    Ok(membership(ctx, client_id).await?.map(|m| m.household))
 }
 
 /// A client's place in its household.
 pub(crate) async fn role_of(ctx: &Context<'_>, client_id: &str) -> Result<Option<HouseholdRole>> {
-    Ok(membership(ctx, client_id).await?.map(|member| member.role))
+    Ok(membership(ctx, client_id).await?.map(|m| m.role))
 }
 
 #[ComplexObject]
@@ -85,30 +155,16 @@ impl household::Model {
     /// opened), in id order. A body that serves only the child of a family does not
     /// learn who the parents are.
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<client::Model>> {
-        let rows = row_access(ctx)?;
-        if rows.bodies().is_empty() {
-            return Ok(Vec::new());
-        }
-        let of_household = Select::select()
-            .column(household_member::Column::ClientId)
-            .from(household_member::Entity)
-            .and_where(household_member::Column::HouseholdId.eq(self.id.as_str()))
-            .to_owned();
-        let found = client::Entity::find()
-            .filter(client::Column::Id.in_subquery(of_household))
-            .filter(rows.client_scope::<client::Entity>())
-            .order_by_asc(client::Column::Id)
-            .limit(HOUSEHOLD_SIZE_LIMIT)
-            .all(rows.db())
+        let found = ctx
+            .data::<DataLoader<MembersLoader>>()?
+            .load_one(MembersOf(self.id.clone()))
             .await
-            .map_err(internal)?;
-        rows.returned(found.iter().map(|c| c.id.as_str()));
+            .map_err(internal)?
+            .unwrap_or_default();
+        row_access(ctx)?.returned(found.iter().map(|c| c.id.as_str()));
         Ok(found)
     }
 }
-
-/// More members than any household has: a bound on what one household reads.
-const HOUSEHOLD_SIZE_LIMIT: u64 = 50;
 
 /// A client's referrals the caller may see, in id order.
 pub(crate) async fn referrals_of(

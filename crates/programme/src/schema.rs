@@ -1080,6 +1080,13 @@ pub(crate) fn attach_loaders(request: Request, rows: &RowAccess) -> Request {
             )
             .max_batch_size(BATCH_SIZE),
         )
+        .data(
+            DataLoader::new(
+                crate::families::MembersLoader { rows: rows.clone() },
+                tokio::spawn,
+            )
+            .max_batch_size(BATCH_SIZE),
+        )
         .data(DataLoader::new(
             crate::indicators::RecordLoader { rows: rows.clone() },
             tokio::spawn,

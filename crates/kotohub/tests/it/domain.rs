@@ -537,6 +537,27 @@ async fn the_demo_data_holds_the_seeds_domain(backend: Backend) {
         .await
             > 0
     );
+    // Households of a page of clients, their members and the members' places load in
+    // batches, not one statement per client or household (that would be 300 for the
+    // memberships alone): how many batches the loaders' time window makes varies with
+    // the machine's load, so the bound is half of that.
+    hub.take_statements("programme");
+    let page = hub
+        .data(
+            "programme",
+            "{ clients(first: 300) { id household { kind members { id householdRole } } } }",
+            json!({}),
+        )
+        .await;
+    let statements = hub.take_statements("programme");
+    let with_household = page["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| !c["household"].is_null())
+        .count();
+    assert!(with_household > 100, "{with_household} of 300");
+    assert!(statements < 150, "{statements} statements for 300 clients");
     // Every referral goes from one body to another, and a started one started after it
     // was made.
     assert!(count(programme, "SELECT count(*) AS n FROM referrals").await > 10);
